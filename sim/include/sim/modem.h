@@ -1,0 +1,120 @@
+/*
+ * The emulated Sequans Monarch modem, sans-IO (contract: modem-model.md).
+ *
+ * The model takes host bytes and time in, and gives modem bytes, flash writes
+ * and trace events out through callbacks. It never reads a clock, never
+ * sleeps and never touches a file descriptor: sqn-sim wraps it in a libuv
+ * pty shell, the harness drives it on a virtual clock.
+ *
+ * Times are absolute microseconds on the caller's clock (monotonic or
+ * virtual). Modem delays (boot, apply, ...) are multiplied by
+ * `time_scale`; 0 makes them instant while keeping events in order.
+ *
+ * Objects are opaque and owned by the caller through new/free pairs.
+ */
+#ifndef SIM_MODEM_H
+#define SIM_MODEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/state.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIM_NEVER UINT64_MAX
+
+/* Running mode as AT+SMOD? reports it; SIM_SMOD_NONE while off or booting. */
+enum sim_smod {
+  SIM_SMOD_NONE = -1,
+  SIM_SMOD_FFH = 0,
+  SIM_SMOD_FFH_ELF = 1,
+  SIM_SMOD_FFF = 2,
+  SIM_SMOD_UPDATER = 3,
+  SIM_SMOD_RECOVERY = 4
+};
+
+/* What a trace event is about (modem-model.md section 9). */
+#define SIM_TRACE_MAP(XX)                                              \
+  XX(AT_RX, "at<")       /* a command line the modem received */       \
+  XX(AT_TX, "at>")       /* a reply line the modem sent */             \
+  XX(STP_RX, "stp<")     /* a decoded request frame */                 \
+  XX(STP_TX, "stp>")     /* a response frame */                        \
+  XX(STP_DROP, "drop")   /* bytes the STP decoder dropped, and why */  \
+  XX(MODE, "mode")       /* boot, reset, mode change, power */         \
+  XX(FLASH, "flash")     /* a persistent-state write */                \
+  XX(FAULT, "fault")     /* an injected fault fired */                 \
+  XX(UPGRADE, "upgrade") /* upgrade engine progress and verdicts */    \
+  XX(LINE, "line")       /* UART rate changes, garbling */
+
+enum sim_trace_kind {
+#define XX(name, tag) SIM_TRACE_##name,
+  SIM_TRACE_MAP(XX)
+#undef XX
+};
+
+const char *sim_trace_kind_name(enum sim_trace_kind k); /* "at<", ... */
+
+struct sim_trace_event {
+  uint64_t t_us;
+  enum sim_trace_kind kind;
+  const char *text;        /* human-readable, NUL-terminated, no newline */
+  const uint8_t *raw;      /* raw bytes where relevant (frames, lines), or NULL */
+  size_t raw_len;
+};
+
+struct sim_modem_config {
+  enum sim_profile profile;
+  const struct sim_state *state; /* initial flash; copied */
+  double time_scale;             /* 1 = real time, 0 = no delays */
+  /* Modem -> host bytes, already shaped by the line model and faults. */
+  void (*tx)(void *user, const uint8_t *buf, size_t len);
+  /* The flash changed: `st` must be durable when this returns (sqn-sim
+   * writes the state file atomically). May be NULL. */
+  void (*persist)(void *user, const struct sim_state *st);
+  /* Trace sink; may be NULL. */
+  void (*trace)(void *user, const struct sim_trace_event *ev);
+  void *user;
+};
+
+struct sim_modem;
+struct sim_fault;
+
+/* Create a modem that powers on at `now_us`. NULL on bad config or OOM. */
+struct sim_modem *sim_modem_new(const struct sim_modem_config *cfg,
+                                uint64_t now_us);
+void sim_modem_free(struct sim_modem *m);
+
+/* Host -> modem bytes, as they arrive at `now_us`. */
+void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
+                    size_t len);
+/* Advance time: fire due timers (boot done, delayed replies, apply done). */
+void sim_modem_tick(struct sim_modem *m, uint64_t now_us);
+/* Absolute time of the next timer, or SIM_NEVER. */
+uint64_t sim_modem_next_deadline(const struct sim_modem *m);
+
+/* The host side's UART rate (from the pty's termios or the harness); 0 means
+ * unknown: no garbling. */
+void sim_modem_set_host_baud(struct sim_modem *m, uint32_t baud);
+/* The rate the modem's UART runs at now. */
+uint32_t sim_modem_uart_baud(const struct sim_modem *m);
+
+enum sim_smod sim_modem_smod(const struct sim_modem *m);
+bool sim_modem_powered(const struct sim_modem *m);
+/* Current flash contents (valid until the next call into the model). */
+const struct sim_state *sim_modem_state(const struct sim_modem *m);
+
+/* Power cut: volatile state is lost, the flash stays as last persisted. */
+void sim_modem_power_cut(struct sim_modem *m, uint64_t now_us);
+void sim_modem_power_on(struct sim_modem *m, uint64_t now_us);
+
+/* Faults (sim/fault.h); copied. Returns 0 or -1 if the table is full. */
+int sim_modem_add_fault(struct sim_modem *m, const struct sim_fault *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SIM_MODEM_H */

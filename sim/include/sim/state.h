@@ -1,0 +1,69 @@
+/*
+ * The modem's persistent state (its flash): what survives AT^RESET, power
+ * cuts and emulator restarts (modem-model.md section 2). Stored as one
+ * human-readable JSON file, written atomically (temp file, fsync, rename).
+ */
+#ifndef SIM_STATE_H
+#define SIM_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum sim_profile { SIM_PROFILE_MONARCH1 = 0, SIM_PROFILE_GM02S = 1 };
+
+/* AT+SMSWBOOT numbering. */
+enum sim_boot {
+  SIM_BOOT_FFH = 0,
+  SIM_BOOT_FFF = 1,
+  SIM_BOOT_UPDATER = 2,
+  SIM_BOOT_RECOVERY = 3
+};
+
+#define SIM_FS_STORE_MAX (4u * 1024u * 1024u)
+
+struct sim_image {
+  bool valid;
+  char version[24]; /* "5.1.1.0", or "unknown" */
+  uint32_t build;   /* 33988 */
+  char ue[24];      /* "5.0.0.0c" (fff only) */
+};
+
+struct sim_state {
+  enum sim_profile profile;
+  enum sim_boot boot_select;
+  struct sim_image fff;
+  struct sim_image updater;
+  struct sim_image bootrom;
+  uint8_t *fs_store;         /* owned; NULL when empty */
+  uint32_t fs_store_len;
+  char upgrade_status[16];   /* "No report", "on-going", "success", "fail" */
+  char fail_reason[96];      /* with "fail" */
+  uint64_t writes;           /* flash write counter */
+};
+
+/* A factory-new modem of the profile. */
+void sim_state_factory(struct sim_state *st, enum sim_profile profile);
+/* Deep copy / release (fs_store). */
+int sim_state_copy(struct sim_state *dst, const struct sim_state *src);
+void sim_state_release(struct sim_state *st);
+
+/* JSON text (malloc'd, caller frees) and back. Errors name the field. */
+char *sim_state_to_json(const struct sim_state *st);
+int sim_state_from_json(struct sim_state *st, const char *text, char *err,
+                        size_t errcap);
+/* Files. save: atomic (tmp + fsync + rename). load: -1 with `err` on a bad
+ * file; a missing file is reported with errno ENOENT left set. */
+int sim_state_save(const char *path, const struct sim_state *st, char *err,
+                   size_t errcap);
+int sim_state_load(const char *path, struct sim_state *st, char *err,
+                   size_t errcap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SIM_STATE_H */
