@@ -1,0 +1,240 @@
+/*
+ * CRC-16/XMODEM, Sequans Fletcher-32 and CRC-32 against the vectors of
+ * protocol.md sections 4.3 and 5.2, read from fixtures/crc/vectors.txt.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_ext.h"
+#include "sqnup/crc.h"
+
+/* ---- instances and fixtures ---- */
+
+#define CRC_VECTORS SQN_FIXTURES "/crc/vectors.txt"
+#define CRC_MAX_INPUT 4096
+
+enum crc_algo { CRC_ALGO_CRC16, CRC_ALGO_FLETCHER32, CRC_ALGO_CRC32 };
+
+struct crc_vector {
+  int line;
+  enum crc_algo algo;
+  uint8_t input[CRC_MAX_INPUT];
+  size_t len;
+  uint32_t want;
+};
+
+/* Parse one input token (hex:, ascii:, ramp:NxK); false on a bad token. */
+static bool crc_parse_input(const char *tok, struct crc_vector *v) {
+  if (strncmp(tok, "hex:", 4) == 0) {
+    long n = sqn_hex_parse(tok + 4, v->input, sizeof v->input, NULL);
+    if (n < 0)
+      return false;
+    v->len = (size_t)n;
+    return true;
+  }
+  if (strncmp(tok, "ascii:", 6) == 0) {
+    v->len = strlen(tok + 6);
+    if (v->len > sizeof v->input)
+      return false;
+    memcpy(v->input, tok + 6, v->len);
+    return true;
+  }
+  unsigned n, k;
+  if (sscanf(tok, "ramp:%ux%u", &n, &k) == 2 && n > 0 && n <= 256 &&
+      (size_t)n * k <= sizeof v->input) {
+    v->len = 0;
+    for (unsigned r = 0; r < k; r++)
+      for (unsigned i = 0; i < n; i++)
+        v->input[v->len++] = (uint8_t)i;
+    return true;
+  }
+  return false;
+}
+
+/*
+ * Load every vector; fails the test with the file and line of a malformed
+ * one. Returns the count; *out is malloc'd.
+ */
+static size_t crc_load(struct crc_vector **out) {
+  size_t len;
+  char *text = (char *)sqn_read_file(CRC_VECTORS, &len);
+  ck_assert_msg(text != NULL, "cannot read %s", CRC_VECTORS);
+  size_t cap = 32, n = 0;
+  struct crc_vector *v = calloc(cap, sizeof *v);
+  ck_assert_ptr_nonnull(v);
+  int lineno = 0;
+  for (char *line = text, *next; line; line = next) {
+    next = strchr(line, '\n');
+    if (next)
+      *next++ = 0;
+    lineno++;
+    char *hash = strchr(line, '#');
+    if (hash)
+      *hash = 0;
+    char algo[16], input[CRC_MAX_INPUT], want[24];
+    int got = sscanf(line, "%15s %4095s %23s", algo, input, want);
+    if (got <= 0)
+      continue;
+    ck_assert_msg(got == 3, "%s:%d: want '<algo> <input> <crc>'", CRC_VECTORS,
+                  lineno);
+    ck_assert_uint_lt(n, cap);
+    struct crc_vector *e = &v[n];
+    e->line = lineno;
+    if (strcmp(algo, "crc16") == 0)
+      e->algo = CRC_ALGO_CRC16;
+    else if (strcmp(algo, "fletcher32") == 0)
+      e->algo = CRC_ALGO_FLETCHER32;
+    else if (strcmp(algo, "crc32") == 0)
+      e->algo = CRC_ALGO_CRC32;
+    else
+      ck_abort_msg("%s:%d: unknown algorithm '%s'", CRC_VECTORS, lineno, algo);
+    ck_assert_msg(crc_parse_input(input, e), "%s:%d: bad input '%s'",
+                  CRC_VECTORS, lineno, input);
+    char *end;
+    e->want = (uint32_t)strtoul(want, &end, 16);
+    ck_assert_msg(*end == 0, "%s:%d: bad value '%s'", CRC_VECTORS, lineno, want);
+    n++;
+  }
+  free(text);
+  *out = v;
+  return n;
+}
+
+/* ---- recording callbacks ---- */
+
+static void crc_feed_fletcher(void *ctx, const uint8_t *buf, size_t len) {
+  sqn_fletcher_update(ctx, buf, len);
+}
+
+struct crc16_acc {
+  uint16_t crc;
+};
+
+static void crc_feed_crc16(void *ctx, const uint8_t *buf, size_t len) {
+  struct crc16_acc *a = ctx;
+  a->crc = sqn_crc16(a->crc, buf, len);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_crc_vectors_one_shot_match) {
+  struct crc_vector *v;
+  size_t n = crc_load(&v);
+  size_t seen[3] = {0, 0, 0};
+  for (size_t i = 0; i < n; i++) {
+    uint32_t got = 0;
+    switch (v[i].algo) {
+    case CRC_ALGO_CRC16:
+      got = sqn_crc16(0, v[i].input, v[i].len);
+      break;
+    case CRC_ALGO_FLETCHER32:
+      got = sqn_fletcher32(v[i].input, v[i].len);
+      break;
+    case CRC_ALGO_CRC32:
+      got = sqn_crc32(0, v[i].input, v[i].len);
+      break;
+    }
+    seen[v[i].algo]++;
+    ck_assert_msg(got == v[i].want, "%s:%d: got 0x%08X, want 0x%08X",
+                  CRC_VECTORS, v[i].line, (unsigned)got, (unsigned)v[i].want);
+  }
+  /* Every vector of protocol.md 4.3 and 5.2, and the CRC-32 check value. */
+  ck_assert_uint_eq(seen[CRC_ALGO_CRC16], 6);
+  ck_assert_uint_eq(seen[CRC_ALGO_FLETCHER32], 6);
+  ck_assert_uint_eq(seen[CRC_ALGO_CRC32], 1);
+  free(v);
+}
+END_TEST
+
+/* Loop test: _i is the feed mode. */
+START_TEST(test_crc_fletcher_incremental_equals_one_shot) {
+  struct crc_vector *v;
+  size_t n = crc_load(&v);
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].algo != CRC_ALGO_FLETCHER32)
+      continue;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+      struct sqn_fletcher f;
+      sqn_fletcher_init(&f);
+      sqn_feed((enum sqn_feed_mode)_i, seed, v[i].input, v[i].len,
+               crc_feed_fletcher, &f);
+      uint32_t got = sqn_fletcher_final(&f);
+      ck_assert_msg(got == v[i].want, "%s:%d mode %d seed %u: got 0x%08X",
+                    CRC_VECTORS, v[i].line, _i, (unsigned)seed, (unsigned)got);
+      /* final() leaves the state alone. */
+      ck_assert_uint_eq(sqn_fletcher_final(&f), got);
+      if (_i == SQN_FEED_WHOLE)
+        break;
+    }
+  }
+  free(v);
+}
+END_TEST
+
+START_TEST(test_crc_crc16_incremental_equals_one_shot) {
+  struct crc_vector *v;
+  size_t n = crc_load(&v);
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].algo != CRC_ALGO_CRC16)
+      continue;
+    struct crc16_acc a = {0};
+    sqn_feed((enum sqn_feed_mode)_i, 7, v[i].input, v[i].len, crc_feed_crc16,
+             &a);
+    ck_assert_msg(a.crc == v[i].want, "%s:%d mode %d: got 0x%04X", CRC_VECTORS,
+                  v[i].line, _i, a.crc);
+  }
+  free(v);
+}
+END_TEST
+
+/* Long random inputs cross many 360-word folds and odd chunk boundaries. */
+START_TEST(test_crc_fletcher_random_long_chunked_equals_one_shot) {
+  static uint8_t buf[20011];
+  struct sqn_rng r;
+  sqn_rng_seed(&r, 0xF1E7C4E2);
+  for (size_t i = 0; i < sizeof buf; i++)
+    buf[i] = (uint8_t)sqn_rng_next(&r);
+  for (size_t len = 0; len <= sizeof buf; len += 1 + len / 3) {
+    uint32_t want = sqn_fletcher32(buf, len);
+    struct sqn_fletcher f;
+    sqn_fletcher_init(&f);
+    sqn_feed(SQN_FEED_RANDOM, len, buf, len, crc_feed_fletcher, &f);
+    ck_assert_msg(sqn_fletcher_final(&f) == want, "len %zu", len);
+  }
+}
+END_TEST
+
+START_TEST(test_crc_crc32_chained_equals_one_shot) {
+  static const char s[] = "123456789";
+  uint32_t c = sqn_crc32(0, s, 4);
+  c = sqn_crc32(c, s + 4, 5);
+  ck_assert_uint_eq(c, 0xCBF43926u);
+  ck_assert_uint_eq(sqn_crc32(0, s, 0), 0);
+}
+END_TEST
+
+/* ---- suite factory ---- */
+
+static Suite *crc_suite(void) {
+  Suite *s = suite_create("crc");
+  TCase *tc = tcase_create("vectors");
+  tcase_add_test(tc, test_crc_vectors_one_shot_match);
+  tcase_add_loop_test(tc, test_crc_fletcher_incremental_equals_one_shot,
+                      SQN_FEED_WHOLE, SQN_FEED_RANDOM + 1);
+  tcase_add_loop_test(tc, test_crc_crc16_incremental_equals_one_shot,
+                      SQN_FEED_WHOLE, SQN_FEED_RANDOM + 1);
+  tcase_add_test(tc, test_crc_fletcher_random_long_chunked_equals_one_shot);
+  tcase_add_test(tc, test_crc_crc32_chained_equals_one_shot);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(crc_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
