@@ -49,10 +49,14 @@ function(sqn_add_fuzz_target name)
         endif()
         target_sources(fuzz_${name} PRIVATE ${s})
       endforeach()
+      # The library's own build settings and all of its direct dependencies
+      # (private ones too, since its code is now part of this binary).
       target_include_directories(fuzz_${name} PRIVATE
         $<TARGET_PROPERTY:${lib},INCLUDE_DIRECTORIES>)
+      target_compile_definitions(fuzz_${name} PRIVATE
+        $<TARGET_PROPERTY:${lib},COMPILE_DEFINITIONS>)
       target_link_libraries(fuzz_${name} PRIVATE
-        $<TARGET_PROPERTY:${lib},INTERFACE_LINK_LIBRARIES>)
+        $<TARGET_PROPERTY:${lib},LINK_LIBRARIES>)
     endforeach()
     target_compile_definitions(fuzz_${name} PRIVATE _DEFAULT_SOURCE)
     target_compile_options(fuzz_${name} PRIVATE -g -O1

@@ -191,17 +191,17 @@ static void sqn_stp_drop(struct sqn_stp_decoder *d, enum sqn_stp_drop reason,
 static size_t sqn_stp_find_magic(uint32_t magic, const uint8_t *p, size_t n) {
   uint8_t m[4];
   sqn_stp_put32(m, magic);
-  for (size_t i = 0; i < n;) {
-    const uint8_t *q = memchr(p + i, m[0], n - i);
+  /* A lone first byte at the very end always matches, so the loop ends
+   * either there or when memchr runs out. */
+  for (size_t i = 0;; i++) {
+    const uint8_t *q = n > i ? memchr(p + i, m[0], n - i) : NULL;
     if (!q)
       return n;
     i = (size_t)(q - p);
     size_t k = n - i < 4 ? n - i : 4;
     if (memcmp(q, m, k) == 0)
       return i;
-    i++;
   }
-  return n;
 }
 
 /*

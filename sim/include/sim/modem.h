@@ -78,6 +78,9 @@ struct sim_modem_config {
   /* Trace sink; may be NULL. */
   void (*trace)(void *user, const struct sim_trace_event *ev);
   void *user;
+  /* STP responses carry a computed hcrc instead of 0 (real modems send 0;
+   * this exercises a host's header CRC check). */
+  bool stp_compute_hcrc;
 };
 
 struct sim_modem;

@@ -1,0 +1,872 @@
+/*
+ * The modem model: power, boot, timers, the UART line, output shaping and
+ * the fault runtime (modem-model.md sections 3, 7, 8; faults.md section 2).
+ *
+ *   power_on ──► BOOTING ──(boot delay × scale)──► ON ──AT+SMUPGRADE──► APPLYING
+ *      ▲            │ bytes in: lost                 │                      │
+ *      │            ▼                                ▼                      │
+ *   power_cut ◄── any state            AT^RESET / SMSWBOOT=m,1 / CFUN=n,1   │
+ *   (flash kept: every change was       ──► +SHUTDOWN ──► BOOTING ◄─────────┘
+ *    persisted when it happened)
+ *
+ * Boot target = boot_select with fallbacks: FFF with an invalid fff image
+ * boots RECOVERY; RECOVERY or UPDATER with an invalid updater boots FFH.
+ *
+ * Time: every entry point takes `now_us`; due timers fire first, so events
+ * stay in order even with time_scale 0. Output that a fault delays goes to a
+ * small queue; later output queues behind it so bytes never overtake.
+ */
+#include "modem_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *sim_trace_kind_name(enum sim_trace_kind k)
+{
+  switch (k) {
+#define XX(name, tag)                                                        \
+  case SIM_TRACE_##name:                                                     \
+    return tag;
+    SIM_TRACE_MAP(XX)
+#undef XX
+  default:
+    return "?";
+  }
+}
+
+const char *sim_smod_name(enum sim_smod s)
+{
+  switch (s) {
+  case SIM_SMOD_FFH:
+    return "FFH";
+  case SIM_SMOD_FFH_ELF:
+    return "FFH-ELF";
+  case SIM_SMOD_FFF:
+    return "FFF";
+  case SIM_SMOD_UPDATER:
+    return "UPDATER";
+  case SIM_SMOD_RECOVERY:
+    return "RECOVERY";
+  default:
+    return "NONE";
+  }
+}
+
+void sim_trace(struct sim_modem *m, enum sim_trace_kind k, const void *raw,
+               size_t raw_len, const char *fmt, ...)
+{
+  char text[512];
+  va_list ap;
+  if (!m->cfg.trace)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof(text), fmt, ap);
+  va_end(ap);
+  struct sim_trace_event ev = {m->now, k, text, raw, raw_len};
+  m->cfg.trace(m->cfg.user, &ev);
+}
+
+size_t sim_escape(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+  size_t o = 0;
+  if (!cap)
+    return 0;
+  for (size_t i = 0; i < len && o + 5 < cap; i++) {
+    uint8_t c = src[i];
+    if (c >= 0x20 && c < 0x7f && c != '\\')
+      dst[o++] = (char)c;
+    else if (c == '\r')
+      o += (size_t)snprintf(dst + o, cap - o, "\\r");
+    else if (c == '\n')
+      o += (size_t)snprintf(dst + o, cap - o, "\\n");
+    else
+      o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
+  }
+  dst[o] = '\0';
+  return o;
+}
+
+uint64_t sim_scaled(const struct sim_modem *m, uint64_t us)
+{
+  double v = (double)us * m->cfg.time_scale;
+  if (v <= 0.0)
+    return 0;
+  if (v >= 1.8e19)
+    return SIM_NEVER - 1;
+  return (uint64_t)v;
+}
+
+/* The one path every flash change takes: count it, trace it, make it
+ * durable. Power-cut sweeps cut at each of these calls. */
+void sim_flash_commit(struct sim_modem *m, const char *what)
+{
+  m->st.writes++;
+  sim_trace(m, SIM_TRACE_FLASH, NULL, 0, "#%llu %s",
+            (unsigned long long)m->st.writes, what);
+  if (m->cfg.persist)
+    m->cfg.persist(m->cfg.user, &m->st);
+}
+
+void sim_set_status(struct sim_modem *m, const char *status,
+                    const char *reason)
+{
+  snprintf(m->st.upgrade_status, sizeof(m->st.upgrade_status), "%s", status);
+  snprintf(m->st.fail_reason, sizeof(m->st.fail_reason), "%s",
+           reason ? reason : "");
+  char what[160];
+  snprintf(what, sizeof(what), "upgrade_status %s%s%s", status,
+           reason && *reason ? ": " : "", reason ? reason : "");
+  sim_flash_commit(m, what);
+}
+
+/* ---- line ---------------------------------------------------------------- */
+
+uint32_t sim_mode_baud(const struct sim_modem *m, enum sim_smod s)
+{
+  if (m->cfg.profile == SIM_PROFILE_GM02S)
+    return 115200;
+  return (s == SIM_SMOD_FFH || s == SIM_SMOD_FFH_ELF) ? 115200 : 921600;
+}
+
+static bool sim_line_garbled(const struct sim_modem *m)
+{
+  return m->host_baud && m->uart_baud && m->host_baud != m->uart_baud;
+}
+
+/* What a UART at the wrong rate makes of a byte: framing garbage of the
+ * kind seen in field logs (FE FD 00 F8). It never forms ASCII text, so a
+ * host cannot mistake it for a reply. */
+static uint8_t sim_garble_byte(uint8_t b)
+{
+  static const uint8_t pat[4] = {0xFE, 0xFD, 0x00, 0xF8};
+  return pat[(b >> 1 ^ b >> 5) & 3];
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static void sim_tx_raw(struct sim_modem *m, const uint8_t *buf, size_t len)
+{
+  if (m->power == SIM_PWR_OFF || m->silent || !len)
+    return;
+  if (m->cfg.tx)
+    m->cfg.tx(m->cfg.user, buf, len);
+}
+
+static void sim_outq_clear(struct sim_modem *m)
+{
+  for (size_t i = 0; i < m->qlen; i++)
+    free(m->q[i].data);
+  m->qlen = 0;
+  m->q_last_due = 0;
+}
+
+static void sim_outq_flush(struct sim_modem *m)
+{
+  size_t i = 0;
+  while (i < m->qlen && m->q[i].due <= m->now) {
+    sim_tx_raw(m, m->q[i].data, m->q[i].len);
+    free(m->q[i].data);
+    i++;
+  }
+  if (i) {
+    memmove(m->q, m->q + i, (m->qlen - i) * sizeof(*m->q));
+    m->qlen -= i;
+  }
+}
+
+void sim_out(struct sim_modem *m, const void *buf, size_t len,
+             uint64_t delay_us)
+{
+  uint8_t small[256];
+  uint8_t *p = small;
+  if (!len || m->power == SIM_PWR_OFF || m->silent)
+    return;
+  /* Shape now, with the rate in force when the modem sends (AT+IPR answers
+   * at the old rate). */
+  bool garble = m->garble_fault || sim_line_garbled(m);
+  if (garble) {
+    p = len <= sizeof(small) ? small : malloc(len);
+    if (!p)
+      return;
+    for (size_t i = 0; i < len; i++)
+      p[i] = sim_garble_byte(((const uint8_t *)buf)[i]);
+  } else {
+    p = (uint8_t *)buf;
+  }
+  uint64_t due = m->now + delay_us;
+  if (due < m->q_last_due)
+    due = m->q_last_due;
+  if (due <= m->now && m->qlen == 0) {
+    sim_tx_raw(m, p, len);
+  } else {
+    if (m->qlen == m->qcap) {
+      size_t ncap = m->qcap ? m->qcap * 2 : 16;
+      struct sim_outq_item *nq = realloc(m->q, ncap * sizeof(*nq));
+      if (!nq)
+        goto out_free;
+      m->q = nq;
+      m->qcap = ncap;
+    }
+    uint8_t *copy = malloc(len);
+    if (!copy)
+      goto out_free;
+    memcpy(copy, p, len);
+    m->q[m->qlen++] = (struct sim_outq_item){due, len, copy};
+    m->q_last_due = due;
+  }
+out_free:
+  if (p != small && p != buf)
+    free(p);
+}
+
+void sim_out_fx(struct sim_modem *m, const uint8_t *buf, size_t len,
+                const struct sim_fx *fx)
+{
+  uint64_t delay = fx ? fx->delay_us : 0;
+  if (fx && fx->split > 1 && len > 1) {
+    size_t n = fx->split < len ? fx->split : len;
+    size_t per = len / n, off = 0;
+    for (size_t i = 0; i < n; i++) {
+      size_t l = i + 1 == n ? len - off : per;
+      sim_out(m, buf + off, l, delay + fx->gap_us * i);
+      off += l;
+    }
+    return;
+  }
+  sim_out(m, buf, len, delay);
+}
+
+bool sim_mode_app_style(const struct sim_modem *m)
+{
+  return m->smod != SIM_SMOD_FFH;
+}
+
+/* ---- boot ---------------------------------------------------------------- */
+
+static enum sim_smod sim_boot_resolve(const struct sim_state *st)
+{
+  enum sim_boot b = st->boot_select;
+  if (b == SIM_BOOT_FFF && !st->fff.valid)
+    b = SIM_BOOT_RECOVERY;
+  if ((b == SIM_BOOT_RECOVERY || b == SIM_BOOT_UPDATER) && !st->updater.valid)
+    b = SIM_BOOT_FFH;
+  switch (b) {
+  case SIM_BOOT_FFF:
+    return SIM_SMOD_FFF;
+  case SIM_BOOT_UPDATER:
+    return SIM_SMOD_UPDATER;
+  case SIM_BOOT_RECOVERY:
+    return SIM_SMOD_RECOVERY;
+  default:
+    return SIM_SMOD_FFH;
+  }
+}
+
+static uint64_t sim_boot_delay(enum sim_smod s)
+{
+  switch (s) {
+  case SIM_SMOD_FFF:
+    return 8 * SIM_US;
+  case SIM_SMOD_RECOVERY:
+  case SIM_SMOD_UPDATER:
+    return 1500000;
+  case SIM_SMOD_FFH_ELF:
+    return 1 * SIM_US; /* our choice: the ELF "starts" in a second */
+  default:
+    return 500000;
+  }
+}
+
+/* Forget everything volatile (RAM): used at every boot and power cut. */
+static void sim_volatile_reset(struct sim_modem *m)
+{
+  if (m->link == SIM_LINK_STP)
+    sim_stp_abort(m);
+  m->link = SIM_LINK_AT;
+  m->session = false;
+  sim_at_reset(m);
+  m->plus_count = 0;
+  m->escape_disabled = false;
+  m->echo = false;
+  m->cfun = 1;
+  m->silent = false;
+  m->silent_until = SIM_NEVER;
+  m->reboot_at = SIM_NEVER;
+  m->apply_done_at = SIM_NEVER;
+  /* Bytes already queued are in the UART FIFO: a reset does not eat them
+   * (AT^RESET's OK goes out before +SHUTDOWN); a power cut does. */
+}
+
+void sim_boot_into(struct sim_modem *m, enum sim_smod target,
+                   const char *why)
+{
+  bool garble_keep = m->garble_fault;
+  sim_volatile_reset(m);
+  m->garble_fault = garble_keep;
+  m->power = SIM_PWR_BOOTING;
+  m->smod = SIM_SMOD_NONE;
+  m->boot_target = target;
+  if (target != SIM_SMOD_FFH_ELF)
+    m->elf_loaded = false;
+  m->boot_done_at = m->now + sim_scaled(m, sim_boot_delay(target));
+  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "boot %s (%s)", sim_smod_name(target),
+            why);
+}
+
+void sim_boot_start(struct sim_modem *m, const char *why)
+{
+  sim_boot_into(m, sim_boot_resolve(&m->st), why);
+}
+
+static void sim_faults_arm_elapsed(struct sim_modem *m)
+{
+  for (size_t i = 0; i < m->nfaults; i++) {
+    struct sim_fault_rt *r = &m->faults[i];
+    r->elapsed_at = SIM_NEVER;
+    if (r->f.when != SIM_FAULT_ON_ELAPSED)
+      continue;
+    if (r->f.mode != SIM_FAULT_MODE_ANY &&
+        (int)r->f.mode - 1 != (int)m->smod)
+      continue;
+    r->elapsed_at = m->mode_since + sim_scaled(m, r->f.after_us);
+  }
+}
+
+static void sim_boot_done(struct sim_modem *m)
+{
+  static const uint8_t sysstart[] = "\r\n+SYSSTART\r\n";
+  m->power = SIM_PWR_ON;
+  m->smod = m->boot_target;
+  m->boot_done_at = SIM_NEVER;
+  m->mode_since = m->now;
+  /* The ELF keeps the rate the bootloader negotiated (AT+IPR). */
+  if (m->smod != SIM_SMOD_FFH_ELF)
+    m->uart_baud = sim_mode_baud(m, m->smod);
+  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "up: SMOD %d %s, %u baud",
+            (int)m->smod, sim_smod_name(m->smod), m->uart_baud);
+  if (m->smod == SIM_SMOD_FFF) {
+    sim_out(m, sysstart, sizeof(sysstart) - 1, 0);
+    sim_trace(m, SIM_TRACE_AT_TX, NULL, 0, "+SYSSTART");
+  }
+  sim_faults_arm_elapsed(m);
+  struct sim_fx fx = {0};
+  if (m->boot_from_power_on) {
+    m->boot_from_power_on = false;
+    struct sim_fault_event ev = {.when = SIM_FAULT_ON_POWER_ON};
+    sim_faults_fire(m, &ev, &fx);
+    if (m->power != SIM_PWR_ON)
+      return;
+  }
+  struct sim_fault_event ev = {.when = SIM_FAULT_ON_MODE, .mode = m->smod};
+  sim_faults_fire(m, &ev, &fx);
+}
+
+/* ---- power --------------------------------------------------------------- */
+
+void sim_modem_do_power_cut(struct sim_modem *m, const char *why)
+{
+  sim_volatile_reset(m);
+  sim_outq_clear(m);
+  m->power = SIM_PWR_OFF;
+  m->smod = SIM_SMOD_NONE;
+  m->boot_done_at = SIM_NEVER;
+  m->power_on_at = SIM_NEVER;
+  m->elf_loaded = false;
+  m->garble_fault = false;
+  m->uart_baud = 0;
+  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "power off (%s)", why);
+}
+
+static void sim_power_on_now(struct sim_modem *m)
+{
+  m->power_ons++;
+  m->power_on_at = SIM_NEVER;
+  m->boot_from_power_on = true;
+  m->uart_baud = sim_mode_baud(m, sim_boot_resolve(&m->st));
+  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "power on #%u", m->power_ons);
+  sim_boot_start(m, "power on");
+}
+
+void sim_modem_power_cut(struct sim_modem *m, uint64_t now_us)
+{
+  sim_modem_tick(m, now_us);
+  if (m->power != SIM_PWR_OFF)
+    sim_modem_do_power_cut(m, "power cut");
+}
+
+void sim_modem_power_on(struct sim_modem *m, uint64_t now_us)
+{
+  sim_modem_tick(m, now_us);
+  if (m->power == SIM_PWR_OFF)
+    sim_power_on_now(m);
+}
+
+/* ---- faults -------------------------------------------------------------- */
+
+/* Case-insensitive glob: '*' any run, '?' one character. */
+static bool sim_glob(const char *p, const char *s)
+{
+  const char *star = NULL, *ss = NULL;
+  while (*s) {
+    char pc = *p, sc = *s;
+    if (pc >= 'a' && pc <= 'z')
+      pc = (char)(pc - 32);
+    if (sc >= 'a' && sc <= 'z')
+      sc = (char)(sc - 32);
+    if (*p == '*') {
+      star = p++;
+      ss = s;
+    } else if (*p && (*p == '?' || pc == sc)) {
+      p++;
+      s++;
+    } else if (star) {
+      p = star + 1;
+      s = ++ss;
+    } else {
+      return false;
+    }
+  }
+  while (*p == '*')
+    p++;
+  return !*p;
+}
+
+static bool sim_at_match(const char *pat, const char *line)
+{
+  if (strpbrk(pat, "*?"))
+    return sim_glob(pat, line);
+  size_t n = strlen(pat);
+  for (size_t i = 0; i < n; i++) {
+    char a = pat[i], b = line[i];
+    if (!b)
+      return false;
+    if (a >= 'a' && a <= 'z')
+      a = (char)(a - 32);
+    if (b >= 'a' && b <= 'z')
+      b = (char)(b - 32);
+    if (a != b)
+      return false;
+  }
+  return true;
+}
+
+static bool sim_fault_triggered(struct sim_modem *m, struct sim_fault_rt *r,
+                                const struct sim_fault_event *ev)
+{
+  const struct sim_fault *f = &r->f;
+  if (f->when != ev->when)
+    return false;
+  switch (f->when) {
+  case SIM_FAULT_ON_AT:
+    return ev->line && sim_at_match(f->match, ev->line);
+  case SIM_FAULT_ON_STP_OP:
+    return ev->op == f->op;
+  case SIM_FAULT_ON_STP_OFFSET:
+    return ev->len && f->offset >= ev->off && f->offset < ev->off + ev->len;
+  case SIM_FAULT_ON_STP_PERCENT: {
+    uint64_t size = f->size ? f->size : m->up.first_len;
+    if (!size || !ev->len)
+      return false;
+    uint64_t at = (uint64_t)((double)size * f->percent / 100.0);
+    if (at >= size)
+      at = size - 1;
+    return at >= ev->off && at < ev->off + ev->len;
+  }
+  case SIM_FAULT_ON_MODE:
+    return f->mode == SIM_FAULT_MODE_ANY || (int)f->mode - 1 == (int)ev->mode;
+  default: /* STP_FRAME, ELAPSED, POWER_ON: the event itself */
+    return true;
+  }
+}
+
+static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
+                            const struct sim_fault_event *ev,
+                            struct sim_fx *fx)
+{
+  bool at = ev->when == SIM_FAULT_ON_AT;
+  bool stp = ev->when == SIM_FAULT_ON_STP_FRAME ||
+             ev->when == SIM_FAULT_ON_STP_OP ||
+             ev->when == SIM_FAULT_ON_STP_OFFSET ||
+             ev->when == SIM_FAULT_ON_STP_PERCENT;
+  switch (f->action) {
+  case SIM_FAULT_DO_ERROR:
+    fx->reply = SIM_FX_ERROR;
+    break;
+  case SIM_FAULT_DO_REPLY:
+    fx->reply = SIM_FX_TEXT;
+    fx->text = f->text;
+    break;
+  case SIM_FAULT_DO_NO_REPLY:
+    fx->reply = SIM_FX_NOTHING;
+    break;
+  case SIM_FAULT_DO_DELAY:
+    fx->delay_us += sim_scaled(m, f->delay_us);
+    break;
+  case SIM_FAULT_DO_SPLIT:
+    fx->split = f->count;
+    fx->gap_us = sim_scaled(m, f->delay_us);
+    break;
+  case SIM_FAULT_DO_URC:
+    if (at || stp) {
+      if (fx->nurc < 4)
+        fx->urc[fx->nurc++] = f->text;
+    } else {
+      const char *l[1] = {f->text};
+      sim_at_reply_lines(m, l, 1, -1, NULL);
+    }
+    break;
+  case SIM_FAULT_DO_NUL:
+    if (at) {
+      fx->reply = SIM_FX_NUL;
+      fx->nul = f->count ? f->count : 1;
+    } else {
+      uint8_t z[64] = {0};
+      uint32_t n = f->count ? f->count : 1;
+      while (n) {
+        uint32_t k = n < sizeof(z) ? n : (uint32_t)sizeof(z);
+        sim_out(m, z, k, 0);
+        n -= k;
+      }
+    }
+    break;
+  case SIM_FAULT_DO_CORRUPT_MAGIC:
+  case SIM_FAULT_DO_CORRUPT_HCRC:
+  case SIM_FAULT_DO_CORRUPT_PCRC:
+  case SIM_FAULT_DO_CORRUPT_OP:
+  case SIM_FAULT_DO_CORRUPT_SID:
+  case SIM_FAULT_DO_CORRUPT_TID:
+    fx->corrupt |= 1u << (f->action - SIM_FAULT_DO_CORRUPT_MAGIC);
+    break;
+  case SIM_FAULT_DO_RESIDUE:
+    fx->residue = true;
+    fx->residue_n = f->count;
+    break;
+  case SIM_FAULT_DO_NACK:
+    fx->nack = true;
+    break;
+  case SIM_FAULT_DO_DROP:
+    fx->drop = f->count ? f->count : 1;
+    break;
+  case SIM_FAULT_DO_GARBLE:
+    m->garble_fault = true;
+    break;
+  case SIM_FAULT_DO_SILENT:
+    m->silent = true;
+    m->silent_until =
+        f->delay_us ? m->now + sim_scaled(m, f->delay_us) : SIM_NEVER;
+    fx->stop = true;
+    break;
+  case SIM_FAULT_DO_CRASH: {
+    const char *l[1] = {f->text[0] ? f->text : "^EXIT: exception: 7"};
+    sim_at_reply_lines(m, l, 1, -1, NULL);
+    /* Lose RAM, stay dark for delay_us, then boot boot_select. */
+    sim_outq_flush(m);
+    sim_modem_do_power_cut(m, "crash");
+    m->power_on_at = m->now + sim_scaled(m, f->delay_us);
+    fx->stop = true;
+    break;
+  }
+  case SIM_FAULT_DO_POWER_CUT:
+    sim_modem_do_power_cut(m, "fault");
+    m->power_on_at =
+        f->delay_us ? m->now + sim_scaled(m, f->delay_us) : SIM_NEVER;
+    fx->stop = true;
+    break;
+  case SIM_FAULT_DO_REBOOT:
+    sim_volatile_reset(m);
+    m->power = SIM_PWR_BOOTING;
+    m->smod = SIM_SMOD_NONE;
+    m->boot_target = sim_boot_resolve(&m->st);
+    m->boot_done_at = SIM_NEVER;
+    m->reboot_at = m->now + sim_scaled(m, f->delay_us);
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0, "reboot in %llu us",
+              (unsigned long long)sim_scaled(m, f->delay_us));
+    fx->stop = true;
+    break;
+  case SIM_FAULT_DO_ECHO_ON:
+    m->echo = true;
+    break;
+  case SIM_FAULT_DO_DATA_MODE:
+    m->link = SIM_LINK_DATA;
+    m->escape_disabled = f->count != 0;
+    m->plus_count = 0;
+    m->last_rx = m->now;
+    break;
+  case SIM_FAULT_DO_FAIL_UPGRADE:
+    m->up.forced_fail = true;
+    snprintf(m->up.forced_reason, sizeof(m->up.forced_reason), "%s",
+             f->text[0] ? f->text : "injected failure");
+    break;
+  case SIM_FAULT_DO_FLIP_STORE:
+    if (m->st.fs_store && m->st.fs_store_len) {
+      m->st.fs_store[f->count % m->st.fs_store_len] ^= 0x01;
+      sim_flash_commit(m, "fs_store bit flip (fault)");
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+void sim_faults_fire(struct sim_modem *m, const struct sim_fault_event *ev,
+                     struct sim_fx *fx)
+{
+  for (size_t i = 0; i < m->nfaults; i++) {
+    struct sim_fault_rt *r = &m->faults[i];
+    if (!sim_fault_triggered(m, r, ev))
+      continue;
+    r->seen++;
+    uint32_t first = r->f.first ? r->f.first : 1;
+    if (r->seen < first || (r->f.last && r->seen > r->f.last))
+      continue;
+    sim_trace(m, SIM_TRACE_FAULT, NULL, 0, "%s: %s #%u -> %s",
+              r->f.name[0] ? r->f.name : "fault",
+              sim_fault_trigger_name(r->f.when), r->seen,
+              sim_fault_action_name(r->f.action));
+    sim_fault_apply(m, &r->f, ev, fx);
+    if (m->power == SIM_PWR_OFF)
+      break;
+  }
+}
+
+int sim_modem_add_fault(struct sim_modem *m, const struct sim_fault *f)
+{
+  char err[200];
+  if (m->nfaults >= SIM_FAULTS_MAX || sim_fault_check(f, err, sizeof(err)))
+    return -1;
+  struct sim_fault_rt *r = &m->faults[m->nfaults++];
+  memset(r, 0, sizeof(*r));
+  r->f = *f;
+  r->f.name[sizeof(r->f.name) - 1] = '\0';
+  r->f.match[sizeof(r->f.match) - 1] = '\0';
+  r->f.text[sizeof(r->f.text) - 1] = '\0';
+  r->elapsed_at = SIM_NEVER;
+  if (m->power == SIM_PWR_ON && f->when == SIM_FAULT_ON_ELAPSED &&
+      (f->mode == SIM_FAULT_MODE_ANY || (int)f->mode - 1 == (int)m->smod))
+    r->elapsed_at = m->mode_since + sim_scaled(m, f->after_us);
+  return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+struct sim_modem *sim_modem_new(const struct sim_modem_config *cfg,
+                                uint64_t now_us)
+{
+  if (!cfg || (cfg->profile != SIM_PROFILE_MONARCH1 &&
+               cfg->profile != SIM_PROFILE_GM02S) ||
+      !(cfg->time_scale >= 0.0))
+    return NULL;
+  struct sim_modem *m = calloc(1, sizeof(*m));
+  if (!m)
+    return NULL;
+  m->cfg = *cfg;
+  m->now = now_us;
+  if (cfg->state) {
+    if (sim_state_copy(&m->st, cfg->state))
+      goto out_free_modem;
+  } else {
+    sim_state_factory(&m->st, cfg->profile);
+  }
+  m->stp_buf = malloc(SQN_STP_HDR_LEN + SIM_STP_MTS_APP);
+  if (!m->stp_buf)
+    goto out_release_state;
+  m->power = SIM_PWR_OFF;
+  m->smod = SIM_SMOD_NONE;
+  m->boot_done_at = SIM_NEVER;
+  m->apply_done_at = SIM_NEVER;
+  m->reboot_at = SIM_NEVER;
+  m->silent_until = SIM_NEVER;
+  sim_power_on_now(m);
+  return m;
+
+out_release_state:
+  sim_state_release(&m->st);
+out_free_modem:
+  free(m);
+  return NULL;
+}
+
+void sim_modem_free(struct sim_modem *m)
+{
+  if (!m)
+    return;
+  sim_outq_clear(m);
+  free(m->q);
+  free(m->store);
+  free(m->stp_buf);
+  sim_state_release(&m->st);
+  free(m);
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+uint64_t sim_modem_next_deadline(const struct sim_modem *m)
+{
+  uint64_t d = SIM_NEVER;
+#define SIM_MIN(x)                                                           \
+  do {                                                                       \
+    if ((x) < d)                                                             \
+      d = (x);                                                               \
+  } while (0)
+  if (m->power == SIM_PWR_BOOTING)
+    SIM_MIN(m->boot_done_at);
+  if (m->power == SIM_PWR_OFF)
+    SIM_MIN(m->power_on_at);
+  SIM_MIN(m->reboot_at);
+  if (m->power == SIM_PWR_APPLYING)
+    SIM_MIN(m->apply_done_at);
+  if (m->silent)
+    SIM_MIN(m->silent_until);
+  if (m->qlen)
+    SIM_MIN(m->q[0].due);
+  if (m->power == SIM_PWR_ON && m->link == SIM_LINK_DATA &&
+      m->plus_count == 3 && !m->escape_disabled)
+    SIM_MIN(m->plus_last + SIM_US);
+  if (m->power == SIM_PWR_ON)
+    for (size_t i = 0; i < m->nfaults; i++)
+      SIM_MIN(m->faults[i].elapsed_at);
+#undef SIM_MIN
+  return d;
+}
+
+void sim_modem_tick(struct sim_modem *m, uint64_t now_us)
+{
+  if (now_us > m->now)
+    m->now = now_us;
+  /* Fire due timers in deadline order; each may arm others. */
+  for (int guard = 0; guard < 1000; guard++) {
+    uint64_t d = sim_modem_next_deadline(m);
+    if (d > m->now)
+      break;
+    uint64_t saved = m->now;
+    m->now = d; /* run the timer at its own instant */
+    if (m->qlen && m->q[0].due <= d) {
+      sim_outq_flush(m);
+    } else if (m->power == SIM_PWR_OFF && m->power_on_at <= d) {
+      sim_power_on_now(m);
+    } else if (m->reboot_at <= d) {
+      m->reboot_at = SIM_NEVER;
+      sim_boot_start(m, "fault reboot");
+    } else if (m->power == SIM_PWR_BOOTING && m->boot_done_at <= d) {
+      sim_boot_done(m);
+    } else if (m->power == SIM_PWR_APPLYING && m->apply_done_at <= d) {
+      m->apply_done_at = SIM_NEVER;
+      sim_store_apply_done(m);
+    } else if (m->silent && m->silent_until <= d) {
+      m->silent = false;
+      m->silent_until = SIM_NEVER;
+      sim_trace(m, SIM_TRACE_MODE, NULL, 0, "silence ends");
+    } else if (m->link == SIM_LINK_DATA && m->plus_count == 3 &&
+               m->plus_last + SIM_US <= d) {
+      static const uint8_t ok[] = "\r\nOK\r\n";
+      m->plus_count = 0;
+      m->link = SIM_LINK_AT;
+      sim_trace(m, SIM_TRACE_MODE, NULL, 0, "+++: data mode left");
+      sim_out(m, ok, sizeof(ok) - 1, 0);
+      sim_trace(m, SIM_TRACE_AT_TX, NULL, 0, "OK");
+    } else {
+      for (size_t i = 0; i < m->nfaults; i++) {
+        struct sim_fault_rt *r = &m->faults[i];
+        if (r->elapsed_at > d)
+          continue;
+        r->elapsed_at = SIM_NEVER;
+        struct sim_fx fx = {0};
+        struct sim_fault_event ev = {.when = SIM_FAULT_ON_ELAPSED};
+        /* Fire just this one: others have their own deadlines. */
+        r->seen++;
+        uint32_t first = r->f.first ? r->f.first : 1;
+        if (r->seen >= first && (!r->f.last || r->seen <= r->f.last)) {
+          sim_trace(m, SIM_TRACE_FAULT, NULL, 0, "%s: elapsed #%u -> %s",
+                    r->f.name[0] ? r->f.name : "fault", r->seen,
+                    sim_fault_action_name(r->f.action));
+          sim_fault_apply(m, &r->f, &ev, &fx);
+        }
+        break;
+      }
+    }
+    if (saved > m->now)
+      m->now = saved;
+  }
+}
+
+/* ---- input --------------------------------------------------------------- */
+
+static void sim_data_feed(struct sim_modem *m, const uint8_t *buf,
+                          size_t len)
+{
+  for (size_t i = 0; i < len; i++) {
+    if (buf[i] == '+' && !m->escape_disabled &&
+        (m->plus_count > 0 ? m->plus_count < 3
+                           : m->now >= m->last_rx + SIM_US)) {
+      m->plus_count++;
+      m->plus_last = m->now;
+    } else {
+      m->plus_count = 0;
+    }
+    m->last_rx = m->now;
+  }
+}
+
+void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
+                    size_t len)
+{
+  sim_modem_tick(m, now_us);
+  if (!len)
+    return;
+  if (m->power != SIM_PWR_ON || m->silent) {
+    return; /* booting, applying, off or dark: the bytes are lost */
+  }
+  if (sim_line_garbled(m)) {
+    sim_trace(m, SIM_TRACE_LINE, buf, len,
+              "%zu bytes at %u baud, modem at %u: noise, ignored", len,
+              m->host_baud, m->uart_baud);
+    return;
+  }
+  while (len && m->power == SIM_PWR_ON && !m->silent) {
+    size_t used = len;
+    switch (m->link) {
+    case SIM_LINK_AT:
+      sim_at_feed(m, buf, len, &used);
+      break;
+    case SIM_LINK_STP:
+      sim_stp_feed(m, buf, len);
+      break;
+    case SIM_LINK_DATA:
+      sim_data_feed(m, buf, len);
+      break;
+    }
+    buf += used;
+    len -= used;
+  }
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+
+void sim_modem_set_host_baud(struct sim_modem *m, uint32_t baud)
+{
+  if (baud != m->host_baud)
+    sim_trace(m, SIM_TRACE_LINE, NULL, 0, "host at %u baud, modem at %u",
+              baud, m->uart_baud);
+  m->host_baud = baud;
+}
+
+uint32_t sim_modem_uart_baud(const struct sim_modem *m)
+{
+  return m->uart_baud;
+}
+
+enum sim_smod sim_modem_smod(const struct sim_modem *m)
+{
+  return m->power == SIM_PWR_ON ? m->smod : SIM_SMOD_NONE;
+}
+
+bool sim_modem_powered(const struct sim_modem *m)
+{
+  return m->power != SIM_PWR_OFF;
+}
+
+const struct sim_state *sim_modem_state(const struct sim_modem *m)
+{
+  return &m->st;
+}

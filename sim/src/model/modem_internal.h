@@ -1,0 +1,224 @@
+/*
+ * Internals of the modem model, shared by modem.c (power, boot, timers,
+ * output, line, faults), at.c (AT layer) and upgrade.c (STP slave and
+ * upgrade engine). Not installed.
+ *
+ * Separate state variables, one per concern (style rule 3):
+ *   power  OFF -> BOOTING -> ON ; ON -> APPLYING -> BOOTING   (sim_power)
+ *   link   AT <-> STP ; AT <-> DATA                          (sim_link)
+ *   smod   the running mode while ON                          (sim_smod)
+ */
+#ifndef SIM_MODEM_INTERNAL_H
+#define SIM_MODEM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/fault.h"
+#include "sim/modem.h"
+#include "sim/state.h"
+#include "sqnup/caba.h"
+#include "sqnup/stp.h"
+
+#define SIM_FAULTS_MAX 64
+#define SIM_AT_LINE_MAX 1024
+#define SIM_STP_MTS_APP 8192u
+#define SIM_STP_MTS_FFH 2048u
+#define SIM_US 1000000ull
+
+#define SIM_POWER_MAP(XX) XX(OFF) XX(BOOTING) XX(ON) XX(APPLYING)
+enum sim_power {
+#define XX(n) SIM_PWR_##n,
+  SIM_POWER_MAP(XX)
+#undef XX
+};
+
+#define SIM_LINK_MAP(XX) XX(AT) XX(STP) XX(DATA)
+enum sim_link {
+#define XX(n) SIM_LINK_##n,
+  SIM_LINK_MAP(XX)
+#undef XX
+};
+
+/* What an STP session's data becomes. */
+#define SIM_STP_KIND_MAP(XX) XX(OTF) XX(STORE) XX(ELF)
+enum sim_stp_kind {
+#define XX(n) SIM_STP_##n,
+  SIM_STP_KIND_MAP(XX)
+#undef XX
+};
+
+/* Slots the upgrade engine writes. */
+enum sim_slot { SIM_SLOT_BOOT = 0, SIM_SLOT_UPDATER, SIM_SLOT_FFF, SIM_SLOT_N };
+
+struct sim_fault_rt {
+  struct sim_fault f;
+  uint32_t seen;       /* occurrences of the trigger so far */
+  uint64_t elapsed_at; /* ELAPSED: armed deadline, SIM_NEVER when not */
+};
+
+/* Effects that faults put on one event (an AT line or an STP frame). */
+enum sim_fx_reply { SIM_FX_NORMAL, SIM_FX_ERROR, SIM_FX_TEXT, SIM_FX_NOTHING,
+                    SIM_FX_NUL };
+struct sim_fx {
+  enum sim_fx_reply reply;
+  const char *text;
+  uint32_t nul;
+  uint64_t delay_us;     /* scaled */
+  uint32_t split;
+  uint64_t gap_us;       /* scaled */
+  const char *urc[4];
+  int nurc;
+  unsigned corrupt;      /* bit per SIM_FAULT_DO_CORRUPT_* - CORRUPT_MAGIC */
+  bool residue;
+  uint32_t residue_n;
+  bool nack;
+  uint32_t drop;
+  bool stop;             /* the modem went away (crash, cut, reboot, silent) */
+};
+
+struct sim_outq_item {
+  uint64_t due;
+  size_t len;
+  uint8_t *data;
+};
+
+struct sim_upgrade {
+  struct sqn_caba_walker walker;
+  bool dry;              /* validate only (store apply pre-check) */
+  bool started;          /* first data byte seen */
+  bool marked[SIM_SLOT_N];
+  bool staged[SIM_SLOT_N];
+  struct sqn_image_version version[SIM_SLOT_N];
+  uint64_t first_len;    /* first top-level record length (percent faults) */
+  bool forced_fail;
+  char forced_reason[SIM_FAULT_TEXT_MAX];
+};
+
+struct sim_modem {
+  struct sim_modem_config cfg;
+  struct sim_state st; /* flash as last persisted */
+  uint64_t now;
+
+  /* power and boot */
+  enum sim_power power;
+  enum sim_smod smod;
+  enum sim_smod boot_target;
+  uint64_t boot_done_at;
+  uint64_t power_on_at;  /* OFF: scheduled power-on, or SIM_NEVER */
+  uint64_t reboot_at;    /* ON/OFF gap before a fault reboot, or SIM_NEVER */
+  bool boot_from_power_on;
+  uint32_t power_ons;
+  uint64_t apply_done_at;
+  bool apply_ok;
+  char apply_reason[160];
+  uint64_t mode_since;
+
+  /* volatile */
+  bool echo;
+  int cfun;
+  uint32_t uart_baud;
+  uint32_t host_baud;
+  bool garble_fault;
+  bool silent;
+  uint64_t silent_until; /* SIM_NEVER = until power cut */
+  bool elf_loaded;
+  bool echo_fault;       /* ECHO_ON fault at boot */
+
+  /* AT */
+  enum sim_link link;
+  char line[SIM_AT_LINE_MAX + 1];
+  size_t line_len;
+  bool line_overflow;
+  bool last_cr;
+
+  /* data mode */
+  bool escape_disabled;
+  uint64_t last_rx;
+  int plus_count;
+  uint64_t plus_last;
+
+  /* STP slave */
+  enum sim_stp_kind stp_kind;
+  struct sqn_stp_decoder dec;
+  uint8_t *stp_buf;
+  bool session;
+  uint16_t mts;
+  uint16_t announced;
+  bool have_block;       /* last BLOCK for duplicate detection */
+  uint32_t last_block_tid;
+  uint16_t last_block_len;
+  uint16_t last_residue;
+  uint32_t frames;
+  uint32_t drop_left;
+  uint64_t pkg_off;      /* package bytes consumed this session */
+  bool skip_lf;
+
+  /* upgrade engine and sessions */
+  struct sim_upgrade up;
+  uint8_t *store;
+  size_t store_len, store_cap;
+  bool store_overflow;
+  uint8_t elf_head[4];
+  uint64_t elf_len;
+
+  /* faults */
+  struct sim_fault_rt faults[SIM_FAULTS_MAX];
+  size_t nfaults;
+
+  /* output queue (delayed / split replies) */
+  struct sim_outq_item *q;
+  size_t qlen, qcap;
+  uint64_t q_last_due;
+};
+
+/* modem.c */
+void sim_trace(struct sim_modem *m, enum sim_trace_kind k, const void *raw,
+               size_t raw_len, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+uint64_t sim_scaled(const struct sim_modem *m, uint64_t us);
+void sim_flash_commit(struct sim_modem *m, const char *what);
+/* Send bytes now or after `delay_us` (already scaled); shaped by the line. */
+void sim_out(struct sim_modem *m, const void *buf, size_t len,
+             uint64_t delay_us);
+void sim_out_fx(struct sim_modem *m, const uint8_t *buf, size_t len,
+                const struct sim_fx *fx);
+bool sim_mode_app_style(const struct sim_modem *m);
+void sim_boot_start(struct sim_modem *m, const char *why);
+void sim_boot_into(struct sim_modem *m, enum sim_smod target,
+                   const char *why);
+void sim_modem_do_power_cut(struct sim_modem *m, const char *why);
+uint32_t sim_mode_baud(const struct sim_modem *m, enum sim_smod s);
+const char *sim_smod_name(enum sim_smod s);
+void sim_set_status(struct sim_modem *m, const char *status,
+                    const char *reason);
+/* Fire the faults of one trigger kind for an event; `ctx` as per kind. */
+struct sim_fault_event {
+  enum sim_fault_trigger when;
+  const char *line;      /* AT */
+  int op;                /* STP_OP */
+  uint64_t off, len;     /* STP_OFFSET / STP_PERCENT: block data range */
+  enum sim_smod mode;    /* MODE */
+};
+void sim_faults_fire(struct sim_modem *m, const struct sim_fault_event *ev,
+                     struct sim_fx *fx);
+size_t sim_escape(char *dst, size_t cap, const uint8_t *src, size_t len);
+
+/* at.c */
+void sim_at_reset(struct sim_modem *m);
+void sim_at_feed(struct sim_modem *m, const uint8_t *buf, size_t len,
+                 size_t *used);
+void sim_at_reply_lines(struct sim_modem *m, const char *const *lines,
+                        int n, int final, const struct sim_fx *fx);
+
+/* upgrade.c */
+int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind);
+void sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len);
+void sim_stp_abort(struct sim_modem *m);
+/* AT+SMUPGRADE from the store; returns 0 when the apply started. */
+int sim_store_apply_start(struct sim_modem *m);
+void sim_store_apply_done(struct sim_modem *m);
+
+#endif /* SIM_MODEM_INTERNAL_H */

@@ -1,0 +1,537 @@
+/*
+ * The modem's flash as one JSON document (modem-model.md section 2).
+ *
+ *   {
+ *     "profile": "monarch1",          monarch1 | gm02s
+ *     "boot_select": "FFF",           FFH | FFF | UPDATER | RECOVERY
+ *     "fff":     { "valid": true, "version": "5.1.1.0", "build": 33988,
+ *                  "ue": "5.0.0.0c" },
+ *     "updater": { "valid": true, "version": "5.1.1.0", "build": 33988 },
+ *     "bootrom": { "valid": true, "version": "5.1.1.0", "build": 33080 },
+ *     "fs_store": null | { "length": N, "base64": "..." },
+ *     "upgrade_status": "No report",  No report | on-going | success | fail
+ *     "fail_reason": "",
+ *     "writes": 0
+ *   }
+ *
+ * fs_store is kept inline (base64) rather than in a sibling file: a single
+ * file renamed into place is the only layout that stays consistent after a
+ * kill -9 at any instant without a recovery step. The cost (a 4 MiB store
+ * makes a 5.6 MB file rewritten at every flash change) is paid only while a
+ * store exists, and flash changes are few (a handful per upgrade).
+ */
+#include "sim/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const sim_state_boot_names[] = {"FFH", "FFF", "UPDATER",
+                                                   "RECOVERY"};
+static const char *const sim_state_profile_names[] = {"monarch1", "gm02s"};
+
+static void sim_state_image_set(struct sim_image *img, bool valid,
+                                const char *version, uint32_t build,
+                                const char *ue)
+{
+  img->valid = valid;
+  snprintf(img->version, sizeof(img->version), "%s", version);
+  img->build = build;
+  snprintf(img->ue, sizeof(img->ue), "%s", ue);
+}
+
+void sim_state_factory(struct sim_state *st, enum sim_profile profile)
+{
+  memset(st, 0, sizeof(*st));
+  st->profile = profile;
+  st->boot_select = SIM_BOOT_FFF;
+  if (profile == SIM_PROFILE_GM02S) {
+    sim_state_image_set(&st->fff, true, "8.2.0.3", 60186, "8.0.5.12");
+    sim_state_image_set(&st->updater, true, "8.2.0.3", 60186, "");
+    sim_state_image_set(&st->bootrom, true, "8.2.0.3", 60186, "");
+  } else {
+    /* An early SQN3330 as shipped: everything at the 33080 factory build. */
+    sim_state_image_set(&st->fff, true, "5.1.1.0", 33080, "5.0.0.0c");
+    sim_state_image_set(&st->updater, true, "5.1.1.0", 33080, "");
+    sim_state_image_set(&st->bootrom, true, "5.1.1.0", 33080, "");
+  }
+  snprintf(st->upgrade_status, sizeof(st->upgrade_status), "No report");
+}
+
+int sim_state_copy(struct sim_state *dst, const struct sim_state *src)
+{
+  uint8_t *store = NULL;
+  if (src->fs_store && src->fs_store_len) {
+    store = malloc(src->fs_store_len);
+    if (!store)
+      return -1;
+    memcpy(store, src->fs_store, src->fs_store_len);
+  }
+  *dst = *src;
+  dst->fs_store = store;
+  if (!store)
+    dst->fs_store_len = 0;
+  return 0;
+}
+
+void sim_state_release(struct sim_state *st)
+{
+  free(st->fs_store);
+  st->fs_store = NULL;
+  st->fs_store_len = 0;
+}
+
+/* ---- base64 -------------------------------------------------------------- */
+
+static const char sim_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *sim_b64_encode(const uint8_t *p, size_t n)
+{
+  size_t out_len = (n + 2) / 3 * 4;
+  char *out = malloc(out_len + 1);
+  if (!out)
+    return NULL;
+  size_t o = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16;
+    if (i + 1 < n)
+      v |= (uint32_t)p[i + 1] << 8;
+    if (i + 2 < n)
+      v |= p[i + 2];
+    out[o++] = sim_b64[(v >> 18) & 63];
+    out[o++] = sim_b64[(v >> 12) & 63];
+    out[o++] = i + 1 < n ? sim_b64[(v >> 6) & 63] : '=';
+    out[o++] = i + 2 < n ? sim_b64[v & 63] : '=';
+  }
+  out[o] = '\0';
+  return out;
+}
+
+static int sim_b64_val(char c)
+{
+  const char *p = c ? strchr(sim_b64, c) : NULL;
+  return p ? (int)(p - sim_b64) : -1;
+}
+
+/* Decode into `out` (cap bytes); returns the length or -1 with the index of
+ * the bad character in *bad. */
+static long sim_b64_decode(const char *s, uint8_t *out, size_t cap,
+                           size_t *bad)
+{
+  size_t n = strlen(s), o = 0;
+  if (n % 4) {
+    *bad = n;
+    return -1;
+  }
+  for (size_t i = 0; i < n; i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; k++) {
+      char c = s[i + k];
+      if (c == '=' && i + 4 == n && k >= 2) {
+        v[k] = 0;
+        pad++;
+        continue;
+      }
+      if (pad || (v[k] = sim_b64_val(c)) < 0) {
+        *bad = i + (size_t)k;
+        return -1;
+      }
+    }
+    uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+                 (uint32_t)v[2] << 6 | (uint32_t)v[3];
+    uint8_t b[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
+    for (int k = 0; k < 3 - pad; k++) {
+      if (o >= cap) {
+        *bad = i;
+        return -1;
+      }
+      out[o++] = b[k];
+    }
+  }
+  return (long)o;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static json_t *sim_state_image_json(const struct sim_image *img, bool ue)
+{
+  json_t *o = json_pack("{s:b,s:s,s:I}", "valid", img->valid, "version",
+                        img->version, "build", (json_int_t)img->build);
+  if (o && ue)
+    json_object_set_new(o, "ue", json_string(img->ue));
+  return o;
+}
+
+char *sim_state_to_json(const struct sim_state *st)
+{
+  json_t *root = json_object();
+  char *text = NULL;
+  if (!root)
+    return NULL;
+  unsigned prof = st->profile == SIM_PROFILE_GM02S ? 1u : 0u;
+  unsigned boot = (unsigned)st->boot_select <= SIM_BOOT_RECOVERY
+                      ? (unsigned)st->boot_select
+                      : (unsigned)SIM_BOOT_FFF;
+  json_object_set_new(root, "profile",
+                      json_string(sim_state_profile_names[prof]));
+  json_object_set_new(root, "boot_select",
+                      json_string(sim_state_boot_names[boot]));
+  json_object_set_new(root, "fff", sim_state_image_json(&st->fff, true));
+  json_object_set_new(root, "updater",
+                      sim_state_image_json(&st->updater, false));
+  json_object_set_new(root, "bootrom",
+                      sim_state_image_json(&st->bootrom, false));
+  if (st->fs_store && st->fs_store_len) {
+    char *b64 = sim_b64_encode(st->fs_store, st->fs_store_len);
+    if (!b64)
+      goto out_free_root;
+    json_object_set_new(root, "fs_store",
+                        json_pack("{s:I,s:s}", "length",
+                                  (json_int_t)st->fs_store_len, "base64",
+                                  b64));
+    free(b64);
+  } else {
+    json_object_set_new(root, "fs_store", json_null());
+  }
+  json_object_set_new(root, "upgrade_status",
+                      json_stringn_nocheck(st->upgrade_status,
+                                           strnlen(st->upgrade_status,
+                                                   sizeof(st->upgrade_status))));
+  json_object_set_new(root, "fail_reason",
+                      json_stringn_nocheck(st->fail_reason,
+                                           strnlen(st->fail_reason,
+                                                   sizeof(st->fail_reason))));
+  json_object_set_new(root, "writes", json_integer((json_int_t)st->writes));
+  text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+out_free_root:
+  json_decref(root);
+  return text;
+}
+
+static int sim_state_err(char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int sim_state_err(char *err, size_t errcap, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && errcap)
+    vsnprintf(err, errcap, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+#define SIM_ERR(...) sim_state_err(err, errcap, __VA_ARGS__)
+
+static int sim_state_get_string(json_t *obj, const char *key,
+                                const char *path, char *dst, size_t cap,
+                                bool optional, char *err, size_t errcap)
+{
+  json_t *v = json_object_get(obj, key);
+  if (!v) {
+    if (optional) {
+      dst[0] = '\0';
+      return 0;
+    }
+    return SIM_ERR("%s%s: missing", path, key);
+  }
+  if (!json_is_string(v))
+    return SIM_ERR("%s%s: expected a string", path, key);
+  if (json_string_length(v) >= cap)
+    return SIM_ERR("%s%s: longer than %zu characters", path, key, cap - 1);
+  if (memchr(json_string_value(v), '\0', json_string_length(v)))
+    return SIM_ERR("%s%s: contains a NUL character", path, key);
+  memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+  return 0;
+}
+
+static int sim_state_get_uint(json_t *obj, const char *key, const char *path,
+                              uint64_t max, uint64_t *out, bool optional,
+                              char *err, size_t errcap)
+{
+  json_t *v = json_object_get(obj, key);
+  if (!v) {
+    if (optional) {
+      *out = 0;
+      return 0;
+    }
+    return SIM_ERR("%s%s: missing", path, key);
+  }
+  if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+      (uint64_t)json_integer_value(v) > max)
+    return SIM_ERR("%s%s: expected an integer 0..%llu", path, key,
+                   (unsigned long long)max);
+  *out = (uint64_t)json_integer_value(v);
+  return 0;
+}
+
+static int sim_state_get_image(json_t *root, const char *key,
+                               struct sim_image *img, bool ue, char *err,
+                               size_t errcap)
+{
+  char path[32];
+  json_t *o = json_object_get(root, key);
+  uint64_t build;
+  if (!o)
+    return SIM_ERR("%s: missing", key);
+  if (!json_is_object(o))
+    return SIM_ERR("%s: expected an object", key);
+  snprintf(path, sizeof(path), "%s.", key);
+  json_t *valid = json_object_get(o, "valid");
+  if (!valid)
+    return SIM_ERR("%svalid: missing", path);
+  if (!json_is_boolean(valid))
+    return SIM_ERR("%svalid: expected true or false", path);
+  img->valid = json_is_true(valid);
+  if (sim_state_get_string(o, "version", path, img->version,
+                           sizeof(img->version), false, err, errcap) ||
+      sim_state_get_uint(o, "build", path, UINT32_MAX, &build, false, err,
+                         errcap))
+    return -1;
+  img->build = (uint32_t)build;
+  if (ue)
+    return sim_state_get_string(o, "ue", path, img->ue, sizeof(img->ue), true,
+                                err, errcap);
+  img->ue[0] = '\0';
+  return 0;
+}
+
+static int sim_state_lookup(const char *const *names, size_t n,
+                            const char *s)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(names[i], s) == 0)
+      return (int)i;
+  return -1;
+}
+
+static int sim_state_parse(struct sim_state *st, json_t *root, char *err,
+                           size_t errcap)
+{
+  char word[16];
+  uint64_t n;
+  int idx;
+
+  if (!json_is_object(root))
+    return SIM_ERR("top level: expected an object");
+  if (sim_state_get_string(root, "profile", "", word, sizeof(word), false,
+                           err, errcap))
+    return -1;
+  idx = sim_state_lookup(sim_state_profile_names, 2, word);
+  if (idx < 0)
+    return SIM_ERR("profile: \"%s\" is not monarch1 or gm02s", word);
+  st->profile = (enum sim_profile)idx;
+  if (sim_state_get_string(root, "boot_select", "", word, sizeof(word), false,
+                           err, errcap))
+    return -1;
+  idx = sim_state_lookup(sim_state_boot_names, 4, word);
+  if (idx < 0)
+    return SIM_ERR("boot_select: \"%s\" is not FFH, FFF, UPDATER or RECOVERY",
+                   word);
+  st->boot_select = (enum sim_boot)idx;
+  if (sim_state_get_image(root, "fff", &st->fff, true, err, errcap) ||
+      sim_state_get_image(root, "updater", &st->updater, false, err, errcap) ||
+      sim_state_get_image(root, "bootrom", &st->bootrom, false, err, errcap))
+    return -1;
+  if (sim_state_get_string(root, "upgrade_status", "", st->upgrade_status,
+                           sizeof(st->upgrade_status), false, err, errcap))
+    return -1;
+  static const char *const statuses[] = {"No report", "on-going", "success",
+                                         "fail"};
+  if (sim_state_lookup(statuses, 4, st->upgrade_status) < 0)
+    return SIM_ERR("upgrade_status: \"%s\" is not one of \"No report\", "
+                   "on-going, success, fail",
+                   st->upgrade_status);
+  if (sim_state_get_string(root, "fail_reason", "", st->fail_reason,
+                           sizeof(st->fail_reason), true, err, errcap) ||
+      sim_state_get_uint(root, "writes", "", UINT64_MAX >> 1, &n, true, err,
+                         errcap))
+    return -1;
+  st->writes = n;
+
+  json_t *fs = json_object_get(root, "fs_store");
+  if (fs && !json_is_null(fs)) {
+    const char *b64;
+    size_t bad = 0;
+    if (!json_is_object(fs))
+      return SIM_ERR("fs_store: expected null or an object");
+    if (sim_state_get_uint(fs, "length", "fs_store.", SIM_FS_STORE_MAX, &n,
+                           false, err, errcap))
+      return -1;
+    json_t *data = json_object_get(fs, "base64");
+    if (!json_is_string(data))
+      return SIM_ERR("fs_store.base64: expected a string");
+    b64 = json_string_value(data);
+    if (n) {
+      st->fs_store = malloc(n);
+      if (!st->fs_store)
+        return SIM_ERR("fs_store: out of memory");
+      long got = sim_b64_decode(b64, st->fs_store, n, &bad);
+      if (got < 0)
+        return SIM_ERR("fs_store.base64: bad base64 or too long at "
+                       "character %zu",
+                       bad);
+      if ((uint64_t)got != n)
+        return SIM_ERR("fs_store.base64: decodes to %ld bytes, length says "
+                       "%llu",
+                       got, (unsigned long long)n);
+      st->fs_store_len = (uint32_t)n;
+    }
+  }
+  return 0;
+}
+
+int sim_state_from_json(struct sim_state *st, const char *text, char *err,
+                        size_t errcap)
+{
+  json_error_t jerr;
+  json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+  int rc;
+  memset(st, 0, sizeof(*st));
+  if (!root)
+    return SIM_ERR("line %d, column %d: %s", jerr.line, jerr.column,
+                   jerr.text);
+  rc = sim_state_parse(st, root, err, errcap);
+  json_decref(root);
+  if (rc)
+    sim_state_release(st);
+  return rc;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static int sim_state_write_all(int fd, const char *p, size_t n)
+{
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int sim_state_save(const char *path, const struct sim_state *st, char *err,
+                   size_t errcap)
+{
+  char *text = sim_state_to_json(st);
+  char *tmp = NULL, *dircopy = NULL;
+  int fd = -1, rc = -1;
+
+  if (!text)
+    return SIM_ERR("%s: cannot serialise the state (out of memory)", path);
+  size_t plen = strlen(path);
+  tmp = malloc(plen + 16);
+  dircopy = strdup(path);
+  if (!tmp || !dircopy) {
+    SIM_ERR("%s: out of memory", path);
+    goto out_free;
+  }
+  /* Same directory as the target, so rename() is atomic. */
+  snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+  fd = mkstemp(tmp);
+  if (fd < 0) {
+    SIM_ERR("%s: cannot create a temporary file: %s", tmp, strerror(errno));
+    goto out_free;
+  }
+  if (sim_state_write_all(fd, text, strlen(text)) ||
+      sim_state_write_all(fd, "\n", 1) || fsync(fd)) {
+    SIM_ERR("%s: write failed: %s", tmp, strerror(errno));
+    goto out_unlink_tmp;
+  }
+  if (close(fd)) {
+    fd = -1;
+    SIM_ERR("%s: close failed: %s", tmp, strerror(errno));
+    goto out_unlink_tmp;
+  }
+  fd = -1;
+  if (rename(tmp, path)) {
+    SIM_ERR("%s: rename failed: %s", path, strerror(errno));
+    goto out_unlink_tmp;
+  }
+  /* Make the rename itself durable. */
+  int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    (void)fsync(dfd);
+    close(dfd);
+  }
+  rc = 0;
+  goto out_free;
+
+out_unlink_tmp:
+  if (fd >= 0)
+    close(fd);
+  unlink(tmp);
+out_free:
+  free(dircopy);
+  free(tmp);
+  free(text);
+  return rc;
+}
+
+int sim_state_load(const char *path, struct sim_state *st, char *err,
+                   size_t errcap)
+{
+  FILE *f = fopen(path, "rb");
+  char *text = NULL;
+  size_t len = 0, cap = 0;
+  int rc = -1;
+
+  memset(st, 0, sizeof(*st));
+  if (!f) {
+    int e = errno;
+    SIM_ERR("%s: %s", path, strerror(e));
+    errno = e;
+    return -1;
+  }
+  for (;;) {
+    if (cap - len < 65536) {
+      if (cap > 8u * SIM_FS_STORE_MAX) {
+        SIM_ERR("%s: file too large for a state file", path);
+        goto out_close;
+      }
+      cap = cap ? cap * 2 : 65536;
+      char *n = realloc(text, cap + 1);
+      if (!n) {
+        SIM_ERR("%s: out of memory", path);
+        goto out_close;
+      }
+      text = n;
+    }
+    size_t got = fread(text + len, 1, cap - len, f);
+    len += got;
+    if (got == 0)
+      break;
+  }
+  if (ferror(f)) {
+    SIM_ERR("%s: read error", path);
+    goto out_close;
+  }
+  text[len] = '\0';
+  if (memchr(text, '\0', len)) {
+    SIM_ERR("%s: byte %zu: NUL byte in a JSON file", path,
+            (size_t)((char *)memchr(text, '\0', len) - text));
+    goto out_close;
+  }
+  {
+    char inner[256];
+    if (sim_state_from_json(st, text, inner, sizeof(inner)))
+      SIM_ERR("%s: %s", path, inner);
+    else
+      rc = 0;
+  }
+out_close:
+  fclose(f);
+  free(text);
+  return rc;
+}

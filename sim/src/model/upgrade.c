@@ -1,0 +1,589 @@
+/*
+ * The STP slave and the upgrade engine (modem-model.md sections 5 and 6,
+ * protocol.md 4.5-4.7 and 5.4).
+ *
+ * Slave, one frame at a time (the byte-level hunt, CRC checks and drops are
+ * the shared sqn_stp_decoder's):
+ *
+ *            RESET (no session): ack, stay
+ *   ┌──────┐ OPEN ──► ack ok=1 ver=1 mts ┌─────────┐
+ *   │ idle │────────────────────────────►│ session │◄─┐ BLOCK_CMD len L: ack
+ *   └──────┘                             └─────────┘  │ BLOCK plen == L: feed,
+ *      ▲         RESET: ack, leave STP,       │       │   ack residue
+ *      └────────── act on the data ───────────┴───────┘
+ *
+ * A BLOCK whose length differs from the announced one, or without an
+ * announcement, is dropped unanswered (the host times out and resends). A
+ * BLOCK repeating the tid of the previous one (the host lost our ack) is
+ * acknowledged again with the same residue and not consumed twice.
+ *
+ * What the data becomes:
+ *   OTF    a .dup validated by the streaming CABA walker as it arrives. The
+ *          first data byte sets upgrade_status on-going; the first data byte
+ *          of an updater or fff record marks that slot invalid (persisted)
+ *          before it is "overwritten". The updater slot turns valid when its
+ *          record has been written and checked (so a cut later in the push
+ *          boots RECOVERY, faults.md S17a). At session end a package that
+ *          validated completely makes the fff slot (and the bootrom) valid
+ *          with the package's versions, status success; otherwise status
+ *          fail with the reason.
+ *          Slots already marked invalid stay invalid (from FFF a failed push
+ *          therefore boots RECOVERY next time, as in the field reports); a
+ *          package refused before any slot was touched leaves them valid.
+ *          The bootrom record is applied atomically at session end.
+ *   STORE  up to 4 MiB kept in fs_store; beyond that the BLOCK residue
+ *          reports the bytes not taken and the store is discarded at
+ *          session end. AT+SMUPGRADE then validates the whole store first
+ *          (a bad store keeps the old images), marks the slots invalid,
+ *          stays silent for 60 s per 5 MB, marks them valid and boots FFF.
+ *   ELF    AT+STP in FFH: an ELF (7F 45 4C 46) runs from RAM at session
+ *          end: SMOD 1 at the negotiated rate, lost at power off.
+ *
+ * Memory is bounded independently of the package size: the walker keeps a
+ * few KiB; only the store keeps data (at most 4 MiB).
+ */
+#include "modem_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const sim_slot_names[SIM_SLOT_N] = {"bootrom", "updater",
+                                                       "fff"};
+
+static int sim_slot_of(uint32_t target)
+{
+  switch (target) {
+  case SQN_CABA_TARGET_BOOT:
+    return SIM_SLOT_BOOT;
+  case SQN_CABA_TARGET_UPDATER:
+    return SIM_SLOT_UPDATER;
+  case SQN_CABA_TARGET_FFF:
+    return SIM_SLOT_FFF;
+  default:
+    return -1;
+  }
+}
+
+static struct sim_image *sim_slot_image(struct sim_modem *m, int slot)
+{
+  switch (slot) {
+  case SIM_SLOT_BOOT:
+    return &m->st.bootrom;
+  case SIM_SLOT_UPDATER:
+    return &m->st.updater;
+  default:
+    return &m->st.fff;
+  }
+}
+
+/* ---- upgrade engine ------------------------------------------------------ */
+
+static void sim_up_commit_slot(struct sim_modem *m, int s);
+
+static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
+                          const struct sqn_caba_record *rec,
+                          const uint8_t *data, size_t len)
+{
+  struct sim_modem *m = user;
+  struct sim_upgrade *up = &m->up;
+  (void)data, (void)len;
+  if (ev == SQN_CABA_EV_BEGIN && rec->depth == 0 && !up->first_len)
+    up->first_len = rec->length;
+  if (!rec->has_target)
+    return 0;
+  int slot = sim_slot_of(rec->target);
+  if (slot < 0)
+    return 0;
+  if (ev == SQN_CABA_EV_DATA && !up->dry && slot != SIM_SLOT_BOOT &&
+      !up->marked[slot]) {
+    char what[64];
+    up->marked[slot] = true;
+    sim_slot_image(m, slot)->valid = false;
+    snprintf(what, sizeof(what), "%s slot invalid (being overwritten)",
+             sim_slot_names[slot]);
+    sim_flash_commit(m, what);
+  } else if (ev == SQN_CABA_EV_END) {
+    up->staged[slot] = true;
+    up->version[slot] = rec->image;
+    /* The updater slot is valid again as soon as its record is written and
+     * checked (section 2), so a cut later in the package boots RECOVERY
+     * (faults.md S17a). The fff slot waits for the whole package (section
+     * 5); the bootrom is applied at session end, atomically. */
+    if (!up->dry && slot == SIM_SLOT_UPDATER && up->marked[slot]) {
+      sim_up_commit_slot(m, slot);
+      up->staged[slot] = false;
+    }
+    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+              "record %s (%s) at %llu checked, version %s%u.%u.%u.%u [%u]",
+              rec->magic, sim_slot_names[slot],
+              (unsigned long long)rec->offset, rec->image.found ? "" : "none ",
+              rec->image.v[0], rec->image.v[1], rec->image.v[2],
+              rec->image.v[3], rec->image.build);
+  }
+  return 0;
+}
+
+static void sim_up_init(struct sim_modem *m, bool dry)
+{
+  /* A FAIL_UPGRADE fault may have fired on the command that starts this. */
+  bool forced = m->up.forced_fail;
+  char reason[SIM_FAULT_TEXT_MAX];
+  memcpy(reason, m->up.forced_reason, sizeof(reason));
+  memset(&m->up, 0, sizeof(m->up));
+  m->up.forced_fail = forced;
+  memcpy(m->up.forced_reason, reason, sizeof(reason));
+  m->up.dry = dry;
+  sqn_caba_walker_init(&m->up.walker, sim_up_walk_cb, m);
+}
+
+/* The verdict text for a walker error. */
+static void sim_up_reason(const struct sqn_caba_walker *w, int rc, char *buf,
+                          size_t cap)
+{
+  if (w->err_magic[0])
+    snprintf(buf, cap, "record %s at %llu: %s", w->err_magic,
+             (unsigned long long)w->err_record, sqn_caba_strerror(rc));
+  else
+    snprintf(buf, cap, "at byte %llu: %s", (unsigned long long)w->err_offset,
+             sqn_caba_strerror(rc));
+}
+
+/* Finish the walk; 0 with everything staged, or -1 with `reason`. */
+static int sim_up_verdict(struct sim_modem *m, char *reason, size_t cap)
+{
+  int rc = sqn_caba_walker_finish(&m->up.walker);
+  if (m->up.forced_fail) {
+    m->up.forced_fail = false;
+    snprintf(reason, cap, "%s", m->up.forced_reason);
+    return -1;
+  }
+  if (rc) {
+    sim_up_reason(&m->up.walker, rc, reason, cap);
+    return -1;
+  }
+  return 0;
+}
+
+/* Write one staged image: one flash step. */
+static void sim_up_commit_slot(struct sim_modem *m, int s)
+{
+  struct sim_image *img = sim_slot_image(m, s);
+  const struct sqn_image_version *v = &m->up.version[s];
+  char what[96];
+  if (v->found) {
+    snprintf(img->version, sizeof(img->version), "%u.%u.%u.%u", v->v[0],
+             v->v[1], v->v[2], v->v[3]);
+    img->build = v->build;
+  } else {
+    snprintf(img->version, sizeof(img->version), "unknown");
+    img->build = 0;
+  }
+  img->valid = true;
+  snprintf(what, sizeof(what), "%s slot valid: %s [%u]", sim_slot_names[s],
+           img->version, img->build);
+  sim_flash_commit(m, what);
+}
+
+/* Write the staged images, bootrom first (atomically, one step). */
+static void sim_up_commit_slots(struct sim_modem *m)
+{
+  for (int s = 0; s < SIM_SLOT_N; s++)
+    if (m->up.staged[s])
+      sim_up_commit_slot(m, s);
+}
+
+static void sim_otf_end(struct sim_modem *m)
+{
+  char reason[160];
+  if (!m->up.started) {
+    /* No data at all: nothing was touched, nothing to report. */
+    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "session ended without data");
+    return;
+  }
+  if (sim_up_verdict(m, reason, sizeof(reason)) == 0) {
+    sim_up_commit_slots(m);
+    sim_set_status(m, "success", NULL);
+    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: success (%llu bytes)",
+              (unsigned long long)m->pkg_off);
+  } else {
+    sim_set_status(m, "fail", reason);
+    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: fail: %s", reason);
+  }
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+/* Consume BLOCK data; returns how many bytes were taken. */
+static size_t sim_stp_sink(struct sim_modem *m, const uint8_t *data,
+                           size_t len)
+{
+  switch (m->stp_kind) {
+  case SIM_STP_OTF:
+    if (!m->up.started && len) {
+      m->up.started = true;
+      sim_set_status(m, "on-going", NULL);
+    }
+    if (!m->up.walker.err && sqn_caba_walker_feed(&m->up.walker, data, len))
+      sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                "package defect at byte %llu: %s (reported at session end)",
+                (unsigned long long)m->up.walker.err_offset,
+                sqn_caba_strerror(m->up.walker.err));
+    return len;
+  case SIM_STP_STORE: {
+    size_t room = SIM_FS_STORE_MAX - m->store_len;
+    size_t take = len < room ? len : room;
+    if (take < len && !m->store_overflow) {
+      m->store_overflow = true;
+      sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                "store full at %u bytes: residue reported", SIM_FS_STORE_MAX);
+    }
+    if (m->store_len + take > m->store_cap) {
+      size_t ncap = m->store_cap ? m->store_cap * 2 : 65536;
+      while (ncap < m->store_len + take)
+        ncap *= 2;
+      if (ncap > SIM_FS_STORE_MAX)
+        ncap = SIM_FS_STORE_MAX;
+      uint8_t *n = realloc(m->store, ncap);
+      if (!n)
+        return 0;
+      m->store = n;
+      m->store_cap = ncap;
+    }
+    memcpy(m->store + m->store_len, data, take);
+    m->store_len += take;
+    return take;
+  }
+  case SIM_STP_ELF:
+    for (size_t i = 0; i < len && m->elf_len + i < 4; i++)
+      m->elf_head[m->elf_len + i] = data[i];
+    m->elf_len += len;
+    return len;
+  }
+  return len;
+}
+
+static void sim_stp_on_drop(void *user, enum sqn_stp_drop reason,
+                            size_t bytes)
+{
+  struct sim_modem *m = user;
+  if (m->link != SIM_LINK_STP)
+    return;
+  sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "%s: %zu bytes (%s)",
+            sqn_stp_drop_name(reason), bytes, sqn_stp_drop_text(reason));
+}
+
+static void sim_stp_send(struct sim_modem *m, const struct sqn_stp_hdr *req,
+                         uint8_t op, const uint8_t *payload, uint16_t plen,
+                         const struct sim_fx *fx)
+{
+  uint8_t out[SQN_STP_HDR_LEN + 8];
+  unsigned flags = m->cfg.stp_compute_hcrc ? 0u : SQN_STP_ENC_ZERO_HCRC;
+  size_t n = sqn_stp_encode(out, sizeof(out), SQN_STP_MAGIC_RSP, op, req->sid,
+                            req->tid, payload, plen, flags);
+  if (!n)
+    return;
+  /* Faults corrupt the encoded frame, like a line or firmware bug would. */
+  if (fx->corrupt & 1u << 0)
+    out[3] ^= 0x01; /* 74 73 61 66 -> 74 73 61 67 */
+  if (fx->corrupt & 1u << 1)
+    out[13] ^= 0x01, out[12] ^= 0x80;
+  if (fx->corrupt & 1u << 2)
+    out[15] ^= 0x01;
+  if (fx->corrupt & 1u << 3)
+    out[4] ^= 0x01;
+  if (fx->corrupt & 1u << 4)
+    out[5] ^= 0x01;
+  if (fx->corrupt & 1u << 5)
+    out[11] ^= 0x01;
+  sim_trace(m, SIM_TRACE_STP_TX, out, n, "op 0x%02x sid %u tid %u plen %u",
+            out[4], out[5], req->tid, plen);
+  if (fx->nurc) {
+    struct sim_fx urc = *fx;
+    urc.delay_us = 0;
+    urc.split = 0;
+    sim_at_reply_lines(m, NULL, 0, -1, &urc);
+  }
+  sim_out_fx(m, out, n, fx);
+}
+
+static void sim_stp_end_session(struct sim_modem *m)
+{
+  m->session = false;
+  m->link = SIM_LINK_AT;
+  sim_at_reset(m);
+  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "STP session ended");
+  switch (m->stp_kind) {
+  case SIM_STP_OTF:
+    sim_otf_end(m);
+    break;
+  case SIM_STP_STORE:
+    if (m->store_overflow) {
+      sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                "store refused: more than %u bytes", SIM_FS_STORE_MAX);
+      free(m->store);
+      if (m->st.fs_store) {
+        sim_state_release(&m->st);
+        sim_flash_commit(m, "fs_store cleared");
+      }
+    } else if (m->store_len) {
+      free(m->st.fs_store);
+      m->st.fs_store = m->store;
+      m->st.fs_store_len = (uint32_t)m->store_len;
+      char what[64];
+      snprintf(what, sizeof(what), "fs_store written: %zu bytes",
+               m->store_len);
+      sim_flash_commit(m, what);
+    } else {
+      free(m->store);
+    }
+    m->store = NULL;
+    m->store_len = m->store_cap = 0;
+    break;
+  case SIM_STP_ELF:
+    if (m->elf_len >= 4 && !memcmp(m->elf_head, "\x7f" "ELF", 4)) {
+      sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                "ELF of %llu bytes loaded: running it",
+                (unsigned long long)m->elf_len);
+      m->elf_loaded = true;
+      /* Boot into SMOD 1 without touching flash; the UART keeps its rate. */
+      sim_boot_into(m, SIM_SMOD_FFH_ELF, "ELF loaded over STP");
+    } else {
+      sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                "ELF refused (%llu bytes, no 7F 45 4C 46)",
+                (unsigned long long)m->elf_len);
+    }
+    break;
+  }
+}
+
+static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
+{
+  struct sim_modem *m = user;
+  const struct sqn_stp_hdr *h = &f->hdr;
+  struct sim_fx fx = {0};
+
+  /* Frames after the session ended (same input chunk) belong to no one. */
+  if (m->link != SIM_LINK_STP || m->power != SIM_PWR_ON || m->silent)
+    return;
+  m->frames++;
+  sim_trace(m, SIM_TRACE_STP_RX, f->raw, h->op == SQN_STP_OP_BLOCK ? 16 : f->raw_len,
+            "op %u sid %u tid %u plen %u hcrc %s pcrc ok", h->op, h->sid,
+            h->tid, h->plen, f->hcrc_checked ? "ok" : "zero");
+
+  struct sim_fault_event ev = {.when = SIM_FAULT_ON_STP_FRAME};
+  sim_faults_fire(m, &ev, &fx);
+  if (!fx.stop) {
+    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OP, .op = h->op};
+    sim_faults_fire(m, &ev, &fx);
+  }
+  if (!fx.stop && h->op == SQN_STP_OP_BLOCK && m->session &&
+      h->plen == m->announced) {
+    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OFFSET,
+                                  .off = m->pkg_off, .len = h->plen};
+    sim_faults_fire(m, &ev, &fx);
+    ev.when = SIM_FAULT_ON_STP_PERCENT;
+    if (!fx.stop)
+      sim_faults_fire(m, &ev, &fx);
+  }
+  if (fx.stop || m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
+    return;
+  if (m->drop_left) {
+    m->drop_left--;
+    sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "frame tid %u ignored (fault)",
+              h->tid);
+    return;
+  }
+  if (fx.drop) {
+    m->drop_left = fx.drop - 1;
+    sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "frame tid %u ignored (fault)",
+              h->tid);
+    return;
+  }
+  if (fx.reply == SIM_FX_NOTHING)
+    return;
+  if (fx.nack) {
+    sim_stp_send(m, h, (uint8_t)(h->op | SQN_STP_NACK), NULL, 0, &fx);
+    return;
+  }
+
+  switch (h->op) {
+  case SQN_STP_OP_RESET:
+    sim_stp_send(m, h, SQN_STP_OP_RESET | SQN_STP_ACK, NULL, 0, &fx);
+    m->announced = 0;
+    if (m->session)
+      sim_stp_end_session(m);
+    break;
+  case SQN_STP_OP_OPEN: {
+    uint8_t p[4] = {1, 1, (uint8_t)(m->mts >> 8), (uint8_t)m->mts};
+    if (h->plen) {
+      sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "OPEN with a payload");
+      break;
+    }
+    m->session = true;
+    m->announced = 0;
+    sim_stp_send(m, h, SQN_STP_OP_OPEN | SQN_STP_ACK, p, 4, &fx);
+    break;
+  }
+  case SQN_STP_OP_BLOCK_CMD: {
+    uint16_t l = h->plen == 2
+                     ? (uint16_t)(f->payload[0] << 8 | f->payload[1])
+                     : 0;
+    if (!m->session || h->plen != 2 || l == 0 || l > m->mts - 16) {
+      sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
+                "BLOCK_CMD malformed (session %d, plen %u, length %u)",
+                m->session, h->plen, l);
+      break;
+    }
+    m->announced = l;
+    sim_stp_send(m, h, SQN_STP_OP_BLOCK_CMD | SQN_STP_ACK, NULL, 0, &fx);
+    break;
+  }
+  case SQN_STP_OP_BLOCK: {
+    uint8_t p[2];
+    if (m->session && !m->announced && m->have_block &&
+        h->tid == m->last_block_tid && h->plen == m->last_block_len) {
+      /* Our ack got lost: acknowledge again, do not consume twice. */
+      p[0] = (uint8_t)(m->last_residue >> 8);
+      p[1] = (uint8_t)m->last_residue;
+      sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, &fx);
+      break;
+    }
+    if (!m->session || !m->announced || h->plen != m->announced) {
+      sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
+                "BLOCK malformed (session %d, plen %u, announced %u)",
+                m->session, h->plen, m->announced);
+      break;
+    }
+    m->announced = 0;
+    size_t want = h->plen;
+    if (fx.residue)
+      want -= fx.residue_n < want ? fx.residue_n : want;
+    size_t took = sim_stp_sink(m, f->payload, want);
+    if (m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
+      return;
+    m->pkg_off += took;
+    uint16_t residue = (uint16_t)(h->plen - took);
+    m->have_block = true;
+    m->last_block_tid = h->tid;
+    m->last_block_len = h->plen;
+    m->last_residue = residue;
+    p[0] = (uint8_t)(residue >> 8);
+    p[1] = (uint8_t)residue;
+    sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, &fx);
+    break;
+  }
+  default:
+    /* A v1 slave does not know TRANSFER_DATA_TYPE or later ops. */
+    sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "op %u not supported (v1)",
+              h->op);
+    break;
+  }
+}
+
+int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind)
+{
+  struct sqn_stp_decoder_config dc = {
+      .magic = SQN_STP_MAGIC_REQ,
+      .buf = m->stp_buf,
+      .buf_cap = SQN_STP_HDR_LEN + SIM_STP_MTS_APP,
+      .flags = SQN_STP_DEC_HCRC_ZERO_OK,
+      .on_frame = sim_stp_on_frame,
+      .on_drop = sim_stp_on_drop,
+      .user = m,
+  };
+  m->mts = m->smod == SIM_SMOD_FFH ? SIM_STP_MTS_FFH : SIM_STP_MTS_APP;
+  dc.max_plen = (uint16_t)(m->mts - 16);
+  if (sqn_stp_decoder_init(&m->dec, &dc))
+    return -1;
+  m->stp_kind = kind;
+  m->link = SIM_LINK_STP;
+  m->session = false;
+  m->announced = 0;
+  m->have_block = false;
+  m->frames = 0;
+  m->drop_left = 0;
+  m->pkg_off = 0;
+  m->elf_len = 0;
+  free(m->store);
+  m->store = NULL;
+  m->store_len = m->store_cap = 0;
+  m->store_overflow = false;
+  if (kind == SIM_STP_OTF)
+    sim_up_init(m, false);
+  static const char *const names[] = {"ON_THE_FLY", "store", "ELF"};
+  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "STP slave (%s, max transfer %u)",
+            names[kind], m->mts);
+  return 0;
+}
+
+void sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len)
+{
+  if (m->skip_lf && len && buf[0] == '\n') {
+    buf++;
+    len--;
+  }
+  m->skip_lf = false;
+  if (len)
+    sqn_stp_decoder_feed(&m->dec, buf, len);
+}
+
+/* Power cut or reboot in the middle of a session: RAM is gone; whatever the
+ * engine already persisted (on-going, slots invalid) stays. */
+void sim_stp_abort(struct sim_modem *m)
+{
+  free(m->store);
+  m->store = NULL;
+  m->store_len = m->store_cap = 0;
+  m->session = false;
+}
+
+/* ---- AT+SMUPGRADE -------------------------------------------------------- */
+
+int sim_store_apply_start(struct sim_modem *m)
+{
+  char reason[160];
+  uint32_t len = m->st.fs_store_len;
+  sim_set_status(m, "on-going", NULL);
+  /* Validate the whole stored file before touching any slot. */
+  sim_up_init(m, true);
+  sqn_caba_walker_feed(&m->up.walker, m->st.fs_store, len);
+  m->apply_ok = sim_up_verdict(m, reason, sizeof(reason)) == 0;
+  snprintf(m->apply_reason, sizeof(m->apply_reason), "%s",
+           m->apply_ok ? "" : reason);
+  if (m->apply_ok) {
+    for (int s = SIM_SLOT_UPDATER; s < SIM_SLOT_N; s++) {
+      if (!m->up.staged[s])
+        continue;
+      char what[64];
+      sim_slot_image(m, s)->valid = false;
+      snprintf(what, sizeof(what), "%s slot invalid (being overwritten)",
+               sim_slot_names[s]);
+      sim_flash_commit(m, what);
+    }
+  }
+  m->power = SIM_PWR_APPLYING;
+  m->smod = SIM_SMOD_NONE;
+  /* 60 s per 5 MB (12 us per byte) before the time scale. */
+  m->apply_done_at = m->now + sim_scaled(m, (uint64_t)len * 12u);
+  sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+            "applying %u stored bytes (%s)", len,
+            m->apply_ok ? "valid" : "invalid");
+  return 0;
+}
+
+void sim_store_apply_done(struct sim_modem *m)
+{
+  if (m->apply_ok) {
+    sim_up_commit_slots(m);
+    sim_set_status(m, "success", NULL);
+  } else {
+    sim_set_status(m, "fail", m->apply_reason);
+  }
+  sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: %s%s%s",
+            m->apply_ok ? "success" : "fail", m->apply_ok ? "" : ": ",
+            m->apply_reason);
+  sim_state_release(&m->st);
+  sim_flash_commit(m, "fs_store cleared");
+  sim_boot_start(m, "after upgrade");
+}
