@@ -522,6 +522,19 @@ START_TEST(test_caba_v2_and_empty_records_accepted) {
 }
 END_TEST
 
+START_TEST(test_caba_zero_descr_size_rejected) {
+  uint8_t buf[64];
+  size_t len = mk_v3(buf, "TEST", "", (const uint8_t *)"z", 1, 0);
+  buf[16] = 0; /* descr size 0: no room for the NUL */
+  struct run *r = walk3(buf, len, 2);
+  ck_assert_str_eq(sqn_caba_err_name(r->err), "BAD_DESCR");
+  ck_assert_uint_eq(r->err_offset, 16);
+  ck_assert_str_eq(r->err_magic, "TEST");
+  ck_assert_uint_eq(r->nev, 0);
+  free(r);
+}
+END_TEST
+
 START_TEST(test_caba_long_descr_cut_in_report) {
   char descr[200];
   memset(descr, 'd', sizeof descr - 1);
@@ -637,6 +650,35 @@ START_TEST(test_caba_size_damage_blames_right_record) {
   ck_assert_uint_eq(r->err_offset, a_off + 20 + 8);
   free(r);
 
+  /* PACK's size grew: its signature is read as a child header. */
+  a = mk_v3(inner, "TEST", "a", (const uint8_t *)"0123456789", 10, 1);
+  len = mk_v3(buf, "PACK", "p", inner, a, 1);
+  buf[len - 4] = 0x01; /* make the signature bytes non-printable */
+  buf[8] = (uint8_t)(buf[8] + 4); /* 4 bytes left: no room for a header */
+  r = walk3(buf, len, 1);
+  ck_assert_str_eq(sqn_caba_err_name(r->err), "BAD_SIZE");
+  ck_assert_uint_eq(r->err_record, 0);
+  ck_assert_uint_eq(r->err_offset, len - 4);
+  free(r);
+  buf[8] = (uint8_t)(buf[8] + 4); /* 8 more: the stream ends in "header" */
+  buf[len - 4] = 'A';
+  buf[len - 3] = 'B';
+  buf[len - 2] = 'C';
+  buf[len - 1] = 'D';
+  r = walk3(buf, len, 1);
+  ck_assert_str_eq(sqn_caba_err_name(r->err), "TRUNCATED");
+  ck_assert_uint_eq(r->err_record, 0);
+  free(r);
+
+  /* PACK v3 read as v2: its first child is read from its description. */
+  len = mk_v3(buf, "PACK", "\x01p", inner, a, 1);
+  buf[4] = 2;
+  r = walk3(buf, len, 1);
+  ck_assert_str_eq(sqn_caba_err_name(r->err), "BAD_MAGIC");
+  ck_assert_uint_eq(r->err_record, 0);
+  ck_assert_uint_eq(r->err_offset, 16);
+  free(r);
+
   /* A grandchild overflowing an overflowing child: the child is blamed. */
   size_t g = mk_v3(inner, "TEST", "g", (const uint8_t *)"0123456789", 10, 1);
   uint8_t mid[256];
@@ -682,6 +724,27 @@ START_TEST(test_caba_bit_flip_reported_inside_damaged_record) {
     ck_assert_uint_eq(r->err_offset, w.err_offset);
     free(r);
     k.buf[at] ^= bit;
+  }
+  /* Same without the PACK wrapper (NB1 layout: UPGR records at top level). */
+  uint8_t *top = k.buf + 35;
+  size_t top_len = k.len - 39;
+  for (int t = 0; t < 200; t++) {
+    size_t at = (size_t)sqn_rng_below(&rng, top_len);
+    uint8_t val = (uint8_t)(top[at] ^ (1 + sqn_rng_below(&rng, 255)));
+    uint8_t old = top[at];
+    top[at] = val;
+    struct sqn_caba_walker w;
+    int rc = sqn_caba_walk(top, top_len, NULL, NULL, &w);
+    ck_assert_msg(rc < 0, "change at 0x%zx not detected", at);
+    int hit = -1;
+    for (int i = 1; i < 5; i++)
+      if (w.err_record == k.off[i] - 35)
+        hit = i;
+    ck_assert_msg(hit >= 0 && at + 35 >= k.off[hit] &&
+                      at + 35 < k.off[hit] + k.len_rec[hit],
+                  "change at 0x%zx: %s reported on record 0x%llx", at,
+                  sqn_caba_err_name(rc), (unsigned long long)w.err_record);
+    top[at] = old;
   }
   free(k.buf);
 }
@@ -735,6 +798,23 @@ START_TEST(test_caba_callback_nonzero_aborts) {
   /* Abort on END: the record is complete but the walk stops. */
   struct run *r = walk(SQN_FEED_WHOLE, 0, k.buf, k.len, 4);
   ck_assert_str_eq(sqn_caba_err_name(r->err), "ABORTED");
+  free(r);
+  /* A defect found in a DATA run wins over an abort from that DATA event. */
+  size_t blen;
+  uint8_t *bad = load_hex("bad_fff_magic.hex", &blen, NULL, 0);
+  r = walk(SQN_FEED_WHOLE, 0, bad, blen, 2);
+  ck_assert_int_eq(r->calls, 2);
+  ck_assert_str_eq(sqn_caba_err_name(r->err), "BAD_FFF_MAGIC");
+  free(r);
+  free(bad);
+  /* The stream ends inside a magic that is already bad. */
+  r = walk(SQN_FEED_BYTEWISE, 0, (const uint8_t *)"AB\x01", 3, 0);
+  ck_assert_str_eq(sqn_caba_err_name(r->err), "BAD_MAGIC");
+  ck_assert_uint_eq(r->err_offset, 2);
+  ck_assert_str_eq(r->err_magic, "");
+  free(r);
+  r = walk(SQN_FEED_BYTEWISE, 0, (const uint8_t *)"AB", 2, 0);
+  ck_assert_str_eq(sqn_caba_err_name(r->err), "TRUNCATED");
   free(r);
   /* Feeding after an error keeps the first error. */
   struct sqn_caba_walker w;
@@ -904,6 +984,7 @@ static Suite *caba_suite(void) {
                       (int)(sizeof bad_files / sizeof bad_files[0]));
   tcase_add_test(tc, test_caba_every_error_has_name_and_text);
   tcase_add_test(tc, test_caba_v2_and_empty_records_accepted);
+  tcase_add_test(tc, test_caba_zero_descr_size_rejected);
   tcase_add_test(tc, test_caba_long_descr_cut_in_report);
   tcase_add_test(tc, test_caba_upgr_short_data_rejected);
   tcase_add_test(tc, test_caba_child_header_past_parent_rejected);

@@ -155,7 +155,26 @@ struct sqn_caba_level {
 };
 
 /*
- * The walker. Caller-allocated (a few KiB); do not modify members directly.
+ * The walker. Caller-allocated (about 1.1 KiB, independent of the package
+ * size); do not modify members directly. No allocation, no globals; one
+ * walker per stream, several may coexist.
+ *
+ * Error location (valid when err != 0):
+ *   err_offset  the byte (or the start of the field) where the defect was
+ *               seen: the bad magic byte, the version / sig type / size
+ *               field, the signature or trailer start, the stream end for
+ *               TRUNCATED.
+ *   err_record  header offset of the innermost record that contains the
+ *               defect. When a size field is what is wrong the enclosing
+ *               record is named: a child "header" with no valid magic or
+ *               version, one cut by the end of the stream, or one following
+ *               an unsigned sibling, is blamed on its PACK; a child that does
+ *               not fit its PACK is BAD_SIZE on the child if the child's own
+ *               checks fail, else on the PACK (the walker reads the child to
+ *               its end to decide; no events are emitted meanwhile).
+ *   err_magic   that record's magic, "" if its magic was never read.
+ * DATA events never include the byte at which a defect in that data was
+ * found, so the event sequence is the same in every chunking.
  */
 struct sqn_caba_walker {
   /* read-only */
@@ -178,7 +197,9 @@ struct sqn_caba_walker {
 };
 
 void sqn_caba_walker_init(struct sqn_caba_walker *w, sqn_caba_cb cb, void *user);
-/* Feed the next bytes. Returns 0 or the (sticky) negative SQN_CABA_E_*. */
+/* Feed the next bytes (`len` may be 0; `buf` is only read during the call).
+ * Events fire from inside this call. Returns 0 or the (sticky) negative
+ * SQN_CABA_E_*; after an error further input is ignored. */
 int sqn_caba_walker_feed(struct sqn_caba_walker *w, const uint8_t *buf,
                          size_t len);
 /* End of stream: returns 0 when the stream ended on a top-level record

@@ -34,9 +34,10 @@
  *    child (events suppressed, "pending"): if the child then verifies, the
  *    parent is blamed, otherwise the child. Either way the report is
  *    BAD_SIZE.
- *  - a header that fails right after a sibling without a checksum may be
- *    the result of a damaged size in that sibling, so the enclosing PACK
- *    (which contains both) is blamed.
+ *  - a child "header" without a valid magic or version is usually no header
+ *    at all: the parent's size or header, or an unsigned sibling's size, is
+ *    what is damaged. The enclosing PACK (which contains all of them) is
+ *    blamed; see sqn_caba_hdr_blame().
  */
 #include "sqnup/caba.h"
 
@@ -135,14 +136,29 @@ static void sqn_caba_fail(struct sqn_caba_walker *w, int code, uint64_t off,
   }
 }
 
-/* Blame for a defect in the innermost record's header or description: if
- * the previous sibling carried no checksum, its size may be what is wrong,
- * so report the enclosing record, which contains both. */
-static int sqn_caba_hdr_blame(const struct sqn_caba_walker *w) {
+/* Blame for a defect in the innermost record's header or description. A
+ * header may be misplaced rather than damaged when an enclosing size is
+ * wrong; the enclosing record, which holds both, is then blamed:
+ *  - no valid magic/version (or a header cut by the end of the stream):
+ *    these are not record bytes at all, e.g. the parent's size grew and its
+ *    signature is read as a child, or the parent's version/description size
+ *    is damaged and the first child is read from the wrong place;
+ *  - the previous sibling carried no checksum: its size may be wrong.
+ * err_offset still names the exact byte. */
+static int sqn_caba_hdr_blame(const struct sqn_caba_walker *w, int code) {
   int idx = w->depth - 1;
-  if (idx >= 1 && w->lv[idx - 1].prev_unsigned)
+  if (idx < 1)
+    return idx;
+  if (code == SQN_CABA_E_BAD_MAGIC || code == SQN_CABA_E_BAD_VERSION ||
+      code == SQN_CABA_E_TRUNCATED || w->lv[idx - 1].prev_unsigned)
     return idx - 1;
   return idx;
+}
+
+/* Fail with a header/description defect of the innermost record. */
+static void sqn_caba_fail_hdr(struct sqn_caba_walker *w, int code,
+                              uint64_t off) {
+  sqn_caba_fail(w, code, off, sqn_caba_hdr_blame(w, code));
 }
 
 static int sqn_caba_emit(struct sqn_caba_walker *w, enum sqn_caba_event ev,
@@ -276,11 +292,11 @@ static bool sqn_caba_fff_slim(const uint8_t *h) {
   return memcmp(h + 32, tail, sizeof tail) == 0;
 }
 
-/* Parse a run of UPGR data starting at stream offset `base`. Returns the
+/* Parse a run of UPGR data. Returns the
  * number of bytes before the byte at which a defect was found (n if none),
  * so that DATA events never include the byte that failed. */
 static size_t sqn_caba_upgr(struct sqn_caba_walker *w, struct sqn_caba_level *l,
-                            const uint8_t *p, size_t n, uint64_t base) {
+                            const uint8_t *p, size_t n) {
   const int me = w->depth - 1;
   uint64_t data0 = l->descr_end; /* stream offset of the data */
   size_t i = 0;
@@ -370,7 +386,6 @@ static size_t sqn_caba_upgr(struct sqn_caba_walker *w, struct sqn_caba_level *l,
       break;
     }
   }
-  (void)base;
   return n;
 }
 
@@ -412,7 +427,7 @@ static int sqn_caba_header_done(struct sqn_caba_walker *w,
     memcpy(tmp, h, 16);
     memset(tmp + 16, 0, 4);
     if (sqn_fletcher32(tmp, sizeof tmp) != sqn_caba_rd32(h + 16)) {
-      sqn_caba_fail(w, SQN_CABA_E_BAD_HDR_SUM, off + 16, sqn_caba_hdr_blame(w));
+      sqn_caba_fail_hdr(w, SQN_CABA_E_BAD_HDR_SUM, off + 16);
       return -1;
     }
     l->v1_data_sum = sqn_caba_rd32(h + 12);
@@ -422,19 +437,17 @@ static int sqn_caba_header_done(struct sqn_caba_walker *w,
     r->sig_type = sqn_caba_rd16(h + 12);
     r->sig_size = sqn_caba_rd16(h + 14);
     if (r->sig_type != 0 && r->sig_type != 1 && r->sig_type != 4) {
-      sqn_caba_fail(w, SQN_CABA_E_BAD_SIG_TYPE, off + 12,
-                    sqn_caba_hdr_blame(w));
+      sqn_caba_fail_hdr(w, SQN_CABA_E_BAD_SIG_TYPE, off + 12);
       return -1;
     }
     if (r->sig_size != (r->sig_type ? 4 : 0)) {
-      sqn_caba_fail(w, SQN_CABA_E_BAD_SIG_SIZE, off + 14,
-                    sqn_caba_hdr_blame(w));
+      sqn_caba_fail_hdr(w, SQN_CABA_E_BAD_SIG_SIZE, off + 14);
       return -1;
     }
     if (r->version == 3) {
       r->descr_size = sqn_caba_rd16(h + 16);
       if (r->descr_size == 0) {
-        sqn_caba_fail(w, SQN_CABA_E_BAD_DESCR, off + 16, sqn_caba_hdr_blame(w));
+        sqn_caba_fail_hdr(w, SQN_CABA_E_BAD_DESCR, off + 16);
         return -1;
       }
     }
@@ -466,26 +479,33 @@ static int sqn_caba_header_done(struct sqn_caba_walker *w,
   return 0;
 }
 
-/* Collect fixed header bytes; checks run as soon as their bytes are in. */
+/* The first bad magic byte among the `have` collected, or -1. */
+static int sqn_caba_bad_magic(const uint8_t *h, size_t have) {
+  for (size_t k = 0; k < have && k < 4; k++)
+    if (h[k] < 0x20 || h[k] > 0x7E)
+      return (int)k;
+  return -1;
+}
+
+/* Collect fixed header bytes; each check runs once its bytes are all in. */
 static size_t sqn_caba_step_hdr(struct sqn_caba_walker *w,
                                 struct sqn_caba_level *l, const uint8_t *p,
                                 size_t len) {
   size_t had = w->hdr_have;
   size_t n = sqn_caba_min(len, w->hdr_need - had);
   uint64_t off = l->rec.offset;
-  for (size_t k = had; k < had + n && k < 4; k++) {
-    uint8_t c = p[k - had];
-    if (c < 0x20 || c > 0x7E) {
-      sqn_caba_fail(w, SQN_CABA_E_BAD_MAGIC, off + k, sqn_caba_hdr_blame(w));
-      return 0;
-    }
-  }
   memcpy(w->hdr + had, p, n);
   sqn_caba_sum_outer(w, p, n);
   sqn_caba_advance(w, n);
   w->hdr_have += n;
-  if (had < 4 && w->hdr_have >= 4)
+  if (had < 4 && w->hdr_have >= 4) {
+    int k = sqn_caba_bad_magic(w->hdr, 4);
+    if (k >= 0) {
+      sqn_caba_fail_hdr(w, SQN_CABA_E_BAD_MAGIC, off + (uint64_t)k);
+      return n;
+    }
     memcpy(l->rec.magic, w->hdr, 4);
+  }
   if (had < SQN_CABA_MIN_HDR && w->hdr_have == SQN_CABA_MIN_HDR) {
     l->rec.version = sqn_caba_rd16(w->hdr + 4);
     switch (l->rec.version) {
@@ -493,7 +513,7 @@ static size_t sqn_caba_step_hdr(struct sqn_caba_walker *w,
     case 2: l->hdr_len = 16; break;
     case 3: l->hdr_len = 18; break;
     default:
-      sqn_caba_fail(w, SQN_CABA_E_BAD_VERSION, off + 4, sqn_caba_hdr_blame(w));
+      sqn_caba_fail_hdr(w, SQN_CABA_E_BAD_VERSION, off + 4);
       return n;
     }
     if (w->depth >= 2 && w->lv[w->depth - 2].data_end - off < l->hdr_len) {
@@ -529,7 +549,7 @@ static size_t sqn_caba_step_data(struct sqn_caba_walker *w,
   size_t n = sqn_caba_min(len, l->data_end - w->offset);
   size_t good = n;
   if (l->part != SQN_CABA_PART_OPAQUE)
-    good = sqn_caba_upgr(w, l, p, n, w->offset);
+    good = sqn_caba_upgr(w, l, p, n);
   if (good && sqn_caba_emit(w, SQN_CABA_EV_DATA, l, p, good) != 0)
     return 0;
   if (w->err)
@@ -568,11 +588,7 @@ static int sqn_caba_data_done(struct sqn_caba_walker *w,
                                   : SQN_CABA_E_BAD_FFF_LEN,
                   data0 + 4, me);
     return -1;
-  case SQN_CABA_PART_FFF_PAYLOAD:
-  case SQN_CABA_PART_FFF_TRAILER: /* unreachable: length checked */
-    sqn_caba_fail(w, SQN_CABA_E_BAD_FFF_LEN, data0 + 4 + 28, me);
-    return -1;
-  default:
+  default: /* FFF! payload and trailer end with the data: length checked */
     break;
   }
   if (l->rec.version == 1 &&
@@ -622,8 +638,7 @@ static void sqn_caba_settle(struct sqn_caba_walker *w) {
       if (w->offset != l->descr_end)
         return;
       if (l->rec.version == 3 && l->last != 0) {
-        sqn_caba_fail(w, SQN_CABA_E_BAD_DESCR, l->descr_end - 1,
-                      sqn_caba_hdr_blame(w));
+        sqn_caba_fail_hdr(w, SQN_CABA_E_BAD_DESCR, l->descr_end - 1);
         return;
       }
       l->phase = SQN_CABA_PH_DATA;
@@ -695,7 +710,15 @@ int sqn_caba_walker_finish(struct sqn_caba_walker *w) {
     return w->err;
   if (w->offset == 0)
     sqn_caba_fail(w, SQN_CABA_E_EMPTY, 0, -1);
-  else if (w->depth > 0)
+  else if (w->depth > 0 && sqn_caba_top(w)->phase == SQN_CABA_PH_HDR) {
+    /* The stream ends inside a header: it may be no header at all. */
+    struct sqn_caba_level *l = sqn_caba_top(w);
+    int k = sqn_caba_bad_magic(w->hdr, w->hdr_have);
+    if (k >= 0)
+      sqn_caba_fail_hdr(w, SQN_CABA_E_BAD_MAGIC, l->rec.offset + (uint64_t)k);
+    else
+      sqn_caba_fail_hdr(w, SQN_CABA_E_TRUNCATED, w->offset);
+  } else if (w->depth > 0)
     sqn_caba_fail(w, SQN_CABA_E_TRUNCATED, w->offset, w->depth - 1);
   return w->err;
 }
