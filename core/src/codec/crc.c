@@ -1,44 +1,48 @@
 /*
  * CRC-16/XMODEM, zlib CRC-32 and the Sequans Fletcher-32 variant.
  *
- * The CRC tables are computed at compile time from their polynomials by the
- * macros below, so there is no init function and no mutable global.
+ * The CRC tables are const data generated from the polynomials
+ * (crc_tables.h), so there is no init function and no mutable global.
  */
 #include "sqnup/crc.h"
 
-/* ---- CRC-16/XMODEM, MSB first: crc = (crc << 8) ^ T[(crc >> 8) ^ b] ---- */
+/* ---- CRC-16/XMODEM and zlib CRC-32, slicing-by-8 ----
+ *
+ * Every pushed byte goes through the CRC-16 twice (encoder and decoder), so
+ * it sits on the transfer's critical path: eight bytes per step through the
+ * tables in crc_tables.h, then the classic byte loop for the tail. */
 
-#define C16_B(c) ((uint16_t)(((c) & 0x8000u) ? (((c) << 1) ^ 0x1021u) : ((c) << 1)))
-#define C16_4(c) C16_B(C16_B(C16_B(C16_B(c))))
-#define C16(i) ((uint16_t)C16_4(C16_4((uint16_t)((i) << 8))))
-#define C32_B(c) (((c) & 1u) ? (((c) >> 1) ^ 0xEDB88320u) : ((c) >> 1))
-#define C32_4(c) C32_B(C32_B(C32_B(C32_B(c))))
-#define C32(i) ((uint32_t)C32_4(C32_4((uint32_t)(i))))
-
-#define ROW16(i) C16(i), C16(i + 1), C16(i + 2), C16(i + 3), \
-                 C16(i + 4), C16(i + 5), C16(i + 6), C16(i + 7)
-#define ROW32(i) C32(i), C32(i + 1), C32(i + 2), C32(i + 3), \
-                 C32(i + 4), C32(i + 5), C32(i + 6), C32(i + 7)
-#define TABLE(R) R(0), R(8), R(16), R(24), R(32), R(40), R(48), R(56), \
-  R(64), R(72), R(80), R(88), R(96), R(104), R(112), R(120), \
-  R(128), R(136), R(144), R(152), R(160), R(168), R(176), R(184), \
-  R(192), R(200), R(208), R(216), R(224), R(232), R(240), R(248)
-
-static const uint16_t sqn_crc16_table[256] = { TABLE(ROW16) };
-static const uint32_t sqn_crc32_table[256] = { TABLE(ROW32) };
+#include "crc_tables.h"
 
 uint16_t sqn_crc16(uint16_t crc, const void *data, size_t len) {
   const uint8_t *p = data;
+  const uint16_t(*t)[256] = sqn_crc16_t8;
+  while (len >= 8) {
+    crc = (uint16_t)(t[7][p[0] ^ (crc >> 8)] ^ t[6][p[1] ^ (crc & 0xFF)] ^
+                     t[5][p[2]] ^ t[4][p[3]] ^ t[3][p[4]] ^ t[2][p[5]] ^
+                     t[1][p[6]] ^ t[0][p[7]]);
+    p += 8;
+    len -= 8;
+  }
   while (len--)
-    crc = (uint16_t)((crc << 8) ^ sqn_crc16_table[((crc >> 8) ^ *p++) & 0xFF]);
+    crc = (uint16_t)((crc << 8) ^ t[0][((crc >> 8) ^ *p++) & 0xFF]);
   return crc;
 }
 
 uint32_t sqn_crc32(uint32_t crc, const void *data, size_t len) {
   const uint8_t *p = data;
+  const uint32_t(*t)[256] = sqn_crc32_t8;
   crc = ~crc;
+  while (len >= 8) {
+    uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+                         (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+    crc = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^
+          t[4][lo >> 24] ^ t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+    p += 8;
+    len -= 8;
+  }
   while (len--)
-    crc = (crc >> 8) ^ sqn_crc32_table[(crc ^ *p++) & 0xFF];
+    crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 0xFF];
   return ~crc;
 }
 
