@@ -1,0 +1,296 @@
+/*
+ * The libuv serving loop: the only place sqn-sim reads or writes the line.
+ *
+ *   pty master --uv_poll READABLE--> read() --> sim_modem_feed(now)
+ *   sim_modem tx cb --> write queue --uv_poll WRITABLE--> write()
+ *   uv_timer "deadline" re-armed to sim_modem_next_deadline() --> tick(now)
+ *   uv_timer "pace" wakes the loop when a token bucket refills
+ *   uv_signal SIGINT / SIGTERM --> stop, the caller saves the state
+ *
+ * Pacing (time scale > 0): a UART moves 10 bits per byte (8N1), so both
+ * directions are metered by token buckets filled at uart_baud / 10 bytes per
+ * second. Reads are paced too: bytes we leave in the pty stay in the kernel
+ * buffer and eventually block the host's write(), just as a real line does.
+ * With time scale 0 nothing is paced.
+ *
+ * Time: the model runs on monotonic microseconds from uv_hrtime().
+ */
+#include "shell.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+
+struct sim_bucket {
+  double tokens;
+  uint64_t last_us;
+};
+
+struct sim_serve {
+  const struct sim_serve_config *cfg;
+  uv_loop_t loop;
+  uv_poll_t poll;
+  uv_timer_t deadline;
+  uv_timer_t pace;
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  int poll_events;   /* events the poll handle is started with, 0 = stopped */
+  bool hup_backoff;  /* the master hung up; polling paused until `pace` */
+  struct sim_txq *q;
+  struct sim_bucket rd;
+  struct sim_bucket wr;
+  int exit_code;
+};
+
+uint64_t sim_shell_now_us(void) { return uv_hrtime() / 1000u; }
+
+static bool sim_serve_paced(const struct sim_serve *s) {
+  return s->cfg->time_scale > 0;
+}
+
+/* Refill a bucket at the modem's current line rate; burst of 10 ms worth so
+ * coarse timers do not starve the line, at least 1 byte. */
+static void sim_serve_bucket_fill(struct sim_serve *s, struct sim_bucket *b,
+                                  uint64_t now) {
+  double rate = sim_modem_uart_baud(s->cfg->modem) / 10.0 /
+                s->cfg->time_scale;
+  double burst = rate / 100.0 < 1 ? 1 : rate / 100.0;
+  if (now > b->last_us)
+    b->tokens += (double)(now - b->last_us) * rate / 1e6;
+  b->last_us = now;
+  if (b->tokens > burst)
+    b->tokens = burst;
+}
+
+static void sim_serve_update_poll(struct sim_serve *s);
+static void sim_serve_arm_deadline(struct sim_serve *s);
+
+void sim_txq_push(struct sim_txq *q, const uint8_t *buf, size_t len) {
+  if (len == 0)
+    return;
+  struct sim_txq_chunk *c = malloc(sizeof *c + len);
+  if (!c) {
+    fprintf(stderr, "sqn-sim: out of memory queueing %zu bytes\n", len);
+    return;
+  }
+  c->next = NULL;
+  c->len = len;
+  c->off = 0;
+  memcpy(c->data, buf, len);
+  if (!q->tail)
+    q->tail = &q->head;
+  *q->tail = c;
+  q->tail = &c->next;
+  q->queued += len;
+}
+
+void sim_txq_free(struct sim_txq *q) {
+  while (q->head) {
+    struct sim_txq_chunk *c = q->head;
+    q->head = c->next;
+    free(c);
+  }
+  q->tail = &q->head;
+  q->queued = 0;
+}
+
+static void sim_serve_pace_cb(uv_timer_t *t) {
+  struct sim_serve *s = t->data;
+  s->hup_backoff = false;
+  sim_serve_update_poll(s);
+}
+
+/* Write as much of the queue as the line and the bucket allow. */
+static void sim_serve_flush_queue(struct sim_serve *s) {
+  uint64_t now = sim_shell_now_us();
+  if (sim_serve_paced(s))
+    sim_serve_bucket_fill(s, &s->wr, now);
+  struct sim_txq *q = s->q;
+  while (q->head) {
+    struct sim_txq_chunk *c = q->head;
+    size_t want = c->len - c->off;
+    if (sim_serve_paced(s)) {
+      size_t allow = (size_t)s->wr.tokens;
+      if (allow == 0)
+        break;
+      if (want > allow)
+        want = allow;
+    }
+    ssize_t n = write(s->cfg->pty->master, c->data + c->off, want);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EIO)
+        fprintf(stderr, "sqn-sim: write to pty: %s\n", strerror(errno));
+      break;
+    }
+    if (sim_serve_paced(s))
+      s->wr.tokens -= (double)n;
+    c->off += (size_t)n;
+    q->queued -= (size_t)n;
+    if (c->off == c->len) {
+      q->head = c->next;
+      if (!q->head)
+        q->tail = &q->head;
+      free(c);
+    }
+  }
+}
+
+static void sim_serve_read(struct sim_serve *s) {
+  uint8_t buf[4096];
+  size_t cap = sizeof buf;
+  uint64_t now = sim_shell_now_us();
+
+  if (sim_serve_paced(s)) {
+    sim_serve_bucket_fill(s, &s->rd, now);
+    size_t allow = (size_t)s->rd.tokens;
+    if (allow < cap)
+      cap = allow;
+    if (cap == 0)
+      return;
+  }
+  /* The host may have changed its rate since the last read. */
+  sim_modem_set_host_baud(s->cfg->modem, sim_pty_host_baud(s->cfg->pty));
+  ssize_t n = read(s->cfg->pty->master, buf, cap);
+  if (n > 0) {
+    if (sim_serve_paced(s))
+      s->rd.tokens -= (double)n;
+    sim_modem_feed(s->cfg->modem, now, buf, (size_t)n);
+  } else if (n < 0 && errno == EIO) {
+    /* No slave open (should not happen while we hold one): back off and
+     * poll again later rather than spin or exit. */
+    s->hup_backoff = true;
+  }
+}
+
+static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
+  struct sim_serve *s = h->data;
+  if (status < 0) {
+    s->hup_backoff = true;
+  } else {
+    if (events & UV_READABLE)
+      sim_serve_read(s);
+    if (events & UV_DISCONNECT)
+      s->hup_backoff = true;
+  }
+  sim_serve_flush_queue(s);
+  sim_serve_arm_deadline(s);
+  sim_serve_update_poll(s);
+}
+
+static void sim_serve_deadline_cb(uv_timer_t *t) {
+  struct sim_serve *s = t->data;
+  sim_modem_tick(s->cfg->modem, sim_shell_now_us());
+  sim_serve_flush_queue(s);
+  sim_serve_arm_deadline(s);
+  sim_serve_update_poll(s);
+}
+
+static void sim_serve_arm_deadline(struct sim_serve *s) {
+  uint64_t d = sim_modem_next_deadline(s->cfg->modem);
+  if (d == SIM_NEVER) {
+    uv_timer_stop(&s->deadline);
+    return;
+  }
+  uint64_t now = sim_shell_now_us();
+  uint64_t ms = d > now ? (d - now + 999) / 1000 : 0;
+  uv_timer_start(&s->deadline, sim_serve_deadline_cb, ms, 0);
+}
+
+/* Poll for what we can act on now; when a bucket or a hang-up holds us
+ * back, let the pace timer wake us instead. */
+static void sim_serve_update_poll(struct sim_serve *s) {
+  int ev = 0;
+  bool need_pace = s->hup_backoff;
+  if (!s->hup_backoff) {
+    bool rd_ok = true, wr_ok = s->q->head != NULL;
+    if (sim_serve_paced(s)) {
+      uint64_t now = sim_shell_now_us();
+      sim_serve_bucket_fill(s, &s->rd, now);
+      sim_serve_bucket_fill(s, &s->wr, now);
+      if (s->rd.tokens < 1) {
+        rd_ok = false;
+        need_pace = true;
+      }
+      if (wr_ok && s->wr.tokens < 1) {
+        wr_ok = false;
+        need_pace = true;
+      }
+    }
+    if (rd_ok)
+      ev |= UV_READABLE;
+    if (wr_ok)
+      ev |= UV_WRITABLE;
+  }
+  if (ev != s->poll_events) {
+    if (ev)
+      uv_poll_start(&s->poll, ev, sim_serve_poll_cb);
+    else
+      uv_poll_stop(&s->poll);
+    s->poll_events = ev;
+  }
+  if (need_pace && !uv_is_active((uv_handle_t *)&s->pace))
+    uv_timer_start(&s->pace, sim_serve_pace_cb, s->hup_backoff ? 50 : 1, 0);
+}
+
+static void sim_serve_signal_cb(uv_signal_t *h, int signum) {
+  struct sim_serve *s = h->data;
+  (void)signum;
+  s->exit_code = SIM_EXIT_OK;
+  uv_stop(&s->loop);
+}
+
+static void sim_serve_close_cb(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+int sim_serve(const struct sim_serve_config *cfg, uint64_t t0_us) {
+  struct sim_serve s;
+  int rc;
+
+  memset(&s, 0, sizeof s);
+  s.cfg = cfg;
+  s.q = cfg->txq;
+  if (!s.q->tail)
+    s.q->tail = &s.q->head;
+  s.exit_code = SIM_EXIT_OK;
+  s.rd.last_us = s.wr.last_us = t0_us;
+
+  if ((rc = uv_loop_init(&s.loop)) != 0) {
+    fprintf(stderr, "sqn-sim: uv_loop_init: %s\n", uv_strerror(rc));
+    return SIM_EXIT_RUNTIME;
+  }
+  if ((rc = uv_poll_init(&s.loop, &s.poll, cfg->pty->master)) != 0) {
+    fprintf(stderr, "sqn-sim: uv_poll_init: %s\n", uv_strerror(rc));
+    goto out_close_loop;
+  }
+  uv_timer_init(&s.loop, &s.deadline);
+  uv_timer_init(&s.loop, &s.pace);
+  uv_signal_init(&s.loop, &s.sigint);
+  uv_signal_init(&s.loop, &s.sigterm);
+  s.poll.data = s.deadline.data = s.pace.data = &s;
+  s.sigint.data = s.sigterm.data = &s;
+  uv_signal_start(&s.sigint, sim_serve_signal_cb, SIGINT);
+  uv_signal_start(&s.sigterm, sim_serve_signal_cb, SIGTERM);
+
+  /* Output produced before the loop (none today) and the first deadline. */
+  sim_serve_flush_queue(&s);
+  sim_serve_arm_deadline(&s);
+  sim_serve_update_poll(&s);
+
+  uv_run(&s.loop, UV_RUN_DEFAULT);
+
+  uv_walk(&s.loop, sim_serve_close_cb, NULL);
+  uv_run(&s.loop, UV_RUN_DEFAULT);
+out_close_loop:
+  if (uv_loop_close(&s.loop) != 0)
+    fprintf(stderr, "sqn-sim: event loop did not close cleanly\n");
+  return rc ? SIM_EXIT_RUNTIME : s.exit_code;
+}

@@ -1,0 +1,73 @@
+/*
+ * sqn-sim shell internals: the pty, the libuv serving loop and the trace
+ * file. Everything here is process plumbing around the sans-IO model in
+ * sim_model; none of it is used by the harness or the unit tests.
+ */
+#ifndef SIM_SHELL_H
+#define SIM_SHELL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/modem.h"
+
+/* Exit codes, documented in --help. */
+#define SIM_EXIT_OK 0
+#define SIM_EXIT_RUNTIME 1 /* pty, I/O or event loop failure */
+#define SIM_EXIT_USAGE 2   /* bad command line */
+#define SIM_EXIT_INPUT 3   /* bad state, faults or trace file */
+
+/* The emulator's end of the line: the pty master plus a slave fd we keep
+ * open so a host closing and reopening the slave never hangs the master up. */
+struct sim_pty {
+  int master;        /* non-blocking */
+  int slave;         /* held open, never read */
+  char name[128];    /* /dev/pts/N */
+  char *link;        /* symlink we created, or NULL */
+};
+
+/* openpty, raw slave, owner-only node, non-blocking master, optional
+ * symlink. 0, or -1 with a message in `err`. */
+int sim_pty_open(struct sim_pty *p, const char *link, char *err, size_t errcap);
+/* Close both ends and remove the symlink we made. Idempotent. */
+void sim_pty_close(struct sim_pty *p);
+/* The host's line rate as the slave's termios says, 0 if unknown. */
+uint32_t sim_pty_host_baud(const struct sim_pty *p);
+
+/* Modem output waiting for the line. Chunks are owned by the queue from
+ * push until fully written (or sim_txq_free). Zero-initialise. */
+struct sim_txq_chunk {
+  struct sim_txq_chunk *next;
+  size_t len;
+  size_t off;
+  uint8_t data[];
+};
+struct sim_txq {
+  struct sim_txq_chunk *head;
+  struct sim_txq_chunk **tail;
+  size_t queued;
+};
+/* Copy `len` bytes into the queue (the model's tx callback lands here). */
+void sim_txq_push(struct sim_txq *q, const uint8_t *buf, size_t len);
+void sim_txq_free(struct sim_txq *q);
+
+struct sim_serve_config {
+  struct sim_modem *modem;
+  struct sim_pty *pty;
+  struct sim_txq *txq;
+  double time_scale; /* 0: no pacing; > 0: line-rate pacing */
+};
+
+/* Serve until SIGINT/SIGTERM. Returns a SIM_EXIT_* code. */
+int sim_serve(const struct sim_serve_config *cfg, uint64_t t0_us);
+
+/* Monotonic microseconds, the clock the model runs on in sqn-sim. */
+uint64_t sim_shell_now_us(void);
+
+/* Trace writer: the model's trace callback, writing JSON lines to a FILE*. */
+void sim_trace_write_json(void *file, const struct sim_trace_event *ev);
+/* `sqn-sim --decode TRACE`: print a JSON-lines trace for people. */
+int sim_trace_decode(const char *path, FILE *out);
+
+#endif /* SIM_SHELL_H */

@@ -1,0 +1,196 @@
+/*
+ * The trace file: one JSON object per line, one line per model trace event.
+ *
+ *   {"t":1234567,"kind":"stp<","text":"BLOCK sid 1 tid 3 plen 2016","raw":"66617374..."}
+ *
+ * `t` is microseconds since sqn-sim started, `kind` the tag of
+ * SIM_TRACE_MAP, `raw` (hex) only when the event carries bytes. Lines are
+ * flushed one by one, so a killed emulator leaves a trace that ends on its
+ * last complete event.
+ *
+ * --decode renders that for people:
+ *
+ *   [   0.012345]  host -> modem  AT+SMSTPU="ON_THE_FLY"
+ *   [   0.013000]  host -> modem  STP BLOCK_CMD sid 1 tid 2 plen 2 hcrc ok pcrc ok
+ *   [   0.013100]  modem -> host  STP BLOCK_CMD|ACK sid 1 tid 2 plen 0 hcrc 0 (not computed) pcrc ok
+ */
+#include "shell.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqnup/crc.h"
+#include "sqnup/stp.h"
+
+struct sim_trace_sink {
+  FILE *f;
+  uint64_t t0_us;
+};
+
+static void sim_trace_hex(FILE *f, const uint8_t *p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    fputc(digits[p[i] >> 4], f);
+    fputc(digits[p[i] & 15], f);
+  }
+}
+
+void sim_trace_write_json(void *file, const struct sim_trace_event *ev) {
+  FILE *f = file;
+  json_t *text = json_string(ev->text ? ev->text : "");
+  char *quoted = text ? json_dumps(text, JSON_ENCODE_ANY) : NULL;
+  fprintf(f, "{\"t\":%llu,\"kind\":\"%s\",\"text\":%s",
+          (unsigned long long)ev->t_us, sim_trace_kind_name(ev->kind),
+          quoted ? quoted : "\"\"");
+  if (ev->raw && ev->raw_len) {
+    fputs(",\"raw\":\"", f);
+    sim_trace_hex(f, ev->raw, ev->raw_len);
+    fputc('"', f);
+  }
+  fputs("}\n", f);
+  fflush(f);
+  free(quoted);
+  json_decref(text);
+}
+
+static const char *sim_trace_op_name(uint8_t op) {
+  switch (op & 0x3f) {
+  case SQN_STP_OP_RESET: return "RESET";
+  case SQN_STP_OP_OPEN: return "SESSION_OPEN";
+  case SQN_STP_OP_BLOCK_CMD: return "BLOCK_CMD";
+  case SQN_STP_OP_BLOCK: return "BLOCK";
+  case SQN_STP_OP_DATA_TYPE: return "DATA_TYPE";
+  case SQN_STP_OP_UNKNOWN: return "UNKNOWN";
+  default: return "op?";
+  }
+}
+
+static int sim_trace_unhex(const char *s, uint8_t *out, size_t cap) {
+  size_t n = strlen(s);
+  if (n % 2 || n / 2 > cap)
+    return -1;
+  for (size_t i = 0; i < n / 2; i++) {
+    unsigned v;
+    if (sscanf(s + 2 * i, "%2x", &v) != 1)
+      return -1;
+    out[i] = (uint8_t)v;
+  }
+  return (int)(n / 2);
+}
+
+/* One decoded STP frame: op name, ids, length, CRC verdicts. */
+static void sim_trace_print_stp(FILE *out, const uint8_t *raw, size_t n) {
+  struct sqn_stp_hdr h;
+  if (n < SQN_STP_HDR_LEN) {
+    fprintf(out, "STP (short frame, %zu bytes)", n);
+    return;
+  }
+  sqn_stp_hdr_parse(&h, raw);
+  const char *dir = h.magic == SQN_STP_MAGIC_REQ   ? ""
+                    : h.magic == SQN_STP_MAGIC_RSP ? ""
+                                                   : " (bad magic)";
+  const char *suffix = (h.op & SQN_STP_ACK) ? "|ACK"
+                       : (h.op & SQN_STP_NACK) ? "|NACK" : "";
+  fprintf(out, "STP%s %s%s sid %u tid %lu plen %u", dir,
+          sim_trace_op_name(h.op), suffix, h.sid, (unsigned long)h.tid,
+          h.plen);
+  if (h.hcrc == 0)
+    fputs(" hcrc 0 (not computed)", out);
+  else
+    fputs(h.hcrc == sqn_stp_hdr_crc(raw) ? " hcrc ok" : " hcrc BAD", out);
+  size_t have = n - SQN_STP_HDR_LEN;
+  if (have < h.plen) {
+    fprintf(out, " payload truncated (%zu of %u)", have, h.plen);
+    return;
+  }
+  uint16_t pc = sqn_crc16(0, raw + SQN_STP_HDR_LEN, h.plen);
+  if (h.pcrc == pc)
+    fputs(" pcrc ok", out);
+  else if (h.pcrc == 0)
+    fputs(" pcrc 0 (not computed)", out);
+  else
+    fputs(" pcrc BAD", out);
+  const uint8_t *p = raw + SQN_STP_HDR_LEN;
+  if ((h.op & 0x3f) == SQN_STP_OP_BLOCK_CMD && h.plen == 2 && !(h.op & 0xc0))
+    fprintf(out, " len %u", (unsigned)(p[0] << 8 | p[1]));
+  else if ((h.op & 0x3f) == SQN_STP_OP_BLOCK && h.plen == 2 && (h.op & 0x80))
+    fprintf(out, " residue %u", (unsigned)(p[0] << 8 | p[1]));
+  else if ((h.op & 0x3f) == SQN_STP_OP_OPEN && h.plen == 4)
+    fprintf(out, " ok %u version %u max transfer %u", p[0], p[1],
+            (unsigned)(p[2] << 8 | p[3]));
+}
+
+int sim_trace_decode(const char *path, FILE *out) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "sqn-sim: %s: %s\n", path, strerror(errno));
+    return SIM_EXIT_INPUT;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  unsigned long lineno = 0;
+  int rc = SIM_EXIT_OK;
+  uint8_t *raw = NULL;
+  size_t rawcap = 0;
+
+  while ((len = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    if (len <= 1)
+      continue;
+    json_error_t jerr;
+    json_t *o = json_loads(line, 0, &jerr);
+    json_int_t t;
+    const char *kind = NULL, *text = NULL, *hex = NULL;
+    if (!o || json_unpack_ex(o, &jerr, 0, "{s:I,s:s,s?s,s?s}", "t", &t,
+                             "kind", &kind, "text", &text, "raw", &hex) != 0) {
+      fprintf(stderr, "sqn-sim: %s:%lu: not a trace event: %s\n", path,
+              lineno, jerr.text);
+      json_decref(o);
+      rc = SIM_EXIT_INPUT;
+      break;
+    }
+    int rawn = 0;
+    if (hex) {
+      size_t need = strlen(hex) / 2 + 1;
+      if (need > rawcap) {
+        uint8_t *nr = realloc(raw, need);
+        if (!nr) {
+          json_decref(o);
+          rc = SIM_EXIT_RUNTIME;
+          break;
+        }
+        raw = nr;
+        rawcap = need;
+      }
+      rawn = sim_trace_unhex(hex, raw, rawcap);
+      if (rawn < 0) {
+        fprintf(stderr, "sqn-sim: %s:%lu: bad hex in \"raw\"\n", path, lineno);
+        json_decref(o);
+        rc = SIM_EXIT_INPUT;
+        break;
+      }
+    }
+    const char *arrow = "               ";
+    bool rx = strcmp(kind, "at<") == 0 || strcmp(kind, "stp<") == 0;
+    bool tx = strcmp(kind, "at>") == 0 || strcmp(kind, "stp>") == 0;
+    if (rx)
+      arrow = "host -> modem  ";
+    else if (tx)
+      arrow = "modem -> host  ";
+    fprintf(out, "[%5llu.%06llu] %-7s %s", (unsigned long long)(t / 1000000),
+            (unsigned long long)(t % 1000000), kind, arrow);
+    if ((strcmp(kind, "stp<") == 0 || strcmp(kind, "stp>") == 0) && rawn > 0)
+      sim_trace_print_stp(out, raw, (size_t)rawn);
+    else
+      fputs(text ? text : "", out);
+    fputc('\n', out);
+    json_decref(o);
+  }
+  free(raw);
+  free(line);
+  fclose(f);
+  return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * pty integration test helpers: spawn sqn-sim on a temp state file, read
+ * its "pty:" line with a bounded wait, run sqn-chat, stop and inspect.
+ * Every wait here is bounded; nothing sleeps waiting for an event.
+ */
+#ifndef SQN_PTY_UTIL_H
+#define SQN_PTY_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct pty_sim {
+  pid_t pid;
+  char pty[128];
+  char state[512];
+  char dir[256];
+};
+
+/* Exit 77 when openpty() is unavailable. */
+void pty_require_openpty(void);
+/* A fresh temp dir (per call) under TMPDIR; path in `dir`. */
+void pty_tmpdir(char *dir, size_t cap);
+/* Copy a fixture state (relative to fixtures/states, or NULL for none) into
+ * dir/state.json and start sqn-sim with extra args (NULL-terminated). */
+void pty_sim_start(struct pty_sim *s, const char *fixture_state,
+                   const char *const *extra);
+/* SIGTERM and wait (bounded); returns the exit status. */
+int pty_sim_stop(struct pty_sim *s);
+/* Run a program with args (NULL-terminated), stdout+stderr into `out`
+ * (NUL-terminated, truncated to cap), bounded by `timeout_s`. Returns the
+ * exit status, or -1 if it was killed at the bound. */
+int pty_run(const char *const *argv, char *out, size_t cap, double timeout_s);
+/* sqn-chat SCRIPT (fixtures/hosts/SCRIPT.chat) against the sim with vars. */
+int pty_chat(const struct pty_sim *s, const char *script,
+             const char *const *vars, char *out, size_t cap);
+/* `sqn-sim --state F --show --json`, parsed; value of a dotted key
+ * ("fff.version", "upgrade_status") as text into `val`. 0 or -1. */
+int pty_show_get(const char *state, const char *key, char *val, size_t cap);
+/* Open the pty slave raw at `baud`, non-blocking. */
+int pty_open_port(const char *path, unsigned baud);
+/* Write all, then read for `ms` into buf; returns bytes read. */
+size_t pty_xchg(int fd, const char *cmd, char *buf, size_t cap, int ms);
+
+#endif

@@ -1,0 +1,413 @@
+/*
+ * pty integration tests: sqn-sim on a real pseudo-terminal, driven by the
+ * third-party host sequences of protocol.md section 6 (sqn-chat scripts in
+ * fixtures/hosts/) and by raw bytes. Outcomes are checked in the modem's
+ * state file (sqn-sim --show --json), not in the host's word.
+ *
+ * sqn-sim runs at --time-scale 0.02 (an 8 s FFF boot takes 160 ms, so the
+ * hosts' 50 ms read windows still see +SHUTDOWN and +SYSSTART apart) and the
+ * hosts' sleeps are scaled by 0.05.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check_ext.h"
+#include "pty_util.h"
+#include "sim/state.h"
+
+#define PKG(name) SQN_FIXTURES "/packages/" name
+static const char *const sim_fast[] = {"--time-scale", "0.02", NULL};
+static char out[65536];
+
+#define ASSERT_SHOW(st, key, want)                                           \
+  do {                                                                       \
+    char v_[128];                                                            \
+    ck_assert_msg(pty_show_get((st), (key), v_, sizeof v_) == 0,             \
+                  "--show --json has no %s", (key));                         \
+    ck_assert_str_eq(v_, (want));                                            \
+  } while (0)
+
+/* ---- the incident (incident.md) ---- */
+
+START_TEST(test_pty_incident_three_runs_reproduce_the_report) {
+  struct pty_sim s;
+  const char *vars[] = {"PACKAGE=" PKG("lr5-5.2.0.0-48829.dup"), NULL};
+  pty_sim_start(&s, "interrupted-upgrade.json", sim_fast);
+
+  int rc = pty_chat(&s, "pycom-2018", vars, out, sizeof out);
+  ck_assert_msg(rc == 1, "2018 run: rc %d\n%s", rc, out);
+  ck_assert_msg(strstr(out, "OSError: AT+SMSWBOOT=3,0 failed!") != NULL, "%s",
+                out);
+
+  rc = pty_chat(&s, "pycom-2018-stripped", vars, out, sizeof out);
+  ck_assert_msg(rc == 0, "stripped run: rc %d\n%s", rc, out);
+  ck_assert_msg(strstr(out, "Session opened: version 1, max transfer 8192 "
+                            "bytes") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "\nLR5.") != NULL, "no version read:\n%s", out);
+
+  rc = pty_chat(&s, "pycom-2018", vars, out, sizeof out);
+  ck_assert_msg(rc == 0, "second 2018 run: rc %d\n%s", rc, out);
+  ck_assert_msg(strstr(out, "LR5.2.0.0-48829") != NULL, "%s", out);
+
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+  ASSERT_SHOW(s.state, "fff.valid", "true");
+  ASSERT_SHOW(s.state, "fff.version", "5.2.0.0");
+  ASSERT_SHOW(s.state, "fff.build", "48829");
+  ASSERT_SHOW(s.state, "boot_select", "FFF");
+  ASSERT_SHOW(s.state, "upgrade_status", "success");
+}
+END_TEST
+
+START_TEST(test_pty_flipped_byte_package_is_refused) {
+  struct pty_sim s;
+  size_t len;
+  pty_sim_start(&s, "healthy.json", sim_fast);
+  uint8_t *pkg = sqn_read_file(PKG("lr5-5.2.0.0-48829.dup"), &len);
+  ck_assert_ptr_nonnull(pkg);
+  pkg[len / 2] ^= 0x01;
+  char path[600], var[640];
+  snprintf(path, sizeof path, "%s/flipped.dup", s.dir);
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(pkg, 1, len, f), len);
+  fclose(f);
+  free(pkg);
+  snprintf(var, sizeof var, "PACKAGE=%s", path);
+  const char *vars[] = {var, "METHOD=ON_THE_FLY", NULL};
+  int rc = pty_chat(&s, "sqnsupgrade-1.2-desktop", vars, out, sizeof out);
+  ck_assert_msg(rc == 1, "rc %d\n%s", rc, out);
+  ck_assert_msg(strstr(out, "+SMUPGRADE: fail") != NULL, "%s", out);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+  ASSERT_SHOW(s.state, "upgrade_status", "fail");
+}
+END_TEST
+
+/* ---- each host of protocol.md section 6 ---- */
+
+static void pty_host_case(const char *state, const char *const *simargs,
+                          const char *script, const char *const *vars,
+                          const char *want_out, const char *want_version) {
+  struct pty_sim s;
+  pty_sim_start(&s, state, simargs);
+  int rc = pty_chat(&s, script, vars, out, sizeof out);
+  ck_assert_msg(rc == 0, "%s: rc %d\n%s", script, rc, out);
+  if (want_out)
+    ck_assert_msg(strstr(out, want_out) != NULL, "%s: no '%s' in\n%s", script,
+                  want_out, out);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+  if (want_version) {
+    ASSERT_SHOW(s.state, "fff.valid", "true");
+    ASSERT_SHOW(s.state, "fff.version", want_version);
+    ASSERT_SHOW(s.state, "upgrade_status", "success");
+  }
+}
+
+START_TEST(test_pty_desktop_fff_store_upgrades) {
+  const char *vars[] = {"PACKAGE=" PKG("lr5-5.2.0.0-48829.dup"), NULL};
+  pty_host_case("healthy.json", sim_fast, "sqnsupgrade-1.2-desktop", vars,
+                "LR5.2.0.0-48829", "5.2.0.0");
+}
+END_TEST
+
+START_TEST(test_pty_desktop_on_the_fly_upgrades) {
+  const char *vars[] = {"PACKAGE=" PKG("lr5-5.2.0.0-48829.dup"),
+                        "METHOD=ON_THE_FLY", NULL};
+  pty_host_case("healthy.json", sim_fast, "sqnsupgrade-1.2-desktop", vars,
+                "LR5.2.0.0-48829", "5.2.0.0");
+}
+END_TEST
+
+START_TEST(test_pty_detect_fff_reports_application_mode) {
+  pty_host_case("healthy.json", sim_fast, "sqnsupgrade-device-detect", NULL,
+                "application mode (SMOD 2)", NULL);
+}
+END_TEST
+
+START_TEST(test_pty_detect_ffh_falls_back_to_115200) {
+  pty_host_case("ffh-only.json", sim_fast, "sqnsupgrade-device-detect", NULL,
+                "recovery mode (SMOD 0)", NULL);
+}
+END_TEST
+
+START_TEST(test_pty_updater_elf_then_package_upgrades) {
+  const char *vars[] = {"UPDATER=" PKG("updater.elf"),
+                        "PACKAGE=" PKG("lr5-5.2.0.0-48829.dup"), NULL};
+  pty_host_case("ffh-only.json", sim_fast, "sqnsupgrade-updater-elf", vars,
+                "max transfer 2048 bytes", "5.2.0.0");
+}
+END_TEST
+
+START_TEST(test_pty_walter_mota_upgrades_gm02s) {
+  const char *vars[] = {"PACKAGE=" PKG("lr8-8.2.1.0-61488.dup"), NULL};
+  const char *args[] = {"--time-scale", "0.02", "--profile", "gm02s", NULL};
+  pty_host_case(NULL, args, "walter-mota", vars, "+SMUPGRADE: success",
+                "8.2.1.0");
+}
+END_TEST
+
+START_TEST(test_pty_walter_espidf_recovers_gm02s) {
+  const char *vars[] = {"PACKAGE=" PKG("lr8-8.2.1.0-61488.dup"), NULL};
+  pty_host_case("gm02s-recovery.json", sim_fast, "walter-espidf", vars,
+                "up to date", "8.2.1.0");
+}
+END_TEST
+
+START_TEST(test_pty_microchip_upgrades_gm02s) {
+  const char *vars[] = {"PACKAGE=" PKG("lr8-8.2.1.0-61488.dup"), NULL};
+  const char *args[] = {"--time-scale", "0.02", "--profile", "gm02s", NULL};
+  pty_host_case(NULL, args, "microchip-pysequans", vars, "LR8.2.1.0-61488",
+                "8.2.1.0");
+}
+END_TEST
+
+/* ---- the line ---- */
+
+START_TEST(test_pty_node_is_owner_only_and_link_follows_lifetime) {
+  struct pty_sim s;
+  char link[600];
+  struct stat st;
+  pty_tmpdir(link, sizeof link - 16);
+  strcat(link, "/modem");
+  const char *args[] = {"--time-scale", "0", "--link", link, NULL};
+  pty_sim_start(&s, NULL, args);
+  ck_assert_int_eq(stat(s.pty, &st), 0);
+  ck_assert_uint_eq(st.st_mode & 0777, 0600);
+  char target[256];
+  ssize_t n = readlink(link, target, sizeof target - 1);
+  ck_assert_int_gt(n, 0);
+  target[n] = 0;
+  ck_assert_str_eq(target, s.pty);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+  ck_assert_int_ne(lstat(link, &st), 0);
+  /* A missing state file was created factory-new. */
+  ASSERT_SHOW(s.state, "profile", "monarch1");
+  ASSERT_SHOW(s.state, "fff.valid", "true");
+}
+END_TEST
+
+START_TEST(test_pty_link_over_regular_file_is_refused) {
+  char dir[256], file[300], state[300];
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(file, sizeof file, "%s/precious", dir);
+  snprintf(state, sizeof state, "%s/s.json", dir);
+  FILE *f = fopen(file, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("keep me\n", f);
+  fclose(f);
+  const char *argv[] = {SQN_SIM_BIN, "--state", state, "--link", file,
+                        "--time-scale", "0", NULL};
+  int rc = pty_run(argv, out, sizeof out, 10);
+  ck_assert_int_ne(rc, 0);
+  ck_assert_msg(strstr(out, "not a symlink") != NULL, "%s", out);
+  struct stat st;
+  ck_assert_int_eq(lstat(file, &st), 0);
+  ck_assert(S_ISREG(st.st_mode));
+}
+END_TEST
+
+START_TEST(test_pty_reopen_keeps_the_modem) {
+  struct pty_sim s;
+  char buf[512];
+  pty_sim_start(&s, "healthy.json", (const char *const[]){"--time-scale", "0",
+                                                          NULL});
+  int fd = pty_open_port(s.pty, 921600);
+  pty_xchg(fd, "ATE1\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(strstr(buf, "OK") != NULL, "%s", buf);
+  close(fd);
+  fd = pty_open_port(s.pty, 921600);
+  pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  /* Echo is volatile: still on means the same modem kept running. */
+  ck_assert_msg(strstr(buf, "AT\r") != NULL && strstr(buf, "OK"), "%s", buf);
+  close(fd);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+}
+END_TEST
+
+START_TEST(test_pty_wrong_baud_sees_garbage_and_ipr_switches) {
+  struct pty_sim s;
+  char buf[512];
+  pty_sim_start(&s, "healthy.json", (const char *const[]){"--time-scale", "0",
+                                                          NULL});
+  int fd = pty_open_port(s.pty, 115200);
+  size_t n = pty_xchg(fd, "AT+SMSWBOOT=0,0\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(strstr(buf, "OK") == NULL, "modem understood a 115200 host");
+  (void)n;
+  close(fd);
+  fd = pty_open_port(s.pty, 921600);
+  pty_xchg(fd, "AT+SMSWBOOT?\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(strstr(buf, "OK") != NULL, "%s", buf);
+  pty_xchg(fd, "AT+IPR=115200\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(strstr(buf, "OK") != NULL, "%s", buf);
+  close(fd);
+  fd = pty_open_port(s.pty, 115200);
+  pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(strstr(buf, "OK") != NULL, "after IPR: '%s'", buf);
+  close(fd);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+  /* The garbled command never reached the flash. */
+  ASSERT_SHOW(s.state, "boot_select", "FFF");
+}
+END_TEST
+
+/* ---- robustness ---- */
+
+START_TEST(test_pty_random_bytes_and_vanishing_host_never_crash) {
+  struct pty_sim s;
+  struct sqn_rng rng;
+  char buf[8192];
+  pty_sim_start(&s, "healthy.json", (const char *const[]){"--time-scale", "0",
+                                                          NULL});
+  sqn_rng_seed(&rng, 0x5eed);
+  for (int round = 0; round < 5; round++) {
+    int fd = pty_open_port(s.pty, 921600);
+    char junk[3000];
+    for (size_t i = 0; i < sizeof junk - 1; i++)
+      junk[i] = (char)(1 + sqn_rng_below(&rng, 255));
+    junk[sizeof junk - 1] = 0;
+    pty_xchg(fd, junk, buf, sizeof buf, 20); /* random bytes, overlong line */
+    pty_xchg(fd, "\r\nAT+SMSTPU=\"ON_THE_FLY\"\r\n", buf, sizeof buf, 50);
+    pty_xchg(fd, "fast\x01\x01\x10", buf, sizeof buf, 20); /* truncated */
+    close(fd); /* the host vanishes mid-session */
+  }
+  int fd = pty_open_port(s.pty, 921600);
+  /* Leave STP with a RESET inside a session; then AT must answer. */
+  for (int i = 0; i < 3; i++)
+    pty_xchg(fd, "\r\nAT\r\n", buf, sizeof buf, 50);
+  close(fd);
+  ck_assert_int_eq(kill(s.pid, 0), 0);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+}
+END_TEST
+
+START_TEST(test_pty_kill9_during_upgrade_never_tears_state) {
+  struct sqn_rng rng;
+  sqn_rng_seed(&rng, 1234);
+  const char *vars[] = {"PACKAGE=" PKG("lr5-5.2.0.0-48829.dup"), NULL};
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int runs = 0;
+  for (; runs < 100; runs++) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - t0.tv_sec > 20)
+      break; /* bounded total time */
+    struct pty_sim s;
+    pty_sim_start(&s, "interrupted-upgrade.json",
+                  (const char *const[]){"--time-scale", "0", NULL});
+    pid_t chat = fork();
+    ck_assert_int_ge(chat, 0);
+    if (chat == 0) {
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      char spath[512];
+      snprintf(spath, sizeof spath, "%s/hosts/pycom-2018-stripped.chat",
+               SQN_FIXTURES);
+      execl(SQN_CHAT_BIN, SQN_CHAT_BIN, "--sleep-scale", "0",
+            "--timeout-scale", "0.01", "--var", vars[0], spath, s.pty,
+            (char *)NULL);
+      _exit(127);
+    }
+    struct timespec d = {0, (long)sqn_rng_below(&rng, 60) * 1000000L};
+    nanosleep(&d, NULL); /* the random moment of the kill */
+    kill(s.pid, SIGKILL);
+    waitpid(s.pid, NULL, 0);
+    kill(chat, SIGKILL);
+    waitpid(chat, NULL, 0);
+    struct sim_state st;
+    char err[256];
+    memset(&st, 0, sizeof st);
+    ck_assert_msg(sim_state_load(s.state, &st, err, sizeof err) == 0,
+                  "run %d: torn state: %s", runs, err);
+    sim_state_release(&st);
+  }
+  ck_assert_int_ge(runs, 20);
+}
+END_TEST
+
+START_TEST(test_pty_show_and_decode_report_bad_input) {
+  char dir[256], bad[300];
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(bad, sizeof bad, "%s/bad.json", dir);
+  FILE *f = fopen(bad, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("{\"profile\": 12\n", f);
+  fclose(f);
+  const char *a1[] = {SQN_SIM_BIN, "--state", bad, "--show", NULL};
+  ck_assert_int_eq(pty_run(a1, out, sizeof out, 10), 3);
+  ck_assert_msg(strstr(out, bad) != NULL, "%s", out);
+  const char *a2[] = {SQN_SIM_BIN, "--decode", bad, NULL};
+  ck_assert_int_eq(pty_run(a2, out, sizeof out, 10), 3);
+  ck_assert_msg(strstr(out, ":1:") != NULL, "%s", out);
+  const char *a3[] = {SQN_SIM_BIN, "--bogus", NULL};
+  ck_assert_int_eq(pty_run(a3, out, sizeof out, 10), 2);
+}
+END_TEST
+
+START_TEST(test_pty_trace_decodes_stp_frames) {
+  struct pty_sim s;
+  char trace[600];
+  char tmp[256];
+  pty_tmpdir(tmp, sizeof tmp);
+  snprintf(trace, sizeof trace, "%s/trace.jsonl", tmp);
+  const char *args[] = {"--time-scale", "0.02", "--trace", trace, NULL};
+  pty_sim_start(&s, "interrupted-upgrade.json", args);
+  const char *vars[] = {"PACKAGE=" PKG("lr5-5.2.0.0-48829.dup"), NULL};
+  ck_assert_int_eq(pty_chat(&s, "pycom-2018-stripped", vars, out, sizeof out),
+                   0);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+  const char *a[] = {SQN_SIM_BIN, "--decode", trace, NULL};
+  ck_assert_int_eq(pty_run(a, out, sizeof out, 10), 0);
+  ck_assert_msg(strstr(out, "host -> modem") != NULL, "%.2000s", out);
+  ck_assert_msg(strstr(out, "BLOCK_CMD sid 1 tid 2 plen 2 hcrc ok pcrc ok "
+                            "len 1536") != NULL, "%.4000s", out);
+  ck_assert_msg(strstr(out, "SESSION_OPEN|ACK") != NULL, "%.4000s", out);
+}
+END_TEST
+
+static Suite *pty_suite(void) {
+  Suite *s = suite_create("pty");
+  TCase *tc = tcase_create("hosts");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_pty_incident_three_runs_reproduce_the_report);
+  tcase_add_test(tc, test_pty_flipped_byte_package_is_refused);
+  tcase_add_test(tc, test_pty_desktop_fff_store_upgrades);
+  tcase_add_test(tc, test_pty_desktop_on_the_fly_upgrades);
+  tcase_add_test(tc, test_pty_detect_fff_reports_application_mode);
+  tcase_add_test(tc, test_pty_detect_ffh_falls_back_to_115200);
+  tcase_add_test(tc, test_pty_updater_elf_then_package_upgrades);
+  tcase_add_test(tc, test_pty_walter_mota_upgrades_gm02s);
+  tcase_add_test(tc, test_pty_walter_espidf_recovers_gm02s);
+  tcase_add_test(tc, test_pty_microchip_upgrades_gm02s);
+  suite_add_tcase(s, tc);
+  TCase *line = tcase_create("line");
+  tcase_set_timeout(line, 60);
+  tcase_add_test(line, test_pty_node_is_owner_only_and_link_follows_lifetime);
+  tcase_add_test(line, test_pty_link_over_regular_file_is_refused);
+  tcase_add_test(line, test_pty_reopen_keeps_the_modem);
+  tcase_add_test(line, test_pty_wrong_baud_sees_garbage_and_ipr_switches);
+  tcase_add_test(line, test_pty_random_bytes_and_vanishing_host_never_crash);
+  tcase_add_test(line, test_pty_kill9_during_upgrade_never_tears_state);
+  tcase_add_test(line, test_pty_show_and_decode_report_bad_input);
+  tcase_add_test(line, test_pty_trace_decodes_stp_frames);
+  suite_add_tcase(s, line);
+  return s;
+}
+
+int main(void) {
+  pty_require_openpty();
+  SRunner *sr = srunner_create(pty_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
