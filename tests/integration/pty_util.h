@@ -12,7 +12,7 @@
 
 struct pty_sim {
   pid_t pid;
-  char pty[128];
+  char pty[256];
   char state[512];
   char dir[256];
 };
