@@ -1,0 +1,159 @@
+/*
+ * libsqnup error codes: one X-macro table, fixed numbers (never -errno, since
+ * MCU libcs disagree on errno values).
+ *
+ * Each row: name, value, exit-code class of sqn-update, whether it is safe to
+ * remove power from the modem when the run stops with this error, what to do
+ * next (machine-readable), a one-line explanation and one line of advice.
+ *
+ * "Safe to remove power" is per error, not per phase of the run: an error
+ * that stops the updater while the modem may still be writing its flash
+ * (E_COMMIT_TIMEOUT) says no, everything else leaves the modem in a state a
+ * rerun handles (application, RECOVERY with the updater intact, or FFH).
+ */
+#ifndef SQNUP_ERR_H
+#define SQNUP_ERR_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Exit codes of sqn-update, one per class (0 is a verified upgrade). */
+#define SQN_EXIT_MAP(XX)                                                      \
+  XX(OK, 0, "upgrade verified (or --info printed)")                          \
+  XX(USAGE, 2, "bad command line")                                            \
+  XX(INPUT, 3, "package or updater file missing, truncated or invalid")       \
+  XX(PORT, 4, "serial port cannot be opened or configured")                   \
+  XX(NOT_DETECTED, 5, "modem not answering (power-cycle it)")                 \
+  XX(REFUSED, 6, "refused before any write: family, downgrade, updater.elf")  \
+  XX(MODEM_REFUSED, 7, "modem refused to enter upgrade or transfer mode")     \
+  XX(TRANSFER, 8, "transfer failed (STP); rerun")                             \
+  XX(REJECTED, 9, "modem rejected the package or runs the wrong version")     \
+  XX(COMMIT, 10, "modem did not finish applying: do NOT cut power")          \
+  XX(INTERNAL, 11, "internal or I/O error")
+
+enum sqn_exit {
+#define XX(name, val, text) SQN_EXIT_##name = (val),
+  SQN_EXIT_MAP(XX)
+#undef XX
+};
+
+/* What the user should do next. */
+#define SQN_NEXT_MAP(XX)                                                      \
+  XX(NONE, "nothing")                                                         \
+  XX(FIX_INPUT, "fix the command line or the file")                          \
+  XX(RERUN, "rerun sqn-update")                                               \
+  XX(POWER_CYCLE, "power-cycle the modem (remove battery/USB), then rerun")   \
+  XX(SUPPLY_UPDATER, "rerun with --updater updater.elf and a full package")   \
+  XX(FORCE, "rerun with --force if this is intended")                        \
+  XX(WAIT, "wait; do not cut power; rerun after the modem answers")
+
+enum sqn_next {
+#define XX(name, text) SQN_NEXT_##name,
+  SQN_NEXT_MAP(XX)
+#undef XX
+};
+
+/* XX(name, value, exit class, power_safe, next, explanation, advice) */
+#define SQN_ERR_MAP(XX)                                                        \
+  XX(BAD_ARGUMENTS, -100, USAGE, true, FIX_INPUT,                              \
+     "bad arguments or configuration",                                         \
+     "check the command line (see --help)")                                    \
+  XX(STATE, -101, INTERNAL, true, RERUN,                                       \
+     "call not allowed in the current state", "report this as a bug")          \
+  XX(IO, -102, INTERNAL, true, RERUN,                                          \
+     "writing to or reading from the port or file failed",                     \
+     "check the cable and the port, then rerun")                               \
+  XX(PORT, -103, PORT, true, FIX_INPUT,                                        \
+     "the serial port does not exist, is not a tty or cannot be configured",   \
+     "check --port and permissions")                                           \
+  XX(ABORTED, -104, INTERNAL, true, RERUN, "stopped by the user",             \
+     "rerun sqn-update; the modem state is re-detected")                       \
+  XX(IMAGE_NOT_FOUND, -110, INPUT, true, FIX_INPUT,                            \
+     "the package file cannot be read", "check the package path")              \
+  XX(IMAGE_TRUNCATED, -111, INPUT, true, FIX_INPUT,                            \
+     "the package is shorter than 128 bytes or ends inside a record",          \
+     "download the package again")                                             \
+  XX(IMAGE_INVALID, -112, INPUT, true, FIX_INPUT,                              \
+     "the package is not a valid .dup (bad record, size or signature)",        \
+     "download the package again; the error names the record and offset")      \
+  XX(UPDATER_INVALID, -113, INPUT, true, FIX_INPUT,                            \
+     "the updater file is not an ELF image", "supply the updater.elf "         \
+     "that belongs to the package")                                            \
+  XX(IMAGE_FAMILY_MISMATCH, -114, REFUSED, true, FORCE,                        \
+     "the package is for another firmware family than the modem runs",         \
+     "use a package of the modem's family (LR5/LR6/LR8) or --force")           \
+  XX(DOWNGRADE_REFUSED, -115, REFUSED, true, FORCE,                            \
+     "the package is older than the firmware on the modem",                    \
+     "rerun with --force to downgrade on purpose")                             \
+  XX(RECOVERY_NEEDS_UPDATER_AND_FULL_IMAGE, -116, REFUSED, true,               \
+     SUPPLY_UPDATER,                                                           \
+     "the modem is in its FFH bootloader (SMOD 0) and needs updater.elf",      \
+     "rerun with --updater updater.elf and a full package (no delta)")         \
+  XX(MODEM_NOT_DETECTED, -120, NOT_DETECTED, true, POWER_CYCLE,                \
+     "no modem answered AT at any rate",                                       \
+     "do a full power cycle (remove battery/USB; a reset is not enough), "     \
+     "then rerun")                                                             \
+  XX(DATA_MODE_STUCK, -121, NOT_DETECTED, true, POWER_CYCLE,                   \
+     "the modem stays in data mode and ignores the +++ escape",                \
+     "power-cycle the modem, then rerun")                                      \
+  XX(MODEM_UNSTABLE, -122, NOT_DETECTED, true, POWER_CYCLE,                    \
+     "the modem keeps rebooting on its own",                                   \
+     "check the power supply, power-cycle, then rerun")                        \
+  XX(NO_RESPONSE_AFTER_MODE_SWITCH, -123, NOT_DETECTED, true, POWER_CYCLE,     \
+     "the modem did not answer after switching boot mode",                     \
+     "power-cycle the board, then rerun (with --updater updater.elf and a "    \
+     "full package if it comes up in SMOD 0)")                                 \
+  XX(ENTER_UPGRADE_REFUSED, -130, MODEM_REFUSED, true, RERUN,                  \
+     "the modem refused AT+SMSWBOOT=3,x (enter recovery)",                     \
+     "rerun; if it persists power-cycle first")                                \
+  XX(STP_START_REFUSED, -131, MODEM_REFUSED, true, RERUN,                      \
+     "the modem refused to start the transfer (AT+SMSTPU / AT+STP)",           \
+     "rerun; the error names the modem's mode")                                \
+  XX(SELECT_FFF_REFUSED, -132, MODEM_REFUSED, true, RERUN,                     \
+     "the modem refused AT+SMSWBOOT=1,x (boot the new firmware)",              \
+     "rerun; the package is already written")                                  \
+  XX(STP_PROTOCOL, -140, TRANSFER, true, RERUN,                                \
+     "the transfer failed: corrupted or missing STP responses",                \
+     "rerun (with --rtscts if the link drops bytes)")                          \
+  XX(TRANSFER_STALLED, -141, TRANSFER, true, RERUN,                            \
+     "the modem stopped accepting data", "rerun; power-cycle if it "          \
+     "persists")                                                               \
+  XX(UPGRADE_REJECTED, -150, REJECTED, true, RERUN,                            \
+     "the modem rejected the package after the transfer",                      \
+     "check the package (the modem's reason is shown) and rerun")             \
+  XX(VERIFY_MISMATCH, -151, REJECTED, true, RERUN,                             \
+     "the modem does not run the package's version after the upgrade",         \
+     "rerun; the version found is shown")                                      \
+  XX(COMMIT_TIMEOUT, -152, COMMIT, false, WAIT,                                \
+     "the modem did not come back while applying the package",                 \
+     "do NOT cut power yet; wait, then power-cycle and rerun if it never "     \
+     "answers")
+
+enum sqn_err {
+  SQN_OK = 0,
+#define XX(name, val, cls, safe, next, text, advice) SQN_E_##name = (val),
+  SQN_ERR_MAP(XX)
+#undef XX
+};
+
+/* "E_MODEM_NOT_DETECTED"; "OK" for 0; "E_UNKNOWN" for anything else. */
+const char *sqn_err_name(int err);
+/* One-line explanation; never NULL. */
+const char *sqn_strerror(int err);
+/* One line of advice (what to do next); never NULL. */
+const char *sqn_err_advice(int err);
+enum sqn_next sqn_err_next(int err);
+const char *sqn_next_text(enum sqn_next next);
+/* May power be removed from the modem now that the run stopped with err? */
+bool sqn_err_power_safe(int err);
+/* Exit code class for the CLI (SQN_EXIT_OK for 0). */
+enum sqn_exit sqn_err_exit(int err);
+const char *sqn_exit_text(enum sqn_exit code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SQNUP_ERR_H */

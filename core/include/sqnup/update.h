@@ -1,0 +1,313 @@
+/*
+ * The upgrade procedure as a sans-IO state machine.
+ *
+ * The caller owns the port and the clock. It feeds received bytes with
+ * sqn_update_feed(), calls sqn_update_tick() when sqn_update_next_deadline()
+ * is reached, and the library asks for bytes to be written, for the port to
+ * be reopened at another rate and for package bytes through the callbacks in
+ * struct sqn_update_config. The library never blocks, reads no clock,
+ * allocates nothing and keeps no globals; several instances can coexist.
+ *
+ *   start -> DETECT (+++, AT at the configured rate then 115200, AT+SMOD?,
+ *            ATI1) -> CHECK (family, downgrade, updater.elf for FFH)
+ *     FFF (2)       -> AT+SMSWBOOT=3,1 (fallback 3,0 + AT^RESET) -> SMOD 4
+ *     FFH (0)       -> AT+IPR=921600, AT+STP, updater.elf push -> SMOD 1
+ *     RECOVERY (4), UPDATER (3), SMOD 1 -> push straight away
+ *   PUSH: ATE0, AT+SMSTPU="ON_THE_FLY", STP -> AT+SMUPGRADE? until
+ *   success -> AT+SMSWBOOT=1,1 (fallback 1,0 + AT^RESET) -> FFF boot
+ *   (+SYSSTART or AT polling) -> ATI1 shows the package version -> DONE.
+ *
+ * Every wait has a bound (struct sqn_update_timeouts, defaults sized for
+ * real hardware) multiplied by `timeout_scale`.
+ *
+ * Threading: none; all calls on one instance must be serialized. Callbacks
+ * run synchronously from inside start/feed/tick and must not call back into
+ * the same instance (except the read-only getters).
+ */
+#ifndef SQNUP_UPDATE_H
+#define SQNUP_UPDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sqnup/at.h"
+#include "sqnup/caba.h"
+#include "sqnup/err.h"
+#include "sqnup/stpm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SQN_UPDATE_NEVER UINT64_MAX
+/* Minimum sizes of the caller's buffers. tx_buf holds one STP frame (the
+ * block size is capped at tx_cap - 16; 8192 matches the modem's grant). */
+#define SQN_UPDATE_TX_MIN 2048u
+#define SQN_UPDATE_TX_GOOD 8192u
+#define SQN_UPDATE_RX_MIN 64u
+
+/* Coarse phases, for users (progress display, "may I cut power"). */
+#define SQN_UPDATE_PHASE_MAP(XX)                                              \
+  XX(IDLE, "idle")                                                            \
+  XX(CHECK_FILE, "checking the package")                                      \
+  XX(DETECT, "detecting the modem")                                           \
+  XX(CHECK_MODEM, "checking compatibility")                                   \
+  XX(ENTER_RECOVERY, "switching the modem to recovery")                       \
+  XX(LOAD_UPDATER, "loading updater.elf")                                     \
+  XX(TRANSFER, "transferring the package")                                    \
+  XX(APPLY, "modem applying the package")                                     \
+  XX(REBOOT, "booting the new firmware")                                      \
+  XX(VERIFY, "verifying the version")                                         \
+  XX(INFO, "reading modem information")                                       \
+  XX(DONE, "done")
+
+enum sqn_update_phase {
+#define XX(name, text) SQN_UPDATE_PHASE_##name,
+  SQN_UPDATE_PHASE_MAP(XX)
+#undef XX
+};
+
+/* Fine-grained states (one variable, one switch, one set_state). */
+#define SQN_UPDATE_STATE_MAP(XX)                                              \
+  XX(IDLE)                                                                    \
+  XX(ESC_GUARD)       /* silence before +++ */                                \
+  XX(ESC_WAIT)        /* silence after +++ */                                 \
+  XX(PROBE)           /* AT probing, rate alternation */                      \
+  XX(SMOD)            /* AT+SMOD? */                                          \
+  XX(ATI1)            /* ATI1: version and family */                          \
+  XX(SHOWVER)         /* AT!="showver" (info) */                              \
+  XX(STATUS)          /* AT+SMUPGRADE? (info) */                              \
+  XX(SWBOOT3)         /* AT+SMSWBOOT=3,1 */                                   \
+  XX(SWBOOT3_PAUSE)   /* wait before the 3,0 fallback */                      \
+  XX(SWBOOT30)        /* AT+SMSWBOOT=3,0 */                                   \
+  XX(RESET)           /* AT^RESET */                                          \
+  XX(REBOOT_WAIT)     /* modem rebooting: wait, then probe */                 \
+  XX(IPR)             /* AT+IPR=921600 (FFH) */                               \
+  XX(STP_CMD)         /* AT+STP (FFH) */                                      \
+  XX(ELF_PUSH)        /* STP: updater.elf */                                  \
+  XX(ATE0)            /* ATE0 before SMSTPU */                                \
+  XX(SMSTPU)          /* AT+SMSTPU="ON_THE_FLY" */                            \
+  XX(PKG_PUSH)        /* STP: the package */                                  \
+  XX(UPG_POLL)        /* AT+SMUPGRADE? until success/fail */                  \
+  XX(UPG_PAUSE)       /* between status polls */                              \
+  XX(SWBOOT1)         /* AT+SMSWBOOT=1,1 */                                   \
+  XX(SWBOOT1_PAUSE)   /* wait before the 1,0 fallback */                      \
+  XX(SWBOOT10)        /* AT+SMSWBOOT=1,0 */                                   \
+  XX(VERIFY_SMOD)     /* AT+SMOD? after the final boot */                     \
+  XX(VERIFY_ATI1)     /* ATI1 after the final boot */                         \
+  XX(DONE)                                                                    \
+  XX(FAILED)
+
+enum sqn_update_state {
+#define XX(name) SQN_UPDATE_ST_##name,
+  SQN_UPDATE_STATE_MAP(XX)
+#undef XX
+  SQN_UPDATE_ST_COUNT
+};
+
+const char *sqn_update_state_name(enum sqn_update_state s); /* "PROBE" */
+const char *sqn_update_phase_name(enum sqn_update_phase p); /* "TRANSFER" */
+const char *sqn_update_phase_text(enum sqn_update_phase p);
+
+#define SQN_UPDATE_EV_MAP(XX)                                                 \
+  XX(PHASE)     /* phase changed; power_safe says if power may be cut now */  \
+  XX(PROGRESS)  /* bytes done/total in the current transfer */                \
+  XX(LOG)       /* a line of narration (text, level) */                       \
+  XX(INFO)      /* modem information found (text "key=value") */             \
+  XX(DONE)      /* the run ended; err is the result */
+
+enum sqn_update_event_kind {
+#define XX(name) SQN_UPDATE_EV_##name,
+  SQN_UPDATE_EV_MAP(XX)
+#undef XX
+};
+const char *sqn_update_event_name(enum sqn_update_event_kind k);
+
+enum sqn_log_level { SQN_LOG_ERROR, SQN_LOG_WARN, SQN_LOG_INFO, SQN_LOG_DEBUG };
+
+struct sqn_update_event {
+  enum sqn_update_event_kind kind;
+  uint64_t now_ms;
+  enum sqn_update_phase phase;
+  enum sqn_update_state state;
+  bool power_safe;       /* may power be removed right now */
+  uint64_t done, total;  /* PROGRESS: bytes of the current image */
+  bool updater;          /* PROGRESS: the image is updater.elf */
+  enum sqn_log_level level;
+  const char *text;      /* LOG/INFO/DONE text; valid during the call */
+  int err;               /* DONE: 0 or SQN_E_* */
+};
+
+/* Which file read_pkg reads. */
+enum sqn_update_src { SQN_UPDATE_SRC_PACKAGE, SQN_UPDATE_SRC_UPDATER };
+
+enum sqn_update_mode {
+  SQN_UPDATE_MODE_UPGRADE, /* the full procedure */
+  SQN_UPDATE_MODE_INFO     /* detect and report; never writes to flash */
+};
+
+/*
+ * Bounds, in milliseconds before timeout_scale. A zero field takes the
+ * default shown (sqn_update_default_timeouts()).
+ */
+struct sqn_update_timeouts {
+  uint32_t probe_ms;        /* 1000: one AT probe */
+  uint32_t cmd_ms;          /* 5000: one AT command's final result */
+  uint32_t guard_ms;        /* 1100: silence around +++ */
+  uint32_t detect_rounds;   /* 5: probing rounds over both rates */
+  uint32_t swboot_retry_ms; /* 5000: pause before an SMSWBOOT fallback */
+  uint32_t mode_switch_ms;  /* 180000: modem silent after a mode switch */
+  uint32_t ack_ms;          /* 120000: one STP response (real: up to 90 s) */
+  uint32_t stp_retries;     /* 4: sends of one frame before giving up */
+  uint32_t final_reset_ms;  /* 10000: ack of the final STP RESET */
+  uint32_t updater_boot_ms; /* 300000: updater.elf start after its push */
+  uint32_t commit_ms;       /* 900000: apply step after the push (>= 10 min) */
+  uint32_t boot_ms;         /* 180000: FFF boot after selecting it */
+  uint32_t sysstart_ms;     /* 12000: wait for +SYSSTART before polling */
+  uint32_t poll_ms;         /* 2000: pause between status polls */
+  uint32_t max_reboots;     /* 3: unexpected reboots before E_MODEM_UNSTABLE */
+};
+
+void sqn_update_default_timeouts(struct sqn_update_timeouts *t);
+
+/* What detection found (read-only, valid after the DETECT phase). */
+struct sqn_modem_info {
+  bool alive;
+  int smod;              /* 0..4, -1 unknown (e.g. ERROR to everything) */
+  uint32_t baud;         /* rate the modem answered at */
+  bool echo;             /* echo was seen */
+  char ue[32];           /* "5.0.0.0c" from ATI1 */
+  char lr[40];           /* "LR5.1.1.0-33988" from ATI1 */
+  struct sqn_image_version version; /* parsed lr */
+  int family;            /* 5, 6, 8; 0 unknown */
+  char bootloader[48];   /* showver Bootloader0 (info mode) */
+  char upgrade_status[96]; /* AT+SMUPGRADE? text after the colon */
+};
+
+/* What the pre-flight check found in the package (read-only). */
+struct sqn_pkg_info {
+  uint64_t size;
+  uint32_t records;
+  bool has_fff, has_updater, has_bootrom, has_diff;
+  struct sqn_image_version fff_version; /* first version text of target 2 */
+  int family;                           /* fff_version.v[0]; 0 unknown */
+};
+
+struct sqn_update_config {
+  enum sqn_update_mode mode;
+  /* Caller buffers; lifetime must exceed the instance. */
+  uint8_t *tx_buf;            /* >= SQN_UPDATE_TX_MIN; 8192 recommended */
+  size_t tx_cap;
+  uint8_t *rx_buf;            /* >= SQN_UPDATE_RX_MIN: STP response frames */
+  size_t rx_cap;
+  /* Sizes of the files read through read_pkg. updater_size 0: none. */
+  uint64_t pkg_size;
+  uint64_t updater_size;
+  /* Options. */
+  uint32_t baud;              /* first rate to try; 0 = 921600 */
+  bool force;                 /* allow family mismatch and downgrade */
+  double timeout_scale;       /* multiplies every bound; <= 0 means 1 */
+  struct sqn_update_timeouts timeouts; /* zero fields = defaults */
+  /*
+   * Send bytes to the modem. Must take all `len` bytes (queue them) and
+   * return len, or a negative value on a port error (-> SQN_E_IO). Must not
+   * block for long: the library has no other way to wait.
+   */
+  int (*write)(void *user, const uint8_t *buf, size_t len);
+  /* Reopen/reconfigure the port at `baud` before returning; bytes received
+   * at the old rate may be discarded. 0 or negative (-> SQN_E_PORT). */
+  int (*set_baud)(void *user, uint32_t baud);
+  /* Read `len` bytes of `src` at `offset` into `buf` (an MCU reads flash).
+   * Returns len, or negative / short on error (-> SQN_E_IMAGE_NOT_FOUND). */
+  int (*read_pkg)(void *user, enum sqn_update_src src, uint64_t offset,
+                  uint8_t *buf, size_t len);
+  /* Events; may be NULL. `ev` is valid during the call only. */
+  void (*event)(void *user, const struct sqn_update_event *ev);
+  void *user;
+};
+
+/*
+ * The instance. Caller-allocated (about 3.5 KiB, a third of it the CABA
+ * walker of the pre-flight check); do not modify members directly.
+ */
+struct sqn_update {
+  /* read-only */
+  enum sqn_update_state state;
+  enum sqn_update_phase phase;
+  int result;                 /* 0 while running / on success */
+  bool done;
+  bool wrote;                 /* any byte was sent to the modem */
+  bool stp_sent;              /* any STP byte was sent */
+  struct sqn_modem_info modem;
+  struct sqn_pkg_info pkg;
+  uint32_t reboots;           /* unexpected reboots seen */
+  uint32_t tx_at_lines;       /* AT commands sent */
+  char last_cmd[48];          /* last AT command sent (for diagnostics) */
+  char detail[160];           /* context of the result (record, offset...) */
+  /* private */
+  struct sqn_update_config cfg;
+  struct sqn_update_timeouts t;
+  uint64_t now;
+  uint64_t deadline;          /* state timer */
+  uint64_t phase_deadline;    /* bound of the current wait as a whole */
+  uint64_t last_rx;           /* last time a byte arrived (guard time) */
+  uint32_t cur_baud;
+  uint32_t alt_baud;
+  uint32_t attempts;          /* rate switches while probing */
+  uint32_t probes;            /* probes at the current rate */
+  uint32_t rounds;            /* ERROR answers to AT probes */
+  uint32_t tries;             /* SMSWBOOT / verify retries */
+  int probe_purpose;          /* what PROBE leads to (see update.c) */
+  int probe_err;              /* error when PROBE's phase bound expires */
+  bool noise;                 /* non-AT bytes seen while probing */
+  bool elf_loaded;            /* updater.elf pushed in this run */
+  bool pushed;                /* package pushed in this run */
+  bool selected_fff;          /* SMSWBOOT=1,x answered OK */
+  uint32_t push_attempts;
+  bool commit_lost;           /* modem went away after the push */
+  bool in_stp;                /* bytes go to the STP master */
+  bool stp_crashed;           /* ^EXIT / +SYSSTART seen inside STP */
+  uint8_t stp_tail[10];       /* last bytes of the STP stream (markers) */
+  uint8_t stp_tail_len;
+  bool exit_seen;             /* ^EXIT seen, +SYSSTART expected */
+  struct sqn_at_client at;
+  struct sqn_stpm stpm;
+  struct sqn_caba_walker walker;
+};
+
+/*
+ * Validate `cfg` and reset `u`. Returns 0, or SQN_E_BAD_ARGUMENTS (NULL
+ * pointers, buffers too small, missing callbacks). No callback is called.
+ */
+int sqn_update_init(struct sqn_update *u, const struct sqn_update_config *cfg);
+
+/*
+ * Run the pre-flight package check (upgrade mode: size >= 128, CABA walk
+ * with signatures, version and family; updater.elf magic) and begin
+ * detection. Nothing is written to the modem when the check fails. Returns
+ * 0 when the run started, or the error (the run is then done with it, and a
+ * DONE event was sent).
+ */
+int sqn_update_start(struct sqn_update *u, uint64_t now_ms);
+
+/* Bytes received from the modem at `now_ms`. */
+void sqn_update_feed(struct sqn_update *u, uint64_t now_ms, const uint8_t *buf,
+                     size_t len);
+/* Advance time; call at or after sqn_update_next_deadline(). */
+void sqn_update_tick(struct sqn_update *u, uint64_t now_ms);
+/* Absolute time (ms) of the next tick needed, or SQN_UPDATE_NEVER. */
+uint64_t sqn_update_next_deadline(const struct sqn_update *u);
+/* Stop now (user abort): tries an STP RESET if a session is open. */
+void sqn_update_abort(struct sqn_update *u, uint64_t now_ms);
+
+bool sqn_update_done(const struct sqn_update *u);
+/* 0 on a verified upgrade (or completed info), else SQN_E_*. */
+int sqn_update_result(const struct sqn_update *u);
+/* Is it safe to remove power from the modem right now? */
+bool sqn_update_power_safe(const struct sqn_update *u);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SQNUP_UPDATE_H */

@@ -1,0 +1,262 @@
+/*
+ * POSIX termios transport and the CLI's driver loop. The only code of
+ * libsqnup that touches a file descriptor or a clock.
+ *
+ * The port is raw 8N1, non-blocking, CLOCAL (no modem-control lines), with
+ * optional RTS/CTS. A rate change reprograms the line in place
+ * (tcsetattr after tcdrain) so bytes already queued leave at the old rate,
+ * which is what AT+IPR needs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sqnup/err.h"
+#include "sqnup/transport.h"
+#include "sqnup/update.h"
+
+static const struct {
+  uint32_t baud;
+  speed_t speed;
+} sqn_posix_speeds[] = {
+    {9600, B9600},       {19200, B19200},     {38400, B38400},
+    {57600, B57600},     {115200, B115200},   {230400, B230400},
+#ifdef B460800
+    {460800, B460800},
+#endif
+#ifdef B921600
+    {921600, B921600},
+#endif
+#ifdef B3000000
+    {3000000, B3000000},
+#endif
+#ifdef B3686400
+    {3686400, B3686400},
+#endif
+#ifdef B4000000
+    {4000000, B4000000},
+#endif
+};
+
+static int sqn_posix_speed(uint32_t baud, speed_t *out) {
+  for (size_t i = 0; i < sizeof sqn_posix_speeds / sizeof sqn_posix_speeds[0];
+       i++)
+    if (sqn_posix_speeds[i].baud == baud) {
+      *out = sqn_posix_speeds[i].speed;
+      return 0;
+    }
+  return -1;
+}
+
+static int sqn_posix_configure(struct sqn_posix_tty *t, uint32_t baud) {
+  struct termios tio;
+  speed_t sp;
+  if (sqn_posix_speed(baud, &sp) != 0) {
+    snprintf(t->err, sizeof t->err, "%s: %u baud is not supported here",
+             t->path, (unsigned)baud);
+    return SQN_E_PORT;
+  }
+  if (tcgetattr(t->fd, &tio) != 0) {
+    snprintf(t->err, sizeof t->err, "%s: tcgetattr: %s", t->path,
+             strerror(errno));
+    return SQN_E_PORT;
+  }
+  cfmakeraw(&tio);
+  tio.c_cflag &= ~(tcflag_t)(CSTOPB | PARENB | CSIZE);
+  tio.c_cflag |= CS8 | CREAD | CLOCAL;
+#ifdef CRTSCTS
+  if (t->rtscts)
+    tio.c_cflag |= CRTSCTS;
+  else
+    tio.c_cflag &= ~(tcflag_t)CRTSCTS;
+#endif
+  tio.c_cc[VMIN] = 0;
+  tio.c_cc[VTIME] = 0;
+  cfsetispeed(&tio, sp);
+  cfsetospeed(&tio, sp);
+  (void)tcdrain(t->fd);
+  if (tcsetattr(t->fd, TCSANOW, &tio) != 0) {
+    snprintf(t->err, sizeof t->err, "%s: cannot set %u baud: %s", t->path,
+             (unsigned)baud, strerror(errno));
+    return SQN_E_PORT;
+  }
+  t->baud = baud;
+  return 0;
+}
+
+int sqn_posix_tty_open(struct sqn_posix_tty *t, const char *path,
+                       uint32_t baud, bool rtscts) {
+  struct stat st;
+  int rc;
+  memset(t, 0, sizeof *t);
+  t->fd = -1;
+  t->rtscts = rtscts;
+  snprintf(t->path, sizeof t->path, "%s", path ? path : "");
+  if (!path || !*path) {
+    snprintf(t->err, sizeof t->err, "no port given");
+    return SQN_E_PORT;
+  }
+  if (stat(path, &st) != 0) {
+    snprintf(t->err, sizeof t->err, "%s: %s", path, strerror(errno));
+    return SQN_E_PORT;
+  }
+  if (!S_ISCHR(st.st_mode)) {
+    snprintf(t->err, sizeof t->err, "%s: not a character device (tty)", path);
+    return SQN_E_PORT;
+  }
+  t->fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (t->fd < 0) {
+    snprintf(t->err, sizeof t->err, "%s: %s", path, strerror(errno));
+    return SQN_E_PORT;
+  }
+  if (!isatty(t->fd)) {
+    snprintf(t->err, sizeof t->err, "%s: not a tty", path);
+    rc = SQN_E_PORT;
+    goto out_close_fd;
+  }
+  rc = sqn_posix_configure(t, baud);
+  if (rc)
+    goto out_close_fd;
+  return 0;
+
+out_close_fd:
+  close(t->fd);
+  t->fd = -1;
+  return rc;
+}
+
+int sqn_posix_tty_set_baud(struct sqn_posix_tty *t, uint32_t baud) {
+  if (t->fd < 0)
+    return SQN_E_PORT;
+  if (baud == t->baud)
+    return 0;
+  return sqn_posix_configure(t, baud);
+}
+
+int sqn_posix_tty_write_all(struct sqn_posix_tty *t, const uint8_t *buf,
+                            size_t len, int timeout_ms) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write(t->fd, buf + done, len - done);
+    if (n > 0) {
+      done += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      snprintf(t->err, sizeof t->err, "%s: write: %s", t->path,
+               strerror(errno));
+      return SQN_E_IO;
+    }
+    {
+      struct pollfd p = {t->fd, POLLOUT, 0};
+      int rc = poll(&p, 1, timeout_ms);
+      if (rc == 0) {
+        snprintf(t->err, sizeof t->err,
+                 "%s: write stalled for %d ms (flow control?)", t->path,
+                 timeout_ms);
+        return SQN_E_IO;
+      }
+      if (rc < 0 && errno != EINTR) {
+        snprintf(t->err, sizeof t->err, "%s: poll: %s", t->path,
+                 strerror(errno));
+        return SQN_E_IO;
+      }
+    }
+  }
+  return (int)len;
+}
+
+int sqn_posix_tty_close(struct sqn_posix_tty *t) {
+  if (t->fd < 0)
+    return SQN_E_STATE;
+  close(t->fd);
+  t->fd = -1;
+  return 0;
+}
+
+static int sqn_posix_op_open(void *impl) {
+  struct sqn_posix_tty *t = impl;
+  return t->fd >= 0 ? 0 : SQN_E_PORT;
+}
+
+static int sqn_posix_op_write(void *impl, const uint8_t *buf, size_t len) {
+  struct sqn_posix_tty *t = impl;
+  ssize_t n = write(t->fd, buf, len);
+  if (n >= 0)
+    return (int)n;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    return 0;
+  return SQN_E_IO;
+}
+
+static int sqn_posix_op_read(void *impl, uint8_t *buf, size_t cap) {
+  struct sqn_posix_tty *t = impl;
+  ssize_t n = read(t->fd, buf, cap);
+  if (n >= 0)
+    return (int)n;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    return 0;
+  /* EIO on a pty whose other side closed: report it as "nothing now"; the
+   * update's own timeouts decide when the modem is gone. */
+  if (errno == EIO)
+    return 0;
+  return SQN_E_IO;
+}
+
+static int sqn_posix_op_close(void *impl) { return sqn_posix_tty_close(impl); }
+
+static int sqn_posix_op_set_baud(void *impl, uint32_t baud) {
+  return sqn_posix_tty_set_baud(impl, baud);
+}
+
+const struct sqn_transport_ops sqn_posix_tty_ops = {
+    sqn_posix_op_open, sqn_posix_op_write, sqn_posix_op_read,
+    sqn_posix_op_close, sqn_posix_op_set_baud};
+
+uint64_t sqn_posix_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int sqn_posix_run(struct sqn_update *u, struct sqn_posix_tty *t,
+                  volatile int *stop) {
+  uint8_t buf[4096];
+  while (!sqn_update_done(u)) {
+    uint64_t now = sqn_posix_now_ms();
+    uint64_t dl = sqn_update_next_deadline(u);
+    int wait = 200; /* wake up now and then for `stop` */
+    struct pollfd p = {t->fd, POLLIN, 0};
+    int rc;
+    if (stop && *stop) {
+      sqn_update_abort(u, now);
+      break;
+    }
+    if (dl != SQN_UPDATE_NEVER) {
+      uint64_t d = dl > now ? dl - now : 0;
+      if (d < (uint64_t)wait)
+        wait = (int)d;
+    }
+    rc = poll(&p, 1, wait);
+    now = sqn_posix_now_ms();
+    if (rc > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
+      int n = sqn_posix_op_read(t, buf, sizeof buf);
+      if (n > 0)
+        sqn_update_feed(u, now, buf, (size_t)n);
+      else if (n == 0 && (p.revents & (POLLHUP | POLLERR)) && wait > 0) {
+        /* A pty with no peer reports HUP forever: avoid a busy loop. */
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+      }
+    }
+    if (!sqn_update_done(u) && sqn_posix_now_ms() >= sqn_update_next_deadline(u))
+      sqn_update_tick(u, sqn_posix_now_ms());
+  }
+  return sqn_update_result(u);
+}

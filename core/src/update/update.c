@@ -1,0 +1,1386 @@
+/*
+ * The upgrade procedure (see sqnup/update.h for the API and the path graph).
+ *
+ * One state variable, one switch per input (reply, timeout, URC), one
+ * set_state() that narrates "old → new". AT exchanges go through the AT
+ * client (replies end at their final result), transfers through the STP
+ * master; this file only decides what comes next.
+ *
+ *   start ─► ESC_GUARD ─► ESC_WAIT ─► PROBE ─alive─► SMOD ─► ATI1 ─► path
+ *                                       │ no answer: other rate, bounded
+ *   path(SMOD 2)  SWBOOT3 ─ERROR─► SWBOOT3_PAUSE ─► SWBOOT30 ─► RESET
+ *                    └──OK──────────────────────────────────────┴─► REBOOT_WAIT
+ *                 REBOOT_WAIT ─► PROBE ─► SMOD = 4 ─► push
+ *   path(SMOD 0)  IPR ─► STP_CMD ─► ELF_PUSH ─► REBOOT_WAIT ─► PROBE ─► SMOD = 1 ─► push
+ *   push          ATE0 ─► SMSTPU ─► PKG_PUSH ─► UPG_POLL ⇄ UPG_PAUSE
+ *                 (silent modem: PROBE within the commit bound)
+ *   success       SWBOOT1 (fallback SWBOOT1_PAUSE ─► SWBOOT10 ─► RESET)
+ *                 ─► REBOOT_WAIT (+SYSSTART or poll) ─► PROBE ─► VERIFY_SMOD
+ *                 ─► VERIFY_ATI1 ─► DONE
+ *
+ * The PROBE state is shared by every "is the modem back?" wait; what it
+ * leads to and which error ends it are in probe_purpose / probe_err, and
+ * its overall bound is phase_deadline. Probing alternates between the two
+ * rates because the modem's rate depends on the mode and profile (monarch1
+ * FFF/RECOVERY 921600, FFH 115200; gm02s 115200 everywhere).
+ */
+#include "sqnup/update.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum sqn_update_purpose {
+  SQN_UPD_P_DETECT,        /* first contact */
+  SQN_UPD_P_REDETECT,      /* after an unexpected reboot */
+  SQN_UPD_P_RECOVERY,      /* after SMSWBOOT=3,x: expect SMOD 4 */
+  SQN_UPD_P_UPDATER,       /* after the updater.elf push: expect SMOD 1 */
+  SQN_UPD_P_COMMIT,        /* after the package push: status polling */
+  SQN_UPD_P_FFF_BOOT       /* after SMSWBOOT=1,x: expect SMOD 2 */
+};
+
+#define SQN_UPD_BAUD_HIGH 921600u
+#define SQN_UPD_BAUD_LOW 115200u
+#define SQN_UPD_MAX_PUSHES 2u
+
+static const char sqn_upd_arrow[] = "\xe2\x86\x92"; /* → */
+
+const char *sqn_update_state_name(enum sqn_update_state s) {
+  switch (s) {
+#define XX(name)                                                               \
+  case SQN_UPDATE_ST_##name:                                                   \
+    return #name;
+    SQN_UPDATE_STATE_MAP(XX)
+#undef XX
+  case SQN_UPDATE_ST_COUNT:
+    break;
+  }
+  return "?";
+}
+
+const char *sqn_update_phase_name(enum sqn_update_phase p) {
+  switch (p) {
+#define XX(name, text)                                                         \
+  case SQN_UPDATE_PHASE_##name:                                                \
+    return #name;
+    SQN_UPDATE_PHASE_MAP(XX)
+#undef XX
+  }
+  return "?";
+}
+
+const char *sqn_update_phase_text(enum sqn_update_phase p) {
+  switch (p) {
+#define XX(name, text)                                                         \
+  case SQN_UPDATE_PHASE_##name:                                                \
+    return text;
+    SQN_UPDATE_PHASE_MAP(XX)
+#undef XX
+  }
+  return "?";
+}
+
+const char *sqn_update_event_name(enum sqn_update_event_kind k) {
+  switch (k) {
+#define XX(name)                                                               \
+  case SQN_UPDATE_EV_##name:                                                   \
+    return #name;
+    SQN_UPDATE_EV_MAP(XX)
+#undef XX
+  }
+  return "?";
+}
+
+void sqn_update_default_timeouts(struct sqn_update_timeouts *t) {
+  t->probe_ms = 1000;
+  t->cmd_ms = 5000;
+  t->guard_ms = 1100;
+  t->detect_rounds = 5;
+  t->swboot_retry_ms = 5000;
+  t->mode_switch_ms = 180000;
+  t->ack_ms = 120000;
+  t->stp_retries = 4;
+  t->final_reset_ms = 10000;
+  t->updater_boot_ms = 300000;
+  t->commit_ms = 900000;
+  t->boot_ms = 180000;
+  t->sysstart_ms = 12000;
+  t->poll_ms = 2000;
+  t->max_reboots = 3;
+}
+
+/* Copy a C string into a fixed field, cutting it when too long. */
+static void sqn_upd_copy(char *dst, size_t cap, const char *src) {
+  size_t n = strlen(src);
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+/* ---- narration ----------------------------------------------------------- */
+
+static void sqn_upd_event(struct sqn_update *u, struct sqn_update_event *ev) {
+  if (!u->cfg.event)
+    return;
+  ev->now_ms = u->now;
+  ev->phase = u->phase;
+  ev->state = u->state;
+  ev->power_safe = sqn_update_power_safe(u);
+  u->cfg.event(u->cfg.user, ev);
+}
+
+static void sqn_upd_log(struct sqn_update *u, enum sqn_log_level lvl,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void sqn_upd_log(struct sqn_update *u, enum sqn_log_level lvl,
+                        const char *fmt, ...) {
+  char buf[200];
+  struct sqn_update_event ev;
+  va_list ap;
+  if (!u->cfg.event)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  memset(&ev, 0, sizeof ev);
+  ev.kind = SQN_UPDATE_EV_LOG;
+  ev.level = lvl;
+  ev.text = buf;
+  sqn_upd_event(u, &ev);
+}
+
+static void sqn_upd_info(struct sqn_update *u, const char *key,
+                         const char *val) {
+  char buf[160];
+  struct sqn_update_event ev;
+  snprintf(buf, sizeof buf, "%s=%s", key, val);
+  memset(&ev, 0, sizeof ev);
+  ev.kind = SQN_UPDATE_EV_INFO;
+  ev.text = buf;
+  sqn_upd_event(u, &ev);
+}
+
+static void sqn_upd_set_phase(struct sqn_update *u, enum sqn_update_phase p) {
+  struct sqn_update_event ev;
+  if (u->phase == p)
+    return;
+  u->phase = p;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = SQN_UPDATE_EV_PHASE;
+  ev.text = sqn_update_phase_text(p);
+  sqn_upd_event(u, &ev);
+}
+
+static void sqn_upd_set_state(struct sqn_update *u, enum sqn_update_state s) {
+  enum sqn_update_state old = u->state;
+  u->state = s;
+  sqn_upd_log(u, SQN_LOG_DEBUG, "state %s %s %s", sqn_update_state_name(old),
+              sqn_upd_arrow, sqn_update_state_name(s));
+}
+
+static uint64_t sqn_upd_ms(const struct sqn_update *u, uint32_t base) {
+  double s = u->cfg.timeout_scale > 0 ? u->cfg.timeout_scale : 1.0;
+  double v = (double)base * s;
+  if (v < 1.0)
+    return 1;
+  return (uint64_t)(v + 0.5);
+}
+
+static void sqn_upd_finish(struct sqn_update *u, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void sqn_upd_finish(struct sqn_update *u, int err, const char *fmt,
+                           ...) {
+  struct sqn_update_event ev;
+  char text[320];
+  if (u->done)
+    return;
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u->detail, sizeof u->detail, fmt, ap);
+    va_end(ap);
+  }
+  if (u->in_stp && sqn_stpm_session_open(&u->stpm))
+    sqn_stpm_abort(&u->stpm, err ? err : SQN_E_ABORTED);
+  u->in_stp = false;
+  sqn_at_cancel(&u->at);
+  u->result = err;
+  u->done = true;
+  u->deadline = SQN_UPDATE_NEVER;
+  sqn_upd_set_state(u, err ? SQN_UPDATE_ST_FAILED : SQN_UPDATE_ST_DONE);
+  if (!err)
+    sqn_upd_set_phase(u, SQN_UPDATE_PHASE_DONE);
+  if (err && u->detail[0])
+    snprintf(text, sizeof text, "%s: %s: %s. %s", sqn_err_name(err),
+             sqn_strerror(err), u->detail, sqn_err_advice(err));
+  else if (err)
+    snprintf(text, sizeof text, "%s: %s. %s", sqn_err_name(err),
+             sqn_strerror(err), sqn_err_advice(err));
+  else
+    sqn_upd_copy(text, sizeof text, u->detail[0] ? u->detail : "done");
+  memset(&ev, 0, sizeof ev);
+  ev.kind = SQN_UPDATE_EV_DONE;
+  ev.err = err;
+  ev.text = text;
+  ev.level = err ? SQN_LOG_ERROR : SQN_LOG_INFO;
+  sqn_upd_event(u, &ev);
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static bool sqn_upd_write(struct sqn_update *u, const void *buf, size_t len) {
+  int rc = u->cfg.write(u->cfg.user, buf, len);
+  if (rc < 0 || (size_t)rc != len) {
+    sqn_upd_finish(u, SQN_E_IO, "write to the port failed");
+    return false;
+  }
+  u->wrote = true;
+  return true;
+}
+
+/* Send an AT command and wait for its final result for `timeout_ms`. */
+static void sqn_upd_cmd(struct sqn_update *u, enum sqn_update_state s,
+                        const char *cmd, uint32_t timeout_ms) {
+  char line[SQN_AT_LINE_MAX + 3];
+  size_t n = strlen(cmd);
+  sqn_upd_set_state(u, s);
+  sqn_upd_copy(u->last_cmd, sizeof u->last_cmd, cmd);
+  sqn_at_expect(&u->at, cmd);
+  memcpy(line, cmd, n);
+  line[n++] = '\r';
+  line[n++] = '\n';
+  u->tx_at_lines++;
+  sqn_upd_log(u, SQN_LOG_DEBUG, "at> %s", cmd);
+  if (!sqn_upd_write(u, line, n))
+    return;
+  u->deadline = u->now + sqn_upd_ms(u, timeout_ms);
+}
+
+static void sqn_upd_wait(struct sqn_update *u, enum sqn_update_state s,
+                         uint32_t ms) {
+  sqn_upd_set_state(u, s);
+  sqn_at_cancel(&u->at);
+  u->deadline = u->now + sqn_upd_ms(u, ms);
+}
+
+static bool sqn_upd_baud(struct sqn_update *u, uint32_t baud) {
+  u->cur_baud = baud;
+  sqn_at_reset_line(&u->at);
+  if (u->cfg.set_baud && u->cfg.set_baud(u->cfg.user, baud) < 0) {
+    sqn_upd_finish(u, SQN_E_PORT, "cannot set the port to %u baud",
+                   (unsigned)baud);
+    return false;
+  }
+  sqn_upd_log(u, SQN_LOG_DEBUG, "port at %u baud", (unsigned)baud);
+  return true;
+}
+
+/* ---- probing ------------------------------------------------------------- */
+
+static void sqn_upd_probe_send(struct sqn_update *u) {
+  sqn_upd_cmd(u, SQN_UPDATE_ST_PROBE, "AT", u->t.probe_ms);
+}
+
+static void sqn_upd_escape(struct sqn_update *u) {
+  /* +++ needs >= 1 s of silence on both sides (guard time). */
+  sqn_upd_set_state(u, SQN_UPDATE_ST_ESC_GUARD);
+  sqn_at_cancel(&u->at);
+  u->deadline = (u->last_rx > u->now ? u->last_rx : u->now) +
+                sqn_upd_ms(u, u->t.guard_ms);
+}
+
+/* Begin a "wait until the modem answers" loop. */
+static void sqn_upd_probe(struct sqn_update *u, int purpose, int err,
+                          uint32_t bound_ms) {
+  u->probe_purpose = purpose;
+  u->probe_err = err;
+  u->probes = 0;
+  u->rounds = 0;
+  u->attempts = 0;
+  u->phase_deadline = bound_ms ? u->now + sqn_upd_ms(u, bound_ms)
+                               : SQN_UPDATE_NEVER;
+  if (purpose == SQN_UPD_P_DETECT)
+    sqn_upd_escape(u);
+  else
+    sqn_upd_probe_send(u);
+}
+
+static void sqn_upd_probe_timeout(struct sqn_update *u) {
+  if (u->probe_purpose != SQN_UPD_P_DETECT && u->now >= u->phase_deadline) {
+    if (u->probe_purpose == SQN_UPD_P_COMMIT)
+      sqn_upd_finish(u, u->probe_err,
+                     "no answer for %llu ms after the transfer; the modem may "
+                     "still be writing its flash",
+                     (unsigned long long)sqn_upd_ms(u, u->t.commit_ms));
+    else
+      sqn_upd_finish(u, u->probe_err, "no answer at %u or %u baud",
+                     (unsigned)u->cur_baud, (unsigned)u->alt_baud);
+    return;
+  }
+  if (++u->probes < 2) {
+    sqn_upd_probe_send(u);
+    return;
+  }
+  /* Two silent probes: try the other rate. */
+  u->probes = 0;
+  u->attempts++; /* rate switches */
+  if (u->probe_purpose == SQN_UPD_P_DETECT &&
+      u->attempts >= 2u * u->t.detect_rounds) {
+    if (u->noise)
+      sqn_upd_finish(u, SQN_E_DATA_MODE_STUCK,
+                     "text but no AT reply at %u and %u baud after +++",
+                     (unsigned)u->cur_baud, (unsigned)u->alt_baud);
+    else
+      sqn_upd_finish(u, SQN_E_MODEM_NOT_DETECTED,
+                     "%u rounds of AT at %u and %u baud",
+                     (unsigned)u->t.detect_rounds, (unsigned)u->cur_baud,
+                     (unsigned)u->alt_baud);
+    return;
+  }
+  {
+    uint32_t b = u->alt_baud;
+    u->alt_baud = u->cur_baud;
+    if (!sqn_upd_baud(u, b))
+      return;
+  }
+  /* The data-mode escape is tried at each rate in every round: a modem
+   * that was still booting during the first round may be in data mode. */
+  if (u->probe_purpose == SQN_UPD_P_DETECT)
+    sqn_upd_escape(u);
+  else
+    sqn_upd_probe_send(u);
+}
+
+/* The modem was told to reboot: wait, then probe within the bound of the
+ * purpose (mode switch, FFF boot). */
+static void sqn_upd_after_switch(struct sqn_update *u, int purpose,
+                                 uint32_t wait_ms) {
+  sqn_upd_wait(u, SQN_UPDATE_ST_REBOOT_WAIT, wait_ms);
+  u->probe_purpose = purpose;
+  u->probe_err = SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH;
+  u->probes = 0;
+  u->phase_deadline =
+      u->now + sqn_upd_ms(u, purpose == SQN_UPD_P_FFF_BOOT
+                                 ? u->t.boot_ms
+                                 : u->t.mode_switch_ms);
+}
+
+/* ---- decisions ----------------------------------------------------------- */
+
+static void sqn_upd_start_stp(struct sqn_update *u, bool elf);
+
+static void sqn_upd_push(struct sqn_update *u) {
+  if (u->push_attempts >= SQN_UPD_MAX_PUSHES) {
+    sqn_upd_finish(u, SQN_E_STP_PROTOCOL, "transfer failed %u times",
+                   (unsigned)u->push_attempts);
+    return;
+  }
+  sqn_upd_set_phase(u, SQN_UPDATE_PHASE_TRANSFER);
+  /* Echo must be off before the binary phase; some firmware answers ERROR
+   * to ATE0, which is fine (the reply parser skips echo anyway). */
+  sqn_upd_cmd(u, SQN_UPDATE_ST_ATE0, "ATE0", u->t.cmd_ms);
+}
+
+static void sqn_upd_enter_recovery(struct sqn_update *u) {
+  sqn_upd_set_phase(u, SQN_UPDATE_PHASE_ENTER_RECOVERY);
+  sqn_upd_cmd(u, SQN_UPDATE_ST_SWBOOT3, "AT+SMSWBOOT=3,1", u->t.cmd_ms);
+}
+
+/* The modem's mode is known (and its version when in FFF): check and pick
+ * the path. Nothing before this point wrote to the modem's flash. */
+static void sqn_upd_choose(struct sqn_update *u) {
+  const struct sqn_modem_info *mi = &u->modem;
+  const struct sqn_pkg_info *pk = &u->pkg;
+
+  sqn_upd_set_phase(u, SQN_UPDATE_PHASE_CHECK_MODEM);
+  if (mi->family && pk->family && mi->family != pk->family) {
+    if (!u->cfg.force) {
+      sqn_upd_finish(u, SQN_E_IMAGE_FAMILY_MISMATCH,
+                     "modem runs LR%d (%s), package is LR%d", mi->family,
+                     mi->lr, pk->family);
+      return;
+    }
+    sqn_upd_log(u, SQN_LOG_WARN, "family mismatch forced: LR%d -> LR%d",
+                mi->family, pk->family);
+  }
+  if (mi->version.found && pk->fff_version.found &&
+      sqn_version_cmp(&pk->fff_version, &mi->version) < 0) {
+    char a[40], b[40];
+    sqn_version_format(&mi->version, a, sizeof a);
+    sqn_version_format(&pk->fff_version, b, sizeof b);
+    if (!u->cfg.force) {
+      sqn_upd_finish(u, SQN_E_DOWNGRADE_REFUSED, "modem runs %s, package is %s",
+                     a, b);
+      return;
+    }
+    sqn_upd_log(u, SQN_LOG_WARN, "downgrade forced: %s -> %s", a, b);
+  }
+  if (!mi->version.found && mi->smod != 2)
+    sqn_upd_log(u, SQN_LOG_INFO,
+                "modem in SMOD %d cannot report its version; family and "
+                "downgrade checks skipped",
+                mi->smod);
+
+  switch (mi->smod) {
+  case 2:
+    sqn_upd_enter_recovery(u);
+    break;
+  case 0:
+    if (!u->cfg.updater_size || !pk->has_fff || pk->has_diff) {
+      sqn_upd_finish(u, SQN_E_RECOVERY_NEEDS_UPDATER_AND_FULL_IMAGE,
+                     "%s", !u->cfg.updater_size
+                               ? "no --updater given"
+                               : "the package is not a full image (needs an "
+                                 "fff record and no delta)");
+      return;
+    }
+    if (u->elf_loaded) {
+      /* The ELF ran once already and the modem fell back to FFH. */
+      sqn_upd_finish(u, SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH,
+                     "modem back in SMOD 0 after updater.elf was loaded");
+      return;
+    }
+    sqn_upd_set_phase(u, SQN_UPDATE_PHASE_LOAD_UPDATER);
+    sqn_upd_cmd(u, SQN_UPDATE_ST_IPR, "AT+IPR=921600", u->t.cmd_ms);
+    break;
+  default:
+    /* 1 (updater ELF running), 3, 4, or -1 ("ERROR to everything", a
+     * recovery boot): the recovery chain takes the package as it is. */
+    sqn_upd_push(u);
+    break;
+  }
+}
+
+static int sqn_upd_parse_smod(const struct sqn_at_client *at) {
+  for (unsigned i = 0; i < at->n_info; i++) {
+    const char *p = at->info[i];
+    char *end;
+    long v;
+    if (strncmp(p, "+SMOD:", 6) == 0)
+      p += 6;
+    while (*p == ' ')
+      p++;
+    v = strtol(p, &end, 10);
+    if (end != p && v >= 0 && v <= 4)
+      return (int)v;
+  }
+  return -1;
+}
+
+static void sqn_upd_parse_ati1(struct sqn_update *u) {
+  const char *ue = sqn_at_info(&u->at, "UE");
+  const char *lr = sqn_at_info(&u->at, "LR");
+  if (ue)
+    sqn_upd_copy(u->modem.ue, sizeof u->modem.ue, ue + 2);
+  if (lr) {
+    sqn_upd_copy(u->modem.lr, sizeof u->modem.lr, lr);
+    if (sqn_version_parse(&u->modem.version, lr) == 0) {
+      u->modem.version.found = true;
+      u->modem.family = u->modem.version.v[0];
+    }
+  }
+}
+
+static void sqn_upd_smod_done(struct sqn_update *u, int smod) {
+  char buf[16];
+  u->modem.smod = smod;
+  snprintf(buf, sizeof buf, "%d", smod);
+  sqn_upd_info(u, "smod", buf);
+  switch (u->probe_purpose) {
+  case SQN_UPD_P_DETECT:
+  case SQN_UPD_P_REDETECT:
+    if (smod == 2) {
+      sqn_upd_cmd(u, SQN_UPDATE_ST_ATI1, "ATI1", u->t.cmd_ms);
+    } else if (u->cfg.mode == SQN_UPDATE_MODE_INFO) {
+      if (smod == 0)
+        sqn_upd_finish(u, 0, "modem in FFH (SMOD 0)");
+      else
+        sqn_upd_cmd(u, SQN_UPDATE_ST_STATUS, "AT+SMUPGRADE?", u->t.cmd_ms);
+    } else {
+      sqn_upd_choose(u);
+    }
+    break;
+  case SQN_UPD_P_RECOVERY:
+    if (smod == 2) {
+      /* Still the application: the switch did not take. */
+      if (++u->tries >= 2) {
+        sqn_upd_finish(u, SQN_E_ENTER_UPGRADE_REFUSED,
+                       "modem still in SMOD 2 after AT+SMSWBOOT=3,x");
+        return;
+      }
+      sqn_upd_enter_recovery(u);
+    } else if (smod == 0) {
+      u->probe_purpose = SQN_UPD_P_REDETECT;
+      sqn_upd_choose(u);
+    } else {
+      sqn_upd_push(u);
+    }
+    break;
+  case SQN_UPD_P_UPDATER:
+    if (smod == 0) {
+      /* The ELF is still starting: poll again within the bound. */
+      if (u->now >= u->phase_deadline) {
+        sqn_upd_finish(u, SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH,
+                       "updater.elf did not start (SMOD still 0)");
+        return;
+      }
+      sqn_upd_wait(u, SQN_UPDATE_ST_REBOOT_WAIT, u->t.poll_ms);
+    } else {
+      sqn_upd_push(u);
+    }
+    break;
+  case SQN_UPD_P_COMMIT:
+    sqn_upd_cmd(u, SQN_UPDATE_ST_UPG_POLL, "AT+SMUPGRADE?", u->t.cmd_ms);
+    break;
+  case SQN_UPD_P_FFF_BOOT:
+    if (smod == 2) {
+      sqn_upd_set_phase(u, SQN_UPDATE_PHASE_VERIFY);
+      sqn_upd_cmd(u, SQN_UPDATE_ST_VERIFY_ATI1, "ATI1", u->t.cmd_ms);
+    } else {
+      sqn_upd_finish(u, SQN_E_VERIFY_MISMATCH,
+                     "modem booted SMOD %d instead of FFF (2)", smod);
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+static void sqn_upd_status_text(struct sqn_update *u, char *out, size_t cap) {
+  const char *l = sqn_at_info(&u->at, "+SMUPGRADE:");
+  out[0] = '\0';
+  if (!l)
+    return;
+  l += strlen("+SMUPGRADE:");
+  while (*l == ' ')
+    l++;
+  snprintf(out, cap, "%s", l);
+}
+
+static void sqn_upd_verify(struct sqn_update *u) {
+  char want[40], got[40];
+  struct sqn_image_version v;
+  const char *lr = sqn_at_info(&u->at, "LR");
+  if (!lr || sqn_version_parse(&v, lr) != 0) {
+    if (++u->tries < 5) {
+      sqn_upd_wait(u, SQN_UPDATE_ST_REBOOT_WAIT, u->t.poll_ms);
+      u->probe_purpose = SQN_UPD_P_FFF_BOOT;
+      return;
+    }
+    sqn_upd_finish(u, SQN_E_VERIFY_MISMATCH, "ATI1 shows no LR version");
+    return;
+  }
+  v.found = true;
+  sqn_upd_copy(u->modem.lr, sizeof u->modem.lr, lr);
+  u->modem.version = v;
+  u->modem.family = v.v[0];
+  sqn_upd_info(u, "version", lr);
+  if (u->pkg.fff_version.found &&
+      sqn_version_cmp(&v, &u->pkg.fff_version) != 0) {
+    sqn_version_format(&u->pkg.fff_version, want, sizeof want);
+    sqn_version_format(&v, got, sizeof got);
+    sqn_upd_finish(u, SQN_E_VERIFY_MISMATCH, "modem runs LR%s, package is LR%s",
+                   got, want);
+    return;
+  }
+  if (!u->pkg.fff_version.found)
+    sqn_upd_log(u, SQN_LOG_WARN,
+                "package carries no fff version; booted firmware %s", lr);
+  sqn_upd_finish(u, 0, "upgrade verified: modem runs %s", lr);
+}
+
+/* A command got its final result. */
+static void sqn_upd_on_reply(struct sqn_update *u) {
+  enum sqn_at_result r = u->at.result;
+  bool ok = r == SQN_AT_RES_OK;
+
+  sqn_upd_log(u, SQN_LOG_DEBUG, "at< %s (%u lines) for %s",
+              sqn_at_result_name(r), u->at.n_info, u->last_cmd);
+  if (u->at.echo_seen)
+    u->modem.echo = true;
+  switch (u->state) {
+  case SQN_UPDATE_ST_ESC_WAIT:
+    if (ok)
+      sqn_upd_log(u, SQN_LOG_INFO, "left data mode with +++");
+    sqn_upd_probe_send(u);
+    break;
+  case SQN_UPDATE_ST_PROBE:
+    u->modem.alive = true;
+    u->modem.baud = u->cur_baud;
+    if (!ok && ++u->rounds < 3) {
+      /* First AT answered ERROR (+++ leftovers, or sync): ask again. */
+      sqn_upd_probe_send(u);
+      break;
+    }
+    sqn_upd_cmd(u, u->probe_purpose == SQN_UPD_P_FFF_BOOT
+                       ? SQN_UPDATE_ST_VERIFY_SMOD
+                       : SQN_UPDATE_ST_SMOD,
+                "AT+SMOD?", u->t.cmd_ms);
+    break;
+  case SQN_UPDATE_ST_SMOD:
+  case SQN_UPDATE_ST_VERIFY_SMOD:
+    sqn_upd_smod_done(u, ok ? sqn_upd_parse_smod(&u->at) : -1);
+    break;
+  case SQN_UPDATE_ST_ATI1:
+    if (ok)
+      sqn_upd_parse_ati1(u);
+    if (u->modem.lr[0])
+      sqn_upd_info(u, "version", u->modem.lr);
+    if (u->modem.ue[0])
+      sqn_upd_info(u, "ue", u->modem.ue);
+    if (u->cfg.mode == SQN_UPDATE_MODE_INFO)
+      sqn_upd_cmd(u, SQN_UPDATE_ST_SHOWVER, "AT!=\"showver\"", u->t.cmd_ms);
+    else
+      sqn_upd_choose(u);
+    break;
+  case SQN_UPDATE_ST_SHOWVER: {
+    const char *b = ok ? sqn_at_info(&u->at, "Bootloader0") : NULL;
+    if (!b) {
+      for (unsigned i = 0; ok && i < u->at.n_info; i++)
+        if (strstr(u->at.info[i], "Bootloader0"))
+          b = u->at.info[i];
+    }
+    if (b) {
+      const char *c = strchr(b, ':');
+      c = c ? c + 1 : b;
+      while (*c == ' ')
+        c++;
+      sqn_upd_copy(u->modem.bootloader, sizeof u->modem.bootloader, c);
+      sqn_upd_info(u, "bootloader", u->modem.bootloader);
+    }
+    sqn_upd_cmd(u, SQN_UPDATE_ST_STATUS, "AT+SMUPGRADE?", u->t.cmd_ms);
+    break;
+  }
+  case SQN_UPDATE_ST_STATUS:
+    if (ok) {
+      sqn_upd_status_text(u, u->modem.upgrade_status,
+                          sizeof u->modem.upgrade_status);
+      sqn_upd_info(u, "upgrade_status", u->modem.upgrade_status);
+    }
+    sqn_upd_finish(u, 0, "modem information read");
+    break;
+  case SQN_UPDATE_ST_SWBOOT3:
+    if (ok) {
+      sqn_upd_after_switch(u, SQN_UPD_P_RECOVERY, 2000);
+    } else {
+      sqn_upd_log(u, SQN_LOG_WARN, "AT+SMSWBOOT=3,1 refused; trying 3,0 + "
+                                   "AT^RESET");
+      sqn_upd_wait(u, SQN_UPDATE_ST_SWBOOT3_PAUSE, u->t.swboot_retry_ms);
+    }
+    break;
+  case SQN_UPDATE_ST_SWBOOT30:
+    if (ok) {
+      u->probe_purpose = SQN_UPD_P_RECOVERY;
+      sqn_upd_cmd(u, SQN_UPDATE_ST_RESET, "AT^RESET", u->t.cmd_ms);
+    } else if (++u->tries < 2) {
+      sqn_upd_enter_recovery(u);
+    } else {
+      sqn_upd_finish(u, SQN_E_ENTER_UPGRADE_REFUSED,
+                     "AT+SMSWBOOT=3,1 and 3,0 answered %s; no STP byte sent",
+                     sqn_at_result_name(r));
+    }
+    break;
+  case SQN_UPDATE_ST_RESET:
+    if (!ok) {
+      sqn_upd_finish(u, u->probe_purpose == SQN_UPD_P_FFF_BOOT
+                            ? SQN_E_SELECT_FFF_REFUSED
+                            : SQN_E_ENTER_UPGRADE_REFUSED,
+                     "AT^RESET answered %s", sqn_at_result_name(r));
+      break;
+    }
+    sqn_upd_after_switch(u, u->probe_purpose,
+                         u->probe_purpose == SQN_UPD_P_FFF_BOOT
+                             ? u->t.sysstart_ms
+                             : 2000);
+    break;
+  case SQN_UPDATE_ST_IPR:
+    if (ok) {
+      /* The OK came at the old rate; the modem switches after it. */
+      u->alt_baud = SQN_UPD_BAUD_LOW;
+      if (!sqn_upd_baud(u, SQN_UPD_BAUD_HIGH))
+        break;
+    } else {
+      sqn_upd_log(u, SQN_LOG_WARN, "AT+IPR refused; staying at %u baud",
+                  (unsigned)u->cur_baud);
+    }
+    sqn_upd_cmd(u, SQN_UPDATE_ST_STP_CMD, "AT+STP", u->t.cmd_ms);
+    break;
+  case SQN_UPDATE_ST_STP_CMD:
+    if (!ok) {
+      sqn_upd_finish(u, SQN_E_STP_START_REFUSED,
+                     "AT+STP answered %s in SMOD %d", sqn_at_result_name(r),
+                     u->modem.smod);
+      break;
+    }
+    sqn_upd_start_stp(u, true);
+    break;
+  case SQN_UPDATE_ST_ATE0:
+    sqn_upd_cmd(u, SQN_UPDATE_ST_SMSTPU, "AT+SMSTPU=\"ON_THE_FLY\"",
+                u->t.cmd_ms);
+    break;
+  case SQN_UPDATE_ST_SMSTPU:
+    if (!ok) {
+      sqn_upd_finish(u, SQN_E_STP_START_REFUSED,
+                     "AT+SMSTPU=\"ON_THE_FLY\" answered %s in SMOD %d",
+                     sqn_at_result_name(r), u->modem.smod);
+      break;
+    }
+    sqn_upd_start_stp(u, false);
+    break;
+  case SQN_UPDATE_ST_UPG_POLL: {
+    char st[96];
+    if (u->now >= u->phase_deadline) {
+      sqn_upd_finish(u, SQN_E_COMMIT_TIMEOUT, "status still not final");
+      break;
+    }
+    sqn_upd_status_text(u, st, sizeof st);
+    if (ok && strstr(st, "success")) {
+      snprintf(u->modem.upgrade_status, sizeof u->modem.upgrade_status, "%s",
+               st);
+      sqn_upd_set_phase(u, SQN_UPDATE_PHASE_REBOOT);
+      u->tries = 0;
+      sqn_upd_cmd(u, SQN_UPDATE_ST_SWBOOT1, "AT+SMSWBOOT=1,1", u->t.cmd_ms);
+    } else if (ok && strstr(st, "fail")) {
+      sqn_upd_copy(u->modem.upgrade_status, sizeof u->modem.upgrade_status,
+                   st);
+      sqn_upd_finish(u, SQN_E_UPGRADE_REJECTED, "modem says: %s", st);
+    } else if (ok && u->commit_lost && u->modem.smod != 2 &&
+               u->push_attempts < SQN_UPD_MAX_PUSHES) {
+      /* The modem went away after the push without finishing it (the
+       * final RESET was not acked, or it rebooted): the session it saw
+       * was interrupted, so the recovery chain wants the package again. */
+      sqn_upd_log(u, SQN_LOG_WARN,
+                  "modem reports \"%s\" after losing the session; sending "
+                  "the package again",
+                  st);
+      sqn_upd_push(u);
+    } else {
+      if (ok)
+        sqn_upd_copy(u->modem.upgrade_status, sizeof u->modem.upgrade_status,
+                     st);
+      sqn_upd_wait(u, SQN_UPDATE_ST_UPG_PAUSE, u->t.poll_ms);
+    }
+    break;
+  }
+  case SQN_UPDATE_ST_SWBOOT1:
+    if (ok) {
+      u->selected_fff = true;
+      sqn_upd_after_switch(u, SQN_UPD_P_FFF_BOOT, u->t.sysstart_ms);
+    } else {
+      sqn_upd_log(u, SQN_LOG_WARN,
+                  "AT+SMSWBOOT=1,1 refused; trying 1,0 + AT^RESET");
+      sqn_upd_wait(u, SQN_UPDATE_ST_SWBOOT1_PAUSE, u->t.swboot_retry_ms);
+    }
+    break;
+  case SQN_UPDATE_ST_SWBOOT10:
+    if (!ok) {
+      sqn_upd_finish(u, SQN_E_SELECT_FFF_REFUSED,
+                     "AT+SMSWBOOT=1,1 and 1,0 answered %s",
+                     sqn_at_result_name(r));
+      break;
+    }
+    u->selected_fff = true;
+    u->probe_purpose = SQN_UPD_P_FFF_BOOT;
+    sqn_upd_cmd(u, SQN_UPDATE_ST_RESET, "AT^RESET", u->t.cmd_ms);
+    break;
+  case SQN_UPDATE_ST_VERIFY_ATI1:
+    sqn_upd_verify(u);
+    break;
+  default:
+    break;
+  }
+}
+
+/* The state timer expired. */
+static void sqn_upd_on_timeout(struct sqn_update *u) {
+  switch (u->state) {
+  case SQN_UPDATE_ST_ESC_GUARD:
+    if (u->now < u->last_rx + sqn_upd_ms(u, u->t.guard_ms)) {
+      u->deadline = u->last_rx + sqn_upd_ms(u, u->t.guard_ms);
+      break;
+    }
+    sqn_upd_set_state(u, SQN_UPDATE_ST_ESC_WAIT);
+    sqn_at_expect(&u->at, NULL);
+    if (!sqn_upd_write(u, "+++", 3))
+      break;
+    /* The modem answers OK after the guard time that follows. */
+    u->deadline = u->now + 2 * sqn_upd_ms(u, u->t.guard_ms);
+    break;
+  case SQN_UPDATE_ST_ESC_WAIT:
+    sqn_upd_probe_send(u);
+    break;
+  case SQN_UPDATE_ST_PROBE:
+    sqn_upd_probe_timeout(u);
+    break;
+  case SQN_UPDATE_ST_REBOOT_WAIT:
+    u->probes = 0;
+    sqn_upd_probe_send(u);
+    break;
+  case SQN_UPDATE_ST_SMOD:
+  case SQN_UPDATE_ST_VERIFY_SMOD:
+  case SQN_UPDATE_ST_ATI1:
+  case SQN_UPDATE_ST_SHOWVER:
+  case SQN_UPDATE_ST_STATUS:
+  case SQN_UPDATE_ST_VERIFY_ATI1:
+  case SQN_UPDATE_ST_ATE0:
+    /* It answered AT a moment ago: probe again (it may have rebooted). */
+    if (u->phase_deadline == SQN_UPDATE_NEVER)
+      u->phase_deadline = u->now + sqn_upd_ms(u, u->t.mode_switch_ms);
+    if (u->probe_purpose == SQN_UPD_P_DETECT) {
+      u->probe_purpose = SQN_UPD_P_REDETECT;
+      u->probe_err = SQN_E_MODEM_NOT_DETECTED;
+    }
+    u->probes = 0;
+    sqn_upd_probe_send(u);
+    break;
+  case SQN_UPDATE_ST_SWBOOT3:
+  case SQN_UPDATE_ST_SWBOOT1:
+    /* No final result: the modem may have reset without answering. */
+    sqn_upd_log(u, SQN_LOG_WARN, "no reply to %s; probing", u->last_cmd);
+    u->probe_purpose = u->state == SQN_UPDATE_ST_SWBOOT1 ? SQN_UPD_P_FFF_BOOT
+                                                         : SQN_UPD_P_RECOVERY;
+    if (u->state == SQN_UPDATE_ST_SWBOOT1)
+      u->selected_fff = true;
+    u->phase_deadline = u->now + sqn_upd_ms(u, u->probe_purpose ==
+                                                       SQN_UPD_P_FFF_BOOT
+                                                   ? u->t.boot_ms
+                                                   : u->t.mode_switch_ms);
+    u->probe_err = SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH;
+    u->probes = 0;
+    sqn_upd_probe_send(u);
+    break;
+  case SQN_UPDATE_ST_SWBOOT3_PAUSE:
+    sqn_upd_cmd(u, SQN_UPDATE_ST_SWBOOT30, "AT+SMSWBOOT=3,0", u->t.cmd_ms);
+    break;
+  case SQN_UPDATE_ST_SWBOOT1_PAUSE:
+    sqn_upd_cmd(u, SQN_UPDATE_ST_SWBOOT10, "AT+SMSWBOOT=1,0", u->t.cmd_ms);
+    break;
+  case SQN_UPDATE_ST_SWBOOT30:
+  case SQN_UPDATE_ST_SWBOOT10:
+  case SQN_UPDATE_ST_RESET:
+  case SQN_UPDATE_ST_IPR:
+    if (u->state == SQN_UPDATE_ST_IPR) {
+      /* Some bootloaders switch without a visible OK: go on at the new
+       * rate; AT+STP will tell. */
+      u->alt_baud = SQN_UPD_BAUD_LOW;
+      if (!sqn_upd_baud(u, SQN_UPD_BAUD_HIGH))
+        break;
+      sqn_upd_cmd(u, SQN_UPDATE_ST_STP_CMD, "AT+STP", u->t.cmd_ms);
+      break;
+    }
+    if (u->state == SQN_UPDATE_ST_RESET) {
+      sqn_upd_after_switch(u, u->probe_purpose, 100);
+      break;
+    }
+    sqn_upd_finish(u, u->state == SQN_UPDATE_ST_SWBOOT10
+                          ? SQN_E_SELECT_FFF_REFUSED
+                          : SQN_E_ENTER_UPGRADE_REFUSED,
+                   "no reply to %s", u->last_cmd);
+    break;
+  case SQN_UPDATE_ST_STP_CMD:
+  case SQN_UPDATE_ST_SMSTPU:
+    sqn_upd_finish(u, SQN_E_STP_START_REFUSED, "no reply to %s in SMOD %d",
+                   u->last_cmd, u->modem.smod);
+    break;
+  case SQN_UPDATE_ST_UPG_POLL:
+    if (u->now >= u->phase_deadline) {
+      sqn_upd_finish(u, SQN_E_COMMIT_TIMEOUT, "no final status");
+      break;
+    }
+    u->commit_lost = true;
+    /* Silent while applying or rebooting: probe both rates. */
+    u->probes = 0;
+    sqn_upd_probe_send(u);
+    break;
+  case SQN_UPDATE_ST_UPG_PAUSE:
+    if (u->now >= u->phase_deadline) {
+      sqn_upd_finish(u, SQN_E_COMMIT_TIMEOUT, "status still \"%s\"",
+                     u->modem.upgrade_status);
+      break;
+    }
+    sqn_upd_cmd(u, SQN_UPDATE_ST_UPG_POLL, "AT+SMUPGRADE?", u->t.cmd_ms);
+    break;
+  default:
+    break;
+  }
+}
+
+/* ---- URCs ---------------------------------------------------------------- */
+
+static bool sqn_upd_reboot_expected(const struct sqn_update *u) {
+  switch (u->state) {
+  case SQN_UPDATE_ST_REBOOT_WAIT:
+  case SQN_UPDATE_ST_SWBOOT3:
+  case SQN_UPDATE_ST_SWBOOT30:
+  case SQN_UPDATE_ST_SWBOOT1:
+  case SQN_UPDATE_ST_SWBOOT10:
+  case SQN_UPDATE_ST_RESET:
+  case SQN_UPDATE_ST_UPG_POLL:
+  case SQN_UPDATE_ST_UPG_PAUSE:
+  case SQN_UPDATE_ST_ESC_GUARD:
+  case SQN_UPDATE_ST_ESC_WAIT:
+    return true;
+  case SQN_UPDATE_ST_PROBE:
+    /* Any probing other than the very first contact follows a switch. */
+    return u->probe_purpose != SQN_UPD_P_REDETECT;
+  default:
+    return false;
+  }
+}
+
+static void sqn_upd_on_urc(void *user, enum sqn_at_urc urc, const char *line) {
+  struct sqn_update *u = user;
+  if (u->done)
+    return;
+  sqn_upd_log(u, SQN_LOG_DEBUG, "urc %s", line);
+  switch (urc) {
+  case SQN_AT_URC_EXIT:
+    u->exit_seen = true;
+    sqn_upd_log(u, SQN_LOG_WARN, "modem crashed: %s", line);
+    break;
+  case SQN_AT_URC_SYSSTART:
+    if (sqn_upd_reboot_expected(u) && !u->exit_seen) {
+      if (u->state == SQN_UPDATE_ST_REBOOT_WAIT) {
+        u->probes = 0;
+        sqn_upd_probe_send(u);
+      }
+      break;
+    }
+    u->exit_seen = false;
+    u->reboots++;
+    sqn_upd_log(u, SQN_LOG_WARN, "unexpected modem reboot %u in %s",
+                (unsigned)u->reboots, sqn_update_state_name(u->state));
+    if (u->reboots > u->t.max_reboots) {
+      sqn_upd_finish(u, SQN_E_MODEM_UNSTABLE, "%u unexpected reboots",
+                     (unsigned)u->reboots);
+      break;
+    }
+    /* The modem forgot what we set up: detect its state again. Waiting
+     * states keep their purpose (it will be re-checked with AT+SMOD?). */
+    if (u->state == SQN_UPDATE_ST_PROBE || u->state == SQN_UPDATE_ST_UPG_POLL ||
+        u->state == SQN_UPDATE_ST_UPG_PAUSE ||
+        u->state == SQN_UPDATE_ST_REBOOT_WAIT) {
+      u->probes = 0;
+      sqn_upd_probe_send(u);
+      break;
+    }
+    u->probe_purpose = u->selected_fff ? SQN_UPD_P_FFF_BOOT
+                       : u->pushed     ? SQN_UPD_P_COMMIT
+                                       : SQN_UPD_P_REDETECT;
+    u->probe_err = SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH;
+    u->phase_deadline = u->now + sqn_upd_ms(u, u->t.mode_switch_ms);
+    u->probes = 0;
+    sqn_upd_probe_send(u);
+    break;
+  default:
+    break;
+  }
+}
+
+/* ---- STP glue ------------------------------------------------------------ */
+
+static int sqn_upd_stp_write(void *user, const uint8_t *buf, size_t len) {
+  struct sqn_update *u = user;
+  int rc = u->cfg.write(u->cfg.user, buf, len);
+  if (rc >= 0) {
+    u->wrote = true;
+    u->stp_sent = true;
+  }
+  return rc;
+}
+
+static int sqn_upd_stp_read_pkg(void *user, uint64_t off, uint8_t *buf,
+                                size_t len) {
+  struct sqn_update *u = user;
+  return u->cfg.read_pkg(u->cfg.user, SQN_UPDATE_SRC_PACKAGE, off, buf, len);
+}
+
+static int sqn_upd_stp_read_elf(void *user, uint64_t off, uint8_t *buf,
+                                size_t len) {
+  struct sqn_update *u = user;
+  return u->cfg.read_pkg(u->cfg.user, SQN_UPDATE_SRC_UPDATER, off, buf, len);
+}
+
+static void sqn_upd_stp_progress(void *user, uint64_t done, uint64_t total) {
+  struct sqn_update *u = user;
+  struct sqn_update_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = SQN_UPDATE_EV_PROGRESS;
+  ev.done = done;
+  ev.total = total;
+  ev.updater = u->state == SQN_UPDATE_ST_ELF_PUSH;
+  sqn_upd_event(u, &ev);
+}
+
+static void sqn_upd_stp_log(void *user, const char *text) {
+  sqn_upd_log(user, SQN_LOG_INFO, "%s", text);
+}
+
+static void sqn_upd_start_stp(struct sqn_update *u, bool elf) {
+  struct sqn_stpm_config c;
+  int rc;
+  memset(&c, 0, sizeof c);
+  c.tx_buf = u->cfg.tx_buf;
+  c.tx_cap = u->cfg.tx_cap;
+  c.rx_buf = u->cfg.rx_buf;
+  c.rx_cap = u->cfg.rx_cap;
+  c.total = elf ? u->cfg.updater_size : u->cfg.pkg_size;
+  c.ack_ms = (uint32_t)sqn_upd_ms(u, u->t.ack_ms);
+  c.final_ms = (uint32_t)sqn_upd_ms(u, u->t.final_reset_ms);
+  c.retries = u->t.stp_retries;
+  c.write = sqn_upd_stp_write;
+  c.read = elf ? sqn_upd_stp_read_elf : sqn_upd_stp_read_pkg;
+  c.progress = sqn_upd_stp_progress;
+  c.log = sqn_upd_stp_log;
+  c.user = u;
+  sqn_at_cancel(&u->at);
+  sqn_upd_set_state(u, elf ? SQN_UPDATE_ST_ELF_PUSH : SQN_UPDATE_ST_PKG_PUSH);
+  if (!elf) {
+    u->push_attempts++;
+    u->commit_lost = false;
+  }
+  rc = sqn_stpm_init(&u->stpm, &c);
+  if (rc == 0) {
+    u->in_stp = true;
+    u->stp_crashed = false;
+    u->stp_tail_len = 0;
+    rc = sqn_stpm_start(&u->stpm, u->now);
+  }
+  if (rc)
+    sqn_upd_finish(u, rc, "cannot start the STP transfer");
+}
+
+static void sqn_upd_stp_done(struct sqn_update *u) {
+  int rc = u->stpm.result;
+  bool elf = u->state == SQN_UPDATE_ST_ELF_PUSH;
+  bool crashed = u->stp_crashed;
+  u->in_stp = false;
+  u->stp_crashed = false;
+  u->stp_tail_len = 0;
+  sqn_at_reset_line(&u->at);
+  if (rc) {
+    if (crashed && u->reboots > u->t.max_reboots) {
+      sqn_upd_finish(u, SQN_E_MODEM_UNSTABLE, "%u unexpected reboots",
+                     (unsigned)u->reboots);
+      return;
+    }
+    if ((crashed || (!elf && rc == SQN_E_STP_PROTOCOL)) &&
+        u->push_attempts < SQN_UPD_MAX_PUSHES) {
+      /* A crash mid-transfer (S29b) looks like this too: find out where the
+       * modem is now and start over from offset 0. */
+      sqn_upd_log(u, SQN_LOG_WARN, "transfer failed (%s); re-detecting",
+                  sqn_err_name(rc));
+      u->probe_purpose = SQN_UPD_P_REDETECT;
+      u->probe_err = SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH;
+      u->phase_deadline = u->now + sqn_upd_ms(u, u->t.mode_switch_ms);
+      u->probes = 0;
+      sqn_upd_wait(u, SQN_UPDATE_ST_REBOOT_WAIT, 2000);
+      return;
+    }
+    sqn_upd_finish(u, rc, "%s after %llu of %llu bytes (%u resends)",
+                   elf ? "updater.elf" : "package",
+                   (unsigned long long)u->stpm.acked,
+                   (unsigned long long)u->stpm.cfg.total,
+                   (unsigned)u->stpm.resends);
+    return;
+  }
+  if (elf) {
+    u->elf_loaded = true;
+    sqn_upd_after_switch(u, SQN_UPD_P_UPDATER, 1000);
+    /* The ELF may take minutes before it answers (protocol.md 7). */
+    u->phase_deadline = u->now + sqn_upd_ms(u, u->t.updater_boot_ms);
+    return;
+  }
+  u->pushed = true;
+  u->commit_lost = u->stpm.final_unacked;
+  sqn_upd_set_phase(u, SQN_UPDATE_PHASE_APPLY);
+  sqn_upd_log(u, SQN_LOG_INFO,
+              "package sent; waiting for the modem to apply it (up to %llu "
+              "s); do not remove power",
+              (unsigned long long)(sqn_upd_ms(u, u->t.commit_ms) / 1000u));
+  u->probe_purpose = SQN_UPD_P_COMMIT;
+  u->probe_err = SQN_E_COMMIT_TIMEOUT;
+  u->phase_deadline = u->now + sqn_upd_ms(u, u->t.commit_ms);
+  sqn_upd_cmd(u, SQN_UPDATE_ST_UPG_POLL, "AT+SMUPGRADE?", u->t.cmd_ms);
+}
+
+/* ---- pre-flight ---------------------------------------------------------- */
+
+static int sqn_upd_walk_cb(void *user, enum sqn_caba_event ev,
+                           const struct sqn_caba_record *rec,
+                           const uint8_t *data, size_t len) {
+  struct sqn_update *u = user;
+  (void)data;
+  (void)len;
+  if (ev != SQN_CABA_EV_END)
+    return 0;
+  if (strcmp(rec->magic, "DIFF") == 0)
+    u->pkg.has_diff = true;
+  if (!rec->has_target)
+    return 0;
+  switch (rec->target) {
+  case SQN_CABA_TARGET_FFF:
+    u->pkg.has_fff = true;
+    if (rec->image.found && !u->pkg.fff_version.found) {
+      u->pkg.fff_version = rec->image;
+      u->pkg.family = rec->image.v[0];
+    }
+    break;
+  case SQN_CABA_TARGET_UPDATER:
+    u->pkg.has_updater = true;
+    break;
+  case SQN_CABA_TARGET_BOOT:
+    u->pkg.has_bootrom = true;
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
+
+static int sqn_upd_preflight(struct sqn_update *u) {
+  uint64_t off = 0, size = u->cfg.pkg_size;
+  int rc;
+  sqn_upd_set_phase(u, SQN_UPDATE_PHASE_CHECK_FILE);
+  u->pkg.size = size;
+  if (size < 128) {
+    snprintf(u->detail, sizeof u->detail, "package is %llu bytes (< 128)",
+             (unsigned long long)size);
+    return SQN_E_IMAGE_TRUNCATED;
+  }
+  sqn_caba_walker_init(&u->walker, sqn_upd_walk_cb, u);
+  while (off < size) {
+    size_t n = u->cfg.tx_cap;
+    if ((uint64_t)n > size - off)
+      n = (size_t)(size - off);
+    rc = u->cfg.read_pkg(u->cfg.user, SQN_UPDATE_SRC_PACKAGE, off,
+                         u->cfg.tx_buf, n);
+    if (rc < 0 || (size_t)rc != n) {
+      snprintf(u->detail, sizeof u->detail, "read failed at byte %llu",
+               (unsigned long long)off);
+      return SQN_E_IMAGE_NOT_FOUND;
+    }
+    if (sqn_caba_walker_feed(&u->walker, u->cfg.tx_buf, n) != 0)
+      break;
+    off += n;
+  }
+  rc = u->walker.err ? u->walker.err : sqn_caba_walker_finish(&u->walker);
+  u->pkg.records = u->walker.records;
+  if (rc) {
+    snprintf(u->detail, sizeof u->detail,
+             "%s at byte %llu, in record '%s' at offset %llu",
+             sqn_caba_strerror(rc), (unsigned long long)u->walker.err_offset,
+             u->walker.err_magic[0] ? u->walker.err_magic : "?",
+             (unsigned long long)u->walker.err_record);
+    return rc == SQN_CABA_E_TRUNCATED ? SQN_E_IMAGE_TRUNCATED
+                                      : SQN_E_IMAGE_INVALID;
+  }
+  if (u->cfg.updater_size) {
+    uint8_t m[4];
+    if (u->cfg.updater_size < 4 ||
+        u->cfg.read_pkg(u->cfg.user, SQN_UPDATE_SRC_UPDATER, 0, m, 4) != 4) {
+      snprintf(u->detail, sizeof u->detail, "updater file unreadable");
+      return SQN_E_UPDATER_INVALID;
+    }
+    if (memcmp(m, "\x7f" "ELF", 4) != 0) {
+      snprintf(u->detail, sizeof u->detail,
+               "updater starts with %02x %02x %02x %02x, not 7f 45 4c 46",
+               m[0], m[1], m[2], m[3]);
+      return SQN_E_UPDATER_INVALID;
+    }
+  }
+  {
+    char v[40] = "none";
+    if (u->pkg.fff_version.found)
+      sqn_version_format(&u->pkg.fff_version, v, sizeof v);
+    sqn_upd_log(u, SQN_LOG_INFO,
+                "package: %llu bytes, %u records, fff version %s, family LR%d",
+                (unsigned long long)size, (unsigned)u->pkg.records, v,
+                u->pkg.family);
+  }
+  return 0;
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+int sqn_update_init(struct sqn_update *u, const struct sqn_update_config *cfg) {
+  struct sqn_update_timeouts def;
+  if (!u || !cfg || !cfg->write || !cfg->tx_buf ||
+      cfg->tx_cap < SQN_UPDATE_TX_MIN || !cfg->rx_buf ||
+      cfg->rx_cap < SQN_UPDATE_RX_MIN)
+    return SQN_E_BAD_ARGUMENTS;
+  if (cfg->mode == SQN_UPDATE_MODE_UPGRADE && !cfg->read_pkg)
+    return SQN_E_BAD_ARGUMENTS;
+  memset(u, 0, sizeof *u);
+  u->cfg = *cfg;
+  sqn_update_default_timeouts(&def);
+  u->t = cfg->timeouts;
+#define SQN_UPD_DEF(f)                                                         \
+  if (!u->t.f)                                                                 \
+    u->t.f = def.f;
+  SQN_UPD_DEF(probe_ms) SQN_UPD_DEF(cmd_ms) SQN_UPD_DEF(guard_ms)
+  SQN_UPD_DEF(detect_rounds) SQN_UPD_DEF(swboot_retry_ms)
+  SQN_UPD_DEF(mode_switch_ms) SQN_UPD_DEF(ack_ms) SQN_UPD_DEF(stp_retries)
+  SQN_UPD_DEF(final_reset_ms) SQN_UPD_DEF(updater_boot_ms)
+  SQN_UPD_DEF(commit_ms) SQN_UPD_DEF(boot_ms) SQN_UPD_DEF(sysstart_ms)
+  SQN_UPD_DEF(poll_ms) SQN_UPD_DEF(max_reboots)
+#undef SQN_UPD_DEF
+  u->state = SQN_UPDATE_ST_IDLE;
+  u->phase = SQN_UPDATE_PHASE_IDLE;
+  u->deadline = SQN_UPDATE_NEVER;
+  u->phase_deadline = SQN_UPDATE_NEVER;
+  u->modem.smod = -1;
+  u->cur_baud = cfg->baud ? cfg->baud : SQN_UPD_BAUD_HIGH;
+  u->alt_baud =
+      u->cur_baud == SQN_UPD_BAUD_LOW ? SQN_UPD_BAUD_HIGH : SQN_UPD_BAUD_LOW;
+  sqn_at_init(&u->at, sqn_upd_on_urc, u);
+  return 0;
+}
+
+int sqn_update_start(struct sqn_update *u, uint64_t now_ms) {
+  int rc;
+  if (u->state != SQN_UPDATE_ST_IDLE || u->done)
+    return SQN_E_STATE;
+  u->now = now_ms;
+  u->last_rx = now_ms;
+  if (u->cfg.mode == SQN_UPDATE_MODE_UPGRADE) {
+    rc = sqn_upd_preflight(u);
+    if (rc) {
+      sqn_upd_finish(u, rc, NULL);
+      return rc;
+    }
+  }
+  sqn_upd_set_phase(u, u->cfg.mode == SQN_UPDATE_MODE_INFO
+                           ? SQN_UPDATE_PHASE_INFO
+                           : SQN_UPDATE_PHASE_DETECT);
+  if (!sqn_upd_baud(u, u->cur_baud))
+    return u->result;
+  sqn_upd_probe(u, SQN_UPD_P_DETECT, SQN_E_MODEM_NOT_DETECTED, 0);
+  return u->done ? u->result : 0;
+}
+
+/*
+ * A modem that crashes mid-transfer prints "^EXIT: ..." and later
+ * "+SYSSTART" into what we parse as STP. Only acks flow this way, so
+ * scanning the few response bytes costs nothing; a short tail carries a
+ * marker split across reads.
+ */
+static bool sqn_upd_stp_marker(struct sqn_update *u, const uint8_t *buf,
+                               size_t len) {
+  static const char *const marks[] = {"^EXIT", "+SYSSTART", "+SHUTDOWN"};
+  uint8_t win[sizeof u->stp_tail + 64];
+  size_t off = 0;
+  bool hit = false;
+  while (off < len && !hit) {
+    size_t n = len - off < 64 ? len - off : 64;
+    size_t w = u->stp_tail_len;
+    memcpy(win, u->stp_tail, w);
+    memcpy(win + w, buf + off, n);
+    w += n;
+    for (size_t m = 0; m < sizeof marks / sizeof marks[0] && !hit; m++) {
+      size_t ml = strlen(marks[m]);
+      for (size_t i = 0; i + ml <= w; i++)
+        if (win[i] == (uint8_t)marks[m][0] && memcmp(win + i, marks[m], ml) == 0) {
+          hit = true;
+          break;
+        }
+    }
+    {
+      size_t keep = w < sizeof u->stp_tail ? w : sizeof u->stp_tail;
+      memcpy(u->stp_tail, win + w - keep, keep);
+      u->stp_tail_len = (uint8_t)keep;
+    }
+    off += n;
+  }
+  return hit;
+}
+
+static void sqn_upd_check_stp(struct sqn_update *u) {
+  if (u->in_stp && sqn_stpm_done(&u->stpm))
+    sqn_upd_stp_done(u);
+}
+
+void sqn_update_feed(struct sqn_update *u, uint64_t now_ms, const uint8_t *buf,
+                     size_t len) {
+  u->now = now_ms;
+  u->last_rx = now_ms;
+  while (len > 0 && !u->done) {
+    size_t n;
+    if (u->in_stp) {
+      if (sqn_upd_stp_marker(u, buf, len)) {
+        u->stp_crashed = true;
+        u->reboots++;
+        sqn_upd_log(u, SQN_LOG_WARN,
+                    "modem rebooted during the transfer (reboot %u)",
+                    (unsigned)u->reboots);
+        sqn_stpm_forget(&u->stpm, SQN_E_STP_PROTOCOL);
+        sqn_upd_check_stp(u);
+        return;
+      }
+      sqn_stpm_feed(&u->stpm, now_ms, buf, len);
+      sqn_upd_check_stp(u);
+      return; /* bytes after the final RESET ack are AT noise: dropped */
+    }
+    {
+      uint32_t lines = u->at.lines;
+      n = sqn_at_feed(&u->at, buf, len);
+      if (u->state == SQN_UPDATE_ST_PROBE && u->at.lines != lines &&
+          !sqn_at_done(&u->at))
+        u->noise = true;
+    }
+    buf += n;
+    len -= n;
+    if (sqn_at_done(&u->at) && !u->at.pending) {
+      sqn_upd_on_reply(u);
+      /* Consumed: unless on_reply sent a new command, forget the result. */
+      if (!u->at.pending)
+        u->at.result = SQN_AT_RES_NONE;
+    }
+  }
+}
+
+void sqn_update_tick(struct sqn_update *u, uint64_t now_ms) {
+  u->now = now_ms;
+  if (u->done)
+    return;
+  if (u->in_stp) {
+    sqn_stpm_tick(&u->stpm, now_ms);
+    sqn_upd_check_stp(u);
+    return;
+  }
+  if (now_ms >= u->deadline)
+    sqn_upd_on_timeout(u);
+}
+
+uint64_t sqn_update_next_deadline(const struct sqn_update *u) {
+  if (u->done)
+    return SQN_UPDATE_NEVER;
+  if (u->in_stp)
+    return sqn_stpm_next_deadline(&u->stpm);
+  return u->deadline;
+}
+
+void sqn_update_abort(struct sqn_update *u, uint64_t now_ms) {
+  u->now = now_ms;
+  sqn_upd_finish(u, SQN_E_ABORTED, NULL);
+}
+
+bool sqn_update_done(const struct sqn_update *u) { return u->done; }
+
+int sqn_update_result(const struct sqn_update *u) { return u->result; }
+
+bool sqn_update_power_safe(const struct sqn_update *u) {
+  if (u->done)
+    return sqn_err_power_safe(u->result);
+  switch (u->phase) {
+  case SQN_UPDATE_PHASE_TRANSFER:
+    return !u->stp_sent || u->state != SQN_UPDATE_ST_PKG_PUSH;
+  case SQN_UPDATE_PHASE_APPLY:
+  case SQN_UPDATE_PHASE_REBOOT:
+    return false;
+  default:
+    return true;
+  }
+}

@@ -1,0 +1,445 @@
+/*
+ * sqn-update: the command-line front end of libsqnup's update procedure.
+ *
+ * Everything here is presentation and plumbing: argument checks, the
+ * package read by offset (pread, never loaded whole), the termios port
+ * (opened lazily when the procedure first asks for a rate, so a bad
+ * package is reported before the port is touched), the poll() loop
+ * (core/port), and progress output for a terminal, a pipe or --json.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sqnup/err.h"
+#include "sqnup/transport.h"
+#include "sqnup/update.h"
+
+struct cli {
+  const char *port, *package, *updater, *log_path;
+  uint32_t baud;
+  bool rtscts, force, json, info;
+  double scale;
+  int pkg_fd, elf_fd;
+  uint64_t pkg_size, elf_size;
+  struct sqn_posix_tty tty;
+  bool tty_open;
+  FILE *log;
+  bool term;           /* stderr is a terminal: live progress line */
+  bool progress_line;  /* a \r line is showing */
+  uint64_t t0, last_progress_ms, rate_t, rate_bytes;
+  int last_decile;
+  double rate;
+  enum sqn_update_phase phase;
+};
+
+static volatile int sqn_cli_stop;
+
+static void sqn_cli_on_signal(int sig) {
+  (void)sig;
+  sqn_cli_stop = 1;
+}
+
+static void sqn_cli_usage(FILE *f) {
+  fprintf(f,
+          "usage: sqn-update --port PATH [--baud N] [--rtscts] [--updater FILE]\n"
+          "                  [--force] [--timeout-scale X] [--json] [--log FILE] PACKAGE\n"
+          "       sqn-update --port PATH [--baud N] [--rtscts] --info\n"
+          "\n"
+          "Upgrades (or rescues) a Sequans Monarch modem with a .dup PACKAGE and\n"
+          "exits 0 only once the modem runs the package's version.\n"
+          "\n"
+          "  --port PATH         serial port (e.g. /dev/ttyUSB0)\n"
+          "  --baud N            first rate to try (default 921600; 115200 is tried too)\n"
+          "  --rtscts            hardware flow control\n"
+          "  --updater FILE      updater.elf, needed when the modem is in FFH (SMOD 0)\n"
+          "  --force             allow a downgrade or another firmware family\n"
+          "  --timeout-scale X   multiply every timeout by X (default 1)\n"
+          "  --json              one JSON event per line on stdout\n"
+          "  --log FILE          full trace (AT lines, states) to FILE\n"
+          "  --info              print mode, versions and upgrade status; change nothing\n"
+          "\n"
+          "Exit codes:\n");
+#define XX(name, val, text) fprintf(f, "  %2d  %s\n", val, text);
+  SQN_EXIT_MAP(XX)
+#undef XX
+}
+
+static int sqn_cli_fail(struct cli *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int sqn_cli_fail(struct cli *c, int err, const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (c->json) {
+    printf("{\"event\":\"DONE\",\"err\":\"%s\",\"exit\":%d,\"power_safe\":true,"
+           "\"text\":\"",
+           sqn_err_name(err), (int)sqn_err_exit(err));
+    for (const char *p = msg; *p; p++) {
+      if (*p == '"' || *p == '\\')
+        putchar('\\');
+      if ((unsigned char)*p >= 0x20)
+        putchar(*p);
+    }
+    printf("\"}\n");
+  }
+  fprintf(stderr, "sqn-update: %s: %s\n  %s\n  next: %s\n", sqn_err_name(err),
+          msg, sqn_strerror(err), sqn_err_advice(err));
+  return (int)sqn_err_exit(err);
+}
+
+/* ---- callbacks for the procedure ------------------------------------------ */
+
+static void sqn_cli_json_str(const char *s) {
+  putchar('"');
+  for (; s && *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\')
+      printf("\\%c", ch);
+    else if (ch < 0x20)
+      printf("\\u%04x", ch);
+    else
+      putchar(ch);
+  }
+  putchar('"');
+}
+
+
+static int sqn_cli_open_port(struct cli *c, uint32_t baud) {
+  if (c->tty_open)
+    return sqn_posix_tty_set_baud(&c->tty, baud);
+  if (sqn_posix_tty_open(&c->tty, c->port, baud, c->rtscts) != 0) {
+    /* Said here, before the procedure's DONE event, in plain words. */
+    if (c->json) {
+      printf("{\"event\":\"LOG\",\"level\":\"error\",\"text\":");
+      sqn_cli_json_str(c->tty.err);
+      printf("}\n");
+    } else {
+      fprintf(stderr, "port: %s\n", c->tty.err);
+    }
+    return SQN_E_PORT;
+  }
+  c->tty_open = true;
+  return 0;
+}
+
+static int sqn_cli_write(void *user, const uint8_t *buf, size_t len) {
+  struct cli *c = user;
+  if (!c->tty_open)
+    return SQN_E_PORT;
+  return sqn_posix_tty_write_all(&c->tty, buf, len, 10000);
+}
+
+static int sqn_cli_set_baud(void *user, uint32_t baud) {
+  return sqn_cli_open_port(user, baud);
+}
+
+static int sqn_cli_read_pkg(void *user, enum sqn_update_src src, uint64_t off,
+                            uint8_t *buf, size_t len) {
+  struct cli *c = user;
+  int fd = src == SQN_UPDATE_SRC_PACKAGE ? c->pkg_fd : c->elf_fd;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR)
+        continue;
+      return -1;
+    }
+    done += (size_t)n;
+  }
+  return (int)len;
+}
+
+static void sqn_cli_clear_line(struct cli *c) {
+  if (c->progress_line) {
+    fputs("\r\033[K", stderr);
+    c->progress_line = false;
+  }
+}
+
+static const char *sqn_cli_power(bool safe) {
+  return safe ? "power may be removed" : "DO NOT remove power";
+}
+
+static void sqn_cli_event(void *user, const struct sqn_update_event *ev) {
+  struct cli *c = user;
+  uint64_t t = ev->now_ms - c->t0;
+
+  if (c->log) {
+    if (ev->kind == SQN_UPDATE_EV_PROGRESS)
+      fprintf(c->log, "%8llu.%03llu PROGRESS %llu/%llu\n",
+              (unsigned long long)(t / 1000), (unsigned long long)(t % 1000),
+              (unsigned long long)ev->done, (unsigned long long)ev->total);
+    else
+      fprintf(c->log, "%8llu.%03llu %-8s %-12s %s\n",
+              (unsigned long long)(t / 1000), (unsigned long long)(t % 1000),
+              sqn_update_event_name(ev->kind), sqn_update_state_name(ev->state),
+              ev->text ? ev->text : "");
+    fflush(c->log);
+  }
+  if (c->json) {
+    if (ev->kind == SQN_UPDATE_EV_LOG && ev->level == SQN_LOG_DEBUG)
+      return;
+    printf("{\"t_ms\":%llu,\"event\":\"%s\",\"phase\":\"%s\",\"state\":\"%s\","
+           "\"power_safe\":%s",
+           (unsigned long long)t, sqn_update_event_name(ev->kind),
+           sqn_update_phase_name(ev->phase), sqn_update_state_name(ev->state),
+           ev->power_safe ? "true" : "false");
+    if (ev->kind == SQN_UPDATE_EV_PROGRESS)
+      printf(",\"done\":%llu,\"total\":%llu,\"updater\":%s",
+             (unsigned long long)ev->done, (unsigned long long)ev->total,
+             ev->updater ? "true" : "false");
+    if (ev->kind == SQN_UPDATE_EV_DONE)
+      printf(",\"err\":\"%s\",\"exit\":%d", sqn_err_name(ev->err),
+             (int)sqn_err_exit(ev->err));
+    if (ev->text) {
+      printf(",\"text\":");
+      sqn_cli_json_str(ev->text);
+    }
+    printf("}\n");
+    fflush(stdout);
+    return;
+  }
+  switch (ev->kind) {
+  case SQN_UPDATE_EV_PHASE:
+    sqn_cli_clear_line(c);
+    fprintf(stderr, "== %s (%s)\n", ev->text, sqn_cli_power(ev->power_safe));
+    c->last_decile = -1;
+    c->rate_t = ev->now_ms;
+    c->rate_bytes = 0;
+    break;
+  case SQN_UPDATE_EV_PROGRESS: {
+    double pct = ev->total ? 100.0 * (double)ev->done / (double)ev->total : 0;
+    if (ev->now_ms > c->rate_t + 500) {
+      c->rate = (double)(ev->done - c->rate_bytes) * 1000.0 /
+                (double)(ev->now_ms - c->rate_t);
+      c->rate_t = ev->now_ms;
+      c->rate_bytes = ev->done;
+    }
+    if (c->term) {
+      if (ev->now_ms < c->last_progress_ms + 100 && ev->done != ev->total)
+        break;
+      c->last_progress_ms = ev->now_ms;
+      fprintf(stderr, "\r\033[K%s: %llu/%llu bytes %5.1f%% %7.1f kB/s  %s",
+              ev->updater ? "updater.elf" : "package",
+              (unsigned long long)ev->done, (unsigned long long)ev->total, pct,
+              c->rate / 1000.0, sqn_cli_power(ev->power_safe));
+      c->progress_line = true;
+    } else {
+      int dec = (int)(pct / 10.0);
+      if (dec != c->last_decile) {
+        c->last_decile = dec;
+        fprintf(stderr, "%s: %llu/%llu bytes %.0f%% (%s)\n",
+                ev->updater ? "updater.elf" : "package",
+                (unsigned long long)ev->done, (unsigned long long)ev->total,
+                pct, sqn_cli_power(ev->power_safe));
+      }
+    }
+    break;
+  }
+  case SQN_UPDATE_EV_LOG:
+    if (ev->level == SQN_LOG_DEBUG)
+      break;
+    sqn_cli_clear_line(c);
+    fprintf(stderr, "%s%s\n", ev->level <= SQN_LOG_WARN ? "warning: " : "",
+            ev->text);
+    break;
+  case SQN_UPDATE_EV_INFO:
+    if (c->info) {
+      sqn_cli_clear_line(c);
+      printf("%s\n", ev->text);
+    }
+    break;
+  case SQN_UPDATE_EV_DONE:
+    sqn_cli_clear_line(c);
+    if (ev->err) {
+      fprintf(stderr, "FAILED: %s\n  %s\n", ev->text,
+              sqn_err_power_safe(ev->err)
+                  ? "It is safe to remove power now."
+                  : "Do NOT remove power now.");
+    } else {
+      fprintf(stderr, "%s\n", ev->text);
+    }
+    break;
+  }
+}
+
+/* ---- arguments and input checks ------------------------------------------ */
+
+static int sqn_cli_parse_u32(const char *s, uint32_t *out) {
+  char *end;
+  unsigned long v;
+  errno = 0;
+  v = strtoul(s, &end, 10);
+  if (errno || end == s || *end || v == 0 || v > 0xffffffffUL)
+    return -1;
+  *out = (uint32_t)v;
+  return 0;
+}
+
+static int sqn_cli_open_file(struct cli *c, const char *path, int *fd,
+                             uint64_t *size, int missing_err) {
+  struct stat st;
+  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (*fd < 0)
+    return sqn_cli_fail(c, missing_err, "%s: %s", path, strerror(errno));
+  if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(*fd);
+    *fd = -1;
+    return sqn_cli_fail(c, missing_err, "%s: not a regular file", path);
+  }
+  *size = (uint64_t)st.st_size;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static struct sqn_update u;
+  static uint8_t tx[8192 + 16];
+  static uint8_t rx[256];
+  struct cli c;
+  int rc;
+
+  memset(&c, 0, sizeof c);
+  c.pkg_fd = c.elf_fd = -1;
+  c.scale = 1.0;
+  c.last_decile = -1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE()                                                           \
+  do {                                                                         \
+    if (!v)                                                                    \
+      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "%s needs a value", a);     \
+    i++;                                                                       \
+  } while (0)
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      sqn_cli_usage(stdout);
+      return 0;
+    } else if (!strcmp(a, "--port")) {
+      NEED_VALUE();
+      c.port = v;
+    } else if (!strcmp(a, "--baud")) {
+      NEED_VALUE();
+      if (sqn_cli_parse_u32(v, &c.baud))
+        return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "bad --baud '%s'", v);
+    } else if (!strcmp(a, "--rtscts")) {
+      c.rtscts = true;
+    } else if (!strcmp(a, "--updater")) {
+      NEED_VALUE();
+      c.updater = v;
+    } else if (!strcmp(a, "--force")) {
+      c.force = true;
+    } else if (!strcmp(a, "--timeout-scale")) {
+      char *end;
+      NEED_VALUE();
+      c.scale = strtod(v, &end);
+      if (end == v || *end || !(c.scale > 0) || c.scale > 1000)
+        return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
+                            "bad --timeout-scale '%s' (a number > 0)", v);
+    } else if (!strcmp(a, "--json")) {
+      c.json = true;
+    } else if (!strcmp(a, "--log")) {
+      NEED_VALUE();
+      c.log_path = v;
+    } else if (!strcmp(a, "--info")) {
+      c.info = true;
+    } else if (a[0] == '-' && a[1]) {
+      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "unknown option '%s'", a);
+    } else if (!c.package) {
+      c.package = a;
+    } else {
+      /* The legacy positional form "file 921600" lands here (F27). */
+      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
+                          "unexpected argument '%s' (use --baud for a rate)",
+                          a);
+    }
+#undef NEED_VALUE
+  }
+  if (!c.port)
+    return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "--port is required");
+  if (c.info && c.package)
+    return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
+                        "--info takes no package");
+  if (!c.info && !c.package)
+    return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "no PACKAGE given");
+
+  /* Input files first: nothing touches the port before they pass. */
+  if (c.package) {
+    rc = sqn_cli_open_file(&c, c.package, &c.pkg_fd, &c.pkg_size,
+                           SQN_E_IMAGE_NOT_FOUND);
+    if (rc)
+      return rc;
+    if (c.pkg_size < 128)
+      return sqn_cli_fail(&c, SQN_E_IMAGE_TRUNCATED,
+                          "%s: %llu bytes, a package has at least 128",
+                          c.package, (unsigned long long)c.pkg_size);
+  }
+  if (c.updater) {
+    rc = sqn_cli_open_file(&c, c.updater, &c.elf_fd, &c.elf_size,
+                           SQN_E_UPDATER_INVALID);
+    if (rc)
+      return rc;
+  }
+  if (c.log_path) {
+    c.log = fopen(c.log_path, "w");
+    if (!c.log)
+      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "--log %s: %s", c.log_path,
+                          strerror(errno));
+  }
+  c.term = !c.json && isatty(STDERR_FILENO);
+
+  {
+    struct sqn_update_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.mode = c.info ? SQN_UPDATE_MODE_INFO : SQN_UPDATE_MODE_UPGRADE;
+    cfg.tx_buf = tx;
+    cfg.tx_cap = sizeof tx;
+    cfg.rx_buf = rx;
+    cfg.rx_cap = sizeof rx;
+    cfg.pkg_size = c.pkg_size;
+    cfg.updater_size = c.elf_size;
+    cfg.baud = c.baud;
+    cfg.force = c.force;
+    cfg.timeout_scale = c.scale;
+    cfg.write = sqn_cli_write;
+    cfg.set_baud = sqn_cli_set_baud;
+    cfg.read_pkg = sqn_cli_read_pkg;
+    cfg.event = sqn_cli_event;
+    cfg.user = &c;
+    if (sqn_update_init(&u, &cfg) != 0)
+      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "bad configuration");
+  }
+  signal(SIGINT, sqn_cli_on_signal);
+  signal(SIGTERM, sqn_cli_on_signal);
+  c.t0 = sqn_posix_now_ms();
+  rc = sqn_update_start(&u, c.t0);
+  if (rc == 0)
+    rc = sqn_posix_run(&u, &c.tty, &sqn_cli_stop);
+  if (c.info && rc == 0 && !c.json) {
+    printf("mode=%s\n", u.modem.smod == 0   ? "FFH"
+                        : u.modem.smod == 1 ? "FFH+updater"
+                        : u.modem.smod == 2 ? "FFF"
+                        : u.modem.smod == 3 ? "UPDATER"
+                        : u.modem.smod == 4 ? "RECOVERY"
+                                            : "unknown");
+    printf("baud=%u\n", (unsigned)u.modem.baud);
+  }
+  if (c.tty_open)
+    sqn_posix_tty_close(&c.tty);
+  if (c.pkg_fd >= 0)
+    close(c.pkg_fd);
+  if (c.elf_fd >= 0)
+    close(c.elf_fd);
+  if (c.log)
+    fclose(c.log);
+  return (int)sqn_err_exit(rc);
+}

@@ -1,0 +1,29 @@
+# harness: the scenario loader, runner and narrator as a library (linked by
+# the unit tests) and sqn-scenario, the command-line runner. Included by
+# harness/CMakeLists.txt once sim_model and sqnup exist.
+file(GLOB HARNESS_LIB_SRC CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.c)
+list(REMOVE_ITEM HARNESS_LIB_SRC ${CMAKE_CURRENT_SOURCE_DIR}/src/main.c)
+if(TARGET sqnup_pkg)
+  add_library(harness STATIC ${HARNESS_LIB_SRC})
+  target_include_directories(harness PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(harness PUBLIC sim_model sqnup sqnup_pkg
+                        PkgConfig::CYAML util)
+  target_compile_definitions(harness PRIVATE _DEFAULT_SOURCE)
+  sqn_target_warnings(harness)
+
+  add_executable(sqn-scenario ${CMAKE_CURRENT_SOURCE_DIR}/src/main.c)
+  target_link_libraries(sqn-scenario PRIVATE harness)
+  target_compile_definitions(sqn-scenario PRIVATE _DEFAULT_SOURCE
+                             HARNESS_FIXTURES="${CMAKE_SOURCE_DIR}/fixtures")
+  sqn_target_warnings(sqn-scenario)
+
+  # The README's main job: narrate the incident.
+  file(GLOB HARNESS_INCIDENT CONFIGURE_DEPENDS
+       ${CMAKE_SOURCE_DIR}/fixtures/scenarios/incident-*.yaml)
+  add_custom_target(incident
+    COMMAND sqn-scenario run --narrate ${HARNESS_INCIDENT}
+    DEPENDS sqn-scenario
+    WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
+    COMMENT "Narrating the documented incident (docs/scenarios.md)"
+    USES_TERMINAL)
+endif()

@@ -1,0 +1,306 @@
+/*
+ * Narrated transcripts.
+ *
+ * Overview: both sides of a run report to one narrator, in time order:
+ *
+ *   sim trace (AT lines, STP frames, modes, faults) ──┐
+ *   updater events (phases, log lines, result) ───────┼─► lines "[  t s] ..."
+ *   harness (story, host process output, checks) ─────┘
+ *
+ * STP request/response frames whose op is BLOCK_CMD (2) or BLOCK (3) are
+ * not printed one by one: they accumulate in a "run" that any other line
+ * flushes first, as "Host → STP BLOCK_CMD/BLOCK × N (B bytes), M acked".
+ * The op is read from the raw frame header (byte 4) when the trace carries
+ * it, else guessed from the trace text.
+ */
+#include "narrate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void harness_narrator_init(struct harness_narrator *n) {
+  memset(n, 0, sizeof(*n));
+  snprintf(n->host, sizeof(n->host), "Host");
+}
+
+void harness_narrator_free(struct harness_narrator *n) {
+  free(n->text);
+  memset(n, 0, sizeof(*n));
+}
+
+void harness_narrator_set_host(struct harness_narrator *n, const char *host) {
+  snprintf(n->host, sizeof(n->host), "%s", host);
+}
+
+static void harness_narrator_append(struct harness_narrator *n,
+                                    const char *s, size_t len) {
+  if (n->oom)
+    return;
+  if (n->len + len + 1 > n->cap) {
+    size_t cap = n->cap ? n->cap * 2 : 4096;
+    while (cap < n->len + len + 1)
+      cap *= 2;
+    char *t = realloc(n->text, cap);
+    if (!t) {
+      n->oom = true;
+      return;
+    }
+    n->text = t;
+    n->cap = cap;
+  }
+  memcpy(n->text + n->len, s, len);
+  n->len += len;
+  n->text[n->len] = '\0';
+}
+
+static void harness_narrate_line(struct harness_narrator *n, uint64_t t_us,
+                                 const char *msg) {
+  char stamp[32];
+  int k = snprintf(stamp, sizeof(stamp), "[%9.3fs] ", (double)t_us / 1e6);
+  harness_narrator_append(n, stamp, (size_t)k);
+  harness_narrator_append(n, msg, strlen(msg));
+  harness_narrator_append(n, "\n", 1);
+}
+
+void harness_narrate_flush(struct harness_narrator *n) {
+  if (!n->run_cmds && !n->run_blocks && !n->run_acks)
+    return;
+  char msg[256];
+  snprintf(msg, sizeof(msg),
+           "%s → STP BLOCK_CMD/BLOCK × %u (%llu bytes); modem acked %u "
+           "frame%s%s",
+           n->host, n->run_blocks ? n->run_blocks : n->run_cmds,
+           (unsigned long long)n->run_bytes, n->run_acks,
+           n->run_acks == 1 ? "" : "s",
+           n->run_bad ? " (some responses altered by faults)" : "");
+  uint64_t t = n->run_t_us;
+  n->run_cmds = n->run_blocks = n->run_acks = n->run_bad = 0;
+  n->run_bytes = 0;
+  harness_narrate_line(n, t, msg);
+}
+
+void harness_narrate(struct harness_narrator *n, uint64_t t_us,
+                     const char *fmt, ...) {
+  harness_narrate_flush(n);
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  harness_narrate_line(n, t_us, msg);
+}
+
+/* Printable copy of a trace text or raw bytes: control bytes as \xNN. */
+static void harness_printable(const char *text, const uint8_t *raw,
+                              size_t raw_len, char *out, size_t cap) {
+  size_t o = 0;
+  const uint8_t *p = text ? (const uint8_t *)text : raw;
+  size_t len = text ? strlen(text) : (raw ? raw_len : 0);
+  for (size_t i = 0; i < len && o + 5 < cap; i++) {
+    uint8_t c = p[i];
+    if (c >= 0x20 && c < 0x7f) {
+      out[o++] = (char)c;
+    } else if (c == '\r' || c == '\n') {
+      continue;
+    } else {
+      o += (size_t)snprintf(out + o, cap - o, "\\x%02X", c);
+    }
+  }
+  if (len > 0 && o + 5 >= cap && cap > 4)
+    memcpy(out + cap - 4, "...", 3), o = cap - 1;
+  out[o < cap ? o : cap - 1] = '\0';
+}
+
+/* STP op of a traced frame: raw header byte 4, or -1. */
+static int harness_frame_op(const struct sim_trace_event *ev) {
+  if (ev->raw && ev->raw_len >= 16)
+    return ev->raw[4];
+  if (ev->text) {
+    if (strstr(ev->text, "BLOCK_CMD"))
+      return 2;
+    if (strstr(ev->text, "BLOCK"))
+      return 3;
+  }
+  return -1;
+}
+
+static uint32_t harness_frame_plen(const struct sim_trace_event *ev) {
+  if (ev->raw && ev->raw_len >= 16)
+    return ((uint32_t)ev->raw[6] << 8) | ev->raw[7];
+  return 0;
+}
+
+void harness_narrate_sim(struct harness_narrator *n,
+                         const struct sim_trace_event *ev) {
+  char body[512];
+  harness_printable(ev->text, ev->raw, ev->raw_len, body, sizeof(body));
+  switch (ev->kind) {
+  case SIM_TRACE_AT_RX:
+    harness_narrate(n, ev->t_us, "%s → %s", n->host, body);
+    break;
+  case SIM_TRACE_AT_TX:
+    harness_narrate(n, ev->t_us, "Modem → %s", body);
+    break;
+  case SIM_TRACE_STP_RX: {
+    n->stp_frames_rx++;
+    int op = harness_frame_op(ev);
+    if (op == 2 || op == 3) {
+      if (!n->run_cmds && !n->run_blocks && !n->run_acks)
+        n->run_t_us = ev->t_us;
+      if (op == 2)
+        n->run_cmds++;
+      else {
+        n->run_blocks++;
+        n->run_bytes += harness_frame_plen(ev);
+      }
+      break;
+    }
+    harness_narrate(n, ev->t_us, "%s → STP %s", n->host, body);
+    break;
+  }
+  case SIM_TRACE_STP_TX: {
+    int op = harness_frame_op(ev);
+    bool in_run = n->run_cmds || n->run_blocks;
+    if (in_run && op >= 0 && ((op & 0x7f) == 2 || (op & 0x7f) == 3)) {
+      n->run_acks++;
+      if ((op & 0x80) == 0)
+        n->run_bad++;
+      break;
+    }
+    harness_narrate(n, ev->t_us, "Modem → STP %s", body);
+    break;
+  }
+  case SIM_TRACE_STP_DROP:
+    harness_narrate(n, ev->t_us, "Modem's STP decoder drops bytes: %s", body);
+    break;
+  case SIM_TRACE_MODE:
+    harness_narrate(n, ev->t_us, "Modem: %s", body);
+    break;
+  case SIM_TRACE_FLASH:
+    harness_narrate(n, ev->t_us, "Modem flash: %s", body);
+    break;
+  case SIM_TRACE_FAULT:
+    n->faults_fired++;
+    harness_narrate(n, ev->t_us, "FAULT fired: %s", body);
+    break;
+  case SIM_TRACE_UPGRADE:
+    harness_narrate(n, ev->t_us, "Modem upgrade engine: %s", body);
+    break;
+  case SIM_TRACE_LINE:
+    harness_narrate(n, ev->t_us, "UART: %s", body);
+    break;
+  }
+}
+
+void harness_narrate_update(struct harness_narrator *n,
+                            const struct sqn_update_event *ev) {
+  uint64_t t = ev->now_ms * 1000u;
+  switch (ev->kind) {
+  case SQN_UPDATE_EV_PHASE:
+    harness_narrate(n, t, "Updater phase: %s (%s)",
+                    sqn_update_phase_text(ev->phase),
+                    ev->power_safe ? "power may be cut"
+                                   : "do NOT cut power now");
+    break;
+  case SQN_UPDATE_EV_LOG:
+    if (ev->level <= SQN_LOG_INFO)
+      harness_narrate(n, t, "Updater says: %s", ev->text ? ev->text : "");
+    break;
+  case SQN_UPDATE_EV_INFO:
+    harness_narrate(n, t, "Updater found: %s", ev->text ? ev->text : "");
+    break;
+  case SQN_UPDATE_EV_DONE:
+    if (ev->err == 0)
+      harness_narrate(n, t, "Updater reports success%s%s",
+                      ev->text ? ": " : "", ev->text ? ev->text : "");
+    else
+      harness_narrate(n, t, "Updater stops with %s: %s — advice: %s",
+                      sqn_err_name(ev->err),
+                      ev->text ? ev->text : sqn_strerror(ev->err),
+                      sqn_err_advice(ev->err));
+    break;
+  case SQN_UPDATE_EV_PROGRESS:
+    break;
+  }
+}
+
+static const char *harness_boot_word(enum sim_boot b) {
+  switch (b) {
+  case SIM_BOOT_FFH: return "FFH";
+  case SIM_BOOT_FFF: return "FFF";
+  case SIM_BOOT_UPDATER: return "UPDATER";
+  case SIM_BOOT_RECOVERY: return "RECOVERY";
+  }
+  return "?";
+}
+
+static void harness_image_text(const struct sim_image *img, char *out,
+                               size_t cap) {
+  snprintf(out, cap, "%s %s-%u", img->valid ? "valid" : "INVALID",
+           img->version, img->build);
+}
+
+void harness_narrate_state(struct harness_narrator *n, uint64_t t_us,
+                           const struct sim_state *st) {
+  char fff[64], upd[64], boot[64];
+  harness_image_text(&st->fff, fff, sizeof(fff));
+  harness_image_text(&st->updater, upd, sizeof(upd));
+  harness_image_text(&st->bootrom, boot, sizeof(boot));
+  harness_narrate(n, t_us,
+                  "Modem flash: boot_select %s; application (fff) %s; "
+                  "updater %s; bootrom %s; last upgrade: %s%s%s",
+                  harness_boot_word(st->boot_select), fff, upd, boot,
+                  st->upgrade_status, st->fail_reason[0] ? " — " : "",
+                  st->fail_reason);
+  enum sim_boot b = st->boot_select;
+  if (b == SIM_BOOT_FFF && !st->fff.valid) {
+    harness_narrate(n, t_us,
+                    "The modem boots into RECOVERY because its application "
+                    "image is invalid (an upgrade was interrupted)");
+    b = SIM_BOOT_RECOVERY;
+  }
+  if ((b == SIM_BOOT_RECOVERY || b == SIM_BOOT_UPDATER) &&
+      !st->updater.valid) {
+    harness_narrate(n, t_us,
+                    "The modem boots into FFH (boot ROM, SMOD 0, 115200 "
+                    "baud) because its updater image is invalid");
+    b = SIM_BOOT_FFH;
+  }
+  switch (b) {
+  case SIM_BOOT_RECOVERY:
+    harness_narrate(n, t_us,
+                    "In RECOVERY (SMOD 4) application commands such as ATI "
+                    "and AT+SMSWBOOT=3,x answer ERROR, but "
+                    "AT+SMSTPU=\"ON_THE_FLY\" is accepted");
+    break;
+  case SIM_BOOT_UPDATER:
+    harness_narrate(n, t_us, "The modem boots into UPDATER (SMOD 3)");
+    break;
+  case SIM_BOOT_FFH:
+    harness_narrate(n, t_us,
+                    "In FFH only AT, AT+SMOD?, AT+IPR and AT+STP work; a "
+                    "host needs updater.elf and a full package");
+    break;
+  case SIM_BOOT_FFF:
+    harness_narrate(n, t_us,
+                    "The modem boots its application (FFF, SMOD 2) and "
+                    "prints +SYSSTART");
+    break;
+  }
+}
+
+void harness_narrator_append_other(struct harness_narrator *n,
+                                   const struct harness_narrator *other) {
+  harness_narrate_flush(n);
+  const char *p = other->text;
+  while (p && *p) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    harness_narrator_append(n, "    | ", 6);
+    harness_narrator_append(n, p, len);
+    harness_narrator_append(n, "\n", 1);
+    p = nl ? nl + 1 : NULL;
+  }
+}

@@ -1,0 +1,1162 @@
+/*
+ * Scenario runner.
+ *
+ * Overview. One modem model (sim_model, sans-IO) lives for the whole
+ * scenario; each run talks to it through one of two links:
+ *
+ *   in-process   sqn_update ── write cb ─► h2m queue ─► sim_modem_feed
+ *                sqn_update ◄─ feed ───── m2h queue ◄── sim tx cb
+ *                Time is the virtual clock (vclock): after draining both
+ *                queues the loop jumps to the earliest of the two deadlines.
+ *                Nothing sleeps; a run whose next event lies past its bound
+ *                is stopped and reported.
+ *
+ *   pty          child process (sqn-update or an external host such as
+ *                sqn-chat with the 2018 Pycom script) on the pty slave;
+ *                this process owns the master and feeds the model. Virtual
+ *                time runs 1/wall_scale times faster than the wall clock
+ *                (the child gets --timeout-scale wall_scale), every wait is
+ *                a poll() bounded by the model's next deadline and the
+ *                run's bound, and the child is killed (by its pid) when the
+ *                bound passes.
+ *
+ * Queues decouple the two state machines: a callback never re-enters the
+ * other side (sqn_update forbids re-entry from its callbacks).
+ *
+ * After the last run, the invariants (faults.md section 2): success only
+ * with the package's version running in FFF; every run within its bound;
+ * and, unless the scenario says the end state is unrecoverable, a fault-free
+ * in-process rerun after a power cycle succeeds.
+ */
+#include "run.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pkgbuild.h"
+#include "vclock.h"
+
+#define HARNESS_SETTLE_US (60u * 1000000ull)
+#define HARNESS_MAX_STEPS 200000000ull
+
+const char *harness_status_name(enum harness_status s) {
+  switch (s) {
+  case HARNESS_PASS: return "PASS";
+  case HARNESS_FAIL: return "FAIL";
+  case HARNESS_SKIP: return "SKIP";
+  }
+  return "?";
+}
+
+/* --- byte queues ---------------------------------------------------------- */
+
+struct harness_queue {
+  uint8_t *data;
+  size_t head, len, cap;
+  bool oom;
+};
+
+static void harness_queue_push(struct harness_queue *q, const uint8_t *b,
+                               size_t n) {
+  if (q->head > 0 && q->head == q->len) {
+    q->head = q->len = 0;
+  }
+  if (q->len + n > q->cap) {
+    if (q->head > 0) {
+      memmove(q->data, q->data + q->head, q->len - q->head);
+      q->len -= q->head;
+      q->head = 0;
+    }
+    if (q->len + n > q->cap) {
+      size_t cap = q->cap ? q->cap * 2 : 16384;
+      while (cap < q->len + n)
+        cap *= 2;
+      uint8_t *d = realloc(q->data, cap);
+      if (!d) {
+        q->oom = true;
+        return;
+      }
+      q->data = d;
+      q->cap = cap;
+    }
+  }
+  memcpy(q->data + q->len, b, n);
+  q->len += n;
+}
+
+static size_t harness_queue_avail(const struct harness_queue *q) {
+  return q->len - q->head;
+}
+
+static void harness_queue_free(struct harness_queue *q) {
+  free(q->data);
+  memset(q, 0, sizeof(*q));
+}
+
+/* --- the scenario context ------------------------------------------------ */
+
+struct harness_ctx {
+  const struct harness_scenario *s;
+  const struct harness_opts *o;
+  struct harness_result *r;
+  struct harness_pkg pkg;
+  struct sim_state start;
+  struct sim_modem *m;
+  struct harness_vclock clock;
+  struct harness_queue h2m, m2h;
+  /* AT lines the modem received in the current run, '\n'-separated. */
+  char *sent;
+  size_t sent_len, sent_cap;
+  /* host process output in the current run */
+  char *out;
+  size_t out_len, out_cap;
+  bool record; /* narrate into r->narr (false during the rerun check) */
+  struct harness_narrator quiet;
+  char tmpdir[256];
+  char pkg_path[512], elf_path[512];
+  uint8_t tx_buf[SQN_UPDATE_TX_GOOD];
+  uint8_t rx_buf[SQN_UPDATE_TX_GOOD];
+  struct sqn_update u;
+  bool no_elf;
+};
+
+static struct harness_narrator *harness_narr(struct harness_ctx *c) {
+  return c->record ? &c->r->narr : &c->quiet;
+}
+
+static void harness_str_append(char **buf, size_t *len, size_t *cap,
+                               const char *s, size_t n) {
+  if (*len + n + 1 > *cap) {
+    size_t nc = *cap ? *cap * 2 : 4096;
+    while (nc < *len + n + 1)
+      nc *= 2;
+    char *b = realloc(*buf, nc);
+    if (!b)
+      return;
+    *buf = b;
+    *cap = nc;
+  }
+  memcpy(*buf + *len, s, n);
+  *len += n;
+  (*buf)[*len] = '\0';
+}
+
+static void harness_sim_tx(void *user, const uint8_t *buf, size_t len) {
+  struct harness_ctx *c = user;
+  harness_queue_push(&c->m2h, buf, len);
+}
+
+static void harness_sim_trace(void *user, const struct sim_trace_event *ev) {
+  struct harness_ctx *c = user;
+  if (ev->kind == SIM_TRACE_AT_RX) {
+    const char *t = ev->text ? ev->text : "";
+    harness_str_append(&c->sent, &c->sent_len, &c->sent_cap, t, strlen(t));
+    harness_str_append(&c->sent, &c->sent_len, &c->sent_cap, "\n", 1);
+  }
+  harness_narrate_sim(harness_narr(c), ev);
+}
+
+static int harness_modem_create(struct harness_ctx *c,
+                                const struct sim_state *st) {
+  struct sim_modem_config mc = {
+      .profile = c->s->profile,
+      .state = st,
+      .time_scale = 1.0,
+      .tx = harness_sim_tx,
+      .persist = NULL,
+      .trace = harness_sim_trace,
+      .user = c,
+  };
+  if (c->m)
+    sim_modem_free(c->m);
+  c->m = sim_modem_new(&mc, c->clock.now_us);
+  return c->m ? 0 : -1;
+}
+
+/* Power cycle = a new model from the flash the old one left. */
+static int harness_power_cycle(struct harness_ctx *c) {
+  struct sim_state st;
+  memset(&st, 0, sizeof(st));
+  if (sim_state_copy(&st, sim_modem_state(c->m)) != 0)
+    return -1;
+  harness_narrate(harness_narr(c), c->clock.now_us,
+                  "Harness: full power cycle of the modem (faults cleared)");
+  int rc = harness_modem_create(c, &st);
+  sim_state_release(&st);
+  return rc;
+}
+
+/* --- in-process updater ---------------------------------------------------- */
+
+static int harness_upd_write(void *user, const uint8_t *buf, size_t len) {
+  struct harness_ctx *c = user;
+  harness_queue_push(&c->h2m, buf, len);
+  return c->h2m.oom ? -1 : (int)len;
+}
+
+static int harness_upd_set_baud(void *user, uint32_t baud) {
+  struct harness_ctx *c = user;
+  /* The host reopens the port: bytes in flight at the old rate are lost. */
+  c->m2h.head = c->m2h.len = 0;
+  sim_modem_set_host_baud(c->m, baud);
+  return 0;
+}
+
+static int harness_upd_read(void *user, enum sqn_update_src src,
+                            uint64_t off, uint8_t *buf, size_t len) {
+  struct harness_ctx *c = user;
+  const uint8_t *d = src == SQN_UPDATE_SRC_PACKAGE ? c->pkg.data : c->pkg.elf;
+  size_t n = src == SQN_UPDATE_SRC_PACKAGE ? c->pkg.len : c->pkg.elf_len;
+  if (src == SQN_UPDATE_SRC_PACKAGE && c->pkg.missing)
+    return -1;
+  if (!d || off > n || len > n - off)
+    return -1;
+  memcpy(buf, d + off, len);
+  return (int)len;
+}
+
+static void harness_upd_event(void *user, const struct sqn_update_event *ev) {
+  struct harness_ctx *c = user;
+  harness_narrate_update(harness_narr(c), ev);
+  if (ev->kind == SQN_UPDATE_EV_LOG || ev->kind == SQN_UPDATE_EV_DONE) {
+    const char *t = ev->text ? ev->text : "";
+    harness_str_append(&c->out, &c->out_len, &c->out_cap, t, strlen(t));
+    harness_str_append(&c->out, &c->out_len, &c->out_cap, "\n", 1);
+  }
+}
+
+struct harness_outcome {
+  int err;         /* in-process: 0 or SQN_E_*; processes: see exit */
+  int exit;        /* process exit status, -1 when killed / in-process */
+  bool inproc;
+  bool past_bound;
+  bool stuck;      /* nothing left to happen but the host was not done */
+  double wall_ms;
+};
+
+static int harness_drain(struct harness_ctx *c) {
+  int moved = 0;
+  while (harness_queue_avail(&c->h2m) || harness_queue_avail(&c->m2h)) {
+    if (harness_queue_avail(&c->h2m)) {
+      size_t n = harness_queue_avail(&c->h2m);
+      /* Copy first: feeding may make the updater write again. */
+      uint8_t *tmp = malloc(n);
+      if (!tmp)
+        return -1;
+      memcpy(tmp, c->h2m.data + c->h2m.head, n);
+      c->h2m.head += n;
+      sim_modem_feed(c->m, c->clock.now_us, tmp, n);
+      free(tmp);
+      moved = 1;
+    }
+    if (harness_queue_avail(&c->m2h)) {
+      size_t n = harness_queue_avail(&c->m2h);
+      uint8_t *tmp = malloc(n);
+      if (!tmp)
+        return -1;
+      memcpy(tmp, c->m2h.data + c->m2h.head, n);
+      c->m2h.head += n;
+      if (!sqn_update_done(&c->u))
+        sqn_update_feed(&c->u, c->clock.now_us / 1000u, tmp, n);
+      free(tmp);
+      moved = 1;
+    }
+  }
+  return moved;
+}
+
+static int harness_run_inproc(struct harness_ctx *c,
+                              const struct harness_updater_yaml *uy,
+                              bool force, uint64_t bound_us,
+                              struct harness_outcome *out) {
+  struct sqn_update_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.mode = SQN_UPDATE_MODE_UPGRADE;
+  cfg.tx_buf = c->tx_buf;
+  cfg.tx_cap = sizeof(c->tx_buf);
+  cfg.rx_buf = c->rx_buf;
+  cfg.rx_cap = sizeof(c->rx_buf);
+  cfg.pkg_size = c->pkg.len;
+  bool no_elf = c->no_elf || (uy && uy->no_updater_elf);
+  cfg.updater_size = (c->pkg.elf && !no_elf) ? c->pkg.elf_len : 0;
+  cfg.force = force || (uy && uy->force);
+  cfg.timeout_scale = (uy && uy->timeout_scale > 0) ? uy->timeout_scale : 1.0;
+  cfg.write = harness_upd_write;
+  cfg.set_baud = harness_upd_set_baud;
+  cfg.read_pkg = harness_upd_read;
+  cfg.event = harness_upd_event;
+  cfg.user = c;
+  out->inproc = true;
+  out->exit = -1;
+  if (sqn_update_init(&c->u, &cfg) != 0) {
+    out->err = SQN_E_BAD_ARGUMENTS;
+    return 0;
+  }
+  sim_modem_set_host_baud(c->m, 921600);
+  uint64_t start = c->clock.now_us;
+  uint64_t limit = start + bound_us;
+  sqn_update_start(&c->u, start / 1000u);
+  uint64_t steps = 0;
+  while (!sqn_update_done(&c->u)) {
+    if (harness_drain(c) < 0)
+      return -1;
+    if (sqn_update_done(&c->u))
+      break;
+    uint64_t du = sqn_update_next_deadline(&c->u);
+    uint64_t tu = du == SQN_UPDATE_NEVER ? UINT64_MAX : du * 1000u;
+    uint64_t tm = sim_modem_next_deadline(c->m);
+    uint64_t next = tu < tm ? tu : tm;
+    if (next == UINT64_MAX) {
+      out->stuck = true;
+      break;
+    }
+    if (next > limit) {
+      harness_vclock_advance_to(&c->clock, limit);
+      out->past_bound = true;
+      break;
+    }
+    harness_vclock_advance_to(&c->clock, next);
+    if (tm <= c->clock.now_us)
+      sim_modem_tick(c->m, c->clock.now_us);
+    if (tu <= c->clock.now_us)
+      sqn_update_tick(&c->u, c->clock.now_us / 1000u);
+    if (++steps > HARNESS_MAX_STEPS) {
+      out->stuck = true;
+      break;
+    }
+  }
+  (void)harness_drain(c);
+  out->err = sqn_update_done(&c->u) ? sqn_update_result(&c->u) : 1;
+  return 0;
+}
+
+/* --- processes on a pty ---------------------------------------------------- */
+
+static double harness_wall_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void harness_find_tool(const struct harness_opts *o, const char *name,
+                       char *out, size_t cap) {
+  if (o->bin_dir) {
+    snprintf(out, cap, "%s/%s", o->bin_dir, name);
+    if (access(out, X_OK) == 0)
+      return;
+  }
+  char exe[512];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+      *slash = '\0'; /* <build>/harness */
+    slash = strrchr(exe, '/');
+    if (slash)
+      *slash = '\0'; /* <build> */
+    const char *subs[] = {"%s/%s", "%s/sim/%s", "%s/harness/chat/%s",
+                          "%s/core/tools/%s/%s", "%s/harness/%s"};
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+      if (i == 3)
+        snprintf(out, cap, "%s/core/tools/%s/%s", exe, name, name);
+      else
+        snprintf(out, cap, subs[i], exe, name);
+      if (access(out, X_OK) == 0)
+        return;
+    }
+  }
+  snprintf(out, cap, "%s", name);
+}
+
+/* Is `prog` runnable: a path that is executable, or a name on PATH? */
+static bool harness_tool_exists(const char *prog) {
+  if (strchr(prog, '/'))
+    return access(prog, X_OK) == 0;
+  const char *path = getenv("PATH");
+  while (path && *path) {
+    size_t n = strcspn(path, ":");
+    char cand[1024];
+    snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, path, prog);
+    if (access(cand, X_OK) == 0)
+      return true;
+    path += n;
+    if (*path == ':')
+      path++;
+  }
+  return false;
+}
+
+static uint32_t harness_speed_baud(speed_t s) {
+  switch (s) {
+  case B9600: return 9600;
+  case B19200: return 19200;
+  case B38400: return 38400;
+  case B57600: return 57600;
+  case B115200: return 115200;
+  case B230400: return 230400;
+  case B460800: return 460800;
+  case B921600: return 921600;
+  default: return 0;
+  }
+}
+
+#define HARNESS_ARGV_MAX 64
+
+/* Split a command template on blanks (double quotes group), substituting
+ * {pty} {pkg} {elf} {fixtures} {scale} {tmp}. The first word is resolved as
+ * a tool. */
+static int harness_argv_build(struct harness_ctx *c, const char *tmpl,
+                              const char *pty, double scale, char **argv,
+                              char *store, size_t store_cap) {
+  size_t used = 0;
+  int argc = 0;
+  const char *p = tmpl;
+  char scale_s[32];
+  snprintf(scale_s, sizeof(scale_s), "%g", scale);
+  while (*p) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (!*p)
+      break;
+    if (argc >= HARNESS_ARGV_MAX - 1)
+      return -1;
+    char word[1024];
+    size_t w = 0;
+    bool q = false;
+    while (*p && (q || (*p != ' ' && *p != '\t'))) {
+      if (*p == '"') {
+        q = !q;
+        p++;
+        continue;
+      }
+      if (*p == '{') {
+        const char *end = strchr(p, '}');
+        if (end) {
+          char key[32];
+          size_t kl = (size_t)(end - p - 1);
+          if (kl < sizeof(key)) {
+            memcpy(key, p + 1, kl);
+            key[kl] = '\0';
+            const char *val = NULL;
+            if (!strcmp(key, "pty")) val = pty;
+            else if (!strcmp(key, "pkg")) val = c->pkg_path;
+            else if (!strcmp(key, "elf")) val = c->elf_path;
+            else if (!strcmp(key, "fixtures")) val = c->o->fixtures;
+            else if (!strcmp(key, "scale")) val = scale_s;
+            else if (!strcmp(key, "tmp")) val = c->tmpdir;
+            if (val) {
+              size_t vl = strlen(val);
+              if (w + vl >= sizeof(word))
+                return -1;
+              memcpy(word + w, val, vl);
+              w += vl;
+              p = end + 1;
+              continue;
+            }
+          }
+        }
+      }
+      if (w + 1 >= sizeof(word))
+        return -1;
+      word[w++] = *p++;
+    }
+    word[w] = '\0';
+    char resolved[1024];
+    if (argc == 0 && !strchr(word, '/')) {
+      harness_find_tool(c->o, word, resolved, sizeof(resolved));
+    } else {
+      snprintf(resolved, sizeof(resolved), "%s", word);
+    }
+    size_t rl = strlen(resolved) + 1;
+    if (used + rl > store_cap)
+      return -1;
+    memcpy(store + used, resolved, rl);
+    argv[argc++] = store + used;
+    used += rl;
+  }
+  argv[argc] = NULL;
+  return argc;
+}
+
+static void harness_host_output(struct harness_ctx *c, char *line_buf,
+                                size_t *line_len, const char *buf, size_t n,
+                                bool flush) {
+  for (size_t i = 0; i < n; i++) {
+    char ch = buf[i];
+    if (ch == '\n' || *line_len >= 400) {
+      line_buf[*line_len] = '\0';
+      if (*line_len)
+        harness_narrate(harness_narr(c), c->clock.now_us, "%s says: %s",
+                        harness_narr(c)->host, line_buf);
+      harness_str_append(&c->out, &c->out_len, &c->out_cap, line_buf,
+                         *line_len);
+      harness_str_append(&c->out, &c->out_len, &c->out_cap, "\n", 1);
+      *line_len = 0;
+      if (ch == '\n')
+        continue;
+    }
+    if (ch != '\r')
+      line_buf[(*line_len)++] = ch;
+  }
+  if (flush && *line_len) {
+    const char nl = '\n';
+    harness_host_output(c, line_buf, line_len, &nl, 1, false);
+  }
+}
+
+/*
+ * Run argv on a fresh pty whose master drives the in-process model. The
+ * child's stdout and stderr go through a pipe into the transcript.
+ */
+static int harness_run_pty(struct harness_ctx *c, char **argv,
+                           double scale, uint64_t bound_us,
+                           struct harness_outcome *out) {
+  int master = -1, slave = -1, pipefd[2] = {-1, -1};
+  char slave_name[128];
+  out->exit = -1;
+  if (openpty(&master, &slave, slave_name, NULL, NULL) != 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason),
+             "openpty failed: %s (pty runs need /dev/ptmx)", strerror(errno));
+    return -1;
+  }
+  struct termios tio;
+  if (tcgetattr(slave, &tio) == 0) {
+    cfmakeraw(&tio);
+    cfsetispeed(&tio, B921600);
+    cfsetospeed(&tio, B921600);
+    tcsetattr(slave, TCSANOW, &tio);
+  }
+  if (pipe(pipefd) != 0)
+    goto out_close_pty;
+  /* Substitute {pty} now that the slave name is known. */
+  for (int i = 0; argv[i]; i++) {
+    char *at = strstr(argv[i], "@PTY@");
+    if (at) {
+      static char pty_arg[HARNESS_ARGV_MAX][256];
+      snprintf(pty_arg[i], sizeof(pty_arg[i]), "%.*s%s%s",
+               (int)(at - argv[i]), argv[i], slave_name, at + 5);
+      argv[i] = pty_arg[i];
+    }
+  }
+  pid_t pid = fork();
+  if (pid < 0)
+    goto out_close_pipe;
+  if (pid == 0) {
+    close(master);
+    close(pipefd[0]);
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    close(pipefd[1]);
+    close(slave);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      close(devnull);
+    }
+    execvp(argv[0], argv);
+    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(pipefd[1]);
+  pipefd[1] = -1;
+  /* Keep the slave open so the master never sees EOF/EIO between the
+   * child's opens and closes of the port. */
+  fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+  fcntl(pipefd[0], F_SETFL, fcntl(pipefd[0], F_GETFL) | O_NONBLOCK);
+
+  double w0 = harness_wall_now();
+  uint64_t v0 = c->clock.now_us;
+  uint64_t limit = v0 + bound_us;
+  char line[512];
+  size_t line_len = 0;
+  int status = 0;
+  bool exited = false, pipe_open = true;
+  uint8_t buf[65536];
+  while (!exited || pipe_open) {
+    double wn = harness_wall_now();
+    uint64_t vn = v0 + (uint64_t)((wn - w0) / scale * 1e6);
+    harness_vclock_advance_to(&c->clock, vn);
+    if (c->clock.now_us >= limit && !exited) {
+      out->past_bound = true;
+      kill(pid, SIGTERM);
+      struct timespec ts = {0, 200000000};
+      nanosleep(&ts, NULL);
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      exited = true;
+      break;
+    }
+    if (sim_modem_next_deadline(c->m) <= c->clock.now_us)
+      sim_modem_tick(c->m, c->clock.now_us);
+    struct termios mt;
+    if (tcgetattr(master, &mt) == 0)
+      sim_modem_set_host_baud(c->m, harness_speed_baud(cfgetospeed(&mt)));
+    /* Modem -> host. */
+    while (harness_queue_avail(&c->m2h)) {
+      ssize_t w = write(master, c->m2h.data + c->m2h.head,
+                        harness_queue_avail(&c->m2h));
+      if (w <= 0)
+        break;
+      c->m2h.head += (size_t)w;
+    }
+    uint64_t dl = sim_modem_next_deadline(c->m);
+    double wait_s = 0.05;
+    if (dl != SIM_NEVER && dl > c->clock.now_us) {
+      double d = (double)(dl - c->clock.now_us) / 1e6 * scale;
+      if (d < wait_s)
+        wait_s = d;
+    } else if (dl != SIM_NEVER) {
+      wait_s = 0;
+    }
+    struct pollfd pf[2] = {{.fd = master, .events = POLLIN},
+                           {.fd = pipefd[0], .events = POLLIN}};
+    if (harness_queue_avail(&c->m2h))
+      pf[0].events |= POLLOUT;
+    int nfds = pipe_open ? 2 : 1;
+    int pr = poll(pf, (nfds_t)nfds, (int)(wait_s * 1000.0 + 0.999));
+    if (pr < 0 && errno != EINTR)
+      break;
+    wn = harness_wall_now();
+    harness_vclock_advance_to(&c->clock,
+                              v0 + (uint64_t)((wn - w0) / scale * 1e6));
+    if (pf[0].revents & POLLIN) {
+      ssize_t n = read(master, buf, sizeof(buf));
+      if (n > 0)
+        sim_modem_feed(c->m, c->clock.now_us, buf, (size_t)n);
+    }
+    if (pipe_open && (pf[1].revents & (POLLIN | POLLHUP))) {
+      ssize_t n = read(pipefd[0], buf, sizeof(buf));
+      if (n > 0)
+        harness_host_output(c, line, &line_len, (const char *)buf, (size_t)n,
+                            false);
+      else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        pipe_open = false;
+    }
+    if (!exited) {
+      pid_t w = waitpid(pid, &status, WNOHANG);
+      if (w == pid)
+        exited = true;
+    }
+  }
+  harness_host_output(c, line, &line_len, "", 0, true);
+  if (WIFEXITED(status))
+    out->exit = WEXITSTATUS(status);
+  else
+    out->exit = -1;
+  out->err = out->exit;
+  close(pipefd[0]);
+  close(master);
+  close(slave);
+  return 0;
+
+out_close_pipe:
+  close(pipefd[0]);
+  close(pipefd[1]);
+out_close_pty:
+  close(master);
+  close(slave);
+  snprintf(c->r->reason, sizeof(c->r->reason), "cannot start %s: %s",
+           argv[0], strerror(errno));
+  return -1;
+}
+
+/* Let the modem finish what it was doing (boot, apply) with a silent host. */
+static void harness_settle(struct harness_ctx *c) {
+  uint64_t limit = c->clock.now_us + HARNESS_SETTLE_US;
+  for (int i = 0; i < 100000; i++) {
+    c->m2h.head = c->m2h.len = 0;
+    uint64_t dl = sim_modem_next_deadline(c->m);
+    if (dl == SIM_NEVER || dl > limit)
+      break;
+    harness_vclock_advance_to(&c->clock, dl);
+    sim_modem_tick(c->m, c->clock.now_us);
+  }
+  c->m2h.head = c->m2h.len = 0;
+  c->h2m.head = c->h2m.len = 0;
+}
+
+/* --- expectations ------------------------------------------------------- */
+
+static int harness_err_by_name(const char *name) {
+#define XX(n, val, cls, safe, next, text, advice) \
+  if (strcmp(name, "E_" #n) == 0)                 \
+    return val;
+  SQN_ERR_MAP(XX)
+#undef XX
+  return 1;
+}
+
+static bool harness_has_prefix_ci(const char *line, const char *prefix) {
+  for (; *prefix; line++, prefix++)
+    if (toupper((unsigned char)*line) != toupper((unsigned char)*prefix))
+      return false;
+  return true;
+}
+
+#define HARNESS_FAILF(c, ...)                                             \
+  do {                                                                    \
+    size_t _l = strlen((c)->r->reason);                                   \
+    snprintf((c)->r->reason + _l, sizeof((c)->r->reason) - _l,            \
+             __VA_ARGS__);                                                \
+    return -1;                                                            \
+  } while (0)
+
+static int harness_check_version(struct harness_ctx *c, const char *want,
+                                 uint32_t want_build, unsigned run) {
+  const struct sim_state *st = sim_modem_state(c->m);
+  char v[40];
+  uint32_t b = 0;
+  if (strcmp(want, "package") == 0) {
+    snprintf(v, sizeof(v), "%s", c->pkg.version_text);
+    b = c->pkg.version.build;
+  } else if (strcmp(want, "old") == 0) {
+    snprintf(v, sizeof(v), "%s", c->start.fff.version);
+    b = c->start.fff.build;
+  } else {
+    snprintf(v, sizeof(v), "%s", want);
+    b = want_build;
+  }
+  if (strcmp(st->fff.version, v) != 0 || (b && st->fff.build != b) ||
+      !st->fff.valid)
+    HARNESS_FAILF(c,
+                  "run %u: modem's application is %s %s-%u, expected %s "
+                  "%s-%u",
+                  run, st->fff.valid ? "valid" : "INVALID", st->fff.version,
+                  st->fff.build, want, v, b);
+  return 0;
+}
+
+static int harness_check_expect(struct harness_ctx *c, unsigned run,
+                                const struct harness_run_yaml *ry,
+                                const struct harness_outcome *oc,
+                                uint32_t stp_before) {
+  const struct harness_expect_yaml *e = ry->expect;
+  enum harness_updater_kind kind =
+      ry->updater ? ry->updater->kind : HARNESS_UPDATER_INPROC;
+  bool is_sqn_update = kind != HARNESS_UPDATER_EXTERNAL;
+  bool ok = oc->inproc ? oc->err == 0 : oc->exit == 0;
+  char got[128];
+  if (oc->inproc)
+    snprintf(got, sizeof(got), "%s", ok ? "success" : sqn_err_name(oc->err));
+  else
+    snprintf(got, sizeof(got), "exit status %d", oc->exit);
+
+  if (oc->past_bound)
+    HARNESS_FAILF(c,
+                  "run %u did not finish within its bound of %.0f virtual "
+                  "seconds (a wait without a ceiling?)",
+                  run, ry->bound);
+  if (oc->stuck)
+    HARNESS_FAILF(c,
+                  "run %u: nothing left to happen but the updater is not "
+                  "done (no deadline on either side)",
+                  run);
+  /* Invariant: success only with the package's version running in FFF. */
+  if (is_sqn_update && ok) {
+    enum sim_smod sm = sim_modem_smod(c->m);
+    if (sm != SIM_SMOD_FFF)
+      HARNESS_FAILF(c,
+                    "run %u: INVARIANT: the updater reported success but the "
+                    "modem is in %s, not FFF",
+                    run, harness_mode_word((int)sm));
+    if (harness_check_version(c, "package", 0, run) != 0) {
+      size_t l = strlen(c->r->reason);
+      snprintf(c->r->reason + l, sizeof(c->r->reason) - l,
+               " (INVARIANT: success without the package's version)");
+      return -1;
+    }
+  }
+  if (!e)
+    return 0;
+  const char *want = e->result;
+  if (!want)
+    want = c->s->verdict == HARNESS_VERDICT_RECOVER ? "success" : "error";
+  if (strcmp(want, "success") == 0 && !ok)
+    HARNESS_FAILF(c, "run %u: expected success, got %s", run, got);
+  if (strcmp(want, "error") == 0 && ok)
+    HARNESS_FAILF(c, "run %u: expected an error, got success", run);
+  if (e->error) {
+    int want_err = harness_err_by_name(e->error);
+    if (oc->inproc) {
+      if (oc->err != want_err)
+        HARNESS_FAILF(c, "run %u: expected %s, got %s", run, e->error, got);
+    } else if (is_sqn_update) {
+      int want_exit = (int)sqn_err_exit(want_err);
+      if (oc->exit != want_exit)
+        HARNESS_FAILF(c, "run %u: expected %s (exit %d), got %s", run,
+                      e->error, want_exit, got);
+    }
+  }
+  if (e->exit && !oc->inproc && oc->exit != *e->exit)
+    HARNESS_FAILF(c, "run %u: expected exit status %d, got %s", run, *e->exit,
+                  got);
+  if (e->mode) {
+    int want_mode = harness_mode_parse(e->mode);
+    int have = sim_modem_powered(c->m) ? (int)sim_modem_smod(c->m) : -1;
+    if (have != want_mode)
+      HARNESS_FAILF(c, "run %u: expected the modem in %s, it is in %s", run,
+                    e->mode, harness_mode_word(have));
+  }
+  if (e->version && harness_check_version(c, e->version, e->build, run) != 0)
+    return -1;
+  for (unsigned i = 0; i < e->output_contains_count; i++) {
+    const char *needle = e->output_contains[i];
+    bool in_out = c->out && strstr(c->out, needle);
+    bool in_narr = c->r->narr.text && strstr(c->r->narr.text, needle);
+    if (!in_out && !in_narr)
+      HARNESS_FAILF(c, "run %u: the output does not contain \"%s\"", run,
+                    needle);
+  }
+  for (unsigned i = 0; i < e->never_sent_count; i++) {
+    const char *p = c->sent;
+    while (p && *p) {
+      if (harness_has_prefix_ci(p, e->never_sent[i]))
+        HARNESS_FAILF(c, "run %u: the host sent %s, which it must never "
+                         "send here",
+                      run, e->never_sent[i]);
+      const char *nl = strchr(p, '\n');
+      p = nl ? nl + 1 : NULL;
+    }
+  }
+  if (e->no_stp && c->r->narr.stp_frames_rx != stp_before)
+    HARNESS_FAILF(c, "run %u: the host sent %u STP frames, expected none",
+                  run, c->r->narr.stp_frames_rx - stp_before);
+  return 0;
+}
+
+/* --- one run ---------------------------------------------------------------- */
+
+static int harness_one_run(struct harness_ctx *c, unsigned idx,
+                           const struct harness_run_yaml *ry,
+                           struct harness_outcome *oc) {
+  const struct harness_updater_yaml *uy = ry->updater;
+  enum harness_updater_kind kind = uy ? uy->kind : HARNESS_UPDATER_INPROC;
+  /* --pty: sqn-update runs as a process on the pty instead. */
+  struct harness_updater_yaml as_process;
+  if (kind == HARNESS_UPDATER_INPROC && c->o->pty) {
+    memset(&as_process, 0, sizeof(as_process));
+    if (uy)
+      as_process = *uy;
+    as_process.kind = HARNESS_UPDATER_PROCESS;
+    uy = &as_process;
+    kind = HARNESS_UPDATER_PROCESS;
+  }
+  uint64_t bound_us = (uint64_t)(ry->bound * 1e6);
+  struct harness_narrator *n = harness_narr(c);
+  c->sent_len = 0;
+  if (c->sent)
+    c->sent[0] = '\0';
+  c->out_len = 0;
+  if (c->out)
+    c->out[0] = '\0';
+
+  if (kind == HARNESS_UPDATER_INPROC) {
+    harness_narrator_set_host(n, "sqn-update");
+    harness_narrate(n, c->clock.now_us,
+                    "Run %u%s%s: sqn-update (in-process, virtual clock)", idx,
+                    ry->label ? " — " : "", ry->label ? ry->label : "");
+    return harness_run_inproc(c, uy, false, bound_us, oc);
+  }
+
+  double scale = c->o->wall_scale > 0 ? c->o->wall_scale : 0.02;
+  if (uy->timeout_scale > 0)
+    scale = uy->timeout_scale;
+  char *argv[HARNESS_ARGV_MAX];
+  char store[8192];
+  char tmpl[2048];
+  if (kind == HARNESS_UPDATER_PROCESS) {
+    size_t l = (size_t)snprintf(tmpl, sizeof(tmpl),
+                                "sqn-update --port @PTY@ --timeout-scale %g",
+                                scale);
+    if (c->elf_path[0] && !uy->no_updater_elf)
+      l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --updater {elf}");
+    if (uy->force)
+      l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --force");
+    for (unsigned i = 0; i < uy->args_count; i++)
+      l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " %s", uy->args[i]);
+    snprintf(tmpl + l, sizeof(tmpl) - l, " {pkg}");
+    harness_narrator_set_host(n, "sqn-update");
+  } else {
+    snprintf(tmpl, sizeof(tmpl), "%s", uy->command);
+    harness_narrator_set_host(n, ry->label ? ry->label : "Host");
+  }
+  int argc = harness_argv_build(c, tmpl, "@PTY@", scale, argv, store,
+                                sizeof(store));
+  if (argc <= 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason),
+             "run %u: cannot build the command line from \"%.900s\"", idx, tmpl);
+    return -1;
+  }
+  if (!harness_tool_exists(argv[0])) {
+    c->r->status = HARNESS_SKIP;
+    snprintf(c->r->reason, sizeof(c->r->reason),
+             "needs %s (not built here and not on PATH; see --bin-dir)",
+             argv[0]);
+    return -1;
+  }
+  char cmdline[1024] = "";
+  for (int i = 0; i < argc; i++) {
+    size_t l = strlen(cmdline);
+    snprintf(cmdline + l, sizeof(cmdline) - l, "%s%s", i ? " " : "", argv[i]);
+  }
+  harness_narrate(n, c->clock.now_us, "Run %u%s%s: %s (on a pty, scale %g)",
+                  idx, ry->label ? " — " : "", ry->label ? ry->label : "",
+                  cmdline, scale);
+  return harness_run_pty(c, argv, scale, bound_us, oc);
+}
+
+static int harness_make_tmpdir(struct harness_ctx *c) {
+  const char *base = getenv("TMPDIR");
+  snprintf(c->tmpdir, sizeof(c->tmpdir), "%s/sqn-scenario-XXXXXX",
+           base && base[0] ? base : "/tmp");
+  return mkdtemp(c->tmpdir) ? 0 : -1;
+}
+
+static void harness_remove_tmpdir(struct harness_ctx *c) {
+  if (!c->tmpdir[0])
+    return;
+  if (c->pkg_path[0])
+    unlink(c->pkg_path);
+  if (c->elf_path[0])
+    unlink(c->elf_path);
+  rmdir(c->tmpdir);
+}
+
+static bool harness_needs_files(const struct harness_scenario *s) {
+  for (unsigned i = 0; i < harness_scenario_run_count(s); i++) {
+    struct harness_run_yaml ry;
+    harness_scenario_run(s, i, &ry);
+    if (ry.updater && ry.updater->kind != HARNESS_UPDATER_INPROC)
+      return true;
+  }
+  return false;
+}
+
+/* The recoverability invariant: a fault-free rerun after a power cycle. */
+static int harness_rerun_check(struct harness_ctx *c) {
+  const struct harness_scenario *s = c->s;
+  if (s->rerun == HARNESS_RERUN_NONE)
+    return 0;
+  harness_narrate(&c->r->narr, c->clock.now_us,
+                  "Invariant check: power-cycle, then rerun sqn-update "
+                  "without faults (expected: %s)",
+                  harness_rerun_name(s->rerun));
+  if (harness_power_cycle(c) != 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason), "rerun: out of memory");
+    return -1;
+  }
+  harness_narrator_free(&c->quiet);
+  harness_narrator_init(&c->quiet);
+  harness_narrator_set_host(&c->quiet, "sqn-update");
+  c->record = false;
+  struct harness_outcome oc;
+  memset(&oc, 0, sizeof(oc));
+  c->no_elf = false;
+  int rc = harness_run_inproc(c, NULL, s->rerun_force, 3600ull * 1000000ull,
+                              &oc);
+  c->record = true;
+  if (rc != 0)
+    return -1;
+  if (s->rerun == HARNESS_RERUN_SUCCEEDS) {
+    bool good = oc.err == 0 && sim_modem_smod(c->m) == SIM_SMOD_FFF &&
+                strcmp(sim_modem_state(c->m)->fff.version,
+                       c->pkg.version_text) == 0;
+    if (!good) {
+      snprintf(c->r->reason, sizeof(c->r->reason),
+               "INVARIANT: the end state is not recoverable: a fault-free "
+               "rerun after a power cycle ended with %s, modem in %s "
+               "(rerun transcript follows)",
+               sqn_err_name(oc.err),
+               harness_mode_word((int)sim_modem_smod(c->m)));
+      harness_narrator_append_other(&c->r->narr, &c->quiet);
+      return -1;
+    }
+    harness_narrate(&c->r->narr, c->clock.now_us,
+                    "Invariant check: the rerun succeeds (%s %s in FFF)",
+                    c->pkg.version_text, "running");
+  } else if (s->rerun == HARNESS_RERUN_FAILS) {
+    if (oc.err == 0) {
+      snprintf(c->r->reason, sizeof(c->r->reason),
+               "the scenario says the end state is unrecoverable, but a "
+               "rerun succeeded");
+      return -1;
+    }
+    harness_narrate(&c->r->narr, c->clock.now_us,
+                    "Invariant check: the rerun fails as the real modem "
+                    "would, with %s — remedy: %s",
+                    sqn_err_name(oc.err), sqn_err_advice(oc.err));
+  }
+  return 0;
+}
+
+int harness_run_scenario(const struct harness_scenario *s,
+                         const struct harness_opts *o,
+                         struct harness_result *r) {
+  memset(r, 0, sizeof(*r));
+  harness_narrator_init(&r->narr);
+  if (s->skip) {
+    r->status = HARNESS_SKIP;
+    snprintf(r->reason, sizeof(r->reason), "%s", s->skip);
+    harness_narrate(&r->narr, 0, "Scenario %s skipped: %s",
+                    s->name ? s->name : "", s->skip);
+    return 0;
+  }
+  struct harness_ctx *c = calloc(1, sizeof(*c));
+  if (!c) {
+    r->status = HARNESS_FAIL;
+    snprintf(r->reason, sizeof(r->reason), "out of memory");
+    return -1;
+  }
+  c->s = s;
+  c->o = o;
+  c->r = r;
+  c->record = true;
+  harness_narrator_init(&c->quiet);
+  harness_vclock_init(&c->clock, 0);
+  int rc = -1;
+  char err[512];
+
+  if (harness_scenario_state(s, o->fixtures, &c->start, err, sizeof(err)) !=
+      0) {
+    snprintf(r->reason, sizeof(r->reason), "%s", err);
+    goto out_free_ctx;
+  }
+  if (harness_pkg_build(s, &c->pkg, err, sizeof(err)) != 0) {
+    snprintf(r->reason, sizeof(r->reason), "%s", err);
+    goto out_release_state;
+  }
+  if (o->pty || harness_needs_files(s)) {
+    if (harness_make_tmpdir(c) != 0 ||
+        harness_pkg_write(&c->pkg, c->tmpdir, c->pkg_path,
+                          sizeof(c->pkg_path), c->elf_path,
+                          sizeof(c->elf_path)) != 0) {
+      snprintf(r->reason, sizeof(r->reason),
+               "cannot write the package to a temporary directory: %s",
+               strerror(errno));
+      goto out_free_pkg;
+    }
+  }
+  struct harness_narrator *n = &r->narr;
+  harness_narrate(n, 0, "Scenario %s (%s, %s) — %s", s->name ? s->name : "",
+                  s->id ? s->id : "-", s->mode ? s->mode : "-",
+                  s->verdict == HARNESS_VERDICT_RECOVER
+                      ? "the updater must recover"
+                      : "the updater must report a clear error");
+  if (s->summary)
+    harness_narrate(n, 0, "%s", s->summary);
+  for (unsigned i = 0; i < s->story_count; i++)
+    harness_narrate(n, 0, "%s", s->story[i]);
+  harness_narrate(n, 0, "Package: %s [%u], %zu bytes%s%s",
+                  c->pkg.version_text, c->pkg.version.build, c->pkg.len,
+                  c->pkg.elf ? ", with updater.elf" : "",
+                  c->pkg.missing ? " (path missing on purpose)" : "");
+  harness_narrate_state(n, 0, &c->start);
+  if (harness_modem_create(c, &c->start) != 0) {
+    snprintf(r->reason, sizeof(r->reason), "cannot create the modem model");
+    goto out_remove_tmp;
+  }
+
+  unsigned runs = harness_scenario_run_count(s);
+  r->status = HARNESS_PASS;
+  for (unsigned i = 0; i < runs; i++) {
+    struct harness_run_yaml ry;
+    harness_scenario_run(s, i, &ry);
+    if (i > 0 && ry.power_cycle && harness_power_cycle(c) != 0) {
+      snprintf(r->reason, sizeof(r->reason), "power cycle failed");
+      r->status = HARNESS_FAIL;
+      break;
+    }
+    for (unsigned f = 0; f < ry.faults_count; f++) {
+      if (sim_modem_add_fault(c->m, &ry.faults[f]) != 0) {
+        snprintf(r->reason, sizeof(r->reason),
+                 "run %u: the model's fault table is full at fault %u", i + 1,
+                 f + 1);
+        r->status = HARNESS_FAIL;
+        break;
+      }
+      harness_narrate(n, c->clock.now_us, "Fault armed: %s (%s → %s)",
+                      ry.faults[f].name[0] ? ry.faults[f].name : "unnamed",
+                      sim_fault_trigger_name(ry.faults[f].when),
+                      sim_fault_action_name(ry.faults[f].action));
+    }
+    if (r->status != HARNESS_PASS)
+      break;
+    /* The host starts talking to a modem that has finished booting, as a
+     * person would: bytes sent during a boot are lost on real modems. */
+    if (i == 0 || ry.power_cycle)
+      harness_settle(c);
+    uint32_t stp_before = n->stp_frames_rx;
+    struct harness_outcome oc;
+    memset(&oc, 0, sizeof(oc));
+    uint64_t t0 = c->clock.now_us;
+    if (harness_one_run(c, i + 1, &ry, &oc) != 0) {
+      if (r->status != HARNESS_SKIP)
+        r->status = HARNESS_FAIL;
+      break;
+    }
+    harness_narrate_flush(n);
+    harness_settle(c);
+    harness_narrate(n, c->clock.now_us,
+                    "Run %u ends after %.1f virtual seconds: %s; modem in %s, "
+                    "application %s-%u%s",
+                    i + 1, (double)(c->clock.now_us - t0) / 1e6,
+                    oc.inproc ? (oc.err ? sqn_err_name(oc.err) : "success")
+                              : (oc.exit == 0 ? "exit 0" : "non-zero exit"),
+                    harness_mode_word(sim_modem_powered(c->m)
+                                          ? (int)sim_modem_smod(c->m)
+                                          : -1),
+                    sim_modem_state(c->m)->fff.version,
+                    sim_modem_state(c->m)->fff.build,
+                    sim_modem_state(c->m)->fff.valid ? "" : " (invalid)");
+    if (!oc.inproc && oc.exit != 0)
+      harness_narrate(n, c->clock.now_us, "Host exit status: %d", oc.exit);
+    if (harness_check_expect(c, i + 1, &ry, &oc, stp_before) != 0) {
+      r->status = HARNESS_FAIL;
+      break;
+    }
+  }
+  if (r->status == HARNESS_SKIP) {
+    harness_narrate(n, c->clock.now_us, "Skipped: %s", r->reason);
+  } else if (r->status == HARNESS_PASS && harness_rerun_check(c) != 0)
+    r->status = HARNESS_FAIL;
+  r->virtual_s = (double)c->clock.now_us / 1e6;
+  rc = 0;
+  harness_narrate(n, c->clock.now_us, "Verdict: %s%s%s",
+                  harness_status_name(r->status), r->reason[0] ? " — " : "",
+                  r->reason);
+  sim_modem_free(c->m);
+out_remove_tmp:
+  harness_remove_tmpdir(c);
+out_free_pkg:
+  harness_pkg_free(&c->pkg);
+out_release_state:
+  sim_state_release(&c->start);
+out_free_ctx:
+  if (rc != 0)
+    r->status = HARNESS_FAIL;
+  harness_queue_free(&c->h2m);
+  harness_queue_free(&c->m2h);
+  harness_narrator_free(&c->quiet);
+  free(c->sent);
+  free(c->out);
+  free(c);
+  return rc;
+}
+
+void harness_result_free(struct harness_result *r) {
+  harness_narrator_free(&r->narr);
+}

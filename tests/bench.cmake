@@ -1,0 +1,54 @@
+# Benchmarks (tests/bench): executables that print their figures as ratios
+# against a baseline measured in the same run (see docs/benchmarks.md). ctest
+# only runs a quick smoke of each (label "bench", tiny sizes, no time
+# assertions): it checks that the benchmark runs, its own correctness checks
+# pass and the figures are printed. Run the real thing by hand:
+#   build-bench/tests/bench_codec; build-bench/tests/bench_inproc;
+#   build-bench/tests/bench_pingpong
+if(NOT TARGET sqnup_pkg)
+  return()
+endif()
+
+set(SQN_BENCH_DIR ${CMAKE_CURRENT_SOURCE_DIR}/bench)
+
+add_library(sqn_bench_util STATIC ${SQN_BENCH_DIR}/bench_util.c)
+target_include_directories(sqn_bench_util PUBLIC ${SQN_BENCH_DIR})
+target_link_libraries(sqn_bench_util PUBLIC sqnup_pkg)
+target_compile_definitions(sqn_bench_util PRIVATE _GNU_SOURCE)
+sqn_target_warnings(sqn_bench_util)
+
+# sqn_add_bench(name SOURCES ... LIBS ... [ARGS smoke args])
+function(sqn_add_bench name)
+  cmake_parse_arguments(A "" "" "SOURCES;LIBS;ARGS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE sqn_bench_util ${A_LIBS})
+  target_compile_definitions(${name} PRIVATE SQN_FIXTURES="${SQN_FIXTURES}"
+                             _GNU_SOURCE)
+  sqn_target_warnings(${name})
+  add_test(NAME test_${name}_quick_prints_figures
+           COMMAND ${name} --quick ${A_ARGS})
+  set_tests_properties(test_${name}_quick_prints_figures PROPERTIES
+                       LABELS bench TIMEOUT 10 SKIP_RETURN_CODE 77)
+endfunction()
+
+sqn_add_bench(bench_codec SOURCES ${SQN_BENCH_DIR}/bench_codec.c)
+
+if(TARGET sim_model AND TARGET sqnup)
+  sqn_add_bench(bench_inproc SOURCES ${SQN_BENCH_DIR}/bench_inproc.c
+                LIBS sim_model sqnup)
+endif()
+
+if(TARGET sqnup_posix)
+  sqn_add_bench(bench_pingpong SOURCES ${SQN_BENCH_DIR}/bench_pingpong.c
+                LIBS sqnup_posix sqnup PkgConfig::JANSSON util)
+  # The pty benchmark runs the tools as processes: build them with it.
+  foreach(tool sqn-sim sqn-update)
+    if(TARGET ${tool})
+      string(TOUPPER ${tool} var)
+      string(REPLACE "-" "_" var ${var})
+      target_compile_definitions(bench_pingpong PRIVATE
+                                 ${var}_EXE="$<TARGET_FILE:${tool}>")
+      add_dependencies(bench_pingpong ${tool})
+    endif()
+  endforeach()
+endif()

@@ -1,0 +1,386 @@
+/*
+ * The update procedure against a scripted fake modem (no emulator): the
+ * error table, the API contract, bounded detection of a silent modem, and a
+ * RECOVERY push where every reply comes echoed, bootloader-style and cut
+ * into whole / bytewise / random chunks.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_ext.h"
+#include "sqnup/stp.h"
+#include "sqnup/update.h"
+
+/* ---- instances and fixtures ---------------------------------------------- */
+
+struct fake {
+  struct sqn_update u;
+  uint8_t tx[8192 + 16], rx[128];
+  uint64_t now;
+  char wrote[8192];       /* AT text the host sent (binary skipped) */
+  size_t wrote_len;
+  unsigned writes, bauds;
+  uint32_t baud;
+  /* scripted modem */
+  bool silent;
+  bool in_stp;
+  bool stp_done;
+  char line[256];
+  size_t line_len;
+  uint8_t out[65536];     /* modem -> host, delivered by the loop */
+  size_t out_len;
+  enum sqn_feed_mode mode;
+  uint64_t seed;
+  struct sqn_stp_decoder dec;
+  uint8_t dbuf[16 + 8192];
+  uint8_t *img;
+  size_t img_len;
+  const uint8_t *pkg;
+  size_t pkg_len;
+  const char *status;     /* AT+SMUPGRADE? answer */
+  int smod;
+};
+
+static uint8_t *load(const char *rel, size_t *len) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", SQN_FIXTURES, rel);
+  uint8_t *b = sqn_read_file(path, len);
+  ck_assert_msg(b != NULL, "cannot read %s", path);
+  return b;
+}
+
+static void fake_say(struct fake *f, const char *s) {
+  size_t n = strlen(s);
+  ck_assert_uint_lt(f->out_len + n, sizeof f->out);
+  memcpy(f->out + f->out_len, s, n);
+  f->out_len += n;
+}
+
+/* Bootloader style ("OK\r\n", no leading CR LF), echo on, garbage first. */
+static void fake_reply(struct fake *f, const char *echo, const char *info,
+                       const char *final) {
+  fake_say(f, "\xfe\xfd");
+  fake_say(f, echo);
+  fake_say(f, "\r");
+  if (info) {
+    fake_say(f, info);
+    fake_say(f, "\r\n");
+  }
+  fake_say(f, final);
+  fake_say(f, "\r\n");
+}
+
+static void fake_line(struct fake *f, const char *l) {
+  if (!strcmp(l, "AT") || !strcmp(l, "ATE0"))
+    fake_reply(f, l, NULL, "OK");
+  else if (!strcmp(l, "AT+SMOD?")) {
+    char b[8];
+    snprintf(b, sizeof b, "%d", f->smod);
+    fake_reply(f, l, b, "OK");
+  } else if (!strcmp(l, "AT+SMSTPU=\"ON_THE_FLY\"")) {
+    fake_reply(f, l, NULL, "OK");
+    f->in_stp = true;
+  } else if (!strcmp(l, "AT+SMUPGRADE?")) {
+    char b[96];
+    snprintf(b, sizeof b, "+SMUPGRADE: %s", f->stp_done ? f->status : "on-going");
+    fake_reply(f, l, b, "OK");
+  } else if (!strcmp(l, "AT+SMSWBOOT=1,1")) {
+    fake_reply(f, l, NULL, "OK");
+    fake_say(f, "\r\n+SHUTDOWN\r\n");
+    f->smod = 2;
+    fake_say(f, "\r\n+SYSSTART\r\n");
+  } else if (!strcmp(l, "ATI1")) {
+    fake_reply(f, l, f->smod == 2 ? "UE5.0.0.0d\r\nLR5.1.1.0-38638" : NULL,
+               f->smod == 2 ? "OK" : "ERROR");
+  } else {
+    fake_reply(f, l, NULL, "ERROR");
+  }
+}
+
+static void fake_stp_frame(void *user, const struct sqn_stp_frame *fr) {
+  struct fake *f = user;
+  uint8_t o[32], pl[4] = {1, 1, 0x20, 0x00};
+  const struct sqn_stp_hdr *h = &fr->hdr;
+  const uint8_t *p = NULL;
+  uint16_t plen = 0;
+  if (h->op == SQN_STP_OP_OPEN) {
+    p = pl;
+    plen = 4;
+  } else if (h->op == SQN_STP_OP_BLOCK) {
+    memcpy(f->img + f->img_len, fr->payload, h->plen);
+    f->img_len += h->plen;
+    pl[0] = pl[1] = 0;
+    p = pl;
+    plen = 2;
+  }
+  size_t n = sqn_stp_encode(o, sizeof o, SQN_STP_MAGIC_RSP,
+                            (uint8_t)(h->op | 0x80), h->sid, h->tid, p, plen,
+                            SQN_STP_ENC_ZERO_HCRC);
+  memcpy(f->out + f->out_len, o, n);
+  f->out_len += n;
+  if (h->op == SQN_STP_OP_RESET && h->sid == 1) {
+    f->in_stp = false;
+    f->stp_done = true;
+  }
+}
+
+/* ---- recording callbacks ------------------------------------------------- */
+
+static int cb_write(void *user, const uint8_t *buf, size_t len) {
+  struct fake *f = user;
+  f->writes++;
+  if (f->silent)
+    return (int)len;
+  if (f->in_stp) {
+    sqn_stp_decoder_feed(&f->dec, buf, len);
+    return (int)len;
+  }
+  if (f->wrote_len + len < sizeof f->wrote) {
+    memcpy(f->wrote + f->wrote_len, buf, len);
+    f->wrote_len += len;
+  }
+  for (size_t i = 0; i < len; i++) {
+    char c = (char)buf[i];
+    if (c == '\r' || c == '\n') {
+      if (f->line_len) {
+        f->line[f->line_len] = '\0';
+        fake_line(f, f->line);
+        f->line_len = 0;
+      }
+    } else if (f->line_len + 1 < sizeof f->line) {
+      f->line[f->line_len++] = c;
+    }
+  }
+  return (int)len;
+}
+
+static int cb_set_baud(void *user, uint32_t baud) {
+  struct fake *f = user;
+  f->bauds++;
+  f->baud = baud;
+  return 0;
+}
+
+static int cb_read_pkg(void *user, enum sqn_update_src src, uint64_t off,
+                       uint8_t *buf, size_t len) {
+  struct fake *f = user;
+  ck_assert_int_eq(src, SQN_UPDATE_SRC_PACKAGE);
+  if (off > f->pkg_len || len > f->pkg_len - off)
+    return -1;
+  memcpy(buf, f->pkg + off, len);
+  return (int)len;
+}
+
+static void feed_host(void *user, const uint8_t *buf, size_t len) {
+  struct fake *f = user;
+  sqn_update_feed(&f->u, f->now, buf, len);
+}
+
+static void fake_init(struct fake *f, enum sqn_update_mode mode, double scale,
+                      const uint8_t *pkg, size_t pkg_len) {
+  memset(f, 0, sizeof *f);
+  f->now = 5000;
+  f->smod = 4;
+  f->status = "success";
+  f->pkg = pkg;
+  f->pkg_len = pkg_len;
+  if (pkg_len) {
+    f->img = malloc(pkg_len);
+    ck_assert_ptr_nonnull(f->img);
+  }
+  struct sqn_stp_decoder_config dc = {
+      .magic = SQN_STP_MAGIC_REQ, .buf = f->dbuf, .buf_cap = sizeof f->dbuf,
+      .max_plen = 8192, .on_frame = fake_stp_frame, .user = f};
+  ck_assert_int_eq(sqn_stp_decoder_init(&f->dec, &dc), 0);
+  struct sqn_update_config c = {
+      .mode = mode, .tx_buf = f->tx, .tx_cap = sizeof f->tx, .rx_buf = f->rx,
+      .rx_cap = sizeof f->rx, .pkg_size = pkg_len, .timeout_scale = scale,
+      .write = cb_write,
+      .set_baud = cb_set_baud, .read_pkg = cb_read_pkg, .user = f};
+  ck_assert_int_eq(sqn_update_init(&f->u, &c), 0);
+}
+
+/* Deliver the modem's output (per feed mode), else jump to the deadline. */
+static void fake_run(struct fake *f, uint64_t limit_ms) {
+  uint64_t end = f->now + limit_ms;
+  while (!sqn_update_done(&f->u) && f->now < end) {
+    if (f->out_len) {
+      uint8_t tmp[sizeof f->out];
+      size_t n = f->out_len;
+      memcpy(tmp, f->out, n);
+      f->out_len = 0;
+      sqn_feed(f->mode, f->seed++, tmp, n, feed_host, f);
+      continue;
+    }
+    uint64_t d = sqn_update_next_deadline(&f->u);
+    ck_assert(d != SQN_UPDATE_NEVER);
+    if (d > f->now)
+      f->now = d;
+    sqn_update_tick(&f->u, f->now);
+  }
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+START_TEST(test_update_err_table_fixed_and_complete) {
+  ck_assert_int_eq(SQN_E_MODEM_NOT_DETECTED, -120);
+  ck_assert_int_eq(SQN_E_COMMIT_TIMEOUT, -152);
+  ck_assert_str_eq(sqn_err_name(SQN_E_MODEM_NOT_DETECTED),
+                   "E_MODEM_NOT_DETECTED");
+  ck_assert_str_eq(sqn_err_name(0), "OK");
+  ck_assert_str_eq(sqn_err_name(-9999), "E_UNKNOWN");
+#define XX(name, val, cls, safe, next, text, advice)                           \
+  ck_assert_str_eq(sqn_err_name(val), "E_" #name);                             \
+  ck_assert_uint_gt(strlen(sqn_strerror(val)), 10);                            \
+  ck_assert_uint_gt(strlen(sqn_err_advice(val)), 10);                          \
+  ck_assert_int_eq(sqn_err_exit(val), SQN_EXIT_##cls);                         \
+  ck_assert_int_ne(sqn_err_exit(val), 0);                                      \
+  ck_assert(sqn_err_power_safe(val) == (safe));
+  SQN_ERR_MAP(XX)
+#undef XX
+  ck_assert(!sqn_err_power_safe(SQN_E_COMMIT_TIMEOUT));
+  ck_assert_int_eq(sqn_err_next(SQN_E_RECOVERY_NEEDS_UPDATER_AND_FULL_IMAGE),
+                   SQN_NEXT_SUPPLY_UPDATER);
+  ck_assert_int_eq(sqn_err_exit(0), SQN_EXIT_OK);
+  ck_assert_str_eq(sqn_next_text(SQN_NEXT_WAIT),
+                   "wait; do not cut power; rerun after the modem answers");
+}
+END_TEST
+
+START_TEST(test_update_init_bad_config_rejected) {
+  struct sqn_update u;
+  uint8_t tx[100], rx[100];
+  struct sqn_update_config c;
+  memset(&c, 0, sizeof c);
+  ck_assert_int_eq(sqn_update_init(&u, &c), SQN_E_BAD_ARGUMENTS);
+  c.tx_buf = tx;
+  c.tx_cap = sizeof tx; /* too small */
+  c.rx_buf = rx;
+  c.rx_cap = sizeof rx;
+  c.write = cb_write;
+  ck_assert_int_eq(sqn_update_init(&u, &c), SQN_E_BAD_ARGUMENTS);
+  ck_assert_int_eq(sqn_update_init(NULL, &c), SQN_E_BAD_ARGUMENTS);
+  ck_assert_str_eq(sqn_update_state_name(SQN_UPDATE_ST_PKG_PUSH), "PKG_PUSH");
+  ck_assert_str_eq(sqn_update_phase_name(SQN_UPDATE_PHASE_APPLY), "APPLY");
+  ck_assert_str_eq(sqn_update_event_name(SQN_UPDATE_EV_DONE), "DONE");
+}
+END_TEST
+
+START_TEST(test_update_silent_modem_not_detected_within_bound) {
+  struct fake f;
+  fake_init(&f, SQN_UPDATE_MODE_INFO, 0.01, NULL, 0);
+  f.silent = true;
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  uint64_t t0 = f.now;
+  fake_run(&f, 3600000);
+  ck_assert(sqn_update_done(&f.u));
+  ck_assert_int_eq(sqn_update_result(&f.u), SQN_E_MODEM_NOT_DETECTED);
+  /* 5 rounds x 2 rates x (escape 3 guards + 2 probes) x 0.01 scale. */
+  ck_assert_uint_le(f.now - t0, 10 * (3 * 1100 + 2 * 1000) / 100 + 10);
+  ck_assert_uint_ge(f.bauds, 10);
+  ck_assert_uint_eq(sqn_update_next_deadline(&f.u), SQN_UPDATE_NEVER);
+  /* After the end nothing moves. */
+  unsigned w = f.writes;
+  sqn_update_tick(&f.u, f.now + 100000);
+  ck_assert_uint_eq(f.writes, w);
+}
+END_TEST
+
+START_TEST(test_update_tick_before_deadline_does_nothing) {
+  struct fake f;
+  fake_init(&f, SQN_UPDATE_MODE_INFO, 1.0, NULL, 0);
+  f.silent = true;
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  uint64_t d = sqn_update_next_deadline(&f.u);
+  unsigned w = f.writes;
+  ck_assert_uint_gt(d, f.now);
+  sqn_update_tick(&f.u, d - 1);
+  ck_assert_uint_eq(f.writes, w);
+  sqn_update_tick(&f.u, d);
+  ck_assert_uint_gt(f.writes, w); /* the +++ escape after the guard */
+  ck_assert_int_eq(f.u.state, SQN_UPDATE_ST_ESC_WAIT);
+}
+END_TEST
+
+START_TEST(test_update_scripted_recovery_echo_bootloader_style) {
+  struct fake f;
+  size_t len;
+  uint8_t *pkg = load("packages/lr5-5.1.1.0-38638.dup", &len);
+  fake_init(&f, SQN_UPDATE_MODE_UPGRADE, 1.0, pkg, len);
+  f.mode = (enum sqn_feed_mode)_i;
+  f.seed = 99;
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  fake_run(&f, 3600000);
+  ck_assert_msg(sqn_update_result(&f.u) == 0, "%s: %s",
+                sqn_err_name(sqn_update_result(&f.u)), f.u.detail);
+  ck_assert_mem_hex_eq(f.img, f.img_len, pkg, len);
+  ck_assert(f.u.modem.echo);
+  ck_assert(strstr(f.wrote, "SMSWBOOT=3") == NULL);
+  ck_assert(strstr(f.wrote, "AT+SMSWBOOT=1,1") != NULL);
+  ck_assert_str_eq(f.u.modem.lr, "LR5.1.1.0-38638");
+  free(f.img);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_scripted_fail_status_rejected_verbatim) {
+  struct fake f;
+  size_t len;
+  uint8_t *pkg = load("packages/lr5-5.1.1.0-38638.dup", &len);
+  fake_init(&f, SQN_UPDATE_MODE_UPGRADE, 1.0, pkg, len);
+  f.status = "fail[crc] image mismatch";
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  fake_run(&f, 3600000);
+  ck_assert_int_eq(sqn_update_result(&f.u), SQN_E_UPGRADE_REJECTED);
+  ck_assert(strstr(f.u.detail, "fail[crc] image mismatch") != NULL);
+  ck_assert(strstr(f.wrote, "AT+SMSWBOOT=1") == NULL);
+  free(f.img);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_scripted_status_never_final_commit_timeout) {
+  struct fake f;
+  size_t len;
+  uint8_t *pkg = load("packages/lr5-5.1.1.0-38638.dup", &len);
+  fake_init(&f, SQN_UPDATE_MODE_UPGRADE, 1.0, pkg, len);
+  f.status = "on-going";
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  uint64_t t0 = f.now;
+  fake_run(&f, 7200000);
+  ck_assert_int_eq(sqn_update_result(&f.u), SQN_E_COMMIT_TIMEOUT);
+  ck_assert_uint_ge(f.now - t0, 600000);
+  ck_assert_uint_le(f.now - t0, 1000000);
+  ck_assert(!sqn_update_power_safe(&f.u));
+  free(f.img);
+  free(pkg);
+}
+END_TEST
+
+/* ---- suite --------------------------------------------------------------- */
+
+static Suite *update_suite(void) {
+  Suite *s = suite_create("update");
+  TCase *tc = tcase_create("scripted");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, test_update_err_table_fixed_and_complete);
+  tcase_add_test(tc, test_update_init_bad_config_rejected);
+  tcase_add_test(tc, test_update_silent_modem_not_detected_within_bound);
+  tcase_add_test(tc, test_update_tick_before_deadline_does_nothing);
+  tcase_add_loop_test(tc, test_update_scripted_recovery_echo_bootloader_style,
+                      0, 3);
+  tcase_add_test(tc, test_update_scripted_fail_status_rejected_verbatim);
+  tcase_add_test(tc, test_update_scripted_status_never_final_commit_timeout);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(update_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

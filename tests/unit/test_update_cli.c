@@ -1,0 +1,228 @@
+/*
+ * sqn-update as a program: bad input is refused with the right exit code and
+ * a message naming the file / port before any byte is sent, and (when
+ * sqn-sim is built and a pty can be opened) a real upgrade over a pty
+ * against the emulator, checked in the emulator's saved state file.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check_ext.h"
+
+#ifndef SQN_UPDATE_BIN
+#error "SQN_UPDATE_BIN must name the sqn-update binary"
+#endif
+
+/* ---- instances and fixtures ---------------------------------------------- */
+
+static char tmpdir[] = "/tmp/sqn_cli_XXXXXX";
+static char out[16384];
+
+/* Run argv; capture stdout+stderr into `out`; return the exit status. The
+ * child's own timeouts bound it; a 60 s alarm guards against a hang. */
+static int run(const char *const *argv) {
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    dup2(p[1], 1);
+    dup2(p[1], 2);
+    close(p[0]);
+    alarm(60);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  close(p[1]);
+  size_t len = 0;
+  ssize_t n;
+  while ((n = read(p[0], out + len, sizeof out - 1 - len)) > 0)
+    len += (size_t)n;
+  out[len] = '\0';
+  close(p[0]);
+  int st;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert_msg(WIFEXITED(st), "sqn-update died: %s", out);
+  return WEXITSTATUS(st);
+}
+
+static void write_file(const char *path, const void *buf, size_t len) {
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+  fclose(f);
+}
+
+static void setup(void) { ck_assert_ptr_nonnull(mkdtemp(tmpdir)); }
+
+static void teardown(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove %s\n", tmpdir);
+  strcpy(tmpdir, "/tmp/sqn_cli_XXXXXX");
+}
+
+#define PKG SQN_FIXTURES "/packages/lr5-5.2.0.0-48829.dup"
+
+/* ---- tests --------------------------------------------------------------- */
+
+START_TEST(test_update_cli_help_lists_exit_codes) {
+  const char *argv[] = {SQN_UPDATE_BIN, "--help", NULL};
+  ck_assert_int_eq(run(argv), 0);
+  ck_assert(strstr(out, "Exit codes:") != NULL);
+  ck_assert(strstr(out, "10  modem did not finish applying") != NULL);
+}
+END_TEST
+
+START_TEST(test_update_cli_missing_file_exit_3) {
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", "/dev/null",
+                        "/nonexistent/x.dup", NULL};
+  ck_assert_int_eq(run(argv), 3);
+  ck_assert(strstr(out, "E_IMAGE_NOT_FOUND") != NULL);
+  ck_assert(strstr(out, "/nonexistent/x.dup") != NULL);
+}
+END_TEST
+
+START_TEST(test_update_cli_small_file_exit_3) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/small.dup", tmpdir);
+  write_file(path, "CABA", 4);
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", "/dev/null", path, NULL};
+  ck_assert_int_eq(run(argv), 3);
+  ck_assert(strstr(out, "E_IMAGE_TRUNCATED") != NULL);
+}
+END_TEST
+
+START_TEST(test_update_cli_corrupt_package_names_record_exit_3) {
+  char path[256];
+  size_t len;
+  uint8_t *b = sqn_read_file(PKG, &len);
+  ck_assert_ptr_nonnull(b);
+  b[5000] ^= 0x01;
+  snprintf(path, sizeof path, "%s/bad.dup", tmpdir);
+  write_file(path, b, len);
+  free(b);
+  /* The port is bogus too: the package is checked first. */
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", "/nonexistent/tty", path,
+                        NULL};
+  ck_assert_int_eq(run(argv), 3);
+  ck_assert(strstr(out, "E_IMAGE_INVALID") != NULL);
+  ck_assert(strstr(out, "record 'UPGR' at offset") != NULL);
+}
+END_TEST
+
+START_TEST(test_update_cli_bad_port_exit_4) {
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", "/nonexistent/tty", PKG,
+                        NULL};
+  ck_assert_int_eq(run(argv), 4);
+  ck_assert(strstr(out, "/nonexistent/tty") != NULL);
+  const char *argv2[] = {SQN_UPDATE_BIN, "--port", "/dev/null", PKG, NULL};
+  ck_assert_int_eq(run(argv2), 4);
+  ck_assert(strstr(out, "not a tty") != NULL);
+}
+END_TEST
+
+START_TEST(test_update_cli_legacy_positional_exit_2) {
+  const char *argv[] = {SQN_UPDATE_BIN, PKG, "921600", NULL};
+  ck_assert_int_eq(run(argv), 2);
+  ck_assert(strstr(out, "E_BAD_ARGUMENTS") != NULL);
+  const char *argv2[] = {SQN_UPDATE_BIN, "--port", "/dev/null",
+                         "--timeout-scale", "abc", PKG, NULL};
+  ck_assert_int_eq(run(argv2), 2);
+}
+END_TEST
+
+#ifdef SQN_SIM_BIN
+START_TEST(test_update_cli_upgrades_sqn_sim_over_pty) {
+  char state[256], line[512] = "";
+  snprintf(state, sizeof state, "%s/modem.json", tmpdir);
+  size_t len;
+  uint8_t *b = sqn_read_file(SQN_FIXTURES "/states/interrupted-upgrade.json",
+                             &len);
+  ck_assert_ptr_nonnull(b);
+  write_file(state, b, len);
+  free(b);
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  pid_t sim = fork();
+  ck_assert_int_ge(sim, 0);
+  if (sim == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale", "0.01",
+          (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  /* Bounded wait for the "pty: /dev/pts/N" line. */
+  size_t got = 0;
+  while (!strchr(line, '\n') && got < sizeof line - 1) {
+    struct pollfd pf = {p[0], POLLIN, 0};
+    if (poll(&pf, 1, 10000) <= 0)
+      break;
+    ssize_t n = read(p[0], line + got, sizeof line - 1 - got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+    line[got] = '\0';
+  }
+  char *nl = strchr(line, '\n');
+  if (!nl || strncmp(line, "pty: ", 5) != 0) {
+    kill(sim, SIGTERM);
+    waitpid(sim, NULL, 0);
+    fprintf(stderr, "sqn-sim gave no pty (%s): skipping\n", line);
+    return; /* no pty on this machine */
+  }
+  *nl = '\0';
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", line + 5, "--timeout-scale",
+                        "0.05", PKG, NULL};
+  int rc = run(argv);
+  kill(sim, SIGTERM);
+  waitpid(sim, NULL, 0);
+  close(p[0]);
+  ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+  ck_assert(strstr(out, "upgrade verified: modem runs LR5.2.0.0-48829") != NULL);
+  /* The emulator's own flash says so too. */
+  b = sqn_read_file(state, &len);
+  ck_assert_ptr_nonnull(b);
+  ck_assert(strstr((char *)b, "\"5.2.0.0\"") != NULL);
+  ck_assert(strstr((char *)b, "48829") != NULL);
+  free(b);
+}
+END_TEST
+#endif
+
+/* ---- suite --------------------------------------------------------------- */
+
+int main(void) {
+  Suite *s = suite_create("update_cli");
+  TCase *tc = tcase_create("cli");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_update_cli_help_lists_exit_codes);
+  tcase_add_test(tc, test_update_cli_missing_file_exit_3);
+  tcase_add_test(tc, test_update_cli_small_file_exit_3);
+  tcase_add_test(tc, test_update_cli_corrupt_package_names_record_exit_3);
+  tcase_add_test(tc, test_update_cli_bad_port_exit_4);
+  tcase_add_test(tc, test_update_cli_legacy_positional_exit_2);
+#ifdef SQN_SIM_BIN
+  tcase_add_test(tc, test_update_cli_upgrades_sqn_sim_over_pty);
+#endif
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,860 @@
+/*
+ * The update procedure in-process against the emulator model (sim_model),
+ * on a virtual clock: from each starting situation the run must end with
+ * the MODEL in FFF running the package's version (sim_modem_state(), not
+ * the updater's word).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check_ext.h"
+#include "sim/fault.h"
+#include "sim/modem.h"
+#include "sim/state.h"
+#include "sqnup/pkg.h"
+#include "sqnup/update.h"
+
+/* ---- instances and fixtures ---------------------------------------------- */
+
+struct q {
+  uint8_t *b;
+  size_t len, cap;
+};
+
+static void q_put(struct q *q, const uint8_t *buf, size_t len) {
+  if (q->len + len > q->cap) {
+    q->cap = (q->len + len) * 2 + 4096;
+    q->b = realloc(q->b, q->cap);
+    ck_assert_ptr_nonnull(q->b);
+  }
+  memcpy(q->b + q->len, buf, len);
+  q->len += len;
+}
+
+struct bridge {
+  struct sim_modem *m;
+  struct sqn_update u;
+  uint64_t now_us;
+  struct q to_modem, to_host, spare_m, spare_h;
+  const uint8_t *pkg;
+  size_t pkg_len;
+  const uint8_t *elf;
+  size_t elf_len;
+  uint8_t tx[8192];
+  uint8_t rx[256];
+  unsigned smswboot1x, smswboot3x, smstpu, at_stp; /* commands seen */
+  unsigned log_lines;
+  bool echo_log;
+  char sent[4096];  /* AT commands the updater sent, in order */
+  size_t sent_len;
+};
+
+static uint8_t *load(const char *rel, size_t *len) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", SQN_FIXTURES, rel);
+  uint8_t *b = sqn_read_file(path, len);
+  ck_assert_msg(b != NULL, "cannot read %s", path);
+  return b;
+}
+
+static void modem_tx(void *user, const uint8_t *buf, size_t len) {
+  struct bridge *br = user;
+  q_put(&br->to_host, buf, len);
+}
+
+static int host_write(void *user, const uint8_t *buf, size_t len) {
+  struct bridge *br = user;
+  q_put(&br->to_modem, buf, len);
+  if (len > 2 && buf[0] == 'A' && buf[1] == 'T' && br->sent_len + len < sizeof br->sent) {
+    memcpy(br->sent + br->sent_len, buf, len);
+    br->sent_len += len;
+    br->sent[br->sent_len] = '\0';
+  }
+  return (int)len;
+}
+
+static int host_set_baud(void *user, uint32_t baud) {
+  struct bridge *br = user;
+  sim_modem_set_host_baud(br->m, baud);
+  return 0;
+}
+
+static int host_read_pkg(void *user, enum sqn_update_src src, uint64_t off,
+                         uint8_t *buf, size_t len) {
+  struct bridge *br = user;
+  const uint8_t *p = src == SQN_UPDATE_SRC_PACKAGE ? br->pkg : br->elf;
+  size_t n = src == SQN_UPDATE_SRC_PACKAGE ? br->pkg_len : br->elf_len;
+  if (!p || off > n || len > n - off)
+    return -1;
+  memcpy(buf, p + off, len);
+  return (int)len;
+}
+
+static void host_event(void *user, const struct sqn_update_event *ev) {
+  struct bridge *br = user;
+  br->log_lines++;
+  if (br->echo_log || getenv("UPD_TEST_TRACE")) {
+    if (ev->kind != SQN_UPDATE_EV_PROGRESS)
+      fprintf(stderr, "%8llu %-8s %-12s %s\n", (unsigned long long)ev->now_ms,
+              sqn_update_event_name(ev->kind),
+              sqn_update_state_name(ev->state), ev->text ? ev->text : "");
+  }
+}
+
+static void trace(void *user, const struct sim_trace_event *ev) {
+  (void)user;
+  if (getenv("SIM_TEST_TRACE"))
+    fprintf(stderr, "  sim %10llu %-7s %s\n", (unsigned long long)ev->t_us,
+            sim_trace_kind_name(ev->kind), ev->text);
+}
+
+static void bridge_init(struct bridge *br, const char *state, double scale,
+                        uint32_t host_baud) {
+  struct sim_state st;
+  char path[512], err[256];
+  memset(br, 0, sizeof *br);
+  snprintf(path, sizeof path, "%s/states/%s.json", SQN_FIXTURES, state);
+  if (sim_state_load(path, &st, err, sizeof err))
+    ck_abort_msg("%s", err);
+  struct sim_modem_config mc = {
+      .profile = st.profile,
+      .state = &st,
+      .time_scale = scale,
+      .tx = modem_tx,
+      .trace = trace,
+      .user = br,
+  };
+  br->now_us = 1000000;
+  br->m = sim_modem_new(&mc, br->now_us);
+  ck_assert_ptr_nonnull(br->m);
+  sim_state_release(&st);
+  sim_modem_set_host_baud(br->m, host_baud);
+}
+
+static void bridge_free(struct bridge *br) {
+  sim_modem_free(br->m);
+  free(br->to_modem.b);
+  free(br->to_host.b);
+  free(br->spare_m.b);
+  free(br->spare_h.b);
+}
+
+static int bridge_start(struct bridge *br, enum sqn_update_mode mode,
+                        bool force, uint32_t baud) {
+  struct sqn_update_config c = {
+      .mode = mode,
+      .tx_buf = br->tx,
+      .tx_cap = sizeof br->tx,
+      .rx_buf = br->rx,
+      .rx_cap = sizeof br->rx,
+      .pkg_size = br->pkg_len,
+      .updater_size = br->elf_len,
+      .baud = baud,
+      .force = force,
+      .timeout_scale = 1.0,
+      .write = host_write,
+      .set_baud = host_set_baud,
+      .read_pkg = host_read_pkg,
+      .event = host_event,
+      .user = br,
+  };
+  ck_assert_int_eq(sqn_update_init(&br->u, &c), 0);
+  return sqn_update_start(&br->u, br->now_us / 1000);
+}
+
+/* Run both state machines on one virtual clock until the updater is done or
+ * `limit_us` of virtual time passed. */
+static void bridge_run(struct bridge *br, uint64_t limit_us) {
+  uint64_t end = br->now_us + limit_us;
+  while (!sqn_update_done(&br->u) && br->now_us < end) {
+    /* Swap each queue with a spare before delivering, so that bytes
+     * produced while delivering land in the other buffer. */
+    if (br->to_modem.len) {
+      struct q q = br->to_modem;
+      br->to_modem = br->spare_m;
+      br->to_modem.len = 0;
+      sim_modem_feed(br->m, br->now_us, q.b, q.len);
+      br->spare_m = q;
+      continue;
+    }
+    if (br->to_host.len) {
+      struct q q = br->to_host;
+      br->to_host = br->spare_h;
+      br->to_host.len = 0;
+      sqn_update_feed(&br->u, br->now_us / 1000, q.b, q.len);
+      br->spare_h = q;
+      continue;
+    }
+    uint64_t du = sqn_update_next_deadline(&br->u);
+    uint64_t dm = sim_modem_next_deadline(br->m);
+    uint64_t du_us = du == SQN_UPDATE_NEVER ? UINT64_MAX : du * 1000;
+    uint64_t next = du_us < dm ? du_us : dm;
+    ck_assert_msg(next != UINT64_MAX, "deadlock: nobody has a deadline");
+    if (next > br->now_us)
+      br->now_us = next;
+    if (dm <= br->now_us)
+      sim_modem_tick(br->m, br->now_us);
+    if (du_us <= br->now_us)
+      sqn_update_tick(&br->u, br->now_us / 1000);
+  }
+}
+
+static void assert_model_runs(struct bridge *br, const char *version,
+                              uint32_t build) {
+  const struct sim_state *st = sim_modem_state(br->m);
+  ck_assert_int_eq(sim_modem_smod(br->m), SIM_SMOD_FFF);
+  ck_assert(st->fff.valid);
+  ck_assert_str_eq(st->fff.version, version);
+  ck_assert_uint_eq(st->fff.build, build);
+}
+
+static bool sent(const struct bridge *br, const char *cmd) {
+  return strstr(br->sent, cmd) != NULL;
+}
+
+
+static void fault(struct bridge *br, enum sim_fault_trigger when,
+                  const char *match, uint32_t first, uint32_t last,
+                  enum sim_fault_action act, const char *text,
+                  uint64_t delay_us, uint32_t count) {
+  struct sim_fault f;
+  memset(&f, 0, sizeof f);
+  snprintf(f.name, sizeof f.name, "t%d", (int)act);
+  f.when = when;
+  if (match)
+    snprintf(f.match, sizeof f.match, "%s", match);
+  f.first = first;
+  f.last = last;
+  f.action = act;
+  if (text)
+    snprintf(f.text, sizeof f.text, "%s", text);
+  f.delay_us = delay_us;
+  f.count = count;
+  ck_assert_int_eq(sim_modem_add_fault(br->m, &f), 0);
+}
+
+static void fault_op(struct bridge *br, int op, uint32_t first, uint32_t last,
+                     enum sim_fault_action act, uint64_t delay_us,
+                     uint32_t count) {
+  struct sim_fault f;
+  memset(&f, 0, sizeof f);
+  snprintf(f.name, sizeof f.name, "op%d-%d", op, (int)act);
+  f.when = SIM_FAULT_ON_STP_OP;
+  f.op = op;
+  f.first = first;
+  f.last = last;
+  f.action = act;
+  f.delay_us = delay_us;
+  f.count = count;
+  ck_assert_int_eq(sim_modem_add_fault(br->m, &f), 0);
+}
+
+/* Start from `state` with `pkg` and run to the end (at most 2 virtual h). */
+static int run_case(struct bridge *br, const char *pkgname, uint8_t **pkg) {
+  char rel[128];
+  snprintf(rel, sizeof rel, "packages/%s", pkgname);
+  *pkg = load(rel, &br->pkg_len);
+  br->pkg = *pkg;
+  ck_assert_int_eq(bridge_start(br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+  bridge_run(br, 7200ull * 1000000);
+  ck_assert_msg(sqn_update_done(&br->u), "not done after 2 h (state %s)",
+                sqn_update_state_name(br->u.state));
+  return sqn_update_result(&br->u);
+}
+
+#define EXPECT_OK(br, rc)                                                      \
+  ck_assert_msg((rc) == 0, "%s: %s", sqn_err_name(rc), (br).u.detail)
+
+/* ---- tests --------------------------------------------------------------- */
+
+START_TEST(test_update_sim_fff_healthy_upgrades_and_verifies) {
+  struct bridge br;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  uint8_t *pkg = load("packages/lr5-5.2.0.0-48829.dup", &br.pkg_len);
+  br.pkg = pkg;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+  bridge_run(&br, 3600ull * 1000000);
+  ck_assert_msg(sqn_update_result(&br.u) == 0, "%s: %s",
+                sqn_err_name(sqn_update_result(&br.u)), br.u.detail);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  ck_assert(sent(&br, "AT+SMSWBOOT=3,1"));
+  ck_assert(sent(&br, "AT+SMSTPU=\"ON_THE_FLY\""));
+  ck_assert(sent(&br, "AT+SMSWBOOT=1,1"));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_recovery_pushes_without_switching) {
+  /* The incident: interrupted upgrade, modem in RECOVERY (SMOD 4). */
+  struct bridge br;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  uint8_t *pkg = load("packages/lr5-5.1.1.0-38638.dup", &br.pkg_len);
+  br.pkg = pkg;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+  bridge_run(&br, 3600ull * 1000000);
+  ck_assert_msg(sqn_update_result(&br.u) == 0, "%s: %s",
+                sqn_err_name(sqn_update_result(&br.u)), br.u.detail);
+  assert_model_runs(&br, "5.1.1.0", 38638);
+  /* Never SMSWBOOT=3,x in the recovery chain, and SMSTPU before 1,1. */
+  ck_assert(!sent(&br, "AT+SMSWBOOT=3"));
+  ck_assert(strstr(br.sent, "AT+SMSTPU") != NULL);
+  ck_assert(strstr(br.sent, "AT+SMSWBOOT=1") != NULL);
+  ck_assert(strstr(br.sent, "AT+SMSTPU") < strstr(br.sent, "AT+SMSWBOOT=1"));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_gm02s_recovery_recovers_at_115200) {
+  struct bridge br;
+  bridge_init(&br, "gm02s-recovery", 1.0, 921600);
+  uint8_t *pkg = load("packages/lr8-8.2.1.0-61488.dup", &br.pkg_len);
+  br.pkg = pkg;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+  bridge_run(&br, 3600ull * 1000000);
+  ck_assert_msg(sqn_update_result(&br.u) == 0, "%s: %s",
+                sqn_err_name(sqn_update_result(&br.u)), br.u.detail);
+  assert_model_runs(&br, "8.2.1.0", 61488);
+  ck_assert_uint_eq(sim_modem_uart_baud(br.m), 115200);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_ffh_with_updater_recovers) {
+  struct bridge br;
+  bridge_init(&br, "ffh-only", 1.0, 921600);
+  uint8_t *pkg = load("packages/lr5-5.1.1.0-38638.dup", &br.pkg_len);
+  uint8_t *elf = load("packages/updater.elf", &br.elf_len);
+  br.pkg = pkg;
+  br.elf = elf;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+  bridge_run(&br, 3600ull * 1000000);
+  ck_assert_msg(sqn_update_result(&br.u) == 0, "%s: %s",
+                sqn_err_name(sqn_update_result(&br.u)), br.u.detail);
+  assert_model_runs(&br, "5.1.1.0", 38638);
+  ck_assert(sent(&br, "AT+IPR=921600"));
+  ck_assert(sent(&br, "AT+STP"));
+  bridge_free(&br);
+  free(pkg);
+  free(elf);
+}
+END_TEST
+
+START_TEST(test_update_sim_ffh_without_updater_refused_before_stp) {
+  struct bridge br;
+  bridge_init(&br, "ffh-only", 1.0, 921600);
+  uint8_t *pkg = load("packages/lr5-5.1.1.0-38638.dup", &br.pkg_len);
+  br.pkg = pkg;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+  bridge_run(&br, 3600ull * 1000000);
+  ck_assert_int_eq(sqn_update_result(&br.u),
+                   SQN_E_RECOVERY_NEEDS_UPDATER_AND_FULL_IMAGE);
+  ck_assert(!br.u.stp_sent);
+  ck_assert(!sent(&br, "AT+STP"));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_family_mismatch_refused_before_any_write) {
+  struct bridge br;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  /* healthy runs LR5 5.1.1.0-33988; an LR6 package is refused (S19). */
+  uint8_t *pkg = load("packages/lr6-6.0.0.0-41019.dup", &br.pkg_len);
+  br.pkg = pkg;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+  bridge_run(&br, 600ull * 1000000);
+  ck_assert_int_eq(sqn_update_result(&br.u), SQN_E_IMAGE_FAMILY_MISMATCH);
+  ck_assert(!br.u.stp_sent);
+  ck_assert(!sent(&br, "AT+SMSWBOOT"));
+  ck_assert_int_eq(sim_modem_smod(br.m), SIM_SMOD_FFF);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_downgrade_needs_force) {
+  /* S21: healthy runs 5.1.1.0-33988; 5.1.0.0-30000 is older. _i = force. */
+  struct bridge br;
+  struct sqn_pkg_opts o;
+  static uint8_t pkg[65536];
+  size_t len = 0;
+  ck_assert_int_eq(sqn_pkg_opts_init(&o, SQN_PKG_FAMILY_LR5), 0);
+  o.version.v[2] = 0;
+  o.version.build = 30000;
+  ck_assert_int_eq(sqn_pkg_build_buf(&o, pkg, sizeof pkg, &len), 0);
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.pkg = pkg;
+  br.pkg_len = len;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, _i != 0, 0), 0);
+  bridge_run(&br, 3600ull * 1000000);
+  if (_i == 0) {
+    ck_assert_int_eq(sqn_update_result(&br.u), SQN_E_DOWNGRADE_REFUSED);
+    ck_assert(!sent(&br, "AT+SMSWBOOT"));
+    ck_assert(strstr(br.u.detail, "5.1.0.0-30000") != NULL);
+  } else {
+    EXPECT_OK(br, sqn_update_result(&br.u));
+    assert_model_runs(&br, "5.1.0.0", 30000);
+  }
+  bridge_free(&br);
+}
+END_TEST
+
+START_TEST(test_update_sim_info_reads_mode_and_version) {
+  struct bridge br;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_INFO, false, 0), 0);
+  bridge_run(&br, 600ull * 1000000);
+  ck_assert_int_eq(sqn_update_result(&br.u), 0);
+  ck_assert_int_eq(br.u.modem.smod, 2);
+  ck_assert_str_eq(br.u.modem.lr, "LR5.1.1.0-33988");
+  ck_assert_int_eq(br.u.modem.family, 5);
+  ck_assert(!sent(&br, "AT+SMSWBOOT"));
+  bridge_free(&br);
+}
+END_TEST
+
+START_TEST(test_update_sim_big_push_is_fast) {
+  /* 5,665,583 bytes from RECOVERY through the model: >= 200 MB/s for the
+   * whole run (detection, STP push, apply, reboot, verify) in optimized,
+   * non-sanitized builds. Best of three, since the machine is shared. */
+  struct sqn_pkg_opts o;
+  size_t cap = 5665583, len = 0;
+  uint8_t *pkg = malloc(cap);
+  double best = 0;
+  ck_assert_ptr_nonnull(pkg);
+  ck_assert_int_eq(sqn_pkg_opts_init(&o, SQN_PKG_FAMILY_LR5), 0);
+  o.version.v[1] = 2; /* 5.2.1.0 > 5.1.1.0 */
+  o.size = cap;
+  ck_assert_int_eq(sqn_pkg_build_buf(&o, pkg, cap, &len), 0);
+  ck_assert_uint_eq(len, cap);
+  for (int run = 0; run < 3; run++) {
+    struct bridge br;
+    struct timespec a, b;
+    bridge_init(&br, "interrupted-upgrade", 0.0, 921600);
+    br.pkg = pkg;
+    br.pkg_len = len;
+    ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    bridge_run(&br, 3600ull * 1000000);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    EXPECT_OK(br, sqn_update_result(&br.u));
+    assert_model_runs(&br, "5.2.1.0", o.version.build);
+    ck_assert_uint_eq(br.u.stpm.acked, len);
+    double s = (double)(b.tv_sec - a.tv_sec) +
+               (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    if ((double)len / 1e6 / s > best)
+      best = (double)len / 1e6 / s;
+    bridge_free(&br);
+  }
+  fprintf(stderr, "big push: %zu bytes, best %.1f MB/s (whole run)\n", len,
+          best);
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+  ck_assert_msg(best >= 200.0, "%.1f MB/s < 200", best);
+#endif
+  free(pkg);
+}
+END_TEST
+
+
+START_TEST(test_update_sim_swboot3_error_once_falls_back) {
+  /* S01a: first AT+SMSWBOOT=3,1 answers ERROR. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMSWBOOT=3,1", 1, 1, SIM_FAULT_DO_ERROR,
+        NULL, 0, 0);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  ck_assert(sent(&br, "AT+SMSWBOOT=3,0"));
+  ck_assert(sent(&br, "AT^RESET"));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_swboot3_always_error_refused_no_stp) {
+  /* S01b */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMSWBOOT=3,*", 1, 0, SIM_FAULT_DO_ERROR,
+        NULL, 0, 0);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_ENTER_UPGRADE_REFUSED);
+  ck_assert(!br.u.stp_sent);
+  ck_assert_int_eq(sim_modem_smod(br.m), SIM_SMOD_FFF);
+  ck_assert(sqn_err_power_safe(rc));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_urc_and_split_reply_parsed) {
+  /* S01c: URC before the answer, answer split in 3 chunks 300 ms apart. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMSWBOOT=3,1", 1, 1, SIM_FAULT_DO_URC,
+        "+CPSMS: 1,,,\"10000110\",\"00011110\"", 0, 0);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMSWBOOT=3,1", 1, 1, SIM_FAULT_DO_SPLIT,
+        NULL, 300000, 3);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  ck_assert(!sent(&br, "AT+SMSWBOOT=3,0"));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_nul_only_modem_not_detected_bounded) {
+  /* S07a: NUL bytes instead of every answer. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "*", 1, 0, SIM_FAULT_DO_NUL, NULL, 0, 2);
+  uint64_t t0 = br.now_us;
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_MODEM_NOT_DETECTED);
+  ck_assert_int_eq(sqn_err_next(rc), SQN_NEXT_POWER_CYCLE);
+  ck_assert_uint_lt(br.now_us - t0, 120ull * 1000000);
+  ck_assert(strstr(sqn_err_advice(rc), "power cycle") != NULL);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_first_at_error_is_sync) {
+  /* S08b */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT", 1, 1, SIM_FAULT_DO_ERROR, NULL, 0, 0);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.1.1.0", 38638);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_data_mode_left_with_escape) {
+  /* S09a */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_POWER_ON, NULL, 1, 1, SIM_FAULT_DO_DATA_MODE, NULL,
+        0, 0);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_reboot_at_final_reset_repushes) {
+  /* The modem reboots on the final RESET (before ending the session) and
+   * stays silent for 9 min (S11a timing): it then reports "on-going" in
+   * RECOVERY, and the package must be sent again. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault_op(&br, 0, 2, 2, SIM_FAULT_DO_REBOOT, 540ull * 1000000, 0);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.1.1.0", 38638);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_never_back_after_push_commit_timeout) {
+  /* S11c: silent forever after the push. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMUPGRADE?", 1, 1, SIM_FAULT_DO_SILENT,
+        NULL, 0, 0);
+  uint64_t t0 = br.now_us;
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_COMMIT_TIMEOUT);
+  ck_assert(!sqn_err_power_safe(rc));
+  ck_assert(!sqn_update_power_safe(&br.u));
+  ck_assert_uint_ge(br.now_us - t0, 600ull * 1000000);  /* >= 10 min */
+  ck_assert_uint_le(br.now_us - t0, 1200ull * 1000000); /* bounded */
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_delayed_acks_tolerated) {
+  /* S12: BLOCK acks delayed 75 s. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault_op(&br, 3, 1, 1, SIM_FAULT_DO_DELAY, 75ull * 1000000, 0);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  EXPECT_OK(br, rc);
+  ck_assert_uint_eq(br.u.stpm.resends, 0);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_upgrade_failure_reported_verbatim) {
+  /* S14 */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_STP_FRAME, NULL, 3, 3, SIM_FAULT_DO_FAIL_UPGRADE,
+        "failure[diffUpgrade,239] Patch didn't apply!", 0, 0);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_UPGRADE_REJECTED);
+  ck_assert(strstr(br.u.detail, "Patch didn't apply!") != NULL);
+  ck_assert(!sent(&br, "AT+SMSWBOOT=1"));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_smstpu_error_names_mode) {
+  /* S15 */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMSTPU*", 1, 0, SIM_FAULT_DO_ERROR, NULL, 0,
+        0);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_STP_START_REFUSED);
+  ck_assert(strstr(br.u.detail, "SMOD 4") != NULL);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_corrupt_responses_recovered) {
+  /* S24a/b: magic, hcrc, tid corrupted once each. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_STP_FRAME, NULL, 4, 4, SIM_FAULT_DO_CORRUPT_MAGIC,
+        NULL, 0, 0);
+  fault(&br, SIM_FAULT_ON_STP_FRAME, NULL, 7, 7, SIM_FAULT_DO_CORRUPT_HCRC,
+        NULL, 0, 0);
+  fault(&br, SIM_FAULT_ON_STP_FRAME, NULL, 9, 9, SIM_FAULT_DO_CORRUPT_TID,
+        NULL, 0, 0);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_every_response_corrupt_reports_protocol) {
+  /* S24c: the modem must stay in SMOD 4 for a rerun. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault_op(&br, 3, 1, 0, SIM_FAULT_DO_CORRUPT_OP, 0, 0);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_STP_PROTOCOL);
+  bridge_run(&br, 60ull * 1000000); /* no-op: done */
+  ck_assert_int_eq(sim_modem_smod(br.m), SIM_SMOD_RECOVERY);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_residue_tail_resent) {
+  /* S25 */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault_op(&br, 3, 1, 1, SIM_FAULT_DO_RESIDUE, 0, 100);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  ck_assert_uint_ge(br.u.stpm.residues, 1);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_crash_mid_stp_restarts_transfer) {
+  /* S29b */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_STP_FRAME, NULL, 5, 5, SIM_FAULT_DO_CRASH, NULL,
+        7ull * 1000000, 0);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_crash_in_preamble_redetects) {
+  /* S29a: crash on the SMSWBOOT request, +SYSSTART 7 s later. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMSWBOOT=3,1", 1, 1, SIM_FAULT_DO_CRASH,
+        NULL, 7ull * 1000000, 0);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_rebooting_modem_reported_unstable) {
+  /* S29c: every command from the 2nd on crashes the modem. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMOD?", 1, 0, SIM_FAULT_DO_CRASH, NULL,
+        2ull * 1000000, 0);
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  ck_assert_msg(rc == SQN_E_MODEM_UNSTABLE, "%s: %s", sqn_err_name(rc),
+                br.u.detail);
+  ck_assert(!br.u.stp_sent);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_corrupted_package_refused_before_any_byte) {
+  struct bridge br;
+  size_t len;
+  uint8_t *pkg = load("packages/lr5-5.2.0.0-48829.dup", &len);
+  pkg[5000] ^= 0xff;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.pkg = pkg;
+  br.pkg_len = len;
+  int rc = bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0);
+  ck_assert_int_eq(rc, SQN_E_IMAGE_INVALID);
+  ck_assert(sqn_update_done(&br.u));
+  ck_assert(!br.u.wrote);
+  ck_assert_uint_eq(br.to_modem.len, 0);
+  ck_assert(strstr(br.u.detail, "offset") != NULL);
+  pkg[5000] ^= 0xff; /* intact again */
+  br.pkg_len = 100;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0),
+                   SQN_E_IMAGE_TRUNCATED);
+  br.pkg_len = len - 10;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0),
+                   SQN_E_IMAGE_TRUNCATED);
+  ck_assert(!br.u.wrote);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_silent_after_mode_switch_reported) {
+  /* S03b: silent forever once in RECOVERY. */
+  struct bridge br;
+  uint8_t *pkg;
+  struct sim_fault f;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  memset(&f, 0, sizeof f);
+  snprintf(f.name, sizeof f.name, "s03b");
+  f.when = SIM_FAULT_ON_MODE;
+  f.mode = SIM_FAULT_MODE_RECOVERY;
+  f.action = SIM_FAULT_DO_SILENT;
+  ck_assert_int_eq(sim_modem_add_fault(br.m, &f), 0);
+  uint64_t t0 = br.now_us;
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH);
+  ck_assert(!br.u.stp_sent);
+  ck_assert_uint_le(br.now_us - t0, 300ull * 1000000);
+  ck_assert(strstr(sqn_err_advice(rc), "power-cycle") != NULL);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_first_block_never_acked_stalls) {
+  /* S13: the first BLOCK is never answered. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  fault_op(&br, 3, 1, 0, SIM_FAULT_DO_NO_REPLY, 0, 0);
+  uint64_t t0 = br.now_us;
+  int rc = run_case(&br, "lr5-5.2.0.0-48829.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_TRANSFER_STALLED);
+  ck_assert_uint_le(br.now_us - t0, 10ull * 60 * 1000000);
+  ck_assert_int_eq(br.u.stpm.acked, 0);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+/* ---- suite --------------------------------------------------------------- */
+
+/* UPD_ONLY=<substring> runs only the matching tests (debugging aid). */
+#define ADD(tc, fn)                                                            \
+  do {                                                                         \
+    const char *only = getenv("UPD_ONLY");                                     \
+    if (!only || strstr(#fn, only))                                            \
+      tcase_add_test(tc, fn);                                                  \
+  } while (0)
+
+static Suite *update_sim_suite(void) {
+  Suite *s = suite_create("update_sim");
+  TCase *tc = tcase_create("model");
+  tcase_set_timeout(tc, 60);
+  ADD(tc, test_update_sim_fff_healthy_upgrades_and_verifies);
+  ADD(tc, test_update_sim_recovery_pushes_without_switching);
+  ADD(tc, test_update_sim_gm02s_recovery_recovers_at_115200);
+  ADD(tc, test_update_sim_ffh_with_updater_recovers);
+  ADD(tc, test_update_sim_ffh_without_updater_refused_before_stp);
+  ADD(tc, test_update_sim_family_mismatch_refused_before_any_write);
+  tcase_add_loop_test(tc, test_update_sim_downgrade_needs_force, 0, 2);
+  ADD(tc, test_update_sim_info_reads_mode_and_version);
+  ADD(tc, test_update_sim_big_push_is_fast);
+  suite_add_tcase(s, tc);
+  TCase *tf = tcase_create("faults");
+  tcase_set_timeout(tf, 60);
+  ADD(tf, test_update_sim_swboot3_error_once_falls_back);
+  ADD(tf, test_update_sim_swboot3_always_error_refused_no_stp);
+  ADD(tf, test_update_sim_urc_and_split_reply_parsed);
+  ADD(tf, test_update_sim_nul_only_modem_not_detected_bounded);
+  ADD(tf, test_update_sim_first_at_error_is_sync);
+  ADD(tf, test_update_sim_data_mode_left_with_escape);
+  ADD(tf, test_update_sim_reboot_at_final_reset_repushes);
+  ADD(tf, test_update_sim_never_back_after_push_commit_timeout);
+  ADD(tf, test_update_sim_delayed_acks_tolerated);
+  ADD(tf, test_update_sim_upgrade_failure_reported_verbatim);
+  ADD(tf, test_update_sim_smstpu_error_names_mode);
+  ADD(tf, test_update_sim_corrupt_responses_recovered);
+  ADD(tf, test_update_sim_every_response_corrupt_reports_protocol);
+  ADD(tf, test_update_sim_residue_tail_resent);
+  ADD(tf, test_update_sim_crash_mid_stp_restarts_transfer);
+  ADD(tf, test_update_sim_crash_in_preamble_redetects);
+  ADD(tf, test_update_sim_rebooting_modem_reported_unstable);
+  ADD(tf, test_update_sim_corrupted_package_refused_before_any_byte);
+  ADD(tf, test_update_sim_silent_after_mode_switch_reported);
+  ADD(tf, test_update_sim_first_block_never_acked_stalls);
+  suite_add_tcase(s, tf);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(update_sim_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,45 @@
+# libsqnup updater (core/src/update, core/port) and sqn-update.
+if(TARGET sqnup)
+  foreach(t test_at test_stpm test_update)
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/${t}.c)
+      sqn_add_check_test(${t}
+        SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/${t}.c
+        LIBS sqnup sqnup_codec
+        LABELS unit
+        TIMEOUT 60)
+    endif()
+  endforeach()
+  if(TARGET sim_model AND TARGET sqnup_pkg AND
+     EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c)
+    sqn_add_check_test(test_update_sim
+      SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c
+      LIBS sqnup sqnup_pkg sim_model
+      LABELS unit
+      TIMEOUT 120)
+  endif()
+  if(TARGET sqnup_posix AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_posix.c)
+    sqn_add_check_test(test_update_posix
+      SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_posix.c
+      LIBS sqnup_posix sqnup util
+      LABELS unit
+      TIMEOUT 60)
+  endif()
+  if(TARGET sqn-update AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_cli.c)
+    sqn_add_check_test(test_update_cli
+      SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_cli.c
+      LABELS unit
+      TIMEOUT 90)
+    target_compile_definitions(test_update_cli PRIVATE
+      SQN_UPDATE_BIN="$<TARGET_FILE:sqn-update>")
+    add_dependencies(test_update_cli sqn-update)
+    if(TARGET sqn-sim)
+      target_compile_definitions(test_update_cli PRIVATE
+        SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>")
+      add_dependencies(test_update_cli sqn-sim)
+    endif()
+  endif()
+  include(${CMAKE_CURRENT_LIST_DIR}/fuzz.cmake OPTIONAL)
+  if(COMMAND sqn_add_fuzz_target AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_at_reply.c)
+    sqn_add_fuzz_target(at_reply LIBS sqnup sqnup_codec)
+  endif()
+endif()
