@@ -21,5 +21,6 @@ if(SQN_COVERAGE)
             --output-directory ${CMAKE_BINARY_DIR}/coverage
     COMMAND ${LCOV} --summary ${CMAKE_BINARY_DIR}/coverage.info
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
-    COMMENT "Running tests and writing coverage/index.html")
+    COMMENT "Running tests and writing coverage/index.html"
+    VERBATIM)
 endif()

@@ -11,6 +11,11 @@ if(TARGET sim_model)
       LIBS sim_model sqnup_pkg
       LABELS unit
       TIMEOUT 60)
+    sqn_add_check_test(test_sim_faults
+      SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_sim_faults.c
+      LIBS sim_model sqnup_pkg
+      LABELS unit
+      TIMEOUT 60)
   endif()
 endif()
 

@@ -66,8 +66,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   st.fff.valid = !(data[0] & 2);
   st.updater.valid = !(data[0] & 4);
   st.boot_select = (enum sim_boot)((data[0] >> 3) & 3);
-  struct sim_modem_config cfg = {.profile = st.profile, .state = &st,
-                                 .time_scale = 1.0, .tx = fz_tx};
+  /* A UART config reset by an earlier upgrade (F22). */
+  st.uart_baud = data[0] & 0x40 ? 115200 : 0;
+  /* The test-only broken ordering must not break the invariants either. */
+  struct sim_modem_config cfg = {
+      .profile = st.profile, .state = &st, .time_scale = 1.0, .tx = fz_tx,
+      .debug_flags = data[0] & 0x20 ? SIM_DEBUG_MARK_VALID_EARLY : 0};
   uint64_t now = 0;
   struct sim_modem *m = sim_modem_new(&cfg, now);
   sim_state_release(&st);

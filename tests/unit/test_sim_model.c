@@ -506,6 +506,186 @@ START_TEST(test_sim_otf_big_package_is_fast)
 }
 END_TEST
 
+
+/* ---- one write carrying several layers ----------------------------------- */
+
+struct stream {
+  uint8_t *buf;
+  size_t len, cap;
+};
+
+static void stream_add(struct stream *s, const void *p, size_t n)
+{
+  if (s->len + n > s->cap) {
+    s->cap = (s->len + n) * 2;
+    s->buf = realloc(s->buf, s->cap);
+    ck_assert_ptr_nonnull(s->buf);
+  }
+  memcpy(s->buf + s->len, p, n);
+  s->len += n;
+}
+
+static void stream_frame(struct stream *s, uint8_t op, uint8_t sid,
+                         uint32_t tid, const uint8_t *pl, uint16_t plen)
+{
+  static uint8_t frame[16 + 8192];
+  size_t n = sqn_stp_encode(frame, sizeof(frame), SQN_STP_MAGIC_REQ, op, sid,
+                            tid, pl, plen, 0);
+  ck_assert_uint_gt(n, 0);
+  stream_add(s, frame, n);
+}
+
+/* The whole host side of a push as one byte stream, written without
+ * waiting for any answer: the command, the session, the final RESET and
+ * an AT right behind it. */
+static void stream_push(struct stream *s, const uint8_t *pkg, size_t len)
+{
+  static const char cmd[] = "AT+SMSTPU=\"ON_THE_FLY\"\r\n";
+  stream_add(s, cmd, sizeof(cmd) - 1);
+  stream_frame(s, 0, 0, 0, NULL, 0);
+  stream_frame(s, 1, 1, 1, NULL, 0);
+  uint32_t tid = 2;
+  for (size_t off = 0; off < len; off += 8176) {
+    size_t l = len - off < 8176 ? len - off : 8176;
+    uint8_t c[2] = {(uint8_t)(l >> 8), (uint8_t)l};
+    stream_frame(s, 2, 1, tid++, c, 2);
+    stream_frame(s, 3, 1, tid++, pkg + off, (uint16_t)l);
+  }
+  stream_frame(s, 0, 1, tid, NULL, 0);
+  stream_add(s, "AT\r", 3);
+}
+
+static void feed_rig(void *ctx, const uint8_t *buf, size_t len)
+{
+  struct rig *r = ctx;
+  sim_modem_feed(r->m, r->now, buf, len);
+}
+
+/* Walk the answer: OK, then response frames, then OK; returns the ops. */
+static size_t parse_answer(const struct rig *r, uint8_t *ops, size_t max)
+{
+  size_t i = 6, n = 0;
+  ck_assert_uint_ge(r->out_len, 12);
+  ck_assert_mem_hex_eq(r->out, 6, "\r\nOK\r\n", 6);
+  while (i + 16 <= r->out_len - 6) {
+    struct sqn_stp_hdr h;
+    sqn_stp_hdr_parse(&h, r->out + i);
+    ck_assert_uint_eq(h.magic, SQN_STP_MAGIC_RSP);
+    if (n < max)
+      ops[n] = h.op;
+    n++;
+    i += 16u + h.plen;
+  }
+  ck_assert_uint_eq(i, r->out_len - 6);
+  ck_assert_mem_hex_eq(r->out + i, 6, "\r\nOK\r\n", 6);
+  return n;
+}
+
+START_TEST(test_sim_stp_one_write_with_command_session_and_at_answers_all)
+{
+  static const enum sqn_feed_mode modes[] = {SQN_FEED_WHOLE, SQN_FEED_BYTEWISE,
+                                             SQN_FEED_RANDOM};
+  size_t len;
+  uint8_t *pkg = mk_pkg(&len, 40000, 39529);
+  struct stream s = {0};
+  stream_push(&s, pkg, len);
+  size_t blocks = (len + 8175) / 8176;
+  for (size_t k = 0; k < 3; k++) {
+    struct rig r;
+    uint8_t ops[64];
+    rig_init(&r, "healthy", SIM_PROFILE_MONARCH1, 0);
+    rig_clear(&r);
+    sqn_feed(modes[k], 7 + k, s.buf, s.len, feed_rig, &r);
+    rig_run(&r, SEC);
+    size_t n = parse_answer(&r, ops, sizeof(ops));
+    ck_assert_uint_eq(n, 3 + 2 * blocks);
+    ck_assert_uint_eq(ops[0], 0x80);
+    ck_assert_uint_eq(ops[1], 0x81);
+    ck_assert_uint_eq(ops[2], 0x82);
+    ck_assert_uint_eq(ops[3], 0x83);
+    ck_assert_uint_eq(ops[n - 1], 0x80);
+    ck_assert_str_eq(sim_modem_state(r.m)->upgrade_status, "success");
+    ck_assert_str_eq(sim_modem_state(r.m)->fff.version, "5.1.1.0");
+    ck_assert_uint_eq(sim_modem_state(r.m)->fff.build, 39529);
+    /* Back in AT for good. */
+    rig_expect(&r, "AT+SMOD?\r\n", "\r\n2\r\n\r\nOK\r\n");
+    rig_free(&r);
+  }
+  free(s.buf);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_sim_stp_final_reset_and_at_in_one_feed_answers_both)
+{
+  size_t len;
+  uint8_t *pkg = mk_pkg(&len, 30000, 39529);
+  struct rig r;
+  rig_init(&r, "healthy", SIM_PROFILE_MONARCH1, 0);
+  rig_expect(&r, "AT+SMSTPU=\"ON_THE_FLY\"\r\n", "\r\nOK\r\n");
+  uint8_t pl[4];
+  ck_assert_int_eq(rig_stp(&r, 0, 0, 0, NULL, 0, NULL, 0), 0x80);
+  ck_assert_int_eq(rig_stp(&r, 1, 1, 1, NULL, 0, pl, 4), 0x81);
+  uint32_t tid = 2;
+  for (size_t off = 0; off < len; off += 8176) {
+    size_t l = len - off < 8176 ? len - off : 8176;
+    uint8_t c[2] = {(uint8_t)(l >> 8), (uint8_t)l};
+    ck_assert_int_eq(rig_stp(&r, 2, 1, tid++, c, 2, NULL, 0), 0x82);
+    ck_assert_int_eq(rig_stp(&r, 3, 1, tid++, pkg + off, (uint16_t)l, NULL, 0),
+                     0x83);
+  }
+  /* RESET, then "AT\r" (and a second command split after its CR). */
+  struct stream s = {0};
+  stream_frame(&s, 0, 1, tid, NULL, 0);
+  stream_add(&s, "AT\rAT+SMUPGRADE?\r", 17);
+  rig_clear(&r);
+  sim_modem_feed(r.m, r.now, s.buf, s.len);
+  rig_run(&r, SEC);
+  ck_assert_uint_ge(r.out_len, 16);
+  struct sqn_stp_hdr h;
+  sqn_stp_hdr_parse(&h, r.out);
+  ck_assert_uint_eq(h.magic, SQN_STP_MAGIC_RSP);
+  ck_assert_uint_eq(h.op, 0x80);
+  ck_assert_uint_eq(h.tid, tid);
+  const char *want = "\r\nOK\r\n\r\n+SMUPGRADE: success\r\n\r\nOK\r\n";
+  ck_assert_mem_hex_eq(r.out + 16, r.out_len - 16, want, strlen(want));
+  free(s.buf);
+  free(pkg);
+  rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_sim_stp_reset_right_after_smstpu_in_one_write_is_stp)
+{
+  static const char *const terms[] = {"\r\n", "\r", "\n"};
+  for (size_t k = 0; k < 3; k++) {
+    struct rig r;
+    struct stream s = {0};
+    rig_init(&r, "healthy", SIM_PROFILE_MONARCH1, 0);
+    stream_add(&s, "AT+SMSTPU=\"ON_THE_FLY\"", 22);
+    stream_add(&s, terms[k], strlen(terms[k]));
+    stream_frame(&s, 0, 0, 0, NULL, 0);
+    stream_frame(&s, 1, 1, 1, NULL, 0);
+    rig_clear(&r);
+    sim_modem_feed(r.m, r.now, s.buf, s.len);
+    ck_assert_uint_eq(r.out_len, 6 + 16 + 20);
+    ck_assert_mem_hex_eq(r.out, 6, "\r\nOK\r\n", 6);
+    struct sqn_stp_hdr h;
+    sqn_stp_hdr_parse(&h, r.out + 6);
+    ck_assert_uint_eq(h.op, 0x80);
+    sqn_stp_hdr_parse(&h, r.out + 22);
+    ck_assert_uint_eq(h.op, 0x81);
+    ck_assert_uint_eq(h.plen, 4);
+    /* No session data: the final RESET ends it without a verdict. */
+    ck_assert_int_eq(rig_stp(&r, 0, 1, 2, NULL, 0, NULL, 0), 0x80);
+    rig_expect(&r, "AT\r", "\r\nOK\r\n");
+    ck_assert_str_eq(sim_modem_state(r.m)->upgrade_status, "No report");
+    free(s.buf);
+    rig_free(&r);
+  }
+}
+END_TEST
+
 /* ---- faults -------------------------------------------------------------- */
 
 START_TEST(test_sim_fault_first_smswboot_error_then_ok)
@@ -727,6 +907,10 @@ static Suite *sim_suite(void)
   tcase_add_test(up, test_sim_incident_smswboot3_refused_then_push_recovers);
   tcase_add_test(up, test_sim_power_cut_mid_push_boots_recovery);
   tcase_add_test(up, test_sim_otf_big_package_is_fast);
+  tcase_add_test(up,
+                 test_sim_stp_one_write_with_command_session_and_at_answers_all);
+  tcase_add_test(up, test_sim_stp_final_reset_and_at_in_one_feed_answers_both);
+  tcase_add_test(up, test_sim_stp_reset_right_after_smstpu_in_one_write_is_stp);
   suite_add_tcase(s, up);
   TCase *fl = tcase_create("faults");
   tcase_add_test(fl, test_sim_fault_first_smswboot_error_then_ok);

@@ -84,6 +84,42 @@ START_TEST(test_sim_state_bad_json_error_names_field)
 }
 END_TEST
 
+START_TEST(test_sim_state_optional_keys_round_trip_and_stay_absent)
+{
+  struct sim_state a, b;
+  char err[256];
+  sim_state_factory(&a, SIM_PROFILE_MONARCH1);
+  char *text = sim_state_to_json(&a);
+  /* Defaults leave the files as they always were. */
+  ck_assert_ptr_null(strstr(text, "incomplete"));
+  ck_assert_ptr_null(strstr(text, "uart_baud"));
+  free(text);
+  a.fff.incomplete = true;
+  a.uart_baud = 115200;
+  text = sim_state_to_json(&a);
+  ck_assert_ptr_nonnull(strstr(text, "\"incomplete\": true"));
+  ck_assert_ptr_nonnull(strstr(text, "\"uart_baud\": 115200"));
+  ck_assert_msg(sim_state_from_json(&b, text, err, sizeof(err)) == 0, "%s",
+                err);
+  ck_assert(b.fff.incomplete);
+  ck_assert(!b.updater.incomplete);
+  ck_assert_uint_eq(b.uart_baud, 115200);
+  /* Bad values name the key. */
+  char *p = strstr(text, "\"uart_baud\": 115200");
+  memcpy(p, "\"uart_baud\":      7", 19);
+  ck_assert_int_eq(sim_state_from_json(&b, text, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "uart_baud") != NULL, "%s", err);
+  free(text);
+  text = sim_state_to_json(&a);
+  p = strstr(text, "\"incomplete\": true");
+  memcpy(p, "\"incomplete\": 1   ", 18);
+  ck_assert_int_eq(sim_state_from_json(&b, text, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "fff.incomplete") != NULL, "%s", err);
+  free(text);
+  sim_state_release(&a);
+}
+END_TEST
+
 START_TEST(test_sim_state_save_is_atomic_and_loads_back)
 {
   char dir[] = "/tmp/test_sim_state_XXXXXX";
@@ -136,6 +172,7 @@ int main(void)
   tcase_add_test(tc, test_sim_state_factory_monarch1_is_old_33080);
   tcase_add_test(tc, test_sim_state_json_round_trip_keeps_everything);
   tcase_add_test(tc, test_sim_state_bad_json_error_names_field);
+  tcase_add_test(tc, test_sim_state_optional_keys_round_trip_and_stay_absent);
   tcase_add_test(tc, test_sim_state_save_is_atomic_and_loads_back);
   tcase_add_test(tc, test_sim_state_named_fixtures_load);
   suite_add_tcase(s, tc);

@@ -110,6 +110,20 @@ enum sim_fault_trigger {
  *  FAIL_UPGRADE the running upgrade fails with reason `text` (e.g. a
  *               "failure[diffUpgrade,239] Patch didn't apply!" verdict).
  *  FLIP_STORE   flip one bit of fs_store at byte `count` % len (F23).
+ *  DATA_MODE_STUCK
+ *               DATA_MODE whose "+++" is ignored, whatever `count` says:
+ *               only a power cycle brings command mode back (S09b).
+ *  QUIET_BOOT   the next `count` boots (0 = 1), whatever starts them
+ *               (AT^RESET, AT+SMSWBOOT=m,1, AT+CFUN=n,1, an upgrade
+ *               apply, a REBOOT or CRASH fault, a power-on), print neither
+ *               "+SHUTDOWN" nor "+SYSSTART"; the modem then answers AT as
+ *               usual (S11b). Fired by an AT trigger it covers the reset
+ *               that very command causes.
+ *  UART_RESET   the next successful upgrade verdict resets the UART
+ *               configuration in flash (state `uart_baud`): from the boot
+ *               after it, FFF / UPDATER / RECOVERY come up at `count` baud
+ *               (0 = 115200) instead of the profile's rate, until AT+IPR
+ *               in one of those modes stores a new rate (S22, F22).
  */
 #define SIM_FAULT_ACTION_MAP(XX)                                         \
   XX(ERROR, "error")                                                    \
@@ -136,7 +150,10 @@ enum sim_fault_trigger {
   XX(NUL, "nul")                                                        \
   XX(DATA_MODE, "data-mode")                                            \
   XX(FAIL_UPGRADE, "fail-upgrade")                                      \
-  XX(FLIP_STORE, "flip-store")
+  XX(FLIP_STORE, "flip-store")                                          \
+  XX(DATA_MODE_STUCK, "data-mode-stuck")                                \
+  XX(QUIET_BOOT, "quiet-boot")                                          \
+  XX(UART_RESET, "uart-reset")
 
 enum sim_fault_action {
 #define XX(name, word) SIM_FAULT_DO_##name,
@@ -179,7 +196,8 @@ struct sim_fault {
   enum sim_fault_action action;
   char text[SIM_FAULT_TEXT_MAX];   /* REPLY, URC, CRASH, FAIL_UPGRADE */
   uint64_t delay_us;               /* DELAY, SPLIT gap, CRASH, POWER_CUT */
-  uint32_t count;                  /* SPLIT, RESIDUE, DROP, NUL, FLIP_STORE */
+  uint32_t count;                  /* SPLIT, RESIDUE, DROP, NUL, FLIP_STORE,
+                                      DATA_MODE, QUIET_BOOT, UART_RESET */
 };
 
 /*

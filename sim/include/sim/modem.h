@@ -81,7 +81,23 @@ struct sim_modem_config {
   /* STP responses carry a computed hcrc instead of 0 (real modems send 0;
    * this exercises a host's header CRC check). */
   bool stp_compute_hcrc;
+  /* TEST ONLY: SIM_DEBUG_* bits that break the model on purpose, so that
+   * a test can show it catches the breakage. Zero (the default) is the
+   * faithful modem; never set in sqn-sim or a scenario. */
+  unsigned debug_flags;
 };
+
+/*
+ * SIM_DEBUG_MARK_VALID_EARLY: deliberately wrong flash write ordering. The
+ * fff slot is marked valid, with the package's version, at the first byte
+ * of its record (ON_THE_FLY) or at the start of the apply (AT+SMUPGRADE)
+ * instead of after its last byte is written and checked. The slot also
+ * records `incomplete` until that last byte, and a boot into an incomplete
+ * fff image hangs silently (F07), so a power cut inside the fff record
+ * leaves a bricked modem instead of one that boots RECOVERY. For the
+ * power-cut sweep's own test.
+ */
+#define SIM_DEBUG_MARK_VALID_EARLY 0x1u
 
 struct sim_modem;
 struct sim_fault;

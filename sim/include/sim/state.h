@@ -31,6 +31,10 @@ struct sim_image {
   char version[24]; /* "5.1.1.0", or "unknown" */
   uint32_t build;   /* 33988 */
   char ue[24];      /* "5.0.0.0c" (fff only) */
+  /* Valid, but not all its bytes were written: only a deliberately broken
+   * write ordering gets here (SIM_DEBUG_MARK_VALID_EARLY, modem.h). Booting
+   * such an image hangs silently. In JSON only when true. */
+  bool incomplete;
 };
 
 struct sim_state {
@@ -44,6 +48,10 @@ struct sim_state {
   char upgrade_status[16];   /* "No report", "on-going", "success", "fail" */
   char fail_reason[96];      /* with "fail" */
   uint64_t writes;           /* flash write counter */
+  /* UART rate configured for FFF / UPDATER / RECOVERY; 0 = the profile's
+   * rate. Set when an upgrade resets the UART config (UART_RESET fault,
+   * F22); in JSON only when non-zero. */
+  uint32_t uart_baud;
 };
 
 /* A factory-new modem of the profile. */

@@ -490,8 +490,12 @@ static void sim_at_after(struct sim_modem *m, const struct sim_at_reply *r)
   static const uint8_t shutdown[] = "\r\n+SHUTDOWN\r\n";
   switch (r->after) {
   case SIM_AFTER_RESET:
-    sim_out(m, shutdown, sizeof(shutdown) - 1, 0);
-    sim_trace(m, SIM_TRACE_AT_TX, NULL, 0, "+SHUTDOWN");
+    if (m->quiet_boots) {
+      sim_trace(m, SIM_TRACE_MODE, NULL, 0, "quiet boot: no +SHUTDOWN (fault)");
+    } else {
+      sim_out(m, shutdown, sizeof(shutdown) - 1, 0);
+      sim_trace(m, SIM_TRACE_AT_TX, NULL, 0, "+SHUTDOWN");
+    }
     sim_boot_start(m, "reset");
     break;
   case SIM_AFTER_STP_OTF:
@@ -510,6 +514,17 @@ static void sim_at_after(struct sim_modem *m, const struct sim_at_reply *r)
     sim_trace(m, SIM_TRACE_LINE, NULL, 0, "AT+IPR: %u -> %u baud",
               m->uart_baud, r->ipr);
     m->uart_baud = r->ipr;
+    /* Once an upgrade has reset the UART config (F22), the application's
+     * AT+IPR is what restores it: stored, so the next boot keeps it. */
+    if (m->st.uart_baud && m->smod != SIM_SMOD_FFH &&
+        m->smod != SIM_SMOD_FFH_ELF) {
+      char what[64];
+      m->st.uart_baud =
+          r->ipr == sim_profile_baud(m, m->smod) ? 0 : r->ipr;
+      snprintf(what, sizeof(what), "uart_baud %u%s", r->ipr,
+               m->st.uart_baud ? "" : " (profile default)");
+      sim_flash_commit(m, what);
+    }
     break;
   default:
     break;

@@ -64,6 +64,14 @@ int sim_fault_check(const struct sim_fault *f, char *err, size_t errcap)
            -1;
   if (f->action == SIM_FAULT_DO_SPLIT && f->count < 2)
     return snprintf(err, errcap, "%s: split needs count >= 2", who), -1;
+  /* The rate lands in the state file, which accepts no other values. */
+  if (f->action == SIM_FAULT_DO_UART_RESET && f->count &&
+      (f->count < 1200 || f->count > 4000000))
+    return snprintf(err, errcap,
+                    "%s: uart-reset count %u is not a UART rate (0 = 115200, "
+                    "or 1200..4000000)",
+                    who, f->count),
+           -1;
   return 0;
 }
 

@@ -11,6 +11,12 @@
  *
  * Boot target = boot_select with fallbacks: FFF with an invalid fff image
  * boots RECOVERY; RECOVERY or UPDATER with an invalid updater boots FFH.
+ * An fff image that is valid but `incomplete` (only the test-only broken
+ * ordering makes one) hangs the boot: silent until the next power cut.
+ *
+ * UART rate per boot: FFH (and the ELF it starts) at 115200; the other modes
+ * at the profile's rate, or at st.uart_baud once an upgrade reset the UART
+ * config (UART_RESET fault, F22).
  *
  * Time: every entry point takes `now_us`; due timers fire first, so events
  * stay in order even with time_scale 0. Output that a fault delays goes to a
@@ -122,11 +128,21 @@ void sim_set_status(struct sim_modem *m, const char *status,
 
 /* ---- line ---------------------------------------------------------------- */
 
-uint32_t sim_mode_baud(const struct sim_modem *m, enum sim_smod s)
+uint32_t sim_profile_baud(const struct sim_modem *m, enum sim_smod s)
 {
   if (m->cfg.profile == SIM_PROFILE_GM02S)
     return 115200;
   return (s == SIM_SMOD_FFH || s == SIM_SMOD_FFH_ELF) ? 115200 : 921600;
+}
+
+/* The bootloader (FFH, and the ELF it starts) always runs at its own rate;
+ * the application modes use the configured one, which an upgrade can reset
+ * (F22). */
+uint32_t sim_mode_baud(const struct sim_modem *m, enum sim_smod s)
+{
+  if (s != SIM_SMOD_FFH && s != SIM_SMOD_FFH_ELF && m->st.uart_baud)
+    return m->st.uart_baud;
+  return sim_profile_baud(m, s);
 }
 
 static bool sim_line_garbled(const struct sim_modem *m)
@@ -312,6 +328,14 @@ void sim_boot_into(struct sim_modem *m, enum sim_smod target,
   m->boot_done_at = m->now + sim_scaled(m, sim_boot_delay(target));
   sim_trace(m, SIM_TRACE_MODE, NULL, 0, "boot %s (%s)", sim_smod_name(target),
             why);
+  if (target == SIM_SMOD_FFF && m->st.fff.incomplete) {
+    /* Only a broken write ordering (SIM_DEBUG_MARK_VALID_EARLY) gets a
+     * half-written image marked valid: the boot jumps into it and never
+     * comes up. Silent until the next power cut, and after it again. */
+    m->boot_done_at = SIM_NEVER;
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0,
+              "fff image incomplete: boot hangs, modem silent (F07)");
+  }
 }
 
 void sim_boot_start(struct sim_modem *m, const char *why)
@@ -345,7 +369,10 @@ static void sim_boot_done(struct sim_modem *m)
     m->uart_baud = sim_mode_baud(m, m->smod);
   sim_trace(m, SIM_TRACE_MODE, NULL, 0, "up: SMOD %d %s, %u baud",
             (int)m->smod, sim_smod_name(m->smod), m->uart_baud);
-  if (m->smod == SIM_SMOD_FFF) {
+  if (m->quiet_boots) {
+    m->quiet_boots--;
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0, "quiet boot: no +SYSSTART (fault)");
+  } else if (m->smod == SIM_SMOD_FFF) {
     sim_out(m, sysstart, sizeof(sysstart) - 1, 0);
     sim_trace(m, SIM_TRACE_AT_TX, NULL, 0, "+SYSSTART");
   }
@@ -588,8 +615,10 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     m->echo = true;
     break;
   case SIM_FAULT_DO_DATA_MODE:
+  case SIM_FAULT_DO_DATA_MODE_STUCK:
     m->link = SIM_LINK_DATA;
-    m->escape_disabled = f->count != 0;
+    m->escape_disabled =
+        f->count != 0 || f->action == SIM_FAULT_DO_DATA_MODE_STUCK;
     m->plus_count = 0;
     m->last_rx = m->now;
     break;
@@ -597,6 +626,12 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     m->up.forced_fail = true;
     snprintf(m->up.forced_reason, sizeof(m->up.forced_reason), "%s",
              f->text[0] ? f->text : "injected failure");
+    break;
+  case SIM_FAULT_DO_QUIET_BOOT:
+    m->quiet_boots = f->count ? f->count : 1;
+    break;
+  case SIM_FAULT_DO_UART_RESET:
+    m->uart_reset_armed = f->count ? f->count : 115200;
     break;
   case SIM_FAULT_DO_FLIP_STORE:
     if (m->st.fs_store && m->st.fs_store_len) {
@@ -830,7 +865,7 @@ void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
       sim_at_feed(m, buf, len, &used);
       break;
     case SIM_LINK_STP:
-      sim_stp_feed(m, buf, len);
+      used = sim_stp_feed(m, buf, len);
       break;
     case SIM_LINK_DATA:
       sim_data_feed(m, buf, len);

@@ -155,6 +155,13 @@ struct sim_modem {
   uint32_t drop_left;
   uint64_t pkg_off;      /* package bytes consumed this session */
   bool skip_lf;
+  /* Where a session ended inside one feed: every byte given to the decoder
+   * is accounted for once, as part of a delivered frame or of a drop
+   * (stp.h), so when the frame that ends the session is delivered the
+   * accounted total is the stream offset of its last byte + 1. */
+  uint64_t stp_fed;      /* bytes given to the decoder since sim_stp_begin */
+  uint64_t stp_acct;     /* bytes delivered in frames or dropped */
+  uint64_t stp_end_pos;  /* stp_acct when the session ended, or SIM_NEVER */
 
   /* upgrade engine and sessions */
   struct sim_upgrade up;
@@ -167,6 +174,10 @@ struct sim_modem {
   /* faults */
   struct sim_fault_rt faults[SIM_FAULTS_MAX];
   size_t nfaults;
+  /* Fault effects pending on a later event; not modem RAM, so they survive
+   * resets and power cuts until used. */
+  uint32_t quiet_boots;      /* QUIET_BOOT: boots left without URCs */
+  uint32_t uart_reset_armed; /* UART_RESET: rate the next success sets */
 
   /* output queue (delayed / split replies) */
   struct sim_outq_item *q;
@@ -190,7 +201,9 @@ void sim_boot_start(struct sim_modem *m, const char *why);
 void sim_boot_into(struct sim_modem *m, enum sim_smod target,
                    const char *why);
 void sim_modem_do_power_cut(struct sim_modem *m, const char *why);
+/* The rate a mode runs at (configured), and the profile's default. */
 uint32_t sim_mode_baud(const struct sim_modem *m, enum sim_smod s);
+uint32_t sim_profile_baud(const struct sim_modem *m, enum sim_smod s);
 const char *sim_smod_name(enum sim_smod s);
 void sim_set_status(struct sim_modem *m, const char *status,
                     const char *reason);
@@ -215,10 +228,14 @@ void sim_at_reply_lines(struct sim_modem *m, const char *const *lines,
 
 /* upgrade.c */
 int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind);
-void sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len);
+/* Returns how many bytes STP took: all of them, unless the session ended
+ * inside the buffer; the rest then belongs to the AT layer. */
+size_t sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len);
 void sim_stp_abort(struct sim_modem *m);
 /* AT+SMUPGRADE from the store; returns 0 when the apply started. */
 int sim_store_apply_start(struct sim_modem *m);
 void sim_store_apply_done(struct sim_modem *m);
+/* An upgrade verdict was success: apply a pending UART_RESET. */
+void sim_upgrade_success_hooks(struct sim_modem *m);
 
 #endif /* SIM_MODEM_INTERNAL_H */

@@ -11,8 +11,13 @@
  *     "fs_store": null | { "length": N, "base64": "..." },
  *     "upgrade_status": "No report",  No report | on-going | success | fail
  *     "fail_reason": "",
- *     "writes": 0
+ *     "writes": 0,
+ *     "uart_baud": 115200             optional, only when non-zero
  *   }
+ *
+ * An image object may also carry "incomplete": true (a deliberately broken
+ * write ordering, SIM_DEBUG_MARK_VALID_EARLY); it is written only when
+ * true, so ordinary state files never show it.
  *
  * fs_store is kept inline (base64) rather than in a sibling file: a single
  * file renamed into place is the only layout that stays consistent after a
@@ -167,6 +172,10 @@ static json_t *sim_state_image_json(const struct sim_image *img, bool ue)
                         img->version, "build", (json_int_t)img->build);
   if (o && ue)
     json_object_set_new(o, "ue", json_string(img->ue));
+  /* Only a deliberately broken write ordering sets it: keep the usual
+   * files free of it. */
+  if (o && img->incomplete)
+    json_object_set_new(o, "incomplete", json_true());
   return o;
 }
 
@@ -210,6 +219,9 @@ char *sim_state_to_json(const struct sim_state *st)
                                            strnlen(st->fail_reason,
                                                    sizeof(st->fail_reason))));
   json_object_set_new(root, "writes", json_integer((json_int_t)st->writes));
+  if (st->uart_baud)
+    json_object_set_new(root, "uart_baud",
+                        json_integer((json_int_t)st->uart_baud));
   text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 out_free_root:
   json_decref(root);
@@ -295,6 +307,10 @@ static int sim_state_get_image(json_t *root, const char *key,
                          errcap))
     return -1;
   img->build = (uint32_t)build;
+  json_t *inc = json_object_get(o, "incomplete");
+  if (inc && !json_is_boolean(inc))
+    return SIM_ERR("%sincomplete: expected true or false", path);
+  img->incomplete = inc && json_is_true(inc);
   if (ue)
     return sim_state_get_string(o, "ue", path, img->ue, sizeof(img->ue), true,
                                 err, errcap);
@@ -354,6 +370,13 @@ static int sim_state_parse(struct sim_state *st, json_t *root, char *err,
                          errcap))
     return -1;
   st->writes = n;
+  if (sim_state_get_uint(root, "uart_baud", "", 4000000, &n, true, err,
+                         errcap))
+    return -1;
+  if (n && n < 1200)
+    return SIM_ERR("uart_baud: %llu is not a UART rate (0, or 1200..4000000)",
+                   (unsigned long long)n);
+  st->uart_baud = (uint32_t)n;
 
   json_t *fs = json_object_get(root, "fs_store");
   if (fs && !json_is_null(fs)) {

@@ -17,6 +17,10 @@
  * BLOCK repeating the tid of the previous one (the host lost our ack) is
  * acknowledged again with the same residue and not consumed twice.
  *
+ * Bytes that follow the RESET ending the session in the same input chunk
+ * are not STP's: sim_stp_feed() finds where that frame ended from the
+ * decoder's byte accounting and hands the rest back to the AT layer.
+ *
  * What the data becomes:
  *   OTF    a .dup validated by the streaming CABA walker as it arrives. The
  *          first data byte sets upgrade_status on-going; the first data byte
@@ -38,6 +42,9 @@
  *          stays silent for 60 s per 5 MB, marks them valid and boots FFF.
  *   ELF    AT+STP in FFH: an ELF (7F 45 4C 46) runs from RAM at session
  *          end: SMOD 1 at the negotiated rate, lost at power off.
+ *
+ * SIM_DEBUG_MARK_VALID_EARLY (test only) inverts the fff ordering: valid,
+ * flagged `incomplete`, at the record's first byte; complete at its end.
  *
  * Memory is bounded independently of the package size: the walker keeps a
  * few KiB; only the store keeps data (at most 4 MiB).
@@ -81,6 +88,41 @@ static struct sim_image *sim_slot_image(struct sim_modem *m, int slot)
 
 static void sim_up_commit_slot(struct sim_modem *m, int s);
 
+static bool sim_debug_valid_early(const struct sim_modem *m)
+{
+  return (m->cfg.debug_flags & SIM_DEBUG_MARK_VALID_EARLY) != 0;
+}
+
+static void sim_up_set_version(struct sim_image *img,
+                               const struct sqn_image_version *v)
+{
+  if (v->found) {
+    snprintf(img->version, sizeof(img->version), "%u.%u.%u.%u", v->v[0],
+             v->v[1], v->v[2], v->v[3]);
+    img->build = v->build;
+  } else {
+    snprintf(img->version, sizeof(img->version), "unknown");
+    img->build = 0;
+  }
+}
+
+/* SIM_DEBUG_MARK_VALID_EARLY only: the deliberately wrong ordering, valid
+ * before a byte is written. The version is what is known so far (the
+ * record's version text usually comes later: then "unknown"). */
+static void sim_up_mark_valid_early(struct sim_modem *m, int s)
+{
+  struct sim_image *img = sim_slot_image(m, s);
+  char what[96];
+  sim_up_set_version(img, &m->up.version[s]);
+  img->valid = true;
+  img->incomplete = true;
+  snprintf(what, sizeof(what),
+           "%s slot valid before it is written: %s [%u] (debug: broken "
+           "ordering)",
+           sim_slot_names[s], img->version, img->build);
+  sim_flash_commit(m, what);
+}
+
 static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
                           const struct sqn_caba_record *rec,
                           const uint8_t *data, size_t len)
@@ -97,12 +139,17 @@ static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
     return 0;
   if (ev == SQN_CABA_EV_DATA && !up->dry && slot != SIM_SLOT_BOOT &&
       !up->marked[slot]) {
-    char what[64];
     up->marked[slot] = true;
-    sim_slot_image(m, slot)->valid = false;
-    snprintf(what, sizeof(what), "%s slot invalid (being overwritten)",
-             sim_slot_names[slot]);
-    sim_flash_commit(m, what);
+    if (slot == SIM_SLOT_FFF && sim_debug_valid_early(m)) {
+      up->version[slot] = rec->image;
+      sim_up_mark_valid_early(m, slot);
+    } else {
+      char what[64];
+      sim_slot_image(m, slot)->valid = false;
+      snprintf(what, sizeof(what), "%s slot invalid (being overwritten)",
+               sim_slot_names[slot]);
+      sim_flash_commit(m, what);
+    }
   } else if (ev == SQN_CABA_EV_END) {
     up->staged[slot] = true;
     up->version[slot] = rec->image;
@@ -114,6 +161,11 @@ static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
       sim_up_commit_slot(m, slot);
       up->staged[slot] = false;
     }
+    /* The broken ordering's slot is complete now (still committed again
+     * at session end with the others, harmlessly). */
+    if (!up->dry && slot == SIM_SLOT_FFF && up->marked[slot] &&
+        sim_debug_valid_early(m))
+      sim_up_commit_slot(m, slot);
     sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
               "record %s (%s) at %llu checked, version %s%u.%u.%u.%u [%u]",
               rec->magic, sim_slot_names[slot],
@@ -169,17 +221,10 @@ static int sim_up_verdict(struct sim_modem *m, char *reason, size_t cap)
 static void sim_up_commit_slot(struct sim_modem *m, int s)
 {
   struct sim_image *img = sim_slot_image(m, s);
-  const struct sqn_image_version *v = &m->up.version[s];
   char what[96];
-  if (v->found) {
-    snprintf(img->version, sizeof(img->version), "%u.%u.%u.%u", v->v[0],
-             v->v[1], v->v[2], v->v[3]);
-    img->build = v->build;
-  } else {
-    snprintf(img->version, sizeof(img->version), "unknown");
-    img->build = 0;
-  }
+  sim_up_set_version(img, &m->up.version[s]);
   img->valid = true;
+  img->incomplete = false;
   snprintf(what, sizeof(what), "%s slot valid: %s [%u]", sim_slot_names[s],
            img->version, img->build);
   sim_flash_commit(m, what);
@@ -204,6 +249,7 @@ static void sim_otf_end(struct sim_modem *m)
   if (sim_up_verdict(m, reason, sizeof(reason)) == 0) {
     sim_up_commit_slots(m);
     sim_set_status(m, "success", NULL);
+    sim_upgrade_success_hooks(m);
     sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: success (%llu bytes)",
               (unsigned long long)m->pkg_off);
   } else {
@@ -267,6 +313,7 @@ static void sim_stp_on_drop(void *user, enum sqn_stp_drop reason,
                             size_t bytes)
 {
   struct sim_modem *m = user;
+  m->stp_acct += bytes;
   if (m->link != SIM_LINK_STP)
     return;
   sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "%s: %zu bytes (%s)",
@@ -309,6 +356,7 @@ static void sim_stp_send(struct sim_modem *m, const struct sqn_stp_hdr *req,
 
 static void sim_stp_end_session(struct sim_modem *m)
 {
+  m->stp_end_pos = m->stp_acct;
   m->session = false;
   m->link = SIM_LINK_AT;
   sim_at_reset(m);
@@ -363,7 +411,9 @@ static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
   const struct sqn_stp_hdr *h = &f->hdr;
   struct sim_fx fx = {0};
 
-  /* Frames after the session ended (same input chunk) belong to no one. */
+  m->stp_acct += f->raw_len;
+  /* Frames after the session ended (same input chunk) are not STP's: the
+   * bytes go to the AT layer once the decoder returns (sim_stp_feed). */
   if (m->link != SIM_LINK_STP || m->power != SIM_PWR_ON || m->silent)
     return;
   m->frames++;
@@ -504,6 +554,8 @@ int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind)
   m->frames = 0;
   m->drop_left = 0;
   m->pkg_off = 0;
+  m->stp_fed = m->stp_acct = 0;
+  m->stp_end_pos = SIM_NEVER;
   m->elf_len = 0;
   free(m->store);
   m->store = NULL;
@@ -517,15 +569,33 @@ int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind)
   return 0;
 }
 
-void sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len)
+size_t sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len)
 {
-  if (m->skip_lf && len && buf[0] == '\n') {
-    buf++;
-    len--;
-  }
+  size_t skipped = 0;
+  if (m->skip_lf && len && buf[0] == '\n')
+    skipped = 1;
   m->skip_lf = false;
-  if (len)
-    sqn_stp_decoder_feed(&m->dec, buf, len);
+  buf += skipped;
+  len -= skipped;
+  if (!len)
+    return skipped;
+  /* The decoder has no "stop after this frame": it runs through the whole
+   * buffer, and frames after the session's end are ignored by the frame
+   * callback. Its byte accounting then tells where the session ended, and
+   * the bytes after that go back to the caller for the AT layer (a host
+   * often writes the final RESET and its next AT command in one go). */
+  uint64_t start = m->stp_fed;
+  m->stp_end_pos = SIM_NEVER;
+  sqn_stp_decoder_feed(&m->dec, buf, len);
+  m->stp_fed += len;
+  if (m->link == SIM_LINK_STP || m->stp_end_pos == SIM_NEVER)
+    return skipped + len;
+  /* A frame completed from bytes of an earlier call (a rescan) ends before
+   * this buffer: the bytes between are gone, all of this buffer is AT's. */
+  uint64_t end = m->stp_end_pos < start ? start : m->stp_end_pos;
+  if (end > start + len)
+    end = start + len;
+  return skipped + (size_t)(end - start);
 }
 
 /* Power cut or reboot in the middle of a session: RAM is gone; whatever the
@@ -536,6 +606,19 @@ void sim_stp_abort(struct sim_modem *m)
   m->store = NULL;
   m->store_len = m->store_cap = 0;
   m->session = false;
+}
+
+void sim_upgrade_success_hooks(struct sim_modem *m)
+{
+  if (!m->uart_reset_armed)
+    return;
+  /* F22: the new firmware starts from a default UART configuration. */
+  char what[64];
+  m->st.uart_baud = m->uart_reset_armed;
+  m->uart_reset_armed = 0;
+  snprintf(what, sizeof(what), "uart_baud %u (config reset by the upgrade)",
+           m->st.uart_baud);
+  sim_flash_commit(m, what);
 }
 
 /* ---- AT+SMUPGRADE -------------------------------------------------------- */
@@ -555,6 +638,10 @@ int sim_store_apply_start(struct sim_modem *m)
     for (int s = SIM_SLOT_UPDATER; s < SIM_SLOT_N; s++) {
       if (!m->up.staged[s])
         continue;
+      if (s == SIM_SLOT_FFF && sim_debug_valid_early(m)) {
+        sim_up_mark_valid_early(m, s);
+        continue;
+      }
       char what[64];
       sim_slot_image(m, s)->valid = false;
       snprintf(what, sizeof(what), "%s slot invalid (being overwritten)",
@@ -577,6 +664,7 @@ void sim_store_apply_done(struct sim_modem *m)
   if (m->apply_ok) {
     sim_up_commit_slots(m);
     sim_set_status(m, "success", NULL);
+    sim_upgrade_success_hooks(m);
   } else {
     sim_set_status(m, "fail", m->apply_reason);
   }

@@ -310,6 +310,15 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* A tool that reads this line may signal us at once: hold SIGINT/SIGTERM
+   * until sim_serve() has its handlers installed, so an early signal still
+   * ends in a clean, saved exit rather than the default action. */
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop_signals, NULL);
+
   /* The contract other tools rely on: this is the first line, flushed. */
   printf("pty: %s\n", pty.name);
   fflush(stdout);

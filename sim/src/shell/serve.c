@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
@@ -279,6 +280,13 @@ int sim_serve(const struct sim_serve_config *cfg, uint64_t t0_us) {
   s.sigint.data = s.sigterm.data = &s;
   uv_signal_start(&s.sigint, sim_serve_signal_cb, SIGINT);
   uv_signal_start(&s.sigterm, sim_serve_signal_cb, SIGTERM);
+  /* main() blocked them before announcing the pty; a signal that arrived
+   * since is delivered now, to the handlers above. */
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 
   /* Output produced before the loop (none today) and the first deadline. */
   sim_serve_flush_queue(&s);
