@@ -1,0 +1,844 @@
+/*
+ * The fast in-process link (see link.h).
+ *
+ * Overview. Same plumbing as the scenario runner (run.c), trimmed for
+ * thousands of runs per second:
+ *
+ *   sqn_update ── write ─► h2m ─► sim_modem_feed     (split at byte steps)
+ *   sqn_update ◄─ feed ─── m2h ◄─ tx callback
+ *
+ * Queues are swapped with a spare buffer before they are handed to the
+ * other side, so draining allocates nothing in the steady state and a
+ * callback never re-enters the side that called it.
+ *
+ * Cut points are counted from the model's trace (AT and STP lines), from
+ * its persist callback (flash writes) and from the host byte count. The cut
+ * itself cannot happen inside the model's callback (the model is mid-call),
+ * so the link freezes the persisted flash at the cut event, ignores what
+ * the model does for the rest of that call, and stops the run when the
+ * call returns: to the flash that is the same as cutting at that instant.
+ *
+ * The shadow (write-ordering check) runs only while no fault is armed: it
+ * follows consumption from BLOCK frames and their acks, which is exact in
+ * a fault-free session and guesswork once frames are dropped or corrupted.
+ */
+#include "link.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqnup/caba.h"
+#include "sqnup/stp.h"
+
+#define HARNESS_LINK_MAX_STEPS 50000000ull
+/* The model invalidates a slot at the first data callback of its record;
+ * with other chunking that may come a little later than in our bytewise
+ * walk, so "surely overwritten" starts this many bytes further. */
+#define HARNESS_LINK_SLACK 256u
+
+const char *harness_cut_kind_name(enum harness_cut_kind k) {
+  switch (k) {
+#define XX(name, word)                                                        \
+  case HARNESS_CUT_##name:                                                    \
+    return word;
+    HARNESS_CUT_MAP(XX)
+#undef XX
+  default:
+    return "?";
+  }
+}
+
+const char *harness_mutation_name(enum harness_mutation m) {
+  switch (m) {
+#define XX(name, word)                                                        \
+  case HARNESS_MUTATION_##name:                                               \
+    return word;
+    HARNESS_MUTATION_MAP(XX)
+#undef XX
+  default:
+    return "?";
+  }
+}
+
+int harness_mutation_parse(const char *word, enum harness_mutation *out) {
+#define XX(name, w)                                                           \
+  if (strcmp(word, w) == 0) {                                                 \
+    *out = HARNESS_MUTATION_##name;                                           \
+    return 0;                                                                 \
+  }
+  HARNESS_MUTATION_MAP(XX)
+#undef XX
+  return -1;
+}
+
+/* --- queues ------------------------------------------------------------- */
+
+static int harness_lq_push(struct harness_link_queue *q, const uint8_t *b,
+                           size_t n) {
+  if (q->len + n > q->cap) {
+    size_t cap = q->cap ? q->cap * 2 : 32768;
+    while (cap < q->len + n)
+      cap *= 2;
+    uint8_t *d = realloc(q->data, cap);
+    if (!d)
+      return -1;
+    q->data = d;
+    q->cap = cap;
+  }
+  memcpy(q->data + q->len, b, n);
+  q->len += n;
+  return 0;
+}
+
+static void harness_lq_swap(struct harness_link_queue *a,
+                            struct harness_link_queue *b) {
+  struct harness_link_queue t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* --- package layout -------------------------------------------------------- */
+
+struct harness_walk_ctx {
+  struct harness_link *l;
+  uint64_t pos; /* stream offset of the byte being fed */
+};
+
+static int harness_slot_of_target(uint32_t target) {
+  if (target == SQN_CABA_TARGET_UPDATER)
+    return HARNESS_SLOT_UPDATER;
+  if (target == SQN_CABA_TARGET_FFF)
+    return HARNESS_SLOT_FFF;
+  return -1;
+}
+
+static int harness_walk_cb(void *user, enum sqn_caba_event ev,
+                           const struct sqn_caba_record *rec,
+                           const uint8_t *data, size_t len) {
+  struct harness_walk_ctx *w = user;
+  (void)data, (void)len;
+  if (!rec->has_target)
+    return 0;
+  int s = harness_slot_of_target(rec->target);
+  if (s < 0)
+    return 0;
+  struct harness_slot_region *r = &w->l->region[s];
+  if (ev == SQN_CABA_EV_DATA && !r->present) {
+    r->present = true;
+    r->start = w->pos + HARNESS_LINK_SLACK;
+  } else if (ev == SQN_CABA_EV_END && r->present) {
+    r->end = w->pos + 1;
+    if (r->start > r->end)
+      r->start = r->end;
+    if (rec->image.found) {
+      snprintf(r->version, sizeof(r->version), "%u.%u.%u.%u",
+               rec->image.v[0], rec->image.v[1], rec->image.v[2],
+               rec->image.v[3]);
+      r->build = rec->image.build;
+    } else {
+      snprintf(r->version, sizeof(r->version), "unknown");
+      r->build = 0;
+    }
+  }
+  return 0;
+}
+
+int harness_link_init(struct harness_link *l, enum sim_profile profile,
+                      const struct harness_pkg *pkg) {
+  memset(l, 0, sizeof(*l));
+  l->profile = profile;
+  l->pkg = pkg;
+  /* Bytewise, so that the callback knows the exact stream offset. */
+  struct sqn_caba_walker *w = malloc(sizeof(*w));
+  if (!w)
+    return -1;
+  struct harness_walk_ctx wc = {.l = l};
+  sqn_caba_walker_init(w, harness_walk_cb, &wc);
+  for (size_t i = 0; i < pkg->len && !w->err; i++) {
+    wc.pos = i;
+    sqn_caba_walker_feed(w, pkg->data + i, 1);
+  }
+  free(w);
+  return 0;
+}
+
+void harness_link_free(struct harness_link *l) {
+  if (l->m)
+    sim_modem_free(l->m);
+  l->m = NULL;
+  sim_state_release(&l->persisted);
+  free(l->h2m.data);
+  free(l->m2h.data);
+  free(l->spare.data);
+  memset(&l->h2m, 0, sizeof(l->h2m));
+  memset(&l->m2h, 0, sizeof(l->m2h));
+  memset(&l->spare, 0, sizeof(l->spare));
+}
+
+/* --- the shadow ------------------------------------------------------------ */
+
+static void harness_shadow_add(struct harness_slot_shadow *sh,
+                               const struct harness_slot_image *img) {
+  for (unsigned i = 0; i < sh->n; i++) {
+    const struct harness_slot_image *o = &sh->alt[i];
+    if (o->torn == img->torn &&
+        (img->torn ||
+         (o->build == img->build && strcmp(o->version, img->version) == 0)))
+      return;
+  }
+  if (sh->n < HARNESS_SLOT_ALTS)
+    sh->alt[sh->n++] = *img;
+}
+
+static void harness_shadow_union(struct harness_slot_shadow *dst,
+                                 const struct harness_slot_shadow *src) {
+  for (unsigned i = 0; i < src->n; i++)
+    harness_shadow_add(dst, &src->alt[i]);
+}
+
+/* What slot `s` may physically hold after `x` bytes of this session. */
+static struct harness_slot_shadow harness_content_at(
+    const struct harness_link *l, int s, uint64_t x) {
+  const struct harness_slot_region *r = &l->region[s];
+  if (!l->sh.otf || !r->present || x <= r->start)
+    return l->sh.base[s];
+  struct harness_slot_shadow c;
+  memset(&c, 0, sizeof(c));
+  c.n = 1;
+  if (x < r->end) {
+    c.alt[0].torn = true;
+    return c;
+  }
+  snprintf(c.alt[0].version, sizeof(c.alt[0].version), "%s", r->version);
+  c.alt[0].build = r->build;
+  return c;
+}
+
+/* Everything the slot may hold at this instant: a BLOCK being processed
+ * (pending) may be consumed up to any byte. */
+static struct harness_slot_shadow harness_content_now(
+    const struct harness_link *l, int s) {
+  struct harness_slot_shadow a = harness_content_at(l, s, l->sh.consumed);
+  if (l->sh.pending) {
+    struct harness_slot_shadow b =
+        harness_content_at(l, s, l->sh.consumed + l->sh.pending);
+    harness_shadow_union(&a, &b);
+  }
+  return a;
+}
+
+static bool harness_content_matches(const struct harness_slot_shadow *c,
+                                    const struct sim_image *img) {
+  for (unsigned i = 0; i < c->n; i++)
+    if (!c->alt[i].torn && strcmp(c->alt[i].version, img->version) == 0 &&
+        c->alt[i].build == img->build)
+      return true;
+  return false;
+}
+
+/* Does the persisted flash describe what the slots hold? false, with the
+ * reason in `why`, when it does not. */
+static bool harness_shadow_ok(struct harness_link *l, char *why, size_t cap) {
+  if (!l->shadow_armed)
+    return true;
+  static const char *const names[HARNESS_SLOT_N] = {"updater", "fff"};
+  const struct sim_image *imgs[HARNESS_SLOT_N] = {&l->persisted.updater,
+                                                  &l->persisted.fff};
+  for (int s = 0; s < HARNESS_SLOT_N; s++) {
+    const struct sim_image *img = imgs[s];
+    if (!img->valid)
+      continue;
+    struct harness_slot_shadow c = harness_content_now(l, s);
+    if (harness_content_matches(&c, img))
+      continue;
+    const struct harness_slot_region *r = &l->region[s];
+    const struct harness_slot_image *holds = &c.alt[0];
+    for (unsigned i = 0; i < c.n; i++)
+      if (!c.alt[i].torn)
+        holds = &c.alt[i];
+    if (holds->torn)
+      snprintf(why, cap,
+               "TORN: the flash says the %s slot holds a valid %s [%u], but "
+               "it is half overwritten (%llu package bytes consumed, its "
+               "record spans %llu..%llu)",
+               names[s], img->version, img->build,
+               (unsigned long long)l->sh.consumed,
+               (unsigned long long)(r->start > HARNESS_LINK_SLACK
+                                        ? r->start - HARNESS_LINK_SLACK
+                                        : 0),
+               (unsigned long long)r->end);
+    else
+      snprintf(why, cap,
+               "TORN: the flash says the %s slot holds a valid %s [%u], but "
+               "it holds %s [%u] (%llu package bytes consumed)",
+               names[s], img->version, img->build, holds->version,
+               holds->build, (unsigned long long)l->sh.consumed);
+    return false;
+  }
+  return true;
+}
+
+static void harness_shadow_from_flash(struct harness_link *l,
+                                      const struct sim_state *st) {
+  const struct sim_image *imgs[HARNESS_SLOT_N] = {&st->updater, &st->fff};
+  for (int s = 0; s < HARNESS_SLOT_N; s++) {
+    struct harness_slot_shadow *b = &l->sh.base[s];
+    memset(b, 0, sizeof(*b));
+    b->n = 1;
+    b->alt[0].torn = !imgs[s]->valid;
+    snprintf(b->alt[0].version, sizeof(b->alt[0].version), "%s",
+             imgs[s]->version);
+    b->alt[0].build = imgs[s]->build;
+  }
+  l->sh.otf = false;
+  l->sh.consumed = l->sh.pending = 0;
+}
+
+/* A session ends (or the power goes): what was written stays written; a
+ * BLOCK cut short leaves both "before" and "after" possible. */
+static void harness_shadow_settle(struct harness_link *l) {
+  if (l->sh.otf)
+    for (int s = 0; s < HARNESS_SLOT_N; s++)
+      l->sh.base[s] = harness_content_now(l, s);
+  l->sh.otf = false;
+  l->sh.consumed = l->sh.pending = 0;
+}
+
+/* --- events ------------------------------------------------------------------ */
+
+static void harness_link_event(struct harness_link *l,
+                               enum harness_cut_kind k) {
+  if (l->cut)
+    return;
+  l->events++;
+  l->ev_torn = !harness_shadow_ok(l, l->ev_why, sizeof(l->ev_why));
+  if (l->ev_torn && !l->violation[0])
+    memcpy(l->violation, l->ev_why, sizeof(l->violation));
+  struct harness_cut_event ev = {.index = l->events,
+                                 .kind = k,
+                                 .t_us = l->now_us,
+                                 .host_bytes = l->host_bytes,
+                                 .writes = l->persisted.writes};
+  if (l->on_event)
+    l->on_event(l->ctx, &ev);
+  if (l->cut_at && l->events == l->cut_at) {
+    l->cut = true;
+    l->cut_ev = ev;
+    if (l->narr)
+      harness_narrate(l->narr, l->now_us,
+                      "POWER CUT at cut point %llu (%s)",
+                      (unsigned long long)ev.index, harness_cut_kind_name(k));
+  }
+}
+
+static void harness_link_tx(void *user, const uint8_t *buf, size_t len) {
+  struct harness_link *l = user;
+  if (l->cut)
+    return;
+  if (harness_lq_push(&l->m2h, buf, len) != 0)
+    l->oom = true;
+}
+
+static void harness_link_trace(void *user, const struct sim_trace_event *ev) {
+  struct harness_link *l = user;
+  if (l->cut)
+    return;
+  if (l->narr)
+    harness_narrate_sim(l->narr, ev);
+  switch (ev->kind) {
+  case SIM_TRACE_AT_RX:
+    harness_link_event(l, HARNESS_CUT_AT_RX);
+    break;
+  case SIM_TRACE_AT_TX:
+    harness_link_event(l, HARNESS_CUT_AT_TX);
+    break;
+  case SIM_TRACE_STP_RX:
+    if (l->sh.otf && ev->raw && ev->raw_len >= SQN_STP_HDR_LEN) {
+      struct sqn_stp_hdr h;
+      sqn_stp_hdr_parse(&h, ev->raw);
+      if (h.op == SQN_STP_OP_BLOCK)
+        l->sh.pending = h.plen;
+    }
+    harness_link_event(l, HARNESS_CUT_STP_RX);
+    break;
+  case SIM_TRACE_STP_TX:
+    if (l->sh.otf && ev->raw && ev->raw_len >= SQN_STP_HDR_LEN + 2) {
+      struct sqn_stp_hdr h;
+      sqn_stp_hdr_parse(&h, ev->raw);
+      if (h.op == (SQN_STP_OP_BLOCK | SQN_STP_ACK) && l->sh.pending) {
+        uint32_t residue = (uint32_t)ev->raw[SQN_STP_HDR_LEN] << 8 |
+                           ev->raw[SQN_STP_HDR_LEN + 1];
+        l->sh.consumed += residue < l->sh.pending ? l->sh.pending - residue : 0;
+        l->sh.pending = 0;
+      }
+    }
+    harness_link_event(l, HARNESS_CUT_STP_TX);
+    break;
+  case SIM_TRACE_MODE:
+    if (ev->text && strncmp(ev->text, "STP slave (", 11) == 0) {
+      harness_shadow_settle(l);
+      l->sh.otf = strncmp(ev->text + 11, "ON_THE_FLY", 10) == 0;
+    } else if (ev->text && strncmp(ev->text, "STP session ended", 17) == 0) {
+      harness_shadow_settle(l);
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+/* The persist filter: what a model with a broken write ordering would have
+ * made durable (test hook; see enum harness_mutation). */
+static void harness_link_mutate(struct harness_link *l, struct sim_state *st) {
+  bool ongoing = strcmp(st->upgrade_status, "on-going") == 0;
+  if (!ongoing) {
+    l->pre_fff = st->fff;
+    return;
+  }
+  switch (l->mutation) {
+  case HARNESS_MUTATION_SKIP_INVALIDATE:
+    /* The slot is overwritten while the flash still says it is valid. */
+    if (!st->fff.valid && l->pre_fff.valid)
+      st->fff = l->pre_fff;
+    break;
+  case HARNESS_MUTATION_VALID_EARLY:
+    /* The new version is declared at the first byte, not the last. */
+    if (!st->fff.valid && l->region[HARNESS_SLOT_FFF].present) {
+      st->fff.valid = true;
+      snprintf(st->fff.version, sizeof(st->fff.version), "%s",
+               l->region[HARNESS_SLOT_FFF].version);
+      st->fff.build = l->region[HARNESS_SLOT_FFF].build;
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+static void harness_link_persist(void *user, const struct sim_state *st) {
+  struct harness_link *l = user;
+  if (l->cut)
+    return; /* no power: this write never happened */
+  sim_state_release(&l->persisted);
+  if (sim_state_copy(&l->persisted, st) != 0) {
+    l->oom = true;
+    return;
+  }
+  l->persists++;
+  if (l->mutation != HARNESS_MUTATION_NONE)
+    harness_link_mutate(l, &l->persisted);
+  harness_link_event(l, HARNESS_CUT_FLASH);
+}
+
+/* --- model life ---------------------------------------------------------- */
+
+static int harness_link_boot_common(struct harness_link *l,
+                                    const struct sim_state *st,
+                                    bool reset_shadow,
+                                    const struct harness_shadow_state *sh) {
+  struct sim_state copy;
+  memset(&copy, 0, sizeof(copy));
+  /* `st` may be l->persisted itself. */
+  if (sim_state_copy(&copy, st) != 0)
+    return -1;
+  if (l->m)
+    sim_modem_free(l->m);
+  l->m = NULL;
+  sim_state_release(&l->persisted);
+  l->persisted = copy;
+  if (sh) {
+    l->sh = *sh;
+    harness_shadow_settle(l);
+  } else if (reset_shadow) {
+    harness_shadow_from_flash(l, &copy);
+  } else {
+    harness_shadow_settle(l);
+  }
+  l->pre_fff = copy.fff;
+  l->violation[0] = '\0';
+  l->ev_torn = false;
+  l->shadow_armed = !l->no_shadow;
+  l->cut = false;
+  l->h2m.len = l->m2h.len = 0;
+  struct sim_modem_config mc = {
+      .profile = l->profile,
+      .state = &copy,
+      .time_scale = 1.0,
+      .tx = harness_link_tx,
+      .persist = harness_link_persist,
+      .trace = harness_link_trace,
+      .user = l,
+  };
+  l->m = sim_modem_new(&mc, l->now_us);
+  if (!l->m)
+    return -1;
+  harness_link_settle(l, 60ull * 1000000ull);
+  return 0;
+}
+
+int harness_link_boot(struct harness_link *l, const struct sim_state *st,
+                      bool reset_shadow) {
+  return harness_link_boot_common(l, st, reset_shadow, NULL);
+}
+
+int harness_link_boot_shadow(struct harness_link *l, const struct sim_state *st,
+                             const struct harness_shadow_state *sh) {
+  return harness_link_boot_common(l, st, false, sh);
+}
+
+int harness_link_power_cycle(struct harness_link *l) {
+  if (l->narr)
+    harness_narrate(l->narr, l->now_us,
+                    "Harness: the modem powers up again from its flash "
+                    "(boot %d, fff %s %s-%u, updater %s, status %s)",
+                    (int)l->persisted.boot_select,
+                    l->persisted.fff.valid ? "valid" : "INVALID",
+                    l->persisted.fff.version, l->persisted.fff.build,
+                    l->persisted.updater.valid ? "valid" : "INVALID",
+                    l->persisted.upgrade_status);
+  /* Power stays off for a second: nothing in the model depends on it, but
+   * the transcript reads like the bench. */
+  l->now_us += 1000000u;
+  return harness_link_boot(l, &l->persisted, false);
+}
+
+int harness_link_add_fault(struct harness_link *l, const struct sim_fault *f) {
+  l->shadow_armed = false;
+  return sim_modem_add_fault(l->m, f);
+}
+
+void harness_link_settle(struct harness_link *l, uint64_t max_us) {
+  uint64_t limit = l->now_us + max_us;
+  for (int i = 0; i < 100000 && !l->cut; i++) {
+    l->m2h.len = 0;
+    uint64_t dl = sim_modem_next_deadline(l->m);
+    if (dl == SIM_NEVER || dl > limit)
+      break;
+    if (dl > l->now_us)
+      l->now_us = dl;
+    sim_modem_tick(l->m, l->now_us);
+  }
+  l->m2h.len = 0;
+  l->h2m.len = 0;
+}
+
+/* --- one run --------------------------------------------------------------- */
+
+static int harness_link_write(void *user, const uint8_t *buf, size_t len) {
+  struct harness_link *l = user;
+  if (harness_lq_push(&l->h2m, buf, len) != 0) {
+    l->oom = true;
+    return -1;
+  }
+  return (int)len;
+}
+
+static int harness_link_set_baud(void *user, uint32_t baud) {
+  struct harness_link *l = user;
+  l->m2h.len = 0; /* bytes in flight at the old rate are lost */
+  sim_modem_set_host_baud(l->m, baud);
+  return 0;
+}
+
+static int harness_link_read(void *user, enum sqn_update_src src,
+                             uint64_t off, uint8_t *buf, size_t len) {
+  struct harness_link *l = user;
+  const struct harness_pkg *p = l->pkg;
+  const uint8_t *d = src == SQN_UPDATE_SRC_PACKAGE ? p->data : p->elf;
+  size_t n = src == SQN_UPDATE_SRC_PACKAGE ? p->len : p->elf_len;
+  if (!d || off > n || len > n - off)
+    return -1;
+  memcpy(buf, d + off, len);
+  return (int)len;
+}
+
+static void harness_link_upd_event(void *user,
+                                   const struct sqn_update_event *ev) {
+  struct harness_link *l = user;
+  if (l->narr && !l->cut)
+    harness_narrate_update(l->narr, ev);
+}
+
+/* Host bytes to the model, split at byte-step cut points. */
+static void harness_link_feed_model(struct harness_link *l, const uint8_t *b,
+                                    size_t n) {
+  while (n && !l->cut) {
+    size_t take = n;
+    if (l->byte_step) {
+      uint64_t to_next = l->byte_step - l->host_bytes % l->byte_step;
+      if (to_next < take)
+        take = (size_t)to_next;
+    }
+    sim_modem_feed(l->m, l->now_us, b, take);
+    l->host_bytes += take;
+    b += take;
+    n -= take;
+    if (l->byte_step && l->host_bytes % l->byte_step == 0)
+      harness_link_event(l, HARNESS_CUT_BYTE);
+  }
+}
+
+static void harness_link_drain(struct harness_link *l) {
+  while (!l->cut && (l->h2m.len || l->m2h.len)) {
+    if (l->h2m.len) {
+      harness_lq_swap(&l->h2m, &l->spare);
+      harness_link_feed_model(l, l->spare.data, l->spare.len);
+      l->spare.len = 0;
+    }
+    if (l->cut)
+      break;
+    if (l->m2h.len) {
+      harness_lq_swap(&l->m2h, &l->spare);
+      if (!sqn_update_done(&l->u))
+        sqn_update_feed(&l->u, l->now_us / 1000u, l->spare.data,
+                        l->spare.len);
+      l->spare.len = 0;
+    }
+  }
+}
+
+int harness_link_run(struct harness_link *l, bool force, bool with_elf,
+                     uint64_t bound_us, struct harness_link_outcome *out) {
+  memset(out, 0, sizeof(*out));
+  struct sqn_update_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.mode = SQN_UPDATE_MODE_UPGRADE;
+  cfg.tx_buf = l->tx_buf;
+  cfg.tx_cap = sizeof(l->tx_buf);
+  cfg.rx_buf = l->rx_buf;
+  cfg.rx_cap = sizeof(l->rx_buf);
+  cfg.pkg_size = l->pkg->len;
+  cfg.updater_size = (with_elf && l->pkg->elf) ? l->pkg->elf_len : 0;
+  cfg.force = force;
+  cfg.timeout_scale = 1.0;
+  cfg.write = harness_link_write;
+  cfg.set_baud = harness_link_set_baud;
+  cfg.read_pkg = harness_link_read;
+  cfg.event = harness_link_upd_event;
+  cfg.user = l;
+  l->events = 0;
+  l->host_bytes = 0;
+  l->cut = false;
+  l->h2m.len = l->m2h.len = 0;
+  out->start_us = l->now_us;
+  out->err = 1;
+  if (sqn_update_init(&l->u, &cfg) != 0) {
+    out->err = SQN_E_BAD_ARGUMENTS;
+    out->done = true;
+    return 0;
+  }
+  if (l->narr)
+    harness_narrator_set_host(l->narr, "sqn-update");
+  sim_modem_set_host_baud(l->m, 921600);
+  uint64_t limit = l->now_us + bound_us;
+  sqn_update_start(&l->u, l->now_us / 1000u);
+  for (uint64_t steps = 0; !sqn_update_done(&l->u) && !l->cut; steps++) {
+    harness_link_drain(l);
+    if (l->oom)
+      return -1;
+    if (sqn_update_done(&l->u) || l->cut)
+      break;
+    uint64_t du = sqn_update_next_deadline(&l->u);
+    uint64_t tu = du == SQN_UPDATE_NEVER ? UINT64_MAX : du * 1000u;
+    uint64_t tm = sim_modem_next_deadline(l->m);
+    uint64_t next = tu < tm ? tu : tm;
+    if (next == UINT64_MAX || steps > HARNESS_LINK_MAX_STEPS) {
+      out->stuck = true;
+      break;
+    }
+    if (next > limit) {
+      l->now_us = limit;
+      out->past_bound = true;
+      break;
+    }
+    if (next > l->now_us)
+      l->now_us = next;
+    if (tm <= l->now_us)
+      sim_modem_tick(l->m, l->now_us);
+    if (!l->cut && tu <= l->now_us)
+      sqn_update_tick(&l->u, l->now_us / 1000u);
+  }
+  if (!l->cut)
+    harness_link_drain(l);
+  if (l->narr)
+    harness_narrate_flush(l->narr);
+  out->cut = l->cut;
+  out->done = sqn_update_done(&l->u);
+  if (out->done)
+    out->err = sqn_update_result(&l->u);
+  out->end_us = l->now_us;
+  return l->oom ? -1 : 0;
+}
+
+bool harness_link_runs_package(const struct harness_link *l) {
+  const struct sim_state *st = sim_modem_state(l->m);
+  return sim_modem_powered(l->m) && sim_modem_smod(l->m) == SIM_SMOD_FFF &&
+         st->fff.valid && strcmp(st->fff.version, l->pkg->version_text) == 0 &&
+         st->fff.build == l->pkg->version.build;
+}
+
+int harness_link_check_flash_json(const struct harness_link *l, char *why,
+                                  size_t cap) {
+  char *a = sim_state_to_json(&l->persisted);
+  if (!a) {
+    snprintf(why, cap, "TORN: the persisted flash does not serialise");
+    return -1;
+  }
+  struct sim_state back;
+  memset(&back, 0, sizeof(back));
+  char err[256];
+  int rc = 0;
+  if (sim_state_from_json(&back, a, err, sizeof(err)) != 0) {
+    snprintf(why, cap, "TORN: the persisted flash does not load back: %s",
+             err);
+    rc = -1;
+    goto out_free_text;
+  }
+  char *b = sim_state_to_json(&back);
+  if (!b || strcmp(a, b) != 0) {
+    snprintf(why, cap,
+             "TORN: the persisted flash changes through JSON (save, load, "
+             "save differ)");
+    rc = -1;
+  }
+  free(b);
+  sim_state_release(&back);
+out_free_text:
+  free(a);
+  return rc;
+}
+
+/* --- verdicts -------------------------------------------------------------- */
+
+const char *harness_verdict_kind_name(enum harness_verdict_kind k) {
+  switch (k) {
+#define XX(name, word)                                                        \
+  case HARNESS_VK_##name:                                                     \
+    return word;
+    HARNESS_VERDICT_KIND_MAP(XX)
+#undef XX
+  default:
+    return "?";
+  }
+}
+
+static const char *harness_link_mode(const struct harness_link *l) {
+  if (!sim_modem_powered(l->m))
+    return "OFF";
+  switch (sim_modem_smod(l->m)) {
+  case SIM_SMOD_FFH: return "FFH";
+  case SIM_SMOD_FFH_ELF: return "FFH-ELF";
+  case SIM_SMOD_FFF: return "FFF";
+  case SIM_SMOD_UPDATER: return "UPDATER";
+  case SIM_SMOD_RECOVERY: return "RECOVERY";
+  default: return "booting";
+  }
+}
+
+/* The invariants every run must keep, whatever its result: within its
+ * bound, never stuck, the flash describing the slots, success only with
+ * the package running. 0, or -1 with j->reason. */
+static int harness_link_run_ok(struct harness_link *l,
+                               const struct harness_link_outcome *oc,
+                               uint64_t bound_us, const char *what,
+                               struct harness_judgement *j) {
+  if (oc->past_bound) {
+    snprintf(j->reason, sizeof(j->reason),
+             "INVARIANT: %s did not end within its bound of %.0f virtual s "
+             "(updater in %s, modem in %s)",
+             what, (double)bound_us / 1e6, sqn_update_state_name(l->u.state),
+             harness_link_mode(l));
+    return -1;
+  }
+  if (oc->stuck) {
+    snprintf(j->reason, sizeof(j->reason),
+             "INVARIANT: %s is stuck: no deadline on either side, updater in "
+             "%s, modem in %s",
+             what, sqn_update_state_name(l->u.state), harness_link_mode(l));
+    return -1;
+  }
+  if (l->violation[0]) {
+    snprintf(j->reason, sizeof(j->reason), "%s (during %s)", l->violation,
+             what);
+    return -1;
+  }
+  if (oc->err == 0) {
+    harness_link_settle(l, 60ull * 1000000ull);
+    if (!harness_link_runs_package(l)) {
+      const struct sim_state *st = sim_modem_state(l->m);
+      snprintf(j->reason, sizeof(j->reason),
+               "INVARIANT: %s reported success, but the modem is in %s with "
+               "fff %s %s-%u (package %s-%u)",
+               what, harness_link_mode(l), st->fff.valid ? "valid" : "INVALID",
+               st->fff.version, st->fff.build, l->pkg->version_text,
+               l->pkg->version.build);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int harness_link_judge(struct harness_link *l,
+                       const struct harness_link_outcome *oc,
+                       uint64_t bound_us, struct harness_judgement *j) {
+  memset(j, 0, sizeof(*j));
+  j->err = oc->err;
+  j->kind = HARNESS_VK_FAILED;
+  if (harness_link_run_ok(l, oc, bound_us, "the run", j) != 0)
+    return 0;
+  if (oc->err == 0) {
+    j->kind = HARNESS_VK_RECOVERED;
+    return 0;
+  }
+  enum sqn_next next = sqn_err_next(oc->err);
+  if (next != SQN_NEXT_RERUN && next != SQN_NEXT_POWER_CYCLE &&
+      next != SQN_NEXT_WAIT) {
+    snprintf(j->reason, sizeof(j->reason),
+             "wrong error: %s (\"%s\"; remedy: %s) for a valid package of "
+             "the modem's family with its updater.elf (modem in %s)",
+             sqn_err_name(oc->err), sqn_strerror(oc->err),
+             sqn_next_text(next), harness_link_mode(l));
+    return 0;
+  }
+  struct harness_link_outcome r;
+  if (next == SQN_NEXT_RERUN) {
+    /* As the user would: rerun, faults (the field's conditions) and all. */
+    if (harness_link_run(l, false, true, bound_us, &r) != 0)
+      return -1;
+    if (harness_link_run_ok(l, &r, bound_us, "the rerun", j) != 0)
+      return 0;
+    if (r.err == 0) {
+      j->kind = HARNESS_VK_REPORTED;
+      snprintf(j->reason, sizeof(j->reason), "%s, then a rerun succeeded",
+               sqn_err_name(oc->err));
+      return 0;
+    }
+  } else if (next == SQN_NEXT_WAIT) {
+    harness_link_settle(l, 30ull * 60ull * 1000000ull);
+  }
+  /* A power cycle clears the faults: what is left is the modem's state. */
+  j->power_cycled = true;
+  if (harness_link_power_cycle(l) != 0)
+    return -1;
+  if (harness_link_run(l, false, true, bound_us, &r) != 0)
+    return -1;
+  j->remedy_err = r.err;
+  if (harness_link_run_ok(l, &r, bound_us, "the rerun after a power cycle",
+                          j) != 0)
+    return 0;
+  if (r.err != 0) {
+    snprintf(j->reason, sizeof(j->reason),
+             "INVARIANT: not rerunnable: the run ended with %s (remedy: %s), "
+             "but after it a power-cycled, fault-free rerun ended with %s "
+             "(modem in %s)",
+             sqn_err_name(oc->err), sqn_next_text(next), sqn_err_name(r.err),
+             harness_link_mode(l));
+    return 0;
+  }
+  j->kind = HARNESS_VK_REPORTED;
+  snprintf(j->reason, sizeof(j->reason),
+           "%s (remedy: %s), then a power-cycled rerun succeeded",
+           sqn_err_name(oc->err), sqn_next_text(next));
+  return 0;
+}

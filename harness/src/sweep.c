@@ -1,0 +1,565 @@
+/*
+ * Power-cut sweeps.
+ *
+ * Overview. A sweep is two passes over one in-memory package:
+ *
+ *   1. record   one clean run; every cut point (link.h) is numbered and
+ *               remembered with the flash as persisted at that instant (a
+ *               copy per flash write, shared by the points after it) and
+ *               the shadow (what the image slots physically hold).
+ *   2. points   for each selected point i: boot a new model from the
+ *               point's flash (the power cut: volatile state gone), rerun
+ *               a fresh updater without faults, judge (link.c). About one
+ *               point in `double_every` (chosen by the seed) also gets a
+ *               second cut at a seeded point of that recovery run, then a
+ *               third run.
+ *
+ * Restarting from the recorded flash instead of replaying the clean run
+ * up to i is exact because the model and the updater are deterministic and
+ * a power cut keeps nothing but the flash; `--replay` does it the long way
+ * (and the unit test checks both agree). A failing point is replayed from
+ * zero with the narrator on, so its transcript tells the whole story.
+ */
+#include "sweep.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t harness_mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+int harness_shard_parse(const char *text, struct harness_shard *out) {
+  char *end;
+  unsigned long k = strtoul(text, &end, 10);
+  if (*end != '/')
+    return -1;
+  unsigned long m = strtoul(end + 1, &end, 10);
+  if (*end || k < 1 || m < 1 || k > m || m > 100000)
+    return -1;
+  out->k = (unsigned)k;
+  out->m = (unsigned)m;
+  return 0;
+}
+
+void harness_xml_escape(FILE *f, const char *s) {
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    switch (c) {
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '&': fputs("&amp;", f); break;
+    case '"': fputs("&quot;", f); break;
+    default:
+      /* XML 1.0 forbids most control characters even escaped. */
+      if (c < 0x20 && c != '\n' && c != '\t')
+        fputc('?', f);
+      else
+        fputc(c, f);
+    }
+  }
+}
+
+static double harness_wall_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- the recording --------------------------------------------------------- */
+
+struct harness_point {
+  struct harness_cut_event ev;
+  uint32_t ordinal;  /* per kind, 1-based */
+  uint32_t snap;     /* index into snaps */
+  struct harness_shadow_state sh;
+  char *why;         /* the flash lies about a slot here (malloc'd) */
+};
+
+struct harness_result_row {
+  uint64_t point;
+  enum harness_verdict_kind kind;
+  double wall_s;
+  char *msg; /* failures only */
+};
+
+struct harness_sweep_ctx {
+  const struct harness_sweep_opts *o;
+  FILE *out;
+  struct harness_link *l;
+  struct harness_point *pts;
+  size_t npts, cappts;
+  struct sim_state *snaps;
+  int8_t *snap_json; /* 0 unchecked, 1 good, -1 bad */
+  size_t nsnaps, capsnaps;
+  uint32_t ordinal[HARNESS_CUT_COUNT];
+  bool oom;
+  struct harness_result_row *rows;
+  size_t nrows, caprows;
+};
+
+static int harness_snap_push(struct harness_sweep_ctx *c,
+                             const struct sim_state *st) {
+  if (c->nsnaps == c->capsnaps) {
+    size_t cap = c->capsnaps ? c->capsnaps * 2 : 16;
+    struct sim_state *n = realloc(c->snaps, cap * sizeof(*n));
+    if (!n)
+      return -1;
+    c->snaps = n;
+    int8_t *j = realloc(c->snap_json, cap);
+    if (!j)
+      return -1;
+    c->snap_json = j;
+    c->capsnaps = cap;
+  }
+  memset(&c->snaps[c->nsnaps], 0, sizeof(c->snaps[0]));
+  if (sim_state_copy(&c->snaps[c->nsnaps], st) != 0)
+    return -1;
+  c->snap_json[c->nsnaps] = 0;
+  c->nsnaps++;
+  return 0;
+}
+
+static void harness_sweep_record(void *ctx,
+                                 const struct harness_cut_event *ev) {
+  struct harness_sweep_ctx *c = ctx;
+  if (c->oom)
+    return;
+  if (ev->kind == HARNESS_CUT_FLASH &&
+      harness_snap_push(c, &c->l->persisted) != 0) {
+    c->oom = true;
+    return;
+  }
+  if (c->npts == c->cappts) {
+    size_t cap = c->cappts ? c->cappts * 2 : 1024;
+    struct harness_point *n = realloc(c->pts, cap * sizeof(*n));
+    if (!n) {
+      c->oom = true;
+      return;
+    }
+    c->pts = n;
+    c->cappts = cap;
+  }
+  struct harness_point *p = &c->pts[c->npts++];
+  memset(p, 0, sizeof(*p));
+  p->ev = *ev;
+  p->ordinal = ++c->ordinal[ev->kind];
+  p->snap = (uint32_t)(c->nsnaps - 1);
+  p->sh = c->l->sh;
+  if (c->l->ev_torn) {
+    /* The link keeps the first violation; re-derive this one's text. */
+    p->why = strdup(c->l->ev_why);
+  }
+}
+
+static void harness_sweep_describe(const struct harness_point *p, char *buf,
+                                   size_t cap) {
+  snprintf(buf, cap, "%s #%u at %.3f s (%llu host bytes, flash write %llu)",
+           harness_cut_kind_name(p->ev.kind), p->ordinal,
+           (double)p->ev.t_us / 1e6, (unsigned long long)p->ev.host_bytes,
+           (unsigned long long)p->ev.writes);
+}
+
+/* --- one point ------------------------------------------------------------ */
+
+/* Bring the link to "power just came back after the cut at point i". In
+ * replay mode (or with a narrator, for transcripts) the clean run is
+ * replayed up to i; otherwise the point's snapshot is booted. 0, 1 when the
+ * point fails (reason in j), -1 on a harness error. */
+static int harness_sweep_cut(struct harness_sweep_ctx *c, uint64_t i,
+                             bool replay, struct harness_judgement *j) {
+  struct harness_link *l = c->l;
+  const struct harness_point *p = &c->pts[i - 1];
+  if (replay) {
+    l->now_us = 0;
+    l->on_event = NULL;
+    if (harness_link_boot(l, c->o->start, true) != 0)
+      return -1;
+    l->cut_at = i;
+    struct harness_link_outcome oc;
+    if (harness_link_run(l, false, true, c->o->bound_us, &oc) != 0)
+      return -1;
+    l->cut_at = 0;
+    if (!oc.cut) {
+      snprintf(j->reason, sizeof(j->reason),
+               "replay did not reach cut point %llu (nondeterminism?)",
+               (unsigned long long)i);
+      return 1;
+    }
+    if (l->ev_torn) {
+      snprintf(j->reason, sizeof(j->reason), "%s", l->ev_why);
+      return 1;
+    }
+    if (harness_link_check_flash_json(l, j->reason, sizeof(j->reason)) != 0)
+      return 1;
+    return harness_link_power_cycle(l) == 0 ? 0 : -1;
+  }
+  if (p->why) {
+    snprintf(j->reason, sizeof(j->reason), "%s", p->why);
+    return 1;
+  }
+  if (c->snap_json[p->snap] == 0) {
+    struct harness_link tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.persisted = c->snaps[p->snap];
+    c->snap_json[p->snap] =
+        harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason)) == 0
+            ? 1
+            : -1;
+  }
+  if (c->snap_json[p->snap] < 0) {
+    struct harness_link tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.persisted = c->snaps[p->snap];
+    harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason));
+    return 1;
+  }
+  l->now_us = p->ev.t_us + 1000000u;
+  return harness_link_boot_shadow(l, &c->snaps[p->snap], &p->sh) == 0 ? 0
+                                                                       : -1;
+}
+
+/* Run point i (and its double cut at recovery event `dbl`, 0: none).
+ * Fills j; returns 0 or -1 on a harness error. `*rec_events` gets the
+ * number of cut points of the (first) recovery run. */
+static int harness_sweep_point(struct harness_sweep_ctx *c, uint64_t i,
+                               bool replay, uint64_t dbl,
+                               uint64_t *rec_events,
+                               struct harness_judgement *j) {
+  struct harness_link *l = c->l;
+  memset(j, 0, sizeof(*j));
+  j->kind = HARNESS_VK_FAILED;
+  int rc = harness_sweep_cut(c, i, replay, j);
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  struct harness_link_outcome oc;
+  if (dbl) {
+    if (l->narr)
+      harness_narrate(l->narr, l->now_us,
+                      "Recovery run, with a second power cut at its cut "
+                      "point %llu",
+                      (unsigned long long)dbl);
+    l->cut_at = dbl;
+    if (harness_link_run(l, false, true, c->o->bound_us, &oc) != 0)
+      return -1;
+    l->cut_at = 0;
+    if (l->violation[0]) {
+      snprintf(j->reason, sizeof(j->reason), "%s (before the second cut)",
+               l->violation);
+      return 0;
+    }
+    if (oc.cut) {
+      if (harness_link_check_flash_json(l, j->reason, sizeof(j->reason)) !=
+          0)
+        return 0;
+      if (harness_link_power_cycle(l) != 0)
+        return -1;
+    } else {
+      /* The recovery ended before the second cut: judge it as it is. */
+      return harness_link_judge(l, &oc, c->o->bound_us, j);
+    }
+  }
+  if (l->narr)
+    harness_narrate(l->narr, l->now_us,
+                    "Recovery run: a fresh sqn-update, no faults");
+  if (harness_link_run(l, false, true, c->o->bound_us, &oc) != 0)
+    return -1;
+  if (rec_events)
+    *rec_events = l->events;
+  return harness_link_judge(l, &oc, c->o->bound_us, j);
+}
+
+static int harness_row_add(struct harness_sweep_ctx *c, uint64_t point,
+                           enum harness_verdict_kind kind, double wall,
+                           const char *msg) {
+  if (c->nrows == c->caprows) {
+    size_t cap = c->caprows ? c->caprows * 2 : 1024;
+    struct harness_result_row *n = realloc(c->rows, cap * sizeof(*n));
+    if (!n)
+      return -1;
+    c->rows = n;
+    c->caprows = cap;
+  }
+  c->rows[c->nrows++] = (struct harness_result_row){
+      point, kind, wall, msg ? strdup(msg) : NULL};
+  return 0;
+}
+
+static void harness_sweep_junit(struct harness_sweep_ctx *c,
+                                const struct harness_sweep_stats *st) {
+  const struct harness_sweep_opts *o = c->o;
+  FILE *f = fopen(o->junit, "w");
+  if (!f) {
+    fprintf(c->out, "sweep: cannot write %s\n", o->junit);
+    return;
+  }
+  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  fprintf(f,
+          "<testsuites><testsuite name=\"sweep shard %u/%u\" tests=\"%zu\" "
+          "failures=\"%llu\" errors=\"0\" time=\"%.3f\">\n",
+          o->shard.k, o->shard.m, c->nrows,
+          (unsigned long long)st->failed, st->wall_s);
+  for (size_t r = 0; r < c->nrows; r++) {
+    const struct harness_result_row *row = &c->rows[r];
+    char desc[160];
+    harness_sweep_describe(&c->pts[row->point - 1], desc, sizeof(desc));
+    fprintf(f, "  <testcase classname=\"sweep\" name=\"point %llu: ",
+            (unsigned long long)row->point);
+    harness_xml_escape(f, desc);
+    fprintf(f, "\" time=\"%.4f\">", row->wall_s);
+    if (row->kind == HARNESS_VK_FAILED) {
+      fprintf(f, "<failure message=\"");
+      harness_xml_escape(f, row->msg ? row->msg : "failed");
+      fprintf(f, "\">");
+      harness_xml_escape(f, row->msg ? row->msg : "");
+      fprintf(f, "\nreproduce: ");
+      harness_xml_escape(f, o->repro ? o->repro : "sqn-scenario sweep");
+      fprintf(f, " --only %llu</failure>", (unsigned long long)row->point);
+    } else {
+      fprintf(f, "<system-out>%s</system-out>",
+              harness_verdict_kind_name(row->kind));
+    }
+    fprintf(f, "</testcase>\n");
+  }
+  fprintf(f, "</testsuite></testsuites>\n");
+  fclose(f);
+}
+
+/* Print a failing point's transcript: replay it with the narrator on. */
+static void harness_sweep_transcript(struct harness_sweep_ctx *c, uint64_t i,
+                                     uint64_t dbl) {
+  struct harness_narrator n;
+  harness_narrator_init(&n);
+  harness_narrator_set_host(&n, "sqn-update");
+  harness_narrate(&n, 0, "Sweep point %llu: clean run, power cut at cut "
+                         "point %llu",
+                  (unsigned long long)i, (unsigned long long)i);
+  c->l->narr = &n;
+  struct harness_judgement j;
+  if (harness_sweep_point(c, i, true, dbl, NULL, &j) == 0)
+    harness_narrate(&n, c->l->now_us, "Verdict: %s%s%s",
+                    harness_verdict_kind_name(j.kind),
+                    j.reason[0] ? " — " : "", j.reason);
+  c->l->narr = NULL;
+  harness_narrate_flush(&n);
+  fputs(n.text ? n.text : "(no transcript)\n", c->out);
+  harness_narrator_free(&n);
+}
+
+int harness_sweep(const struct harness_sweep_opts *o,
+                  struct harness_sweep_stats *st) {
+  memset(st, 0, sizeof(*st));
+  double t0 = harness_wall_s();
+  struct harness_sweep_ctx c;
+  memset(&c, 0, sizeof(c));
+  c.o = o;
+  c.out = o->out ? o->out : stdout;
+  int rc = -1;
+  struct harness_link *l = calloc(1, sizeof(*l));
+  if (!l)
+    return -1;
+  c.l = l;
+  if (harness_link_init(l, o->profile, o->pkg) != 0)
+    goto out_free_link;
+  l->byte_step = o->byte_step;
+  l->mutation = o->mutation;
+
+  /* 1. record the clean run */
+  if (harness_link_boot(l, o->start, true) != 0)
+    goto out_free_link;
+  if (harness_snap_push(&c, &l->persisted) != 0)
+    goto out_free_link;
+  l->on_event = harness_sweep_record;
+  l->ctx = &c;
+  struct harness_link_outcome oc;
+  if (harness_link_run(l, false, true, o->bound_us, &oc) != 0 || c.oom)
+    goto out_free_link;
+  l->on_event = NULL;
+  struct harness_judgement j;
+  if (harness_link_judge(l, &oc, o->bound_us, &j) != 0)
+    goto out_free_link;
+  if (j.kind != HARNESS_VK_RECOVERED && !l->violation[0]) {
+    snprintf(st->clean_reason, sizeof(st->clean_reason),
+             "the clean run does not succeed: %s%s",
+             j.kind == HARNESS_VK_REPORTED ? "ended with " : "",
+             j.reason[0] ? j.reason : sqn_err_name(oc.err));
+    goto out_free_link;
+  }
+  st->points = c.npts;
+  fprintf(c.out,
+          "sweep: %zu cut points in a clean run of %.1f virtual s "
+          "(%zu-byte package %s, %zu flash writes)%s\n",
+          c.npts, (double)(oc.end_us - oc.start_us) / 1e6, o->pkg->len,
+          o->pkg->version_text, c.nsnaps - 1,
+          o->mutation ? " — MUTATION " : "");
+  if (o->mutation)
+    fprintf(c.out, "sweep: persist filter '%s' simulates a broken flash "
+                   "write ordering\n",
+            harness_mutation_name(o->mutation));
+
+  /* 2. the points */
+  uint32_t stride = o->stride ? o->stride : 1;
+  unsigned shard_m = o->shard.m ? o->shard.m : 1;
+  unsigned shard_k = o->shard.k ? o->shard.k : 1;
+  unsigned printed = 0;
+  uint64_t sel = 0;
+  if (o->only > c.npts) {
+    fprintf(c.out, "sweep: --only %llu: the clean run has %zu cut points\n",
+            (unsigned long long)o->only, c.npts);
+    goto out_free_link;
+  }
+  for (uint64_t i = 1; i <= c.npts; i++) {
+    if (o->only) {
+      if (i != o->only)
+        continue;
+    } else {
+      if ((i - 1) % stride != 0)
+        continue;
+      uint64_t idx = (i - 1) / stride;
+      if (idx % shard_m != shard_k - 1)
+        continue;
+    }
+    sel++;
+    double pt0 = harness_wall_s();
+    uint64_t rec_events = 0;
+    if (harness_sweep_point(&c, i, o->replay, 0, &rec_events, &j) != 0)
+      goto out_free_link;
+    uint64_t dbl = 0;
+    if (j.kind != HARNESS_VK_FAILED && o->double_every && rec_events &&
+        (o->only || harness_mix64(o->seed + i) % o->double_every == 0)) {
+      dbl = 1 + harness_mix64(o->seed ^ (i * 0x100000001B3ull)) % rec_events;
+      st->doubles++;
+      if (harness_sweep_point(&c, i, o->replay, dbl, NULL, &j) != 0)
+        goto out_free_link;
+    }
+    double wall = harness_wall_s() - pt0;
+    if (j.kind == HARNESS_VK_RECOVERED)
+      st->recovered++;
+    else if (j.kind == HARNESS_VK_REPORTED)
+      st->reported++;
+    if (j.kind == HARNESS_VK_FAILED) {
+      st->failed++;
+      if (!st->first_failed)
+        st->first_failed = i;
+      char desc[160];
+      harness_sweep_describe(&c.pts[i - 1], desc, sizeof(desc));
+      char dbl_text[64] = "";
+      if (dbl)
+        snprintf(dbl_text, sizeof(dbl_text), ", second cut at recovery "
+                                             "point %llu",
+                 (unsigned long long)dbl);
+      fprintf(c.out, "FAIL  point %llu/%zu (%s%s): %s\n",
+              (unsigned long long)i, c.npts, desc, dbl_text, j.reason);
+      fprintf(c.out, "  reproduce: %s --only %llu\n",
+              o->repro ? o->repro : "sqn-scenario sweep",
+              (unsigned long long)i);
+      if (printed < o->max_transcripts) {
+        printed++;
+        harness_sweep_transcript(&c, i, dbl);
+        fputc('\n', c.out);
+      }
+    } else if (o->only) {
+      fprintf(c.out, "PASS  point %llu: %s%s%s\n", (unsigned long long)i,
+              harness_verdict_kind_name(j.kind), j.reason[0] ? " — " : "",
+              j.reason);
+    }
+    if ((o->junit || o->only) &&
+        harness_row_add(&c, i, j.kind, wall,
+                        j.kind == HARNESS_VK_FAILED ? j.reason : NULL) != 0)
+      goto out_free_link;
+    if (o->only && o->max_transcripts && j.kind != HARNESS_VK_FAILED)
+      harness_sweep_transcript(&c, i, dbl);
+  }
+  st->selected = sel;
+  st->wall_s = harness_wall_s() - t0;
+  if (o->junit)
+    harness_sweep_junit(&c, st);
+  rc = st->failed ? 1 : 0;
+
+out_free_link:
+  if (rc < 0 && !st->clean_reason[0] && c.oom)
+    snprintf(st->clean_reason, sizeof(st->clean_reason), "out of memory");
+  st->wall_s = harness_wall_s() - t0;
+  harness_link_free(l);
+  free(l);
+  for (size_t i = 0; i < c.npts; i++)
+    free(c.pts[i].why);
+  free(c.pts);
+  for (size_t i = 0; i < c.nsnaps; i++)
+    sim_state_release(&c.snaps[i]);
+  free(c.snaps);
+  free(c.snap_json);
+  for (size_t i = 0; i < c.nrows; i++)
+    free(c.rows[i].msg);
+  free(c.rows);
+  return rc;
+}
+
+/* --- package specs ---------------------------------------------------------- */
+
+int harness_pkg_spec_build(const char *spec, enum sim_profile profile,
+                           struct harness_pkg *p, char *err, size_t errcap) {
+  struct harness_pkg_yaml y;
+  memset(&y, 0, sizeof(y));
+  y.size = 262144;
+  y.updater_elf = true;
+  char *recs[4];
+  char buf[512], version[32] = "", family[8] = "", recbuf[128] = "";
+  snprintf(buf, sizeof(buf), "%s", spec ? spec : "");
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok;
+       tok = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(tok, '=');
+    char *val = eq ? eq + 1 : NULL;
+    if (eq)
+      *eq = '\0';
+    char *end = NULL;
+    if (!strcmp(tok, "size") && val) {
+      y.size = strtoull(val, &end, 0);
+      if (*end || !y.size) {
+        snprintf(err, errcap, "--package: size '%s' is not a byte count",
+                 val);
+        return -1;
+      }
+    } else if (!strcmp(tok, "version") && val) {
+      snprintf(version, sizeof(version), "%s", val);
+      y.version = version;
+    } else if (!strcmp(tok, "build") && val) {
+      y.build = (uint32_t)strtoul(val, &end, 10);
+      if (*end) {
+        snprintf(err, errcap, "--package: build '%s' is not a number", val);
+        return -1;
+      }
+    } else if (!strcmp(tok, "family") && val) {
+      snprintf(family, sizeof(family), "%s", val);
+      y.family = family;
+    } else if (!strcmp(tok, "records") && val) {
+      snprintf(recbuf, sizeof(recbuf), "%s", val);
+      char *s2 = NULL;
+      for (char *r = strtok_r(recbuf, "+", &s2); r && y.records_count < 4;
+           r = strtok_r(NULL, "+", &s2))
+        recs[y.records_count++] = r;
+      y.records = recs;
+    } else if (!strcmp(tok, "no-pack") && !val) {
+      y.no_pack = true;
+    } else if (!strcmp(tok, "no-elf") && !val) {
+      y.updater_elf = false;
+    } else {
+      snprintf(err, errcap,
+               "--package: unknown item '%s' (want size=, version=, build=, "
+               "family=, records=, no-pack, no-elf)",
+               tok);
+      return -1;
+    }
+  }
+  struct harness_scenario s;
+  memset(&s, 0, sizeof(s));
+  s.path = (char *)"--package";
+  s.profile = profile;
+  s.package = &y;
+  return harness_pkg_build(&s, p, err, errcap);
+}
