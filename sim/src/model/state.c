@@ -289,7 +289,7 @@ static int sim_state_get_image(json_t *root, const char *key,
 {
   char path[32];
   json_t *o = json_object_get(root, key);
-  uint64_t build;
+  uint64_t build = 0;
   if (!o)
     return SIM_ERR("%s: missing", key);
   if (!json_is_object(o))
@@ -331,7 +331,7 @@ static int sim_state_parse(struct sim_state *st, json_t *root, char *err,
                            size_t errcap)
 {
   char word[16];
-  uint64_t n;
+  uint64_t n = 0;
   int idx;
 
   if (!json_is_object(root))
