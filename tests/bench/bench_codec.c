@@ -28,45 +28,6 @@
 
 static volatile uint32_t bench_sink_u32;
 
-/*
- * The fix proposed for sqn_crc16 (core/src/codec/crc.c), measured here so
- * the report can show its effect: slicing-by-8. t[k][b] is the CRC of byte
- * b followed by k zero bytes, so eight bytes fold in with eight lookups and
- * no dependency chain between them. The 16-bit register overlaps the first
- * two bytes of each group. Checked against sqn_crc16 on every run.
- */
-static uint16_t bench_crc16_t[8][256];
-
-static void bench_crc16_s8_init(void) {
-  for (unsigned b = 0; b < 256; b++) {
-    uint16_t c = (uint16_t)(b << 8);
-    for (int i = 0; i < 8; i++)
-      c = (uint16_t)(c & 0x8000u ? (unsigned)(c << 1) ^ 0x1021u : (unsigned)(c << 1));
-    bench_crc16_t[0][b] = c;
-  }
-  for (int k = 1; k < 8; k++)
-    for (unsigned b = 0; b < 256; b++) {
-      uint16_t p = bench_crc16_t[k - 1][b];
-      bench_crc16_t[k][b] =
-          (uint16_t)((p << 8) ^ bench_crc16_t[0][(p >> 8) & 0xFFu]);
-    }
-}
-
-static uint16_t bench_crc16_s8(uint16_t crc, const uint8_t *p, size_t len) {
-  while (len >= 8) {
-    crc = (uint16_t)(bench_crc16_t[7][(p[0] ^ (crc >> 8)) & 0xFFu] ^
-                     bench_crc16_t[6][(p[1] ^ crc) & 0xFFu] ^
-                     bench_crc16_t[5][p[2]] ^ bench_crc16_t[4][p[3]] ^
-                     bench_crc16_t[3][p[4]] ^ bench_crc16_t[2][p[5]] ^
-                     bench_crc16_t[1][p[6]] ^ bench_crc16_t[0][p[7]]);
-    p += 8;
-    len -= 8;
-  }
-  while (len--)
-    crc = (uint16_t)((crc << 8) ^ bench_crc16_t[0][((crc >> 8) ^ *p++) & 0xFFu]);
-  return crc;
-}
-
 struct bench_stp_count {
   uint32_t frames;
   uint64_t payload;
@@ -113,11 +74,10 @@ static uint8_t *bench_stp_stream(const uint8_t *pkg, size_t len,
   return s;
 }
 
-enum { B_MEMCPY, B_CRC16, B_CRC16_S8, B_FLETCHER, B_CRC32, B_STP, B_CABA, B_COUNT };
+enum { B_MEMCPY, B_CRC16, B_FLETCHER, B_CRC32, B_STP, B_CABA, B_COUNT };
 
 static const char *const bench_names[B_COUNT] = {
-    "memcpy (baseline)", "sqn_crc16", "crc16 slice-by-8 (proposed)",
-    "sqn_fletcher32",
+    "memcpy (baseline)", "sqn_crc16", "sqn_fletcher32",
     "sqn_crc32",         "STP decoder (8 KiB frames)", "CABA walker (8176 B feeds)"};
 
 int main(int argc, char **argv) {
@@ -152,11 +112,6 @@ int main(int argc, char **argv) {
   }
   memset(dst, 0, pkg_len);
 
-  bench_crc16_s8_init();
-  if (bench_crc16_s8(0, (const uint8_t *)"123456789", 9) != 0x31C3) {
-    fprintf(stderr, "bench_codec: slice-by-8 CRC fails the check value\n");
-    goto out_free;
-  }
   bench_print_machine();
   printf("package: %zu bytes (LR5 %s [%u], PACK + 4 UPGR), %d round(s)\n",
          pkg_len, BENCH_PKG_VERSION, BENCH_PKG_BUILD, o.rounds);
@@ -172,15 +127,6 @@ int main(int argc, char **argv) {
     t0 = bench_now();
     bench_sink_u32 = sqn_crc16(0, pkg, pkg_len);
     t[B_CRC16][r] = bench_now() - t0;
-
-    t0 = bench_now();
-    uint16_t s8 = bench_crc16_s8(0, pkg, pkg_len);
-    t[B_CRC16_S8][r] = bench_now() - t0;
-    if (s8 != bench_sink_u32) {
-      fprintf(stderr, "bench_codec: slice-by-8 CRC 0x%04x != sqn_crc16 0x%04x\n",
-              (unsigned)s8, (unsigned)bench_sink_u32);
-      goto out_free;
-    }
 
     t0 = bench_now();
     bench_sink_u32 = sqn_fletcher32(pkg, pkg_len);
