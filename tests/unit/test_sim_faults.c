@@ -6,52 +6,12 @@
  */
 #include "test_sim_helpers.h"
 
-#include "sqnup/pkg.h"
 
 #include <unistd.h>
 
 #define SEC 1000000ull
 #define MIN (60 * SEC)
 
-static struct sqn_pkg_layout lay;
-
-/* A package (PACK > boot, updater, fff, fs) of `size` bytes (0: minimum). */
-static uint8_t *mk_pkg(size_t *len, uint64_t size, unsigned fff_build)
-{
-  struct sqn_pkg_opts o;
-  ck_assert_int_eq(sqn_pkg_opts_init(&o, SQN_PKG_FAMILY_LR5), 0);
-  o.version.build = fff_build;
-  o.size = size;
-  ck_assert_int_eq(sqn_pkg_layout(&o, &lay), 0);
-  uint8_t *buf = malloc(lay.total);
-  ck_assert_ptr_nonnull(buf);
-  ck_assert_int_eq(sqn_pkg_build_buf(&o, buf, lay.total, len), 0);
-  return buf;
-}
-
-/* rig_init with debug flags. */
-static void rig_init_debug(struct rig *r, const char *state, double scale,
-                           unsigned debug_flags)
-{
-  struct sim_state st;
-  memset(r, 0, sizeof(*r));
-  rig_load_state(&st, state);
-  struct sim_modem_config cfg = {
-      .profile = st.profile,
-      .state = &st,
-      .time_scale = scale,
-      .tx = rig_tx,
-      .persist = rig_persist,
-      .trace = rig_trace,
-      .user = r,
-      .debug_flags = debug_flags,
-  };
-  r->now = 1000;
-  r->m = sim_modem_new(&cfg, r->now);
-  ck_assert_ptr_nonnull(r->m);
-  sim_state_release(&st);
-  rig_run(r, 20 * SEC);
-}
 
 static void add_fault(struct rig *r, const struct sim_fault *f)
 {
@@ -566,15 +526,15 @@ END_TEST
 /* Push up to the middle of the fff record, then cut the power. */
 static void cut_mid_fff(struct rig *r, const uint8_t *pkg, size_t len)
 {
-  ck_assert(lay.rec[SQN_PKG_REC_FFF].present);
-  size_t mid = (size_t)(lay.rec[SQN_PKG_REC_FFF].offset +
-                        lay.rec[SQN_PKG_REC_FFF].length / 2);
-  ck_assert_uint_gt(mid, (size_t)lay.rec[SQN_PKG_REC_FFF].offset + 8176);
+  ck_assert(rig_pkg_layout.rec[SQN_PKG_REC_FFF].present);
+  size_t mid = (size_t)(rig_pkg_layout.rec[SQN_PKG_REC_FFF].offset +
+                        rig_pkg_layout.rec[SQN_PKG_REC_FFF].length / 2);
+  ck_assert_uint_gt(mid, (size_t)rig_pkg_layout.rec[SQN_PKG_REC_FFF].offset + 8176);
   size_t off = 0;
   uint32_t tid = open_otf(r);
   push_blocks(r, pkg, len, &off, mid, &tid);
-  ck_assert_uint_lt(off, lay.rec[SQN_PKG_REC_FFF].offset +
-                             lay.rec[SQN_PKG_REC_FFF].length);
+  ck_assert_uint_lt(off, rig_pkg_layout.rec[SQN_PKG_REC_FFF].offset +
+                             rig_pkg_layout.rec[SQN_PKG_REC_FFF].length);
   sim_modem_power_cut(r->m, r->now);
 }
 
@@ -583,7 +543,7 @@ START_TEST(test_sim_debug_valid_early_cut_mid_fff_bricks_the_modem)
   struct rig r;
   size_t len;
   uint8_t *pkg = mk_pkg(&len, 400000, 39529);
-  rig_init_debug(&r, "healthy", 1, SIM_DEBUG_MARK_VALID_EARLY);
+  rig_init_debug(&r, "healthy", SIM_PROFILE_MONARCH1, 1, SIM_DEBUG_MARK_VALID_EARLY);
   cut_mid_fff(&r, pkg, len);
   const struct sim_state *st = sim_modem_state(r.m);
   /* The flash claims a valid new fff that was never fully written. */
@@ -614,7 +574,7 @@ START_TEST(test_sim_debug_off_cut_mid_fff_boots_recovery)
   struct rig r;
   size_t len;
   uint8_t *pkg = mk_pkg(&len, 400000, 39529);
-  rig_init_debug(&r, "healthy", 1, 0);
+  rig_init_debug(&r, "healthy", SIM_PROFILE_MONARCH1, 1, 0);
   cut_mid_fff(&r, pkg, len);
   const struct sim_state *st = sim_modem_state(r.m);
   ck_assert(!st->fff.valid);
@@ -633,7 +593,7 @@ START_TEST(test_sim_debug_valid_early_full_push_still_succeeds)
   struct rig r;
   size_t len;
   uint8_t *pkg = mk_pkg(&len, 100000, 39529);
-  rig_init_debug(&r, "healthy", 0, SIM_DEBUG_MARK_VALID_EARLY);
+  rig_init_debug(&r, "healthy", SIM_PROFILE_MONARCH1, 0, SIM_DEBUG_MARK_VALID_EARLY);
   rig_expect(&r, "AT+SMSTPU=\"ON_THE_FLY\"\r\n", "\r\nOK\r\n");
   rig_push(&r, pkg, len);
   const struct sim_state *st = sim_modem_state(r.m);
@@ -654,7 +614,7 @@ START_TEST(test_sim_debug_valid_early_cut_during_store_apply_bricks)
     struct rig r;
     size_t len;
     uint8_t *pkg = mk_pkg(&len, 0, 39529);
-    rig_init_debug(&r, "healthy", 1, flags);
+    rig_init_debug(&r, "healthy", SIM_PROFILE_MONARCH1, 1, flags);
     rig_expect(&r, "AT+SMSTPU\r\n", "\r\nOK\r\n");
     rig_push(&r, pkg, len);
     rig_clear(&r);

@@ -15,6 +15,7 @@
 #include "sim/fault.h"
 #include "sim/modem.h"
 #include "sim/state.h"
+#include "sqnup/pkg.h"
 #include "sqnup/stp.h"
 
 struct rig {
@@ -83,10 +84,11 @@ static void rig_run_to(struct rig *r, uint64_t until)
 
 static void rig_run(struct rig *r, uint64_t us) { rig_run_to(r, r->now + us); }
 
-/* A modem from a named state (NULL: factory) at time scale `scale`,
- * booted and with its boot output cleared. */
-static void rig_init(struct rig *r, const char *state, enum sim_profile prof,
-                     double scale)
+/* A modem from a named state (NULL: factory) at time scale `scale`, with
+ * the model's test-only `debug_flags`, booted and its boot output cleared. */
+static void rig_init_debug(struct rig *r, const char *state,
+                           enum sim_profile prof, double scale,
+                           unsigned debug_flags)
 {
   struct sim_state st;
   memset(r, 0, sizeof(*r));
@@ -102,12 +104,36 @@ static void rig_init(struct rig *r, const char *state, enum sim_profile prof,
       .persist = rig_persist,
       .trace = rig_trace,
       .user = r,
+      .debug_flags = debug_flags,
   };
   r->now = 1000;
   r->m = sim_modem_new(&cfg, r->now);
   ck_assert_ptr_nonnull(r->m);
   sim_state_release(&st);
   rig_run(r, 20 * 1000000ull);
+}
+
+static void rig_init(struct rig *r, const char *state, enum sim_profile prof,
+                     double scale)
+{
+  rig_init_debug(r, state, prof, scale, 0);
+}
+
+/* A genuine-layout package (PACK > boot, updater, fff, fs) in memory, of
+ * `size` bytes (0: the minimum); its layout is left in `rig_pkg_layout`. */
+static struct sqn_pkg_layout rig_pkg_layout;
+
+static uint8_t *mk_pkg(size_t *len, uint64_t size, unsigned fff_build)
+{
+  struct sqn_pkg_opts o;
+  ck_assert_int_eq(sqn_pkg_opts_init(&o, SQN_PKG_FAMILY_LR5), 0);
+  o.version.build = fff_build;
+  o.size = size;
+  ck_assert_int_eq(sqn_pkg_layout(&o, &rig_pkg_layout), 0);
+  uint8_t *buf = malloc(rig_pkg_layout.total);
+  ck_assert_ptr_nonnull(buf);
+  ck_assert_int_eq(sqn_pkg_build_buf(&o, buf, rig_pkg_layout.total, len), 0);
+  return buf;
 }
 
 static void rig_free(struct rig *r)

@@ -4,27 +4,11 @@
  */
 #include "test_sim_helpers.h"
 
-#include "sqnup/pkg.h"
 
 #include <unistd.h>
 
 #define SEC 1000000ull
 
-/* A genuine-layout package (PACK > boot, updater, fff, fs) in memory. */
-static struct sqn_pkg_layout lay;
-
-static uint8_t *mk_pkg(size_t *len, uint64_t size, unsigned fff_build)
-{
-  struct sqn_pkg_opts o;
-  ck_assert_int_eq(sqn_pkg_opts_init(&o, SQN_PKG_FAMILY_LR5), 0);
-  o.version.build = fff_build;
-  o.size = size;
-  ck_assert_int_eq(sqn_pkg_layout(&o, &lay), 0);
-  uint8_t *buf = malloc(lay.total);
-  ck_assert_ptr_nonnull(buf);
-  ck_assert_int_eq(sqn_pkg_build_buf(&o, buf, lay.total, len), 0);
-  return buf;
-}
 
 /* ---- AT layer ------------------------------------------------------------ */
 
@@ -317,7 +301,7 @@ START_TEST(test_sim_otf_flipped_byte_fails_and_leaves_fff_invalid)
   size_t len;
   uint8_t *pkg = mk_pkg(&len, 0, 38638);
   /* Inside the fff record's image. */
-  pkg[lay.rec[SQN_PKG_REC_FFF].offset + lay.rec[SQN_PKG_REC_FFF].length / 2] ^=
+  pkg[rig_pkg_layout.rec[SQN_PKG_REC_FFF].offset + rig_pkg_layout.rec[SQN_PKG_REC_FFF].length / 2] ^=
       0x40;
   rig_init(&r, "healthy", SIM_PROFILE_MONARCH1, 0);
   rig_expect(&r, "AT+SMSTPU=\"ON_THE_FLY\"\r\n", "\r\nOK\r\n");
