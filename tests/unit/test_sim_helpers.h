@@ -119,6 +119,11 @@ static void rig_init(struct rig *r, const char *state, enum sim_profile prof,
   rig_init_debug(r, state, prof, scale, 0);
 }
 
+/* What the modem's PPP peer answers to a line in data mode. */
+#define RIG_PPP_ECHO                                                         \
+  "\x7e\xff\x7d\x23\xc0\x21\x7d\x29\x7d\x21\x7d\x20\x7d\x28\x7d\x20\x7d"     \
+  "\x20\x7d\x20\x7d\x20\x6e\xf1\x7e"
+
 /* A genuine-layout package (PACK > boot, updater, fff, fs) in memory, of
  * `size` bytes (0: the minimum); its layout is left in `rig_pkg_layout`. */
 static struct sqn_pkg_layout rig_pkg_layout;

@@ -787,10 +787,11 @@ START_TEST(test_sim_fault_data_mode_needs_guarded_escape)
   struct sim_fault d = {.when = SIM_FAULT_ON_MODE,
                         .mode = SIM_FAULT_MODE_FFF,
                         .action = SIM_FAULT_DO_DATA_MODE};
-  rig_init(&r, "healthy", SIM_PROFILE_MONARCH1, 0);
+  /* Real time: the 1 s guards are modem delays and scale with the rest. */
+  rig_init(&r, "healthy", SIM_PROFILE_MONARCH1, 1);
   ck_assert_int_eq(sim_modem_add_fault(r.m, &d), 0);
   rig_expect(&r, "AT^RESET\r\n", "\r\nOK\r\n\r\n+SHUTDOWN\r\n\r\n+SYSSTART\r\n");
-  rig_expect(&r, "AT\r\n", "");
+  rig_expect(&r, "AT\r\n", RIG_PPP_ECHO); /* data mode: PPP */
   rig_run(&r, 2 * SEC);
   rig_clear(&r);
   rig_send(&r, "+++");

@@ -374,6 +374,25 @@ START_TEST(test_stpm_every_response_corrupt_reports_protocol) {
 }
 END_TEST
 
+START_TEST(test_stpm_every_magic_corrupt_reports_protocol_soon) {
+  /* S24c with corrupt magics: the decoder never sees a frame, only bytes.
+   * Answers that keep coming are a protocol failure, not a stall, and they
+   * are resent soon instead of after the full 120 s ack bound. */
+  struct rig r;
+  rig_init(&r, 30000, 8192, (enum sqn_feed_mode)_i);
+  r.s.fault = F_BAD_MAGIC;
+  r.s.fault_block = 1;
+  r.s.fault_left = 1000;
+  rig_run(&r);
+  ck_assert_int_eq(r.m.result, SQN_E_STP_PROTOCOL);
+  ck_assert_int_eq(r.m.state, SQN_STPM_ST_FAILED);
+  ck_assert_uint_eq(r.s.resets, 2); /* the initial one and the closing one */
+  ck_assert_uint_ge(r.m.bad_responses, 4);
+  ck_assert_uint_le(r.now, 1000 + 120000); /* well under 4 x 120 s */
+  rig_free(&r);
+}
+END_TEST
+
 START_TEST(test_stpm_stale_bytes_before_reset_ignored) {
   struct rig r;
   static const uint8_t stale[] = "\r\nOK\r\ntsaf\x80\x00\x00\x00\x00";
@@ -489,6 +508,8 @@ static Suite *stpm_suite(void) {
   tcase_add_loop_test(tc, test_stpm_delayed_ack_75s_not_resent, 0, 3);
   tcase_add_loop_test(tc, test_stpm_silent_block_reports_stalled_and_resets, 0, 3);
   tcase_add_loop_test(tc, test_stpm_every_response_corrupt_reports_protocol, 0, 3);
+  tcase_add_loop_test(tc, test_stpm_every_magic_corrupt_reports_protocol_soon,
+                      0, 3);
   tcase_add_loop_test(tc, test_stpm_stale_bytes_before_reset_ignored, 0, 3);
   tcase_add_test(tc, test_stpm_rejects_bad_config);
   tcase_add_test(tc, test_stpm_push_speed_at_least_200mbs);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,7 +142,103 @@ START_TEST(test_update_cli_legacy_positional_exit_2) {
 }
 END_TEST
 
+START_TEST(test_update_cli_bad_option_logs_done_exit_2) {
+  /* The --log file gets the final report even when the command line is
+   * wrong, wherever --log stands (a harness reads only that file). */
+  char log[256], *text;
+  size_t len;
+  snprintf(log, sizeof log, "%s/run.log", tmpdir);
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", "/dev/null",
+                        "--no-such-option", "--log", log, PKG, NULL};
+  ck_assert_int_eq(run(argv), 2);
+  text = (char *)sqn_read_file(log, &len);
+  ck_assert_ptr_nonnull(text);
+  ck_assert_msg(strstr(text, " DONE ") && strstr(text, "E_BAD_ARGUMENTS"),
+                "log: %s", text);
+  free(text);
+  const char *argv2[] = {SQN_UPDATE_BIN, "--port", "/dev/null", "--method",
+                         "carrier-pigeon", PKG, NULL};
+  ck_assert_int_eq(run(argv2), 2);
+  ck_assert(strstr(out, "--method") != NULL);
+  const char *argv3[] = {SQN_UPDATE_BIN, "--help", NULL};
+  ck_assert_int_eq(run(argv3), 0);
+  ck_assert(strstr(out, "--method M") != NULL);
+}
+END_TEST
+
 #ifdef SQN_SIM_BIN
+/* Start sqn-sim on `state_fixture` (copied to tmpdir); its pty path goes to
+ * `pty`. False (skip) when no pty can be had. */
+static bool start_sim(const char *state_fixture, char *pty, size_t cap,
+                      pid_t *pid, int *fd) {
+  char state[256], line[512] = "";
+  size_t len;
+  snprintf(state, sizeof state, "%s/modem.json", tmpdir);
+  uint8_t *b = sqn_read_file(state_fixture, &len);
+  ck_assert_ptr_nonnull(b);
+  write_file(state, b, len);
+  free(b);
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  pid_t sim = fork();
+  ck_assert_int_ge(sim, 0);
+  if (sim == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale", "0.01",
+          (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  size_t got = 0;
+  while (!strchr(line, '\n') && got < sizeof line - 1) {
+    struct pollfd pf = {p[0], POLLIN, 0};
+    if (poll(&pf, 1, 10000) <= 0)
+      break;
+    ssize_t n = read(p[0], line + got, sizeof line - 1 - got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+    line[got] = '\0';
+  }
+  char *nl = strchr(line, '\n');
+  if (!nl || strncmp(line, "pty: ", 5) != 0) {
+    kill(sim, SIGTERM);
+    waitpid(sim, NULL, 0);
+    close(p[0]);
+    fprintf(stderr, "sqn-sim gave no pty (%s): skipping\n", line);
+    return false;
+  }
+  *nl = '\0';
+  ck_assert_uint_lt(strlen(line + 5), cap);
+  memcpy(pty, line + 5, strlen(line + 5) + 1);
+  *pid = sim;
+  *fd = p[0];
+  return true;
+}
+
+START_TEST(test_update_cli_info_reads_sqn_sim_over_pty) {
+  char pty[512];
+  pid_t sim;
+  int fd;
+  if (!start_sim(SQN_FIXTURES "/states/healthy.json", pty, sizeof pty, &sim,
+                 &fd))
+    return; /* no pty on this machine */
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                        "0.05", "--info", NULL};
+  int rc = run(argv);
+  kill(sim, SIGTERM);
+  waitpid(sim, NULL, 0);
+  close(fd);
+  ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+  ck_assert_msg(strstr(out, "mode=FFF") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "LR5.1.1.0-33988") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "33080") != NULL, "no bootloader: %s", out);
+}
+END_TEST
+
 START_TEST(test_update_cli_upgrades_sqn_sim_over_pty) {
   char state[256], line[512] = "";
   snprintf(state, sizeof state, "%s/modem.json", tmpdir);
@@ -216,8 +313,10 @@ int main(void) {
   tcase_add_test(tc, test_update_cli_corrupt_package_names_record_exit_3);
   tcase_add_test(tc, test_update_cli_bad_port_exit_4);
   tcase_add_test(tc, test_update_cli_legacy_positional_exit_2);
+  tcase_add_test(tc, test_update_cli_bad_option_logs_done_exit_2);
 #ifdef SQN_SIM_BIN
   tcase_add_test(tc, test_update_cli_upgrades_sqn_sim_over_pty);
+  tcase_add_test(tc, test_update_cli_info_reads_sqn_sim_over_pty);
 #endif
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);

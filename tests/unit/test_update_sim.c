@@ -48,6 +48,8 @@ struct bridge {
   unsigned smswboot1x, smswboot3x, smstpu, at_stp; /* commands seen */
   unsigned log_lines;
   bool echo_log;
+  enum sqn_update_method method; /* passed by bridge_start */
+  unsigned wait_logs;            /* "still waiting" progress lines */
   char sent[4096];  /* AT commands the updater sent, in order */
   size_t sent_len;
 };
@@ -96,6 +98,9 @@ static int host_read_pkg(void *user, enum sqn_update_src src, uint64_t off,
 static void host_event(void *user, const struct sqn_update_event *ev) {
   struct bridge *br = user;
   br->log_lines++;
+  if (ev->kind == SQN_UPDATE_EV_LOG && ev->text &&
+      strstr(ev->text, "still waiting"))
+    br->wait_logs++;
   if (br->echo_log || getenv("UPD_TEST_TRACE")) {
     if (ev->kind != SQN_UPDATE_EV_PROGRESS)
       fprintf(stderr, "%8llu %-8s %-12s %s\n", (unsigned long long)ev->now_ms,
@@ -154,6 +159,7 @@ static int bridge_start(struct bridge *br, enum sqn_update_mode mode,
       .updater_size = br->elf_len,
       .baud = baud,
       .force = force,
+      .method = br->method,
       .timeout_scale = 1.0,
       .write = host_write,
       .set_baud = host_set_baud,
@@ -801,6 +807,197 @@ START_TEST(test_update_sim_first_block_never_acked_stalls) {
 }
 END_TEST
 
+START_TEST(test_update_sim_commit_9_minutes_waits_with_progress) {
+  /* S11a: the first boot of the new firmware is 9 silent minutes (power
+   * gone, then back); the updater keeps waiting, says so, and succeeds. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  struct sim_fault f;
+  memset(&f, 0, sizeof f);
+  snprintf(f.name, sizeof f.name, "s11a");
+  f.when = SIM_FAULT_ON_MODE;
+  f.mode = SIM_FAULT_MODE_FFF;
+  f.first = 2;
+  f.last = 2;
+  f.action = SIM_FAULT_DO_POWER_CUT;
+  f.delay_us = 540ull * 1000000;
+  ck_assert_int_eq(sim_modem_add_fault(br.m, &f), 0);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.1.1.0", 38638);
+  ck_assert_uint_ge(br.wait_logs, 10); /* every 30 s of 9 min */
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_default_bounds_cover_10_minute_commit) {
+  struct sqn_update_timeouts t;
+  sqn_update_default_timeouts(&t);
+  ck_assert_uint_ge(t.commit_ms, 600000);
+  ck_assert_uint_ge(t.boot_ms, 600000);
+}
+END_TEST
+
+START_TEST(test_update_sim_store_method_upgrades_without_recovery) {
+  /* F23 path, no fault: AT+SMSTPU, AT+SMUPGRADE, no SMSWBOOT at all. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.method = SQN_UPDATE_METHOD_STORE;
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.1.1.0", 38638);
+  ck_assert(sent(&br, "AT+SMSTPU\r"));
+  ck_assert(sent(&br, "AT+SMUPGRADE\r"));
+  ck_assert(!sent(&br, "AT+SMSWBOOT"));
+  ck_assert(!sent(&br, "ON_THE_FLY"));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_store_crc_once_retried_from_clean_copy) {
+  /* S23: one bit of the stored copy flips before the first apply. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.method = SQN_UPDATE_METHOD_STORE;
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMUPGRADE", 1, 1, SIM_FAULT_DO_FLIP_STORE,
+        NULL, 0, 1000);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.1.1.0", 38638);
+  ck_assert_uint_eq(br.u.push_attempts, 2);
+  ck_assert_uint_eq(br.u.crc_retries, 1);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_store_crc_twice_reports_image_crc) {
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.method = SQN_UPDATE_METHOD_STORE;
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMUPGRADE", 1, 0, SIM_FAULT_DO_FLIP_STORE,
+        NULL, 0, 1000);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_IMAGE_CRC);
+  ck_assert(sqn_err_power_safe(rc));
+  ck_assert_int_eq(sqn_err_exit(rc), SQN_EXIT_TRANSFER);
+  ck_assert_uint_eq(br.u.push_attempts, 2);
+  /* The old image stays: the modem is fine for a rerun. */
+  assert_model_runs(&br, "5.1.1.0", 33988);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_store_from_recovery_falls_back_to_otf) {
+  /* AT+SMSTPU (store) is an application command: in SMOD 4 the package
+   * goes on the fly, with a notice. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
+  br.method = SQN_UPDATE_METHOD_STORE;
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  EXPECT_OK(br, rc);
+  ck_assert(sent(&br, "AT+SMSTPU=\"ON_THE_FLY\""));
+  ck_assert(!sent(&br, "AT+SMUPGRADE\r"));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_old_bootrom_without_record_refused) {
+  /* F18: Bootloader0 [33080] and a package with no bootrom record. */
+  struct bridge br;
+  struct sqn_pkg_opts o;
+  size_t cap = 65536, len = 0;
+  uint8_t *pkg = malloc(cap);
+  ck_assert_ptr_nonnull(pkg);
+  ck_assert_int_eq(sqn_pkg_opts_init(&o, SQN_PKG_FAMILY_LR5), 0);
+  o.records = SQN_PKG_REC_BIT(SQN_PKG_REC_UPDATER) |
+              SQN_PKG_REC_BIT(SQN_PKG_REC_FFF) |
+              SQN_PKG_REC_BIT(SQN_PKG_REC_FS);
+  ck_assert_int_eq(sqn_pkg_build_buf(&o, pkg, cap, &len), 0);
+  bridge_init(&br, "factory-33080", 1.0, 921600);
+  br.pkg = pkg;
+  br.pkg_len = len;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+  bridge_run(&br, 3600ull * 1000000);
+  ck_assert_int_eq(sqn_update_result(&br.u), SQN_E_BOOTROM_TOO_OLD);
+  ck_assert_uint_eq(br.u.modem.bootrom_build, 33080);
+  ck_assert(!br.u.stp_sent);
+  ck_assert(!sent(&br, "AT+SMSWBOOT"));
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_old_bootrom_with_record_proceeds) {
+  /* S18: the package's bootrom record refreshes the factory bootrom. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "factory-33080", 1.0, 921600);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  EXPECT_OK(br, rc);
+  ck_assert_uint_eq(br.u.modem.bootrom_build, 33080);
+  ck_assert_uint_eq(sim_modem_state(br.m)->bootrom.build, 38638);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_data_mode_stuck_with_ppp_reported) {
+  /* S09b: +++ ignored; the modem's PPP peer answers each line with an LCP
+   * frame, which tells a stuck data mode from a dead modem (S07). */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_POWER_ON, NULL, 1, 1, SIM_FAULT_DO_DATA_MODE_STUCK,
+        NULL, 0, 0);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  ck_assert_int_eq(rc, SQN_E_DATA_MODE_STUCK);
+  ck_assert(!br.u.stp_sent);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_uart_reset_after_upgrade_reprobed) {
+  /* S22: the new firmware comes up at 115200. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMSTPU*", 1, 1, SIM_FAULT_DO_UART_RESET,
+        NULL, 0, 0);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.1.1.0", 38638);
+  ck_assert_uint_eq(br.u.modem.baud, 115200);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
+START_TEST(test_update_sim_quiet_boot_polled) {
+  /* S11b: no +SHUTDOWN / +SYSSTART after AT+SMSWBOOT=1,1. */
+  struct bridge br;
+  uint8_t *pkg;
+  bridge_init(&br, "healthy", 1.0, 921600);
+  fault(&br, SIM_FAULT_ON_AT, "AT+SMSWBOOT=1,*", 1, 1, SIM_FAULT_DO_QUIET_BOOT,
+        NULL, 0, 1);
+  int rc = run_case(&br, "lr5-5.1.1.0-38638.dup", &pkg);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.1.1.0", 38638);
+  bridge_free(&br);
+  free(pkg);
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------- */
 
 /* UPD_ONLY=<substring> runs only the matching tests (debugging aid). */
@@ -847,6 +1044,17 @@ static Suite *update_sim_suite(void) {
   ADD(tf, test_update_sim_corrupted_package_refused_before_any_byte);
   ADD(tf, test_update_sim_silent_after_mode_switch_reported);
   ADD(tf, test_update_sim_first_block_never_acked_stalls);
+  ADD(tf, test_update_sim_commit_9_minutes_waits_with_progress);
+  ADD(tf, test_update_sim_default_bounds_cover_10_minute_commit);
+  ADD(tf, test_update_sim_store_method_upgrades_without_recovery);
+  ADD(tf, test_update_sim_store_crc_once_retried_from_clean_copy);
+  ADD(tf, test_update_sim_store_crc_twice_reports_image_crc);
+  ADD(tf, test_update_sim_store_from_recovery_falls_back_to_otf);
+  ADD(tf, test_update_sim_old_bootrom_without_record_refused);
+  ADD(tf, test_update_sim_old_bootrom_with_record_proceeds);
+  ADD(tf, test_update_sim_data_mode_stuck_with_ppp_reported);
+  ADD(tf, test_update_sim_uart_reset_after_upgrade_reprobed);
+  ADD(tf, test_update_sim_quiet_boot_polled);
   suite_add_tcase(s, tf);
   return s;
 }

@@ -92,6 +92,10 @@ enum sqn_next {
      SUPPLY_UPDATER,                                                           \
      "the modem is in its FFH bootloader (SMOD 0) and needs updater.elf",      \
      "rerun with --updater updater.elf and a full package (no delta)")         \
+  XX(BOOTROM_TOO_OLD, -117, REFUSED, true, FIX_INPUT,                          \
+     "the modem has the factory bootrom [33080] and the package carries no "   \
+     "bootrom record to refresh it",                                           \
+     "use a full package that bundles the recovery bootrom (or --force)")      \
   XX(MODEM_NOT_DETECTED, -120, NOT_DETECTED, true, POWER_CYCLE,                \
      "no modem answered AT at any rate",                                       \
      "do a full power cycle (remove battery/USB; a reset is not enough), "     \
@@ -121,6 +125,10 @@ enum sqn_next {
   XX(TRANSFER_STALLED, -141, TRANSFER, true, RERUN,                            \
      "the modem stopped accepting data", "rerun; power-cycle if it "          \
      "persists")                                                               \
+  XX(IMAGE_CRC, -142, TRANSFER, true, RERUN,                                   \
+     "the copy the modem stored differs from the package (CRC mismatch at "    \
+     "apply time), also after one retry",                                      \
+     "rerun; check the cable (--rtscts) if it persists")                      \
   XX(UPGRADE_REJECTED, -150, REJECTED, true, RERUN,                            \
      "the modem rejected the package after the transfer",                      \
      "check the package (the modem's reason is shown) and rerun")             \

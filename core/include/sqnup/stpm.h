@@ -13,6 +13,11 @@
  * to `retries` sends per frame; stale acks (an older tid) are ignored. On
  * failure a RESET is sent so that no half-open session is left behind.
  *
+ * Giving up tells two failures apart: E_STP_PROTOCOL when responses kept
+ * arriving but were wrong (bad magic, CRC, op, sid, tid, or at least a
+ * header's worth of bytes without a magic), E_TRANSFER_STALLED when nothing
+ * at all came back to a BLOCK_CMD or BLOCK (the slave stopped taking data).
+ *
  * Sans-IO: bytes out through `write`, image bytes in through `read` straight
  * into the frame buffer (no copy of the image), time passed in.
  */
@@ -81,6 +86,7 @@ struct sqn_stpm {
   size_t frame_len;    /* bytes of the frame in tx_buf */
   bool got;            /* a matching response arrived during feed */
   bool bad;            /* a bad response or drop arrived during feed */
+  bool garbage_flagged;/* magic-less bytes already counted for this send */
   struct sqn_stp_hdr rsp;
   uint8_t rsp_payload[4];
 };

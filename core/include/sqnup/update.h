@@ -16,6 +16,11 @@
  *   PUSH: ATE0, AT+SMSTPU="ON_THE_FLY", STP -> AT+SMUPGRADE? until
  *   success -> AT+SMSWBOOT=1,1 (fallback 1,0 + AT^RESET) -> FFF boot
  *   (+SYSSTART or AT polling) -> ATI1 shows the package version -> DONE.
+ *   STORE method (SMOD 2 only, package <= 4 MiB): ATE0, AT+SMSTPU, STP into
+ *   the modem's file system -> AT+SMUPGRADE (the modem applies the stored
+ *   copy, silent, and boots FFF) -> AT+SMUPGRADE? -> ATI1 -> DONE. A
+ *   "fail" verdict naming a CRC/checksum/signature means the stored copy
+ *   differs from the package: it is sent again once, then E_IMAGE_CRC.
  *
  * Every wait has a bound (struct sqn_update_timeouts, defaults sized for
  * real hardware) multiplied by `timeout_scale`.
@@ -89,6 +94,7 @@ enum sqn_update_phase {
   XX(ATE0)            /* ATE0 before SMSTPU */                                \
   XX(SMSTPU)          /* AT+SMSTPU="ON_THE_FLY" */                            \
   XX(PKG_PUSH)        /* STP: the package */                                  \
+  XX(STORE_APPLY)     /* AT+SMUPGRADE: apply the stored copy (store) */       \
   XX(UPG_POLL)        /* AT+SMUPGRADE? until success/fail */                  \
   XX(UPG_PAUSE)       /* between status polls */                              \
   XX(SWBOOT1)         /* AT+SMSWBOOT=1,1 */                                   \
@@ -147,9 +153,30 @@ enum sqn_update_mode {
   SQN_UPDATE_MODE_INFO     /* detect and report; never writes to flash */
 };
 
+/* How the package reaches the modem (faults.md F13, F23, S26c). */
+enum sqn_update_method {
+  SQN_UPDATE_METHOD_ON_THE_FLY, /* default: flashed as it streams in */
+  SQN_UPDATE_METHOD_STORE       /* stored in the modem's file system, then
+                                   AT+SMUPGRADE; application (SMOD 2) only,
+                                   at most SQN_UPDATE_STORE_MAX bytes; other
+                                   cases fall back to ON_THE_FLY with a
+                                   notice */
+};
+#define SQN_UPDATE_STORE_MAX 4194304u /* the modem's file-system limit */
+const char *sqn_update_method_name(enum sqn_update_method m); /* "store" */
+
 /*
  * Bounds, in milliseconds before timeout_scale. A zero field takes the
- * default shown (sqn_update_default_timeouts()).
+ * default shown (sqn_update_default_timeouts()). Every wait of the run is
+ * covered by one of them; none is unbounded.
+ *
+ * The three waits that may hide a flash commit (commit_ms, boot_ms, and the
+ * store method's apply, which uses commit_ms) are 15 minutes: a real NB-IoT
+ * commit on SQN3330 takes up to 10 (faults.md F11), and giving up early
+ * makes users cut power mid-write. While they run, a LOG event says every
+ * 30 s (scaled) how long the wait may still last, and the phase reports
+ * power_safe = false. Running out of them is E_COMMIT_TIMEOUT ("do not cut
+ * power"), never a power-cycle prompt.
  */
 struct sqn_update_timeouts {
   uint32_t probe_ms;        /* 1000: one AT probe */
@@ -157,13 +184,19 @@ struct sqn_update_timeouts {
   uint32_t guard_ms;        /* 1100: silence around +++ */
   uint32_t detect_rounds;   /* 5: probing rounds over both rates */
   uint32_t swboot_retry_ms; /* 5000: pause before an SMSWBOOT fallback */
-  uint32_t mode_switch_ms;  /* 180000: modem silent after a mode switch */
+  uint32_t mode_switch_ms;  /* 180000: modem silent after a mode switch
+                               (SMSWBOOT=3,x / AT^RESET into recovery; the
+                               field saw 120 s, faults.md S03a) */
   uint32_t ack_ms;          /* 120000: one STP response (real: up to 90 s) */
   uint32_t stp_retries;     /* 4: sends of one frame before giving up */
   uint32_t final_reset_ms;  /* 10000: ack of the final STP RESET */
   uint32_t updater_boot_ms; /* 300000: updater.elf start after its push */
-  uint32_t commit_ms;       /* 900000: apply step after the push (>= 10 min) */
-  uint32_t boot_ms;         /* 180000: FFF boot after selecting it */
+  uint32_t commit_ms;       /* 900000: from the end of the push (or the
+                               store method's AT+SMUPGRADE) until the modem
+                               reports a final status (>= 10 min) */
+  uint32_t boot_ms;         /* 900000: first boot of the new firmware after
+                               AT+SMSWBOOT=1,x, which may still be
+                               committing (S11a: 9 silent minutes) */
   uint32_t sysstart_ms;     /* 12000: wait for +SYSSTART before polling */
   uint32_t poll_ms;         /* 2000: pause between status polls */
   uint32_t max_reboots;     /* 3: unexpected reboots before E_MODEM_UNSTABLE */
@@ -181,7 +214,8 @@ struct sqn_modem_info {
   char lr[40];           /* "LR5.1.1.0-33988" from ATI1 */
   struct sqn_image_version version; /* parsed lr */
   int family;            /* 5, 6, 8; 0 unknown */
-  char bootloader[48];   /* showver Bootloader0 (info mode) */
+  char bootloader[48];   /* showver Bootloader0 */
+  uint32_t bootrom_build;/* build in its [brackets], 0 unknown */
   char upgrade_status[96]; /* AT+SMUPGRADE? text after the colon */
 };
 
@@ -207,6 +241,7 @@ struct sqn_update_config {
   /* Options. */
   uint32_t baud;              /* first rate to try; 0 = 921600 */
   bool force;                 /* allow family mismatch and downgrade */
+  enum sqn_update_method method; /* 0 = ON_THE_FLY */
   double timeout_scale;       /* multiplies every bound; <= 0 means 1 */
   struct sqn_update_timeouts timeouts; /* zero fields = defaults */
   /*
@@ -271,6 +306,10 @@ struct sqn_update {
   uint8_t stp_tail[10];       /* last bytes of the STP stream (markers) */
   uint8_t stp_tail_len;
   bool exit_seen;             /* ^EXIT seen, +SYSSTART expected */
+  uint64_t progress_at;       /* next "still waiting" message (long waits) */
+  enum sqn_update_method method; /* in use (may fall back to ON_THE_FLY) */
+  uint32_t crc_retries;       /* store: pushes again after a CRC verdict */
+  uint8_t ppp_flags;          /* 0x7E bytes seen while first probing */
   struct sqn_at_client at;
   struct sqn_stpm stpm;
   struct sqn_caba_walker walker;

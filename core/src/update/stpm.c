@@ -91,6 +91,7 @@ static void sqn_stpm_send(struct sqn_stpm *m, uint32_t timeout_ms) {
   }
   m->sends++;
   m->frames_sent++;
+  m->garbage_flagged = false;
   m->deadline = m->now + timeout_ms;
 }
 
@@ -317,6 +318,17 @@ void sqn_stpm_feed(struct sqn_stpm *m, uint64_t now_ms, const uint8_t *buf,
       m->state == SQN_STPM_ST_FAILED)
     return;
   sqn_stp_decoder_feed(&m->dec, buf, len);
+  /* A response with a corrupt magic never leaves HUNT, so the decoder
+   * reports nothing until some later magic ends the run of garbage. A
+   * response's worth of such bytes is an answer that is wrong, not silence:
+   * count it as a bad response (once per send) so that the resend comes
+   * soon and giving up says E_STP_PROTOCOL rather than E_TRANSFER_STALLED. */
+  if (!m->garbage_flagged && m->state >= SQN_STPM_ST_RESET &&
+      m->state < SQN_STPM_ST_FINAL && m->dec.state == SQN_STP_RX_HUNT &&
+      m->dec.garbage >= SQN_STP_HDR_LEN) {
+    m->garbage_flagged = true;
+    sqn_stpm_bad(m, "no response magic");
+  }
 }
 
 void sqn_stpm_tick(struct sqn_stpm *m, uint64_t now_ms) {

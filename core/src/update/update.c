@@ -17,6 +17,14 @@
  *   success       SWBOOT1 (fallback SWBOOT1_PAUSE ─► SWBOOT10 ─► RESET)
  *                 ─► REBOOT_WAIT (+SYSSTART or poll) ─► PROBE ─► VERIFY_SMOD
  *                 ─► VERIFY_ATI1 ─► DONE
+ *   store (SMOD 2) ATE0 ─► SMSTPU ─► PKG_PUSH ─► STORE_APPLY (AT+SMUPGRADE)
+ *                 ─► REBOOT_WAIT ─► PROBE ─► UPG_POLL ─success─► VERIFY_ATI1
+ *                 (a CRC-like "fail": push once more, then E_IMAGE_CRC)
+ *
+ * Before choosing a path from SMOD 2, ATI1 and AT!="showver" give the
+ * version, family and bootrom build: all compatibility checks (family,
+ * downgrade, factory bootrom [33080] without a bootrom record) happen
+ * before the first byte that changes anything.
  *
  * The PROBE state is shared by every "is the modem back?" wait; what it
  * leads to and which error ends it are in probe_purpose / probe_err, and
@@ -43,6 +51,8 @@ enum sqn_update_purpose {
 #define SQN_UPD_BAUD_HIGH 921600u
 #define SQN_UPD_BAUD_LOW 115200u
 #define SQN_UPD_MAX_PUSHES 2u
+/* The factory bootrom build of early SQN3330 modems (faults.md F18). */
+#define SQN_UPD_OLD_BOOTROM 33080u
 
 static const char sqn_upd_arrow[] = "\xe2\x86\x92"; /* → */
 
@@ -92,6 +102,16 @@ const char *sqn_update_event_name(enum sqn_update_event_kind k) {
   return "?";
 }
 
+const char *sqn_update_method_name(enum sqn_update_method m) {
+  switch (m) {
+  case SQN_UPDATE_METHOD_ON_THE_FLY:
+    return "on-the-fly";
+  case SQN_UPDATE_METHOD_STORE:
+    return "store";
+  }
+  return "?";
+}
+
 void sqn_update_default_timeouts(struct sqn_update_timeouts *t) {
   t->probe_ms = 1000;
   t->cmd_ms = 5000;
@@ -104,7 +124,7 @@ void sqn_update_default_timeouts(struct sqn_update_timeouts *t) {
   t->final_reset_ms = 10000;
   t->updater_boot_ms = 300000;
   t->commit_ms = 900000;
-  t->boot_ms = 180000;
+  t->boot_ms = 900000;
   t->sysstart_ms = 12000;
   t->poll_ms = 2000;
   t->max_reboots = 3;
@@ -307,13 +327,44 @@ static void sqn_upd_probe(struct sqn_update *u, int purpose, int err,
     sqn_upd_probe_send(u);
 }
 
+/* Long waits (commit, first boot of the new firmware) say every
+ * SQN_UPD_PROGRESS_MS that they are still waiting and how long they will,
+ * so that nobody cuts power thinking the tool hung (F11). */
+#define SQN_UPD_PROGRESS_MS 30000u
+
+static void sqn_upd_wait_progress(struct sqn_update *u) {
+  uint64_t left;
+  if (u->probe_purpose != SQN_UPD_P_COMMIT &&
+      u->probe_purpose != SQN_UPD_P_FFF_BOOT)
+    return;
+  if (u->phase_deadline == SQN_UPDATE_NEVER || u->now < u->progress_at)
+    return;
+  left = u->phase_deadline > u->now ? u->phase_deadline - u->now : 0;
+  if (u->progress_at)
+    sqn_upd_log(u, SQN_LOG_INFO,
+                "still waiting for the modem to %s (up to %llu s more); do "
+                "not remove power",
+                u->probe_purpose == SQN_UPD_P_COMMIT
+                    ? "apply the package"
+                    : "boot the new firmware",
+                (unsigned long long)(left / 1000u));
+  u->progress_at = u->now + sqn_upd_ms(u, SQN_UPD_PROGRESS_MS);
+}
+
 static void sqn_upd_probe_timeout(struct sqn_update *u) {
+  sqn_upd_wait_progress(u);
   if (u->probe_purpose != SQN_UPD_P_DETECT && u->now >= u->phase_deadline) {
     if (u->probe_purpose == SQN_UPD_P_COMMIT)
       sqn_upd_finish(u, u->probe_err,
                      "no answer for %llu ms after the transfer; the modem may "
                      "still be writing its flash",
                      (unsigned long long)sqn_upd_ms(u, u->t.commit_ms));
+    else if (u->probe_purpose == SQN_UPD_P_FFF_BOOT && u->pushed)
+      sqn_upd_finish(u, u->probe_err,
+                     "the new firmware did not answer for %llu s after it was "
+                     "selected (at %u or %u baud); it may still be committing",
+                     (unsigned long long)(sqn_upd_ms(u, u->t.boot_ms) / 1000u),
+                     (unsigned)u->cur_baud, (unsigned)u->alt_baud);
     else
       sqn_upd_finish(u, u->probe_err, "no answer at %u or %u baud",
                      (unsigned)u->cur_baud, (unsigned)u->alt_baud);
@@ -353,13 +404,25 @@ static void sqn_upd_probe_timeout(struct sqn_update *u) {
     sqn_upd_probe_send(u);
 }
 
+/* The error that ends a "wait until the modem answers" of `purpose`. The
+ * first boot of a freshly written image may be a long silent flash commit
+ * (F11): running out of time then is a commit timeout (do not cut power),
+ * not a failed mode switch (power-cycle). */
+static int sqn_upd_wait_err(const struct sqn_update *u, int purpose) {
+  if (purpose == SQN_UPD_P_COMMIT ||
+      (purpose == SQN_UPD_P_FFF_BOOT && u->pushed))
+    return SQN_E_COMMIT_TIMEOUT;
+  return SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH;
+}
+
 /* The modem was told to reboot: wait, then probe within the bound of the
  * purpose (mode switch, FFF boot). */
 static void sqn_upd_after_switch(struct sqn_update *u, int purpose,
                                  uint32_t wait_ms) {
   sqn_upd_wait(u, SQN_UPDATE_ST_REBOOT_WAIT, wait_ms);
   u->probe_purpose = purpose;
-  u->probe_err = SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH;
+  u->probe_err = sqn_upd_wait_err(u, purpose);
+  u->progress_at = 0;
   u->probes = 0;
   u->phase_deadline =
       u->now + sqn_upd_ms(u, purpose == SQN_UPD_P_FFF_BOOT
@@ -423,9 +486,37 @@ static void sqn_upd_choose(struct sqn_update *u) {
                 "downgrade checks skipped",
                 mi->smod);
 
+  if (mi->bootrom_build && mi->bootrom_build <= SQN_UPD_OLD_BOOTROM) {
+    /* F18: the factory bootrom cannot recover reliably from a failed
+     * upgrade. A package with a bootrom record replaces it (applied
+     * atomically once the package checked out, by either method, as
+     * Pycom's tool does with its built-in blob); one without leaves the
+     * modem on it, which is refused unless forced. */
+    if (!pk->has_bootrom && !u->cfg.force) {
+      sqn_upd_finish(u, SQN_E_BOOTROM_TOO_OLD,
+                     "Bootloader0 is %s and the package has no bootrom record",
+                     mi->bootloader);
+      return;
+    }
+    sqn_upd_log(u, SQN_LOG_WARN,
+                "factory bootrom %s: %s", mi->bootloader,
+                pk->has_bootrom ? "the package's bootrom record refreshes it"
+                                : "no bootrom record in the package (forced)");
+  }
+  if (u->method == SQN_UPDATE_METHOD_STORE && mi->smod != 2) {
+    sqn_upd_log(u, SQN_LOG_INFO,
+                "the store method needs the application (SMOD 2); modem is in "
+                "SMOD %d: using on-the-fly",
+                mi->smod);
+    u->method = SQN_UPDATE_METHOD_ON_THE_FLY;
+  }
+
   switch (mi->smod) {
   case 2:
-    sqn_upd_enter_recovery(u);
+    if (u->method == SQN_UPDATE_METHOD_STORE)
+      sqn_upd_push(u); /* AT+SMSTPU works from the application */
+    else
+      sqn_upd_enter_recovery(u);
     break;
   case 0:
     if (!u->cfg.updater_size || !pk->has_fff || pk->has_diff) {
@@ -591,6 +682,33 @@ static void sqn_upd_verify(struct sqn_update *u) {
   sqn_upd_finish(u, 0, "upgrade verified: modem runs %s", lr);
 }
 
+/* Does a "fail" verdict say the stored copy is damaged (F23)? The wording
+ * is not fixed: "failure[crc...]", "checksum mismatch", "signature". */
+static bool sqn_upd_integrity_text(const char *st) {
+  static const char *const words[] = {"crc", "checksum", "signature"};
+  char low[96];
+  size_t n = 0;
+  for (; st[n] && n + 1 < sizeof low; n++)
+    low[n] = (char)(st[n] >= 'A' && st[n] <= 'Z' ? st[n] + 32 : st[n]);
+  low[n] = '\0';
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (strstr(low, words[i]))
+      return true;
+  return false;
+}
+
+/* AT+SMUPGRADE was taken: the modem checks the stored copy, writes it
+ * (silent for minutes) and boots FFF; then its status tells. */
+static void sqn_upd_store_applying(struct sqn_update *u) {
+  sqn_upd_log(u, SQN_LOG_INFO,
+              "modem applying the stored package (up to %llu s); do not "
+              "remove power",
+              (unsigned long long)(sqn_upd_ms(u, u->t.commit_ms) / 1000u));
+  sqn_upd_after_switch(u, SQN_UPD_P_COMMIT, u->t.sysstart_ms);
+  u->phase_deadline = u->now + sqn_upd_ms(u, u->t.commit_ms);
+  u->selected_fff = false;
+}
+
 /* A command got its final result. */
 static void sqn_upd_on_reply(struct sqn_update *u) {
   enum sqn_at_result r = u->at.result;
@@ -630,10 +748,9 @@ static void sqn_upd_on_reply(struct sqn_update *u) {
       sqn_upd_info(u, "version", u->modem.lr);
     if (u->modem.ue[0])
       sqn_upd_info(u, "ue", u->modem.ue);
-    if (u->cfg.mode == SQN_UPDATE_MODE_INFO)
-      sqn_upd_cmd(u, SQN_UPDATE_ST_SHOWVER, "AT!=\"showver\"", u->t.cmd_ms);
-    else
-      sqn_upd_choose(u);
+    /* showver names the bootrom (F18); read to its final result like any
+     * reply, so nothing in it is taken for the next command's answer. */
+    sqn_upd_cmd(u, SQN_UPDATE_ST_SHOWVER, "AT!=\"showver\"", u->t.cmd_ms);
     break;
   case SQN_UPDATE_ST_SHOWVER: {
     const char *b = ok ? sqn_at_info(&u->at, "Bootloader0") : NULL;
@@ -649,8 +766,14 @@ static void sqn_upd_on_reply(struct sqn_update *u) {
         c++;
       sqn_upd_copy(u->modem.bootloader, sizeof u->modem.bootloader, c);
       sqn_upd_info(u, "bootloader", u->modem.bootloader);
+      c = strchr(u->modem.bootloader, '[');
+      if (c)
+        u->modem.bootrom_build = (uint32_t)strtoul(c + 1, NULL, 10);
     }
-    sqn_upd_cmd(u, SQN_UPDATE_ST_STATUS, "AT+SMUPGRADE?", u->t.cmd_ms);
+    if (u->cfg.mode == SQN_UPDATE_MODE_INFO)
+      sqn_upd_cmd(u, SQN_UPDATE_ST_STATUS, "AT+SMUPGRADE?", u->t.cmd_ms);
+    else
+      sqn_upd_choose(u);
     break;
   }
   case SQN_UPDATE_ST_STATUS:
@@ -717,17 +840,28 @@ static void sqn_upd_on_reply(struct sqn_update *u) {
     sqn_upd_start_stp(u, true);
     break;
   case SQN_UPDATE_ST_ATE0:
-    sqn_upd_cmd(u, SQN_UPDATE_ST_SMSTPU, "AT+SMSTPU=\"ON_THE_FLY\"",
+    sqn_upd_cmd(u, SQN_UPDATE_ST_SMSTPU,
+                u->method == SQN_UPDATE_METHOD_STORE ? "AT+SMSTPU"
+                                                     : "AT+SMSTPU=\"ON_THE_FLY\"",
                 u->t.cmd_ms);
     break;
   case SQN_UPDATE_ST_SMSTPU:
     if (!ok) {
-      sqn_upd_finish(u, SQN_E_STP_START_REFUSED,
-                     "AT+SMSTPU=\"ON_THE_FLY\" answered %s in SMOD %d",
-                     sqn_at_result_name(r), u->modem.smod);
+      sqn_upd_finish(u, SQN_E_STP_START_REFUSED, "%s answered %s in SMOD %d",
+                     u->last_cmd, sqn_at_result_name(r), u->modem.smod);
       break;
     }
     sqn_upd_start_stp(u, false);
+    break;
+  case SQN_UPDATE_ST_STORE_APPLY:
+    if (!ok) {
+      sqn_upd_finish(u, SQN_E_UPGRADE_REJECTED,
+                     "AT+SMUPGRADE answered %s; the stored package was not "
+                     "applied",
+                     sqn_at_result_name(r));
+      break;
+    }
+    sqn_upd_store_applying(u);
     break;
   case SQN_UPDATE_ST_UPG_POLL: {
     char st[96];
@@ -736,7 +870,34 @@ static void sqn_upd_on_reply(struct sqn_update *u) {
       break;
     }
     sqn_upd_status_text(u, st, sizeof st);
-    if (ok && strstr(st, "success")) {
+    if (ok && strstr(st, "success") &&
+        u->method == SQN_UPDATE_METHOD_STORE) {
+      /* The store path's AT+SMUPGRADE already booted the new firmware. */
+      sqn_upd_copy(u->modem.upgrade_status, sizeof u->modem.upgrade_status,
+                   st);
+      u->tries = 0;
+      u->probe_purpose = SQN_UPD_P_FFF_BOOT;
+      sqn_upd_set_phase(u, SQN_UPDATE_PHASE_VERIFY);
+      sqn_upd_cmd(u, SQN_UPDATE_ST_VERIFY_ATI1, "ATI1", u->t.cmd_ms);
+    } else if (ok && strstr(st, "fail") &&
+               u->method == SQN_UPDATE_METHOD_STORE &&
+               sqn_upd_integrity_text(st)) {
+      sqn_upd_copy(u->modem.upgrade_status, sizeof u->modem.upgrade_status,
+                   st);
+      if (u->crc_retries < 1 && u->push_attempts < SQN_UPD_MAX_PUSHES) {
+        /* F23: the copy in the modem's file system went bad; the package
+         * itself passed the pre-flight check, so one clean copy is worth
+         * sending before reporting. */
+        u->crc_retries++;
+        sqn_upd_log(u, SQN_LOG_WARN,
+                    "%s: modem says \"%s\"; storing a clean copy once more",
+                    sqn_err_name(SQN_E_IMAGE_CRC), st);
+        sqn_upd_push(u);
+        break;
+      }
+      sqn_upd_finish(u, SQN_E_IMAGE_CRC, "modem says: %s (after %u pushes)",
+                     st, (unsigned)u->push_attempts);
+    } else if (ok && strstr(st, "success")) {
       snprintf(u->modem.upgrade_status, sizeof u->modem.upgrade_status, "%s",
                st);
       sqn_upd_set_phase(u, SQN_UPDATE_PHASE_REBOOT);
@@ -847,7 +1008,8 @@ static void sqn_upd_on_timeout(struct sqn_update *u) {
                                                        SQN_UPD_P_FFF_BOOT
                                                    ? u->t.boot_ms
                                                    : u->t.mode_switch_ms);
-    u->probe_err = SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH;
+    u->probe_err = sqn_upd_wait_err(u, u->probe_purpose);
+    u->progress_at = 0;
     u->probes = 0;
     sqn_upd_probe_send(u);
     break;
@@ -884,6 +1046,12 @@ static void sqn_upd_on_timeout(struct sqn_update *u) {
     sqn_upd_finish(u, SQN_E_STP_START_REFUSED, "no reply to %s in SMOD %d",
                    u->last_cmd, u->modem.smod);
     break;
+  case SQN_UPDATE_ST_STORE_APPLY:
+    /* A modem that starts applying at once may never send the OK. */
+    sqn_upd_log(u, SQN_LOG_WARN, "no reply to AT+SMUPGRADE; assuming it is "
+                                 "applying");
+    sqn_upd_store_applying(u);
+    break;
   case SQN_UPDATE_ST_UPG_POLL:
     if (u->now >= u->phase_deadline) {
       sqn_upd_finish(u, SQN_E_COMMIT_TIMEOUT, "no final status");
@@ -895,6 +1063,7 @@ static void sqn_upd_on_timeout(struct sqn_update *u) {
     sqn_upd_probe_send(u);
     break;
   case SQN_UPDATE_ST_UPG_PAUSE:
+    sqn_upd_wait_progress(u);
     if (u->now >= u->phase_deadline) {
       sqn_upd_finish(u, SQN_E_COMMIT_TIMEOUT, "status still \"%s\"",
                      u->modem.upgrade_status);
@@ -969,7 +1138,7 @@ static void sqn_upd_on_urc(void *user, enum sqn_at_urc urc, const char *line) {
     u->probe_purpose = u->selected_fff ? SQN_UPD_P_FFF_BOOT
                        : u->pushed     ? SQN_UPD_P_COMMIT
                                        : SQN_UPD_P_REDETECT;
-    u->probe_err = SQN_E_NO_RESPONSE_AFTER_MODE_SWITCH;
+    u->probe_err = sqn_upd_wait_err(u, u->probe_purpose);
     u->phase_deadline = u->now + sqn_upd_ms(u, u->t.mode_switch_ms);
     u->probes = 0;
     sqn_upd_probe_send(u);
@@ -1095,6 +1264,13 @@ static void sqn_upd_stp_done(struct sqn_update *u) {
   }
   u->pushed = true;
   u->commit_lost = u->stpm.final_unacked;
+  if (u->method == SQN_UPDATE_METHOD_STORE) {
+    /* The package sits in the modem's file system; nothing was flashed
+     * yet. AT+SMUPGRADE checks and applies it. */
+    sqn_upd_set_phase(u, SQN_UPDATE_PHASE_APPLY);
+    sqn_upd_cmd(u, SQN_UPDATE_ST_STORE_APPLY, "AT+SMUPGRADE", u->t.cmd_ms);
+    return;
+  }
   sqn_upd_set_phase(u, SQN_UPDATE_PHASE_APPLY);
   sqn_upd_log(u, SQN_LOG_INFO,
               "package sent; waiting for the modem to apply it (up to %llu "
@@ -1103,6 +1279,8 @@ static void sqn_upd_stp_done(struct sqn_update *u) {
   u->probe_purpose = SQN_UPD_P_COMMIT;
   u->probe_err = SQN_E_COMMIT_TIMEOUT;
   u->phase_deadline = u->now + sqn_upd_ms(u, u->t.commit_ms);
+  u->progress_at = 0;
+  sqn_upd_wait_progress(u);
   sqn_upd_cmd(u, SQN_UPDATE_ST_UPG_POLL, "AT+SMUPGRADE?", u->t.cmd_ms);
 }
 
@@ -1191,6 +1369,14 @@ static int sqn_upd_preflight(struct sqn_update *u) {
       return SQN_E_UPDATER_INVALID;
     }
   }
+  if (u->method == SQN_UPDATE_METHOD_STORE && size > SQN_UPDATE_STORE_MAX) {
+    /* S26c: never start a store upload that cannot fit. */
+    sqn_upd_log(u, SQN_LOG_WARN,
+                "package is %llu bytes, more than the %u the modem can store: "
+                "using on-the-fly",
+                (unsigned long long)size, SQN_UPDATE_STORE_MAX);
+    u->method = SQN_UPDATE_METHOD_ON_THE_FLY;
+  }
   {
     char v[40] = "none";
     if (u->pkg.fff_version.found)
@@ -1213,6 +1399,9 @@ int sqn_update_init(struct sqn_update *u, const struct sqn_update_config *cfg) {
     return SQN_E_BAD_ARGUMENTS;
   if (cfg->mode == SQN_UPDATE_MODE_UPGRADE && !cfg->read_pkg)
     return SQN_E_BAD_ARGUMENTS;
+  if (cfg->method != SQN_UPDATE_METHOD_ON_THE_FLY &&
+      cfg->method != SQN_UPDATE_METHOD_STORE)
+    return SQN_E_BAD_ARGUMENTS;
   memset(u, 0, sizeof *u);
   u->cfg = *cfg;
   sqn_update_default_timeouts(&def);
@@ -1232,6 +1421,7 @@ int sqn_update_init(struct sqn_update *u, const struct sqn_update_config *cfg) {
   u->deadline = SQN_UPDATE_NEVER;
   u->phase_deadline = SQN_UPDATE_NEVER;
   u->modem.smod = -1;
+  u->method = cfg->method;
   u->cur_baud = cfg->baud ? cfg->baud : SQN_UPD_BAUD_HIGH;
   u->alt_baud =
       u->cur_baud == SQN_UPD_BAUD_LOW ? SQN_UPD_BAUD_HIGH : SQN_UPD_BAUD_LOW;
@@ -1297,6 +1487,23 @@ static bool sqn_upd_stp_marker(struct sqn_update *u, const uint8_t *buf,
   return hit;
 }
 
+/*
+ * A modem stuck in data mode (F09) swallows AT and +++ but still talks PPP:
+ * frames delimited by 0x7E flags. Two flags while first probing are enough
+ * evidence to report E_DATA_MODE_STUCK rather than "not detected" when the
+ * bounded probing ends; both advise a power cycle, only this one says why.
+ */
+static void sqn_upd_ppp_scan(struct sqn_update *u, const uint8_t *buf,
+                             size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (buf[i] == 0x7e && ++u->ppp_flags >= 2) {
+      u->noise = true;
+      sqn_upd_log(u, SQN_LOG_WARN,
+                  "PPP frames on the line: the modem is in data mode");
+      return;
+    }
+}
+
 static void sqn_upd_check_stp(struct sqn_update *u) {
   if (u->in_stp && sqn_stpm_done(&u->stpm))
     sqn_upd_stp_done(u);
@@ -1323,6 +1530,11 @@ void sqn_update_feed(struct sqn_update *u, uint64_t now_ms, const uint8_t *buf,
       sqn_upd_check_stp(u);
       return; /* bytes after the final RESET ack are AT noise: dropped */
     }
+    if (u->probe_purpose == SQN_UPD_P_DETECT && !u->noise &&
+        (u->state == SQN_UPDATE_ST_PROBE ||
+         u->state == SQN_UPDATE_ST_ESC_GUARD ||
+         u->state == SQN_UPDATE_ST_ESC_WAIT))
+      sqn_upd_ppp_scan(u, buf, len);
     {
       uint32_t lines = u->at.lines;
       n = sqn_at_feed(&u->at, buf, len);

@@ -25,6 +25,7 @@ struct cli {
   const char *port, *package, *updater, *log_path;
   uint32_t baud;
   bool rtscts, force, json, info;
+  enum sqn_update_method method;
   double scale;
   int pkg_fd, elf_fd;
   uint64_t pkg_size, elf_size;
@@ -49,7 +50,8 @@ static void sqn_cli_on_signal(int sig) {
 static void sqn_cli_usage(FILE *f) {
   fprintf(f,
           "usage: sqn-update --port PATH [--baud N] [--rtscts] [--updater FILE]\n"
-          "                  [--force] [--timeout-scale X] [--json] [--log FILE] PACKAGE\n"
+          "                  [--force] [--method on-the-fly|store] [--timeout-scale X]\n"
+          "                  [--json] [--log FILE] PACKAGE\n"
           "       sqn-update --port PATH [--baud N] [--rtscts] --info\n"
           "\n"
           "Upgrades (or rescues) a Sequans Monarch modem with a .dup PACKAGE and\n"
@@ -59,7 +61,12 @@ static void sqn_cli_usage(FILE *f) {
           "  --baud N            first rate to try (default 921600; 115200 is tried too)\n"
           "  --rtscts            hardware flow control\n"
           "  --updater FILE      updater.elf, needed when the modem is in FFH (SMOD 0)\n"
-          "  --force             allow a downgrade or another firmware family\n"
+          "  --force             allow a downgrade, another firmware family, or a\n"
+          "                      package without bootrom record on a [33080] bootrom\n"
+          "  --method M          on-the-fly (default: flashed as it streams, through\n"
+          "                      recovery) or store (kept in the modem's file system,\n"
+          "                      then AT+SMUPGRADE; application mode, <= 4 MiB;\n"
+          "                      falls back to on-the-fly otherwise)\n"
           "  --timeout-scale X   multiply every timeout by X (default 1)\n"
           "  --json              one JSON event per line on stdout\n"
           "  --log FILE          full trace (AT lines, states) to FILE\n"
@@ -90,6 +97,16 @@ static int sqn_cli_fail(struct cli *c, int err, const char *fmt, ...) {
         putchar(*p);
     }
     printf("\"}\n");
+  }
+  /* The --log file carries the final report of every run, also of one
+   * that stops before the procedure starts (a harness reads it). */
+  if (!c->log && c->log_path)
+    c->log = fopen(c->log_path, "w");
+  if (c->log) {
+    fprintf(c->log, "%8u.%03u %-8s %-12s %s: %s: %s. %s\n", 0u, 0u, "DONE",
+            "IDLE", sqn_err_name(err), sqn_strerror(err), msg,
+            sqn_err_advice(err));
+    fflush(c->log);
   }
   fprintf(stderr, "sqn-update: %s: %s\n  %s\n  next: %s\n", sqn_err_name(err),
           msg, sqn_strerror(err), sqn_err_advice(err));
@@ -312,6 +329,10 @@ int main(int argc, char **argv) {
   c.pkg_fd = c.elf_fd = -1;
   c.scale = 1.0;
   c.last_decile = -1;
+  /* Know --log before anything can fail, wherever it stands. */
+  for (int i = 1; i + 1 < argc; i++)
+    if (!strcmp(argv[i], "--log"))
+      c.log_path = argv[i + 1];
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -338,6 +359,15 @@ int main(int argc, char **argv) {
       c.updater = v;
     } else if (!strcmp(a, "--force")) {
       c.force = true;
+    } else if (!strcmp(a, "--method")) {
+      NEED_VALUE();
+      if (!strcmp(v, "on-the-fly") || !strcmp(v, "ON_THE_FLY"))
+        c.method = SQN_UPDATE_METHOD_ON_THE_FLY;
+      else if (!strcmp(v, "store"))
+        c.method = SQN_UPDATE_METHOD_STORE;
+      else
+        return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
+                            "bad --method '%s' (on-the-fly or store)", v);
     } else if (!strcmp(a, "--timeout-scale")) {
       char *end;
       NEED_VALUE();
@@ -409,6 +439,7 @@ int main(int argc, char **argv) {
     cfg.updater_size = c.elf_size;
     cfg.baud = c.baud;
     cfg.force = c.force;
+    cfg.method = c.method;
     cfg.timeout_scale = c.scale;
     cfg.write = sqn_cli_write;
     cfg.set_baud = sqn_cli_set_baud;

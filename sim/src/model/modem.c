@@ -757,7 +757,7 @@ uint64_t sim_modem_next_deadline(const struct sim_modem *m)
     SIM_MIN(m->q[0].due);
   if (m->power == SIM_PWR_ON && m->link == SIM_LINK_DATA &&
       m->plus_count == 3 && !m->escape_disabled)
-    SIM_MIN(m->plus_last + SIM_US);
+    SIM_MIN(m->plus_last + sim_scaled(m, SIM_US));
   if (m->power == SIM_PWR_ON)
     for (size_t i = 0; i < m->nfaults; i++)
       SIM_MIN(m->faults[i].elapsed_at);
@@ -793,7 +793,7 @@ void sim_modem_tick(struct sim_modem *m, uint64_t now_us)
       m->silent_until = SIM_NEVER;
       sim_trace(m, SIM_TRACE_MODE, NULL, 0, "silence ends");
     } else if (m->link == SIM_LINK_DATA && m->plus_count == 3 &&
-               m->plus_last + SIM_US <= d) {
+               m->plus_last + sim_scaled(m, SIM_US) <= d) {
       static const uint8_t ok[] = "\r\nOK\r\n";
       m->plus_count = 0;
       m->link = SIM_LINK_AT;
@@ -827,13 +827,28 @@ void sim_modem_tick(struct sim_modem *m, uint64_t now_us)
 
 /* ---- input --------------------------------------------------------------- */
 
+/*
+ * In data mode the UART carries PPP, so a host that writes an AT command
+ * there gets PPP back, not an AT reply: the modem's PPP peer answers a
+ * line with (at most one per second) LCP Echo-Request frame. This is what
+ * lets a host tell "stuck in data mode" (F09, S09b) from a dead modem (F07).
+ */
+static const uint8_t sim_ppp_lcp_echo[] = {
+    0x7e, 0xff, 0x7d, 0x23, 0xc0, 0x21, 0x7d, 0x29, 0x7d, 0x21, 0x7d, 0x20, 0x7d,
+    0x28, 0x7d, 0x20, 0x7d, 0x20, 0x7d, 0x20, 0x7d, 0x20, 0x6e, 0xf1, 0x7e};
+
 static void sim_data_feed(struct sim_modem *m, const uint8_t *buf,
                           size_t len)
 {
   for (size_t i = 0; i < len; i++) {
+    if (buf[i] == '\r' && (m->last_ppp == 0 || m->now >= m->last_ppp + SIM_US)) {
+      m->last_ppp = m->now;
+      sim_out(m, sim_ppp_lcp_echo, sizeof sim_ppp_lcp_echo, 0);
+      sim_trace(m, SIM_TRACE_LINE, NULL, 0, "data mode: PPP LCP echo-request");
+    }
     if (buf[i] == '+' && !m->escape_disabled &&
         (m->plus_count > 0 ? m->plus_count < 3
-                           : m->now >= m->last_rx + SIM_US)) {
+                           : m->now >= m->last_rx + sim_scaled(m, SIM_US))) {
       m->plus_count++;
       m->plus_last = m->now;
     } else {

@@ -137,6 +137,7 @@ struct sim_modem {
   /* data mode */
   bool escape_disabled;
   uint64_t last_rx;
+  uint64_t last_ppp; /* when the last PPP frame was sent in data mode */
   int plus_count;
   uint64_t plus_last;
 
