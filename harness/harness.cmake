@@ -7,7 +7,7 @@ if(TARGET sqnup_pkg)
   add_library(harness STATIC ${HARNESS_LIB_SRC})
   target_include_directories(harness PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
   target_link_libraries(harness PUBLIC sim_model sqnup sqnup_pkg
-                        PkgConfig::CYAML util)
+                        PkgConfig::CYAML PkgConfig::JANSSON util)
   target_compile_definitions(harness PRIVATE _DEFAULT_SOURCE)
   sqn_target_warnings(harness)
 

@@ -426,7 +426,8 @@ static void harness_link_persist(void *user, const struct sim_state *st) {
     return;
   }
   l->persists++;
-  if (l->mutation != HARNESS_MUTATION_NONE)
+  if (l->mutation == HARNESS_MUTATION_SKIP_INVALIDATE ||
+      l->mutation == HARNESS_MUTATION_VALID_EARLY)
     harness_link_mutate(l, &l->persisted);
   harness_link_event(l, HARNESS_CUT_FLASH);
 }
@@ -469,6 +470,9 @@ static int harness_link_boot_common(struct harness_link *l,
       .persist = harness_link_persist,
       .trace = harness_link_trace,
       .user = l,
+      .debug_flags = l->mutation == HARNESS_MUTATION_MODEL_VALID_EARLY
+                         ? SIM_DEBUG_MARK_VALID_EARLY
+                         : 0u,
   };
   l->m = sim_modem_new(&mc, l->now_us);
   if (!l->m)

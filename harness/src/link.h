@@ -51,11 +51,16 @@ enum harness_cut_kind {
 
 const char *harness_cut_kind_name(enum harness_cut_kind k);
 
-/* Broken flash-write orderings the persist filter simulates (test hook). */
+/* Broken flash-write orderings (test hook). The first two are simulated by
+ * the link's persist filter; model-valid-early sets the model's own
+ * SIM_DEBUG_MARK_VALID_EARLY (sim/modem.h) and turns the shadow off, so
+ * that only the end-to-end judgement (the modem after the cut, the remedy
+ * rerun) can catch it. */
 #define HARNESS_MUTATION_MAP(XX)                                              \
   XX(NONE, "none")                                                            \
   XX(SKIP_INVALIDATE, "skip-invalidate") /* slots never marked invalid */    \
-  XX(VALID_EARLY, "valid-early")         /* fff marked valid at first byte */
+  XX(VALID_EARLY, "valid-early")         /* fff marked valid at first byte */ \
+  XX(MODEL_VALID_EARLY, "model-valid-early") /* the model itself does it */
 
 enum harness_mutation {
 #define XX(name, word) HARNESS_MUTATION_##name,

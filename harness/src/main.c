@@ -47,8 +47,11 @@ static void harness_usage(FILE *f) {
           "\n"
           "options:\n"
           "  --narrate        print the transcript even on success\n"
-          "  --pty            run process updaters over a pty even when the\n"
-          "                   scenario says in-process (sqn-update process)\n"
+          "  --pty            real processes: every run starts sqn-sim (state\n"
+          "                   and faults in temp files) and runs sqn-update\n"
+          "                   (or the scenario's command) on its pty\n"
+          "  --pty=model      every run as a process on a pty driven by the\n"
+          "                   in-process model (no sqn-sim)\n"
           "  --bin-dir DIR    where sqn-update / sqn-chat / sqn-sim live\n"
           "                   (default: the build tree, then PATH)\n"
           "  --fixtures DIR   fixtures directory (default: %s)\n"
@@ -169,7 +172,7 @@ static int harness_main_sweep(int argc, char **argv) {
     } else if (!strcmp(a, "--mutate")) {
       if (harness_mutation_parse(v, &o.mutation) != 0) {
         fprintf(stderr, "sqn-scenario: --mutate none|skip-invalidate|"
-                        "valid-early\n");
+                        "valid-early|model-valid-early\n");
         return 2;
       }
     } else if (!strcmp(a, "--shard")) {
@@ -403,6 +406,9 @@ int main(int argc, char **argv) {
       narrate = true;
     } else if (!strcmp(a, "--pty")) {
       o.pty = true;
+    } else if (!strcmp(a, "--pty=model")) {
+      o.pty = true;
+      o.pty_model = true;
     } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       harness_usage(stdout);
       return 0;
@@ -473,7 +479,8 @@ int main(int argc, char **argv) {
     }
     if (r.status == HARNESS_FAIL)
       printf("  reproduce: %s run --narrate%s %s\n\n", argv[0],
-             o.pty ? " --pty" : "", argv[i]);
+             o.pty ? (o.pty_model ? " --pty=model" : " --pty") : "",
+             argv[i]);
     fflush(stdout);
     harness_result_free(&r);
     harness_scenario_free(s);

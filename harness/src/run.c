@@ -20,10 +20,18 @@
  *                run's bound, and the child is killed (by its pid) when the
  *                bound passes.
  *
+ *   --pty        real processes: sqn-sim (simproc.c) on a state file with
+ *                the run's faults in a YAML file, the host on its pty;
+ *                narration and checks come from sqn-sim's trace file and
+ *                state file. sqn-sim lives across runs; a power cycle (or a
+ *                run with faults of its own) restarts it on the same file.
+ *
  * Queues decouple the two state machines: a callback never re-enters the
  * other side (sqn_update forbids re-entry from its callbacks).
  *
- * After the last run, the invariants (faults.md section 2): success only
+ * After every run, the post-conditions (post.c: commands sent to a modem in
+ * the wrong state, from the trace) and the updater's report against the
+ * emulator's state. After the last run, the invariants (faults.md section 2): success only
  * with the package's version running in FFF; every run within its bound;
  * and, unless the scenario says the end state is unrecoverable, a fault-free
  * in-process rerun after a power cycle succeeds.
@@ -31,6 +39,7 @@
 #include "run.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -47,6 +56,8 @@
 #include <unistd.h>
 
 #include "pkgbuild.h"
+#include "post.h"
+#include "simproc.h"
 #include "vclock.h"
 
 #define HARNESS_SETTLE_US (60u * 1000000ull)
@@ -131,10 +142,33 @@ struct harness_ctx {
   uint8_t rx_buf[SQN_UPDATE_TX_GOOD];
   struct sqn_update u;
   bool no_elf;
+  /* post-conditions from the trace (post.h), over the whole scenario */
+  struct harness_post post;
+  /* the updater's final report in the current run */
+  struct harness_report rep;
+  /* real processes (--pty): the sqn-sim child and what it left */
+  bool real;
+  char log_path[600];          /* sqn-update --log of the current run */
+  unsigned log_seq;
+  struct harness_simproc sim;
+  struct sim_state real_state; /* the state file after the last run */
+  bool real_state_ok;
 };
 
 static struct harness_narrator *harness_narr(struct harness_ctx *c) {
   return c->record ? &c->r->narr : &c->quiet;
+}
+
+/* The modem as the checks see it: the model, or (--pty) what sqn-sim's
+ * state file and trace say. */
+static const struct sim_state *harness_cur_state(struct harness_ctx *c) {
+  return c->real && c->real_state_ok ? &c->real_state : sim_modem_state(c->m);
+}
+
+static int harness_cur_smod(struct harness_ctx *c) {
+  if (c->real)
+    return c->post.smod;
+  return sim_modem_powered(c->m) ? (int)sim_modem_smod(c->m) : -1;
 }
 
 static void harness_str_append(char **buf, size_t *len, size_t *cap,
@@ -161,6 +195,7 @@ static void harness_sim_tx(void *user, const uint8_t *buf, size_t len) {
 
 static void harness_sim_trace(void *user, const struct sim_trace_event *ev) {
   struct harness_ctx *c = user;
+  harness_post_event(&c->post, ev);
   if (ev->kind == SIM_TRACE_AT_RX) {
     const char *t = ev->text ? ev->text : "";
     harness_str_append(&c->sent, &c->sent_len, &c->sent_cap, t, strlen(t));
@@ -194,6 +229,7 @@ static int harness_power_cycle(struct harness_ctx *c) {
     return -1;
   harness_narrate(harness_narr(c), c->clock.now_us,
                   "Harness: full power cycle of the modem (faults cleared)");
+  harness_post_power(&c->post);
   int rc = harness_modem_create(c, &st);
   sim_state_release(&st);
   return rc;
@@ -231,6 +267,8 @@ static int harness_upd_read(void *user, enum sqn_update_src src,
 static void harness_upd_event(void *user, const struct sqn_update_event *ev) {
   struct harness_ctx *c = user;
   harness_narrate_update(harness_narr(c), ev);
+  if (ev->kind == SQN_UPDATE_EV_INFO || ev->kind == SQN_UPDATE_EV_DONE)
+    harness_report_event(&c->rep, sqn_update_event_name(ev->kind), ev->text);
   if (ev->kind == SQN_UPDATE_EV_LOG || ev->kind == SQN_UPDATE_EV_DONE) {
     const char *t = ev->text ? ev->text : "";
     harness_str_append(&c->out, &c->out_len, &c->out_cap, t, strlen(t));
@@ -345,11 +383,6 @@ static int harness_run_inproc(struct harness_ctx *c,
 
 /* --- processes on a pty ---------------------------------------------------- */
 
-static double harness_wall_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void harness_find_tool(const struct harness_opts *o, const char *name,
                        char *out, size_t cap) {
@@ -674,6 +707,208 @@ out_close_pty:
   return -1;
 }
 
+/* --- real processes (--pty): sqn-sim and the host ----------------------- */
+
+static void harness_real_trace(void *user, const struct sim_trace_event *ev) {
+  struct harness_ctx *c = user;
+  harness_vclock_advance_to(&c->clock, ev->t_us);
+  harness_sim_trace(c, ev);
+}
+
+/* Read what sqn-sim traced so far; -1 (reason set) on a broken trace. */
+static int harness_real_poll(struct harness_ctx *c) {
+  char err[512];
+  harness_vclock_advance_to(&c->clock, harness_simproc_vnow(&c->sim));
+  if (harness_simproc_poll_trace(&c->sim, harness_real_trace, c, err,
+                                 sizeof(err)) < 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason), "%s", err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Is sqn-sim still running? Reaps it (and says why) when it is not. */
+static bool harness_real_alive(struct harness_ctx *c) {
+  if (c->sim.pid <= 0)
+    return false;
+  int status;
+  if (waitpid(c->sim.pid, &status, WNOHANG) != c->sim.pid)
+    return true;
+  c->sim.pid = 0;
+  char tail[300];
+  harness_simproc_stderr(&c->sim, tail, sizeof(tail));
+  harness_narrate(harness_narr(c), c->clock.now_us,
+                  "Harness: sqn-sim exited on its own (status %d)%s%s",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                  tail[0] ? ": " : "", tail);
+  return false;
+}
+
+/*
+ * Wait (bounded by `max_us` of virtual time) until the modem is up in some
+ * mode per its trace, as the in-process settle does: a host starts talking
+ * to a modem that finished booting. A modem that never comes up (silent,
+ * bricked) just uses up the bound.
+ */
+static int harness_real_settle(struct harness_ctx *c, uint64_t max_us) {
+  uint64_t limit = harness_simproc_vnow(&c->sim) + max_us;
+  for (;;) {
+    if (harness_real_poll(c) != 0)
+      return -1;
+    if (c->post.smod >= 0 || !harness_real_alive(c) ||
+        harness_simproc_vnow(&c->sim) >= limit)
+      return 0;
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* The state file as sqn-sim last saved it. */
+static int harness_real_load_state(struct harness_ctx *c) {
+  char err[512];
+  struct sim_state st;
+  memset(&st, 0, sizeof(st));
+  if (sim_state_load(c->sim.state_path, &st, err, sizeof(err)) != 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason),
+             "cannot read sqn-sim's state file: %s", err);
+    return -1;
+  }
+  if (c->real_state_ok)
+    sim_state_release(&c->real_state);
+  c->real_state = st;
+  c->real_state_ok = true;
+  return 0;
+}
+
+/*
+ * (Re)start sqn-sim on the state file with these faults: the first start,
+ * and every power cycle. A running sqn-sim is stopped first (SIGTERM: it
+ * saves the flash and exits, which is a power cut for the modem).
+ */
+static int harness_real_start(struct harness_ctx *c,
+                              const struct sim_fault *faults, size_t n) {
+  struct harness_narrator *nr = harness_narr(c);
+  if (c->sim.pid > 0)
+    harness_simproc_stop(&c->sim, harness_real_trace, c);
+  char bin[1024], err[900];
+  harness_find_tool(c->o, "sqn-sim", bin, sizeof(bin));
+  harness_post_power(&c->post);
+  double scale = c->o->wall_scale > 0 ? c->o->wall_scale : 0.02;
+  if (harness_simproc_start(&c->sim, bin, c->tmpdir,
+                            c->s->profile == SIM_PROFILE_GM02S ? "gm02s"
+                                                               : "monarch1",
+                            scale, faults, n, c->clock.now_us, err,
+                            sizeof(err)) != 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason), "%s", err);
+    return -1;
+  }
+  harness_narrate(nr, c->clock.now_us,
+                  "Harness: sqn-sim #%u started on %s (time scale %g%s%s)",
+                  c->sim.starts, c->sim.pty, scale, n ? ", faults in " : "",
+                  n ? c->sim.faults_path : "");
+  return 0;
+}
+
+/*
+ * Run argv (the host) on sqn-sim's pty. The child's stdout and stderr go
+ * through a pipe into the transcript; sqn-sim's trace is read as it grows.
+ * Every wait is a poll() of at most 20 ms; the child is killed (by its
+ * pid) when the run's bound passes.
+ */
+static int harness_run_real(struct harness_ctx *c, char **argv,
+                            uint64_t bound_us, struct harness_outcome *out) {
+  int pipefd[2] = {-1, -1};
+  out->exit = -1;
+  static char pty_arg[HARNESS_ARGV_MAX][256];
+  for (int i = 0; argv[i]; i++) {
+    char *at = strstr(argv[i], "@PTY@");
+    if (at) {
+      snprintf(pty_arg[i], sizeof(pty_arg[i]), "%.*s%s%s",
+               (int)(at - argv[i]), argv[i], c->sim.pty, at + 5);
+      argv[i] = pty_arg[i];
+    }
+  }
+  if (pipe(pipefd) != 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason), "pipe: %s", strerror(errno));
+    return -1;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason), "cannot start %s: %s",
+             argv[0], strerror(errno));
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(pipefd[0]);
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    close(pipefd[1]);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      close(devnull);
+    }
+    execvp(argv[0], argv);
+    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(pipefd[1]);
+  fcntl(pipefd[0], F_SETFL, fcntl(pipefd[0], F_GETFL) | O_NONBLOCK);
+  uint64_t limit = harness_simproc_vnow(&c->sim) + bound_us;
+  char line[512];
+  size_t line_len = 0;
+  int status = 0;
+  bool exited = false, pipe_open = true;
+  uint8_t buf[8192];
+  int rc = 0;
+  while (!exited || pipe_open) {
+    if (harness_real_poll(c) != 0) {
+      rc = -1;
+      if (!exited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+      }
+      break;
+    }
+    if (!exited && harness_simproc_vnow(&c->sim) >= limit) {
+      out->past_bound = true;
+      kill(pid, SIGTERM);
+      struct timespec ts = {0, 200000000};
+      nanosleep(&ts, NULL);
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      exited = true;
+      break;
+    }
+    if (pipe_open) {
+      struct pollfd pf = {.fd = pipefd[0], .events = POLLIN};
+      int pr = poll(&pf, 1, 20);
+      if (pr > 0) {
+        ssize_t n = read(pipefd[0], buf, sizeof(buf));
+        if (n > 0)
+          harness_host_output(c, line, &line_len, (const char *)buf,
+                              (size_t)n, false);
+        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+          pipe_open = false;
+      }
+    } else {
+      struct timespec ts = {0, 10000000};
+      nanosleep(&ts, NULL);
+    }
+    if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+      exited = true;
+  }
+  if (rc == 0)
+    rc = harness_real_poll(c);
+  harness_host_output(c, line, &line_len, "", 0, true);
+  out->exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  out->err = out->exit;
+  close(pipefd[0]);
+  return rc;
+}
+
 /* Let the modem finish what it was doing (boot, apply) with a silent host. */
 static void harness_settle(struct harness_ctx *c) {
   uint64_t limit = c->clock.now_us + HARNESS_SETTLE_US;
@@ -690,15 +925,6 @@ static void harness_settle(struct harness_ctx *c) {
 }
 
 /* --- expectations ------------------------------------------------------- */
-
-static int harness_err_by_name(const char *name) {
-#define XX(n, val, cls, safe, next, text, advice) \
-  if (strcmp(name, "E_" #n) == 0)                 \
-    return val;
-  SQN_ERR_MAP(XX)
-#undef XX
-  return 1;
-}
 
 static bool harness_has_prefix_ci(const char *line, const char *prefix) {
   for (; *prefix; line++, prefix++)
@@ -717,7 +943,7 @@ static bool harness_has_prefix_ci(const char *line, const char *prefix) {
 
 static int harness_check_version(struct harness_ctx *c, const char *want,
                                  uint32_t want_build, unsigned run) {
-  const struct sim_state *st = sim_modem_state(c->m);
+  const struct sim_state *st = harness_cur_state(c);
   char v[40];
   uint32_t b = 0;
   if (strcmp(want, "package") == 0) {
@@ -737,6 +963,64 @@ static int harness_check_version(struct harness_ctx *c, const char *want,
                   "%s-%u",
                   run, st->fff.valid ? "valid" : "INVALID", st->fff.version,
                   st->fff.build, want, v, b);
+  return 0;
+}
+
+/*
+ * Post-condition: sqn-update's final report matches the emulator's final
+ * state. Its DONE event must exist and agree with its exit status; a
+ * success must name the version the modem runs; an error must be a known
+ * one with a remedy, and must not be claimed over an upgrade that worked.
+ */
+static int harness_check_report(struct harness_ctx *c, unsigned run,
+                                const struct harness_outcome *oc,
+                                bool is_sqn_update) {
+  if (!is_sqn_update || oc->past_bound || oc->stuck)
+    return 0;
+  const struct harness_report *rp = &c->rep;
+  if (!rp->done)
+    HARNESS_FAILF(c,
+                  "run %u: REPORT: sqn-update ended without a final report "
+                  "(no DONE event%s)",
+                  run, oc->inproc ? "" : " in its --log file");
+  if (oc->inproc && oc->err != rp->err)
+    HARNESS_FAILF(c,
+                  "run %u: REPORT: sqn-update's result is %s but its final "
+                  "report says \"%.80s\"",
+                  run, sqn_err_name(oc->err), rp->text);
+  if (!oc->inproc && oc->exit != (int)sqn_err_exit(rp->err))
+    HARNESS_FAILF(c,
+                  "run %u: REPORT: sqn-update reported %s but exited with "
+                  "status %d (that error's status is %d)",
+                  run, rp->err ? rp->err_name : "success", oc->exit,
+                  (int)sqn_err_exit(rp->err));
+  const struct sim_state *st = harness_cur_state(c);
+  int sm = harness_cur_smod(c);
+  if (rp->err == 0) {
+    char want[48];
+    snprintf(want, sizeof(want), "%.23s-%lu", st->fff.version,
+             (unsigned long)st->fff.build);
+    if (!rp->version[0] || !strstr(rp->version, want))
+      HARNESS_FAILF(c,
+                    "run %u: REPORT: sqn-update reported success with the "
+                    "modem running \"%s\", but the emulator's modem runs "
+                    "%s in %s",
+                    run, rp->version[0] ? rp->version : "(no version printed)",
+                    want, harness_mode_word(sm));
+    return 0;
+  }
+  if (rp->err == 1)
+    HARNESS_FAILF(c,
+                  "run %u: REPORT: sqn-update's final report names no known "
+                  "error: \"%.80s\"",
+                  run, rp->text);
+  if (c->s->verdict == HARNESS_VERDICT_REPORT && !sqn_err_advice(rp->err)[0])
+    HARNESS_FAILF(c, "run %u: REPORT: %s comes without a remedy", run,
+                  rp->err_name);
+  /* An error over an upgrade that took is not flagged here: the modem
+   * may run the new image and still be silent (S11c); the scenario's
+   * verdict says which outcome is right. */
+  (void)st;
   return 0;
 }
 
@@ -767,7 +1051,7 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
                   run);
   /* Invariant: success only with the package's version running in FFF. */
   if (is_sqn_update && ok) {
-    enum sim_smod sm = sim_modem_smod(c->m);
+    int sm = harness_cur_smod(c);
     if (sm != SIM_SMOD_FFF)
       HARNESS_FAILF(c,
                     "run %u: INVARIANT: the updater reported success but the "
@@ -780,6 +1064,8 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
       return -1;
     }
   }
+  if (harness_check_report(c, run, oc, is_sqn_update) != 0)
+    return -1;
   if (!e)
     return 0;
   const char *want = e->result;
@@ -794,6 +1080,11 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
     if (oc->inproc) {
       if (oc->err != want_err)
         HARNESS_FAILF(c, "run %u: expected %s, got %s", run, e->error, got);
+    } else if (is_sqn_update && c->rep.done) {
+      if (strcmp(c->rep.err_name, e->error) != 0)
+        HARNESS_FAILF(c, "run %u: expected %s, sqn-update reported %s (%s)",
+                      run, e->error,
+                      c->rep.err_name[0] ? c->rep.err_name : "success", got);
     } else if (is_sqn_update) {
       int want_exit = (int)sqn_err_exit(want_err);
       if (oc->exit != want_exit)
@@ -806,7 +1097,7 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
                   got);
   if (e->mode) {
     int want_mode = harness_mode_parse(e->mode);
-    int have = sim_modem_powered(c->m) ? (int)sim_modem_smod(c->m) : -1;
+    int have = harness_cur_smod(c);
     if (have != want_mode)
       HARNESS_FAILF(c, "run %u: expected the modem in %s, it is in %s", run,
                     e->mode, harness_mode_word(have));
@@ -847,6 +1138,9 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
   enum harness_updater_kind kind = uy ? uy->kind : HARNESS_UPDATER_INPROC;
   /* --pty: sqn-update runs as a process on the pty instead. */
   struct harness_updater_yaml as_process;
+  harness_report_reset(&c->rep);
+  harness_post_run(&c->post, idx);
+  c->log_path[0] = '\0';
   if (kind == HARNESS_UPDATER_INPROC && c->o->pty) {
     memset(&as_process, 0, sizeof(as_process));
     if (uy)
@@ -875,6 +1169,8 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
   double scale = c->o->wall_scale > 0 ? c->o->wall_scale : 0.02;
   if (uy->timeout_scale > 0)
     scale = uy->timeout_scale;
+  if (c->real)
+    scale = c->sim.scale; /* the host's clock must agree with sqn-sim's */
   char *argv[HARNESS_ARGV_MAX];
   char store[8192];
   char tmpl[2048];
@@ -886,6 +1182,13 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
       l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --updater {elf}");
     if (uy->force)
       l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --force");
+    /* Its final report (DONE, INFO events) for the post-conditions. */
+    snprintf(c->log_path, sizeof(c->log_path), "%s/update-%u-%u.log",
+             c->tmpdir, c->log_seq, idx);
+    c->log_seq++;
+    unlink(c->log_path);
+    l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --log %s",
+                          c->log_path);
     for (unsigned i = 0; i < uy->args_count; i++)
       l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " %s", uy->args[i]);
     snprintf(tmpl + l, sizeof(tmpl) - l, " {pkg}");
@@ -913,10 +1216,25 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
     size_t l = strlen(cmdline);
     snprintf(cmdline + l, sizeof(cmdline) - l, "%s%s", i ? " " : "", argv[i]);
   }
-  harness_narrate(n, c->clock.now_us, "Run %u%s%s: %s (on a pty, scale %g)",
+  harness_narrate(n, c->clock.now_us, "Run %u%s%s: %s (on %s, scale %g)",
                   idx, ry->label ? " — " : "", ry->label ? ry->label : "",
-                  cmdline, scale);
-  return harness_run_pty(c, argv, scale, bound_us, oc);
+                  cmdline, c->real ? "sqn-sim's pty" : "a pty", scale);
+  int rc = c->real ? harness_run_real(c, argv, bound_us, oc)
+                   : harness_run_pty(c, argv, scale, bound_us, oc);
+  if (rc == 0 && c->log_path[0]) {
+    harness_report_load_log(&c->rep, c->log_path);
+    unlink(c->log_path);
+    /* Refused before the procedure started (bad arguments, a missing
+     * package): the report is the "sqn-update: E_...: ..." stderr line. */
+    const char *e = c->out ? strstr(c->out, "sqn-update: E_") : NULL;
+    if (!c->rep.done && e) {
+      char line[320];
+      size_t ln = strcspn(e + 12, "\n");
+      snprintf(line, sizeof(line), "%.*s", (int)(ln < 319 ? ln : 319), e + 12);
+      harness_report_event(&c->rep, "DONE", line);
+    }
+  }
+  return rc;
 }
 
 static int harness_make_tmpdir(struct harness_ctx *c) {
@@ -926,13 +1244,23 @@ static int harness_make_tmpdir(struct harness_ctx *c) {
   return mkdtemp(c->tmpdir) ? 0 : -1;
 }
 
+/* Everything in it is ours: the package, sqn-sim's state, faults, trace
+ * and stderr files, sqn-update logs. */
 static void harness_remove_tmpdir(struct harness_ctx *c) {
   if (!c->tmpdir[0])
     return;
-  if (c->pkg_path[0])
-    unlink(c->pkg_path);
-  if (c->elf_path[0])
-    unlink(c->elf_path);
+  DIR *d = opendir(c->tmpdir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+        continue;
+      char path[600];
+      snprintf(path, sizeof(path), "%s/%s", c->tmpdir, e->d_name);
+      unlink(path);
+    }
+    closedir(d);
+  }
   rmdir(c->tmpdir);
 }
 
@@ -966,11 +1294,18 @@ static int harness_rerun_check(struct harness_ctx *c) {
   struct harness_outcome oc;
   memset(&oc, 0, sizeof(oc));
   c->no_elf = false;
+  harness_post_run(&c->post, 0);
+  harness_report_reset(&c->rep);
   int rc = harness_run_inproc(c, NULL, s->rerun_force, 3600ull * 1000000ull,
                               &oc);
   c->record = true;
   if (rc != 0)
     return -1;
+  if (c->post.violation[0]) {
+    snprintf(c->r->reason, sizeof(c->r->reason), "%s", c->post.violation);
+    harness_narrator_append_other(&c->r->narr, &c->quiet);
+    return -1;
+  }
   if (s->rerun == HARNESS_RERUN_SUCCEEDS) {
     bool good = oc.err == 0 && sim_modem_smod(c->m) == SIM_SMOD_FFF &&
                 strcmp(sim_modem_state(c->m)->fff.version,
@@ -1065,9 +1400,37 @@ int harness_run_scenario(const struct harness_scenario *s,
                   c->pkg.elf ? ", with updater.elf" : "",
                   c->pkg.missing ? " (path missing on purpose)" : "");
   harness_narrate_state(n, 0, &c->start);
-  if (harness_modem_create(c, &c->start) != 0) {
+  harness_post_init(&c->post,
+                    strcmp(c->start.upgrade_status, "success") == 0);
+  c->real = o->pty && !o->pty_model;
+  /* With real processes the model only serves the final rerun check; its
+   * first boot is not part of the story. */
+  c->record = !c->real;
+  int created = harness_modem_create(c, &c->start);
+  c->record = true;
+  if (created != 0) {
     snprintf(r->reason, sizeof(r->reason), "cannot create the modem model");
     goto out_remove_tmp;
+  }
+  if (c->real) {
+    char bin[1024], state_path[600];
+    harness_find_tool(o, "sqn-sim", bin, sizeof(bin));
+    if (!harness_tool_exists(bin)) {
+      r->status = HARNESS_SKIP;
+      snprintf(r->reason, sizeof(r->reason),
+               "needs sqn-sim (not built here and not on PATH; see "
+               "--bin-dir)");
+      harness_narrate(n, 0, "Skipped: %s", r->reason);
+      rc = 0;
+      sim_modem_free(c->m);
+      goto out_remove_tmp;
+    }
+    snprintf(state_path, sizeof(state_path), "%s/state.json", c->tmpdir);
+    if (sim_state_save(state_path, &c->start, err, sizeof(err)) != 0) {
+      snprintf(r->reason, sizeof(r->reason), "%s", err);
+      sim_modem_free(c->m);
+      goto out_remove_tmp;
+    }
   }
 
   unsigned runs = harness_scenario_run_count(s);
@@ -1075,12 +1438,39 @@ int harness_run_scenario(const struct harness_scenario *s,
   for (unsigned i = 0; i < runs; i++) {
     struct harness_run_yaml ry;
     harness_scenario_run(s, i, &ry);
-    if (i > 0 && ry.power_cycle && harness_power_cycle(c) != 0) {
+    if (c->real) {
+      /* sqn-sim loads faults at start: a run with faults of its own gets
+       * a fresh sqn-sim (a power cycle), as does power_cycle: true. */
+      bool restart = c->sim.pid <= 0 ||
+                     (i > 0 && (ry.power_cycle || ry.faults_count));
+      if (restart && i > 0)
+        harness_narrate(n, c->clock.now_us,
+                        "Harness: full power cycle of the modem (sqn-sim "
+                        "stopped and restarted on its state file%s)",
+                        ry.power_cycle ? "" : " to arm this run's faults");
+      if (restart && harness_real_start(c, ry.faults, ry.faults_count)) {
+        r->status = HARNESS_FAIL;
+        break;
+      }
+      if (restart) {
+        for (unsigned f = 0; f < ry.faults_count; f++)
+          harness_narrate(n, c->clock.now_us, "Fault armed: %s (%s → %s)",
+                          ry.faults[f].name[0] ? ry.faults[f].name
+                                               : "unnamed",
+                          sim_fault_trigger_name(ry.faults[f].when),
+                          sim_fault_action_name(ry.faults[f].action));
+        if (harness_real_settle(c, HARNESS_SETTLE_US) != 0) {
+          r->status = HARNESS_FAIL;
+          break;
+        }
+      }
+    }
+    if (!c->real && i > 0 && ry.power_cycle && harness_power_cycle(c) != 0) {
       snprintf(r->reason, sizeof(r->reason), "power cycle failed");
       r->status = HARNESS_FAIL;
       break;
     }
-    for (unsigned f = 0; f < ry.faults_count; f++) {
+    for (unsigned f = 0; !c->real && f < ry.faults_count; f++) {
       if (sim_modem_add_fault(c->m, &ry.faults[f]) != 0) {
         snprintf(r->reason, sizeof(r->reason),
                  "run %u: the model's fault table is full at fault %u", i + 1,
@@ -1097,7 +1487,7 @@ int harness_run_scenario(const struct harness_scenario *s,
       break;
     /* The host starts talking to a modem that has finished booting, as a
      * person would: bytes sent during a boot are lost on real modems. */
-    if (i == 0 || ry.power_cycle)
+    if (!c->real && (i == 0 || ry.power_cycle))
       harness_settle(c);
     uint32_t stp_before = n->stp_frames_rx;
     struct harness_outcome oc;
@@ -1109,24 +1499,45 @@ int harness_run_scenario(const struct harness_scenario *s,
       break;
     }
     harness_narrate_flush(n);
-    harness_settle(c);
+    if (!c->real) {
+      harness_settle(c);
+    } else if (harness_real_settle(c, HARNESS_SETTLE_US) != 0 ||
+               harness_real_load_state(c) != 0) {
+      r->status = HARNESS_FAIL;
+      break;
+    }
     harness_narrate(n, c->clock.now_us,
                     "Run %u ends after %.1f virtual seconds: %s; modem in %s, "
                     "application %s-%u%s",
                     i + 1, (double)(c->clock.now_us - t0) / 1e6,
                     oc.inproc ? (oc.err ? sqn_err_name(oc.err) : "success")
                               : (oc.exit == 0 ? "exit 0" : "non-zero exit"),
-                    harness_mode_word(sim_modem_powered(c->m)
-                                          ? (int)sim_modem_smod(c->m)
-                                          : -1),
-                    sim_modem_state(c->m)->fff.version,
-                    sim_modem_state(c->m)->fff.build,
-                    sim_modem_state(c->m)->fff.valid ? "" : " (invalid)");
+                    harness_mode_word(harness_cur_smod(c)),
+                    harness_cur_state(c)->fff.version,
+                    harness_cur_state(c)->fff.build,
+                    harness_cur_state(c)->fff.valid ? "" : " (invalid)");
     if (!oc.inproc && oc.exit != 0)
       harness_narrate(n, c->clock.now_us, "Host exit status: %d", oc.exit);
     if (harness_check_expect(c, i + 1, &ry, &oc, stp_before) != 0) {
       r->status = HARNESS_FAIL;
       break;
+    }
+    if (c->post.violation[0]) {
+      snprintf(r->reason, sizeof(r->reason), "%s", c->post.violation);
+      r->status = HARNESS_FAIL;
+      break;
+    }
+  }
+  if (c->real) {
+    /* The end of the real processes: sqn-sim saves the flash; the rerun
+     * check continues in-process from it. */
+    harness_simproc_stop(&c->sim, harness_real_trace, c);
+    harness_narrate_flush(n);
+    if (r->status == HARNESS_PASS) {
+      if (harness_real_load_state(c) != 0 ||
+          harness_modem_create(c, &c->real_state) != 0)
+        r->status = HARNESS_FAIL;
+      c->real = false;
     }
   }
   if (r->status == HARNESS_SKIP) {
@@ -1140,6 +1551,10 @@ int harness_run_scenario(const struct harness_scenario *s,
                   r->reason);
   sim_modem_free(c->m);
 out_remove_tmp:
+  if (c->sim.pid > 0)
+    harness_simproc_stop(&c->sim, NULL, NULL);
+  if (c->real_state_ok)
+    sim_state_release(&c->real_state);
   harness_remove_tmpdir(c);
 out_free_pkg:
   harness_pkg_free(&c->pkg);

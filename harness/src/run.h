@@ -1,9 +1,10 @@
 /*
  * Running one scenario: set up the modem model from the scenario's flash,
- * run each of its runs (in-process updater on the virtual clock, or a
- * process on a pty whose master this harness drives with the in-process
- * model), check the expectations and the invariants, and keep the narrated
- * transcript.
+ * run each of its runs (in-process updater on the virtual clock, a process
+ * on a pty whose master this harness drives with the in-process model, or
+ * with --pty real sqn-sim and sqn-update processes), check the
+ * expectations, the invariants and the post-conditions, and keep the
+ * narrated transcript.
  */
 #ifndef HARNESS_RUN_H
 #define HARNESS_RUN_H
@@ -19,7 +20,9 @@ struct harness_opts {
   const char *bin_dir;  /* where sqn-sim / sqn-update / sqn-chat live; NULL:
                            next to the build tree, then PATH */
   const char *self;     /* argv[0] of sqn-scenario, to find the build tree */
-  bool pty;             /* run every process run over a real sqn-sim */
+  bool pty;             /* every run as a process over a pty */
+  bool pty_model;       /* ... driven by the in-process model (--pty=model)
+                           instead of a real sqn-sim process (--pty) */
   double wall_scale;    /* wall seconds per virtual second in pty runs */
 };
 

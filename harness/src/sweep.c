@@ -367,6 +367,9 @@ int harness_sweep(const struct harness_sweep_opts *o,
     goto out_free_link;
   l->byte_step = o->byte_step;
   l->mutation = o->mutation;
+  /* The model's own broken ordering is left to the end-to-end judgement:
+   * the shadow would flag it as torn first and hide what a user sees. */
+  l->no_shadow = o->mutation == HARNESS_MUTATION_MODEL_VALID_EARLY;
 
   /* 1. record the clean run */
   if (harness_link_boot(l, o->start, true) != 0)

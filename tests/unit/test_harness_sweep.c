@@ -90,6 +90,39 @@ START_TEST(test_sweep_valid_early_mutation_is_caught_as_torn) {
 }
 END_TEST
 
+/* The model's own broken ordering (SIM_DEBUG_MARK_VALID_EARLY), with the
+ * shadow off: only the behaviour after the cut can catch it, and does. From
+ * a bootloader-only modem (boot select FFF, no valid image) the package
+ * goes through the ELF; a cut inside the fff record leaves a flash that
+ * claims a valid fff, the modem boots into the half-written image and
+ * stays silent, and the remedy rerun fails. */
+START_TEST(test_sweep_model_valid_early_is_caught_as_bricked) {
+  char err[512];
+  sim_state_release(&start);
+  memset(&start, 0, sizeof(start));
+  ck_assert_msg(sim_state_load(SQN_FIXTURES "/states/ffh-only.json", &start,
+                               err, sizeof(err)) == 0,
+                "%s", err);
+  struct harness_sweep_opts o = {.stride = 7,
+                                 .mutation = HARNESS_MUTATION_MODEL_VALID_EARLY,
+                                 .max_transcripts = 1,
+                                 .repro = "sqn-scenario sweep"};
+  struct harness_sweep_stats st;
+  ck_assert_int_eq(run_sweep(&o, &st), 1);
+  ck_assert_uint_gt(st.failed, 0);
+  ck_assert_uint_gt(st.recovered + st.reported, 0); /* not every point */
+  ck_assert_ptr_nonnull(strstr(out_buf, "not rerunnable"));
+  ck_assert_ptr_nonnull(strstr(out_buf, "E_MODEM_NOT_DETECTED"));
+  ck_assert_ptr_null(strstr(out_buf, "TORN:"));
+  ck_assert_ptr_nonnull(strstr(out_buf, "boot hangs"));
+  /* The same sweep with the faithful model passes: the flag did it. */
+  o.mutation = HARNESS_MUTATION_NONE;
+  o.max_transcripts = 0;
+  ck_assert_int_eq(run_sweep(&o, &st), 0);
+  ck_assert_uint_eq(st.failed, 0);
+}
+END_TEST
+
 START_TEST(test_sweep_replay_and_snapshot_agree_on_every_point) {
   struct harness_sweep_opts a = {.stride = 4, .double_every = 3, .seed = 3};
   struct harness_sweep_opts b = a;
@@ -245,6 +278,7 @@ int main(void) {
   tcase_add_test(tc, test_sweep_clean_package_every_point_recovers);
   tcase_add_test(tc, test_sweep_skip_invalidate_mutation_is_caught_as_torn);
   tcase_add_test(tc, test_sweep_valid_early_mutation_is_caught_as_torn);
+  tcase_add_test(tc, test_sweep_model_valid_early_is_caught_as_bricked);
   tcase_add_test(tc, test_sweep_replay_and_snapshot_agree_on_every_point);
   tcase_add_test(tc, test_sweep_shards_partition_the_points);
   tcase_add_test(tc, test_sweep_byte_steps_add_cut_points);
