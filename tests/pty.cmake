@@ -11,6 +11,12 @@ if(TARGET sqn-sim AND TARGET sqn-chat)
   target_compile_definitions(test_pty_hosts PRIVATE
     SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>" SQN_CHAT_BIN="$<TARGET_FILE:sqn-chat>")
   add_dependencies(test_pty_hosts sqn-sim sqn-chat)
+  if(TARGET sqn-dup)
+    # The kill -9 test builds a larger package, so the push fills its window.
+    target_compile_definitions(test_pty_hosts PRIVATE
+      SQN_DUP_BIN="$<TARGET_FILE:sqn-dup>")
+    add_dependencies(test_pty_hosts sqn-dup)
+  endif()
 endif()
 
 if(TARGET sqn-sim AND TARGET sqn-chat)
@@ -22,4 +28,22 @@ if(TARGET sqn-sim AND TARGET sqn-chat)
   target_compile_definitions(test_pty_pacing PRIVATE
     SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>" SQN_CHAT_BIN="$<TARGET_FILE:sqn-chat>")
   add_dependencies(test_pty_pacing sqn-sim)
+endif()
+
+# Acceptance of "libsqnup and sqn-update": the real sqn-update against the
+# real sqn-sim over a pty, from each named state and profile, with packages
+# built at test time by sqn-dup; bad input refused before any byte is sent.
+if(TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup)
+  sqn_add_check_test(test_pty_update
+    SOURCES integration/test_pty_update.c integration/pty_util.c
+    LIBS PkgConfig::JANSSON
+    LABELS pty TIMEOUT 120)
+  # sqnup/err.h: the documented exit codes (header only, nothing linked).
+  target_include_directories(test_pty_update PRIVATE
+    ${CMAKE_CURRENT_SOURCE_DIR}/integration ${CMAKE_SOURCE_DIR}/core/include)
+  target_compile_definitions(test_pty_update PRIVATE
+    SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>"
+    SQN_UPDATE_BIN="$<TARGET_FILE:sqn-update>"
+    SQN_DUP_BIN="$<TARGET_FILE:sqn-dup>")
+  add_dependencies(test_pty_update sqn-sim sqn-update sqn-dup)
 endif()

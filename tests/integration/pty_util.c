@@ -1,6 +1,7 @@
 #include "pty_util.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -10,15 +11,110 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-static double pty_now(void) {
+double pty_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- one temp root per test binary ----
+ * Check runs each test in a forked child and ends a failing one with
+ * _exit() (no atexit) or SIGKILL at its timeout, so a child cannot be
+ * trusted to clean up after itself. Instead the main process makes one
+ * root dir; every dir a test makes lives inside it, and every sqn-sim
+ * started appends its pid to root/sims.pids. When the main process exits
+ * it kills the sqn-sims a failed test left running (after checking, in
+ * /proc, that the pid still runs with a state file inside the root, so a
+ * reused pid is never hit) and removes the root. */
+static char pty_root[256];
+static pid_t pty_root_owner;
+
+static void pty_rmtree(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return;
+  if (S_ISDIR(st.st_mode)) {
+    DIR *d = opendir(path);
+    if (d) {
+      struct dirent *e;
+      while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+          continue;
+        char sub[1024];
+        int n = snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        if (n > 0 && (size_t)n < sizeof sub)
+          pty_rmtree(sub);
+      }
+      closedir(d);
+    }
+    rmdir(path);
+  } else {
+    unlink(path);
+  }
+}
+
+/* Does `pid` still run with an argument inside the root? */
+static bool pty_is_ours(long pid) {
+  char path[64], cmd[4096];
+  snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return false;
+  size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+  fclose(f);
+  size_t rl = strlen(pty_root);
+  for (size_t i = 0; i + rl <= n; i++) /* NUL-separated arguments */
+    if (memcmp(cmd + i, pty_root, rl) == 0)
+      return true;
+  return false;
+}
+
+static void pty_session_end(void) {
+  if (getpid() != pty_root_owner || !pty_root[0])
+    return; /* a test's child inherits the handler; only main cleans */
+  char list[600];
+  snprintf(list, sizeof list, "%s/sims.pids", pty_root);
+  FILE *f = fopen(list, "r");
+  long pid;
+  while (f && fscanf(f, "%ld", &pid) == 1)
+    if (pid > 1 && pty_is_ours(pid))
+      kill((pid_t)pid, SIGKILL);
+  if (f)
+    fclose(f);
+  pty_rmtree(pty_root);
+  pty_root[0] = 0;
+}
+
+void pty_session_begin(void) {
+  const char *t = getenv("TMPDIR");
+  snprintf(pty_root, sizeof pty_root, "%s/sqn-pty-XXXXXX", t ? t : "/tmp");
+  if (!mkdtemp(pty_root)) {
+    fprintf(stderr, "mkdtemp %s: %s\n", pty_root, strerror(errno));
+    exit(1);
+  }
+  pty_root_owner = getpid();
+  atexit(pty_session_end);
+}
+
+static void pty_track_sim(pid_t pid) {
+  char list[600];
+  if (!pty_root[0])
+    return;
+  snprintf(list, sizeof list, "%s/sims.pids", pty_root);
+  int fd = open(list, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (fd < 0)
+    return;
+  char line[32];
+  int n = snprintf(line, sizeof line, "%ld\n", (long)pid);
+  ssize_t w = write(fd, line, (size_t)n); /* O_APPEND: one atomic line */
+  (void)w;
+  close(fd);
 }
 
 void pty_require_openpty(void) {
@@ -33,7 +129,10 @@ void pty_require_openpty(void) {
 
 void pty_tmpdir(char *dir, size_t cap) {
   const char *t = getenv("TMPDIR");
-  snprintf(dir, cap, "%s/sqn-pty-XXXXXX", t ? t : "/tmp");
+  if (pty_root[0])
+    snprintf(dir, cap, "%s/d-XXXXXX", pty_root);
+  else
+    snprintf(dir, cap, "%s/sqn-pty-XXXXXX", t ? t : "/tmp");
   ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
 }
 
@@ -60,7 +159,10 @@ void pty_sim_start(struct pty_sim *s, const char *fixture_state,
   snprintf(s->state, sizeof s->state, "%s/state.json", s->dir);
   if (fixture_state) {
     char src[512];
-    snprintf(src, sizeof src, "%s/states/%s", SQN_FIXTURES, fixture_state);
+    if (fixture_state[0] == '/')
+      snprintf(src, sizeof src, "%s", fixture_state);
+    else
+      snprintf(src, sizeof src, "%s/states/%s", SQN_FIXTURES, fixture_state);
     pty_copy(src, s->state);
   }
   argv[n++] = SQN_SIM_BIN;
@@ -79,6 +181,7 @@ void pty_sim_start(struct pty_sim *s, const char *fixture_state,
     execv(argv[0], (char *const *)argv);
     _exit(127);
   }
+  pty_track_sim(s->pid);
   close(pfd[1]);
   /* The first line, within 10 s. */
   char line[256];
@@ -124,6 +227,11 @@ int pty_sim_stop(struct pty_sim *s) {
   return pty_wait(s->pid, 10);
 }
 
+void pty_sim_kill9(struct pty_sim *s) {
+  kill(s->pid, SIGKILL);
+  waitpid(s->pid, NULL, 0);
+}
+
 int pty_run(const char *const *argv, char *out, size_t cap, double timeout_s) {
   char path[] = "/tmp/sqn-pty-out-XXXXXX";
   int fd = mkstemp(path);
@@ -144,6 +252,7 @@ int pty_run(const char *const *argv, char *out, size_t cap, double timeout_s) {
   return rc;
 }
 
+#ifdef SQN_CHAT_BIN /* binaries that run no chat script need no sqn-chat */
 int pty_chat(const struct pty_sim *s, const char *script,
              const char *const *vars, char *out, size_t cap) {
   const char *argv[40];
@@ -167,6 +276,7 @@ int pty_chat(const struct pty_sim *s, const char *script,
   argv[n] = NULL;
   return pty_run(argv, out, cap, 60);
 }
+#endif
 
 int pty_show_get(const char *state, const char *key, char *val, size_t cap) {
   static char out[65536];
@@ -205,6 +315,26 @@ int pty_open_port(const char *path, unsigned baud) {
   cfsetspeed(&t, sp);
   ck_assert_int_eq(tcsetattr(fd, TCSANOW, &t), 0);
   return fd;
+}
+
+bool pty_file_wait(const char *path, const char *needle, double timeout_s) {
+  static char buf[1 << 16];
+  double deadline = pty_now() + timeout_s;
+  for (;;) {
+    FILE *f = fopen(path, "rb");
+    if (f) {
+      size_t n = fread(buf, 1, sizeof buf - 1, f);
+      fclose(f);
+      buf[n] = 0;
+      if (strstr(buf, needle))
+        return true;
+    }
+    if (pty_now() > deadline)
+      return false;
+    /* A file has no readiness to poll for: re-read every 5 ms. */
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
 }
 
 size_t pty_xchg(int fd, const char *cmd, char *buf, size_t cap, int ms) {

@@ -17,16 +17,26 @@ struct pty_sim {
   char dir[256];
 };
 
+/* Monotonic seconds, for bounded waits. */
+double pty_now(void);
 /* Exit 77 when openpty() is unavailable. */
 void pty_require_openpty(void);
-/* A fresh temp dir (per call) under TMPDIR; path in `dir`. */
+/* Call first in main (after pty_require_openpty): makes the binary's temp
+ * root (TMPDIR or /tmp)/sqn-pty-XXXXXX, removed with everything in it when
+ * main exits, and any sqn-sim a failed test left running killed. */
+void pty_session_begin(void);
+/* A fresh temp dir (per call) inside the root (or, without a session,
+ * under TMPDIR, left behind); path in `dir`. */
 void pty_tmpdir(char *dir, size_t cap);
-/* Copy a fixture state (relative to fixtures/states, or NULL for none) into
- * dir/state.json and start sqn-sim with extra args (NULL-terminated). */
+/* Copy a fixture state (relative to fixtures/states, or an absolute path,
+ * or NULL for none) into dir/state.json and start sqn-sim with extra args
+ * (NULL-terminated). */
 void pty_sim_start(struct pty_sim *s, const char *fixture_state,
                    const char *const *extra);
 /* SIGTERM and wait (bounded); returns the exit status. */
 int pty_sim_stop(struct pty_sim *s);
+/* SIGKILL (a power cut) and reap; the state file stays as it was. */
+void pty_sim_kill9(struct pty_sim *s);
 /* Run a program with args (NULL-terminated), stdout+stderr into `out`
  * (NUL-terminated, truncated to cap), bounded by `timeout_s`. Returns the
  * exit status, or -1 if it was killed at the bound. */
@@ -39,6 +49,10 @@ int pty_chat(const struct pty_sim *s, const char *script,
 int pty_show_get(const char *state, const char *key, char *val, size_t cap);
 /* Open the pty slave raw at `baud`, non-blocking. */
 int pty_open_port(const char *path, unsigned baud);
+/* Wait (bounded by timeout_s) until the text file `path` contains
+ * `needle`; true if it did. For trace files, which sqn-sim flushes per
+ * event. */
+bool pty_file_wait(const char *path, const char *needle, double timeout_s);
 /* Write all, then read for `ms` into buf; returns bytes read. */
 size_t pty_xchg(int fd, const char *cmd, char *buf, size_t cap, int ms);
 

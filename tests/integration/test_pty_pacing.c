@@ -56,6 +56,7 @@ END_TEST
 
 int main(void) {
   pty_require_openpty();
+  pty_session_begin();
   Suite *su = suite_create("pty-pacing");
   TCase *tc = tcase_create("pacing");
   tcase_set_timeout(tc, 30);
