@@ -150,6 +150,20 @@ expect 0 "build-elf sized" -- "$DUP" build-elf --family lr8 --size 4096 -o "$WOR
 expect 2 "build-elf too small" -- "$DUP" build-elf --size 100 -o "$WORK/u.elf"
 grep_in "$WORK/err" "minimum of 476" "ELF minimum stated"
 
+# ---- two-part packages (F20) ----
+expect 0 "part 1" -- "$DUP" build --version 5.1.1.0 --build 39529 --part 1/2 -o "$WORK/p1.dup"
+expect 0 "part 1 info" -- "$DUP" info "$WORK/p1.dup"
+grep_in "$WORK/out" "fff upgrade package part 1/2" "part 1 tag shown"
+expect 0 "part 2" -- "$DUP" build --version 5.2.0.0 --build 48829 --part 2/2 --part-base 5.1.1.0-39529 -o "$WORK/p2.dup"
+expect 0 "part 2 info" -- "$DUP" info "$WORK/p2.dup"
+grep_in "$WORK/out" "part 2/2 from 5.1.1.0 \[39529\]" "part 2 tag shown"
+expect 2 "part 2 without base" -- "$DUP" build --part 2/2 -o "$WORK/x.dup"
+grep_in "$WORK/err" "needs --part-base" "missing base named"
+expect 2 "bad part" -- "$DUP" build --part 3/2 -o "$WORK/x.dup"
+expect 2 "base without part 2" -- "$DUP" build --part 1/2 --part-base 5.1.1.0-1 -o "$WORK/x.dup"
+expect 2 "part without fff" -- "$DUP" build --part 1/2 --records boot -o "$WORK/x.dup"
+[ -e "$WORK/x.dup" ] && fail "a part usage error left $WORK/x.dup behind"
+
 # ---- fixtures reproduce byte for byte from their READMEs ----
 for dir in packages elf; do
   readme="$ROOT/fixtures/$dir/README.md"

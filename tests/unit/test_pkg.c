@@ -638,6 +638,68 @@ START_TEST(test_pkg_fixtures_match_library_output) {
 }
 END_TEST
 
+/* ---- two-part packages (F20) ---- */
+
+/* Walk callback: keep the fff record's description. */
+static int fff_descr_cb(void *user, enum sqn_caba_event ev,
+                        const struct sqn_caba_record *rec, const uint8_t *d,
+                        size_t n) {
+  (void)d, (void)n;
+  if (ev == SQN_CABA_EV_END && rec->has_target &&
+      rec->target == SQN_CABA_TARGET_FFF)
+    snprintf(user, SQN_CABA_DESCR_MAX, "%s", rec->descr);
+  return 0;
+}
+
+START_TEST(test_pkg_parts_tag_fff_description) {
+  struct sqn_pkg_opts o;
+  char descr[SQN_CABA_DESCR_MAX] = "";
+  unsigned part = 0, parts = 0;
+  struct sqn_image_version base;
+  size_t len;
+  uint8_t *b;
+
+  ck_assert_int_eq(sqn_pkg_opts_init(&o, SQN_PKG_FAMILY_LR5), 0);
+  ck_assert_uint_eq(o.part, 0);
+  /* Part 1: "part 1/2", its fff version the intermediate image. */
+  o.version.build = 39529;
+  o.part = 1;
+  b = build(&o, &len);
+  ck_assert_int_eq(sqn_caba_walk(b, len, fff_descr_cb, descr, NULL), 0);
+  ck_assert_str_eq(descr, "fff upgrade package part 1/2");
+  ck_assert_int_eq(sqn_pkg_part_parse(descr, &part, &parts, &base), 1);
+  ck_assert_uint_eq(part, 1);
+  ck_assert_uint_eq(parts, 2);
+  ck_assert(!base.found);
+  free(b);
+  /* Part 2 names its base. */
+  o.part = 2;
+  o.part_base = o.version;
+  o.version.v[1] = 2, o.version.v[2] = 0, o.version.build = 48829;
+  b = build(&o, &len);
+  ck_assert_int_eq(sqn_caba_walk(b, len, fff_descr_cb, descr, NULL), 0);
+  ck_assert_str_eq(descr, "fff upgrade package part 2/2 from 5.1.1.0 [39529]");
+  ck_assert_int_eq(sqn_pkg_part_parse(descr, &part, &parts, &base), 1);
+  ck_assert_uint_eq(part, 2);
+  ck_assert(base.found);
+  ck_assert_uint_eq(base.build, 39529);
+  free(b);
+  /* Bad part options build nothing. */
+  o.part_base.found = false;
+  ck_assert_int_eq(sqn_pkg_build_buf(&o, NULL, 0, &len), SQN_PKG_E_INVAL);
+  o.part = 3;
+  ck_assert_int_eq(sqn_pkg_build_buf(&o, NULL, 0, &len), SQN_PKG_E_INVAL);
+  o.part = 1;
+  o.records = SQN_PKG_REC_BIT(SQN_PKG_REC_UPDATER);
+  ck_assert_int_eq(sqn_pkg_build_buf(&o, NULL, 0, &len), SQN_PKG_E_NO_FFF);
+  /* Ordinary descriptions carry no tag. */
+  ck_assert_int_eq(sqn_pkg_part_parse("fff upgrade package", &part, NULL,
+                                      NULL), 0);
+  ck_assert_int_eq(sqn_pkg_part_parse("x part 0/2", NULL, NULL, NULL), 0);
+  ck_assert_int_eq(sqn_pkg_part_parse("x part 3/2", NULL, NULL, NULL), 0);
+}
+END_TEST
+
 /* ---- suite factory ---- */
 
 static Suite *pkg_suite(void) {
@@ -660,6 +722,7 @@ static Suite *pkg_suite(void) {
   tcase_add_loop_test(tc, test_pkg_elf_is_parseable_elf32_be, 0, 3);
   tcase_add_test(tc, test_pkg_elf_bad_options_rejected);
   tcase_add_loop_test(tc, test_pkg_fixtures_match_library_output, 0, 5);
+  tcase_add_test(tc, test_pkg_parts_tag_fff_description);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -43,6 +43,8 @@ struct bridge {
   size_t pkg_len;
   const uint8_t *elf;
   size_t elf_len;
+  const uint8_t *pkg2; /* part 2 of a two-part package, or NULL */
+  size_t pkg2_len;
   uint8_t tx[8192];
   uint8_t rx[256];
   unsigned smswboot1x, smswboot3x, smstpu, at_stp; /* commands seen */
@@ -87,8 +89,12 @@ static int host_set_baud(void *user, uint32_t baud) {
 static int host_read_pkg(void *user, enum sqn_update_src src, uint64_t off,
                          uint8_t *buf, size_t len) {
   struct bridge *br = user;
-  const uint8_t *p = src == SQN_UPDATE_SRC_PACKAGE ? br->pkg : br->elf;
-  size_t n = src == SQN_UPDATE_SRC_PACKAGE ? br->pkg_len : br->elf_len;
+  const uint8_t *p = src == SQN_UPDATE_SRC_PACKAGE    ? br->pkg
+                     : src == SQN_UPDATE_SRC_PACKAGE2 ? br->pkg2
+                                                      : br->elf;
+  size_t n = src == SQN_UPDATE_SRC_PACKAGE    ? br->pkg_len
+             : src == SQN_UPDATE_SRC_PACKAGE2 ? br->pkg2_len
+                                              : br->elf_len;
   if (!p || off > n || len > n - off)
     return -1;
   memcpy(buf, p + off, len);
@@ -156,6 +162,7 @@ static int bridge_start(struct bridge *br, enum sqn_update_mode mode,
       .rx_buf = br->rx,
       .rx_cap = sizeof br->rx,
       .pkg_size = br->pkg_len,
+      .pkg2_size = br->pkg2_len,
       .updater_size = br->elf_len,
       .baud = baud,
       .force = force,
@@ -998,6 +1005,195 @@ START_TEST(test_update_sim_quiet_boot_polled) {
 }
 END_TEST
 
+/* ---- two-part packages (faults.md F20, S20) ------------------------------ */
+
+#define PART1 "packages/lr5-5.1.1.0-39529-part1.dup"
+#define PART2 "packages/lr5-5.2.0.0-48829-part2.dup"
+
+static unsigned count_sent(const struct bridge *br, const char *cmd) {
+  unsigned n = 0;
+  for (const char *p = br->sent; (p = strstr(p, cmd)) != NULL; p++)
+    n++;
+  return n;
+}
+
+/* One run of the updater on the bridge's packages; its result. */
+static int parts_run(struct bridge *br, bool force) {
+  br->sent_len = 0;
+  br->sent[0] = '\0';
+  int rc = bridge_start(br, SQN_UPDATE_MODE_UPGRADE, force, 0);
+  if (rc)
+    return rc;
+  bridge_run(br, 7200ull * 1000000);
+  ck_assert(sqn_update_done(&br->u));
+  return sqn_update_result(&br->u);
+}
+
+START_TEST(test_update_sim_two_parts_in_one_session) {
+  /* S20: part 2 follows part 1 in the same recovery session: one switch to
+   * recovery, two pushes, and the only AT+SMSWBOOT=1,x after the second. */
+  struct bridge br;
+  size_t l1, l2;
+  uint8_t *p1 = load(PART1, &l1), *p2 = load(PART2, &l2);
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.pkg = p1, br.pkg_len = l1, br.pkg2 = p2, br.pkg2_len = l2;
+  int rc = parts_run(&br, false);
+  EXPECT_OK(br, rc);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  ck_assert(!sim_modem_state(br.m)->part2_pending);
+  ck_assert_uint_eq(count_sent(&br, "AT+SMSWBOOT=3"), 1);
+  ck_assert_uint_eq(count_sent(&br, "AT+SMSTPU=\"ON_THE_FLY\""), 2);
+  ck_assert_uint_eq(count_sent(&br, "AT+SMSWBOOT=1"), 1);
+  const char *second_push = strstr(strstr(br.sent, "AT+SMSTPU") + 1,
+                                   "AT+SMSTPU");
+  ck_assert_ptr_nonnull(second_push);
+  ck_assert_ptr_nonnull(strstr(second_push, "AT+SMSWBOOT=1"));
+  ck_assert_uint_eq(br.u.part1.fff_version.build, 39529);
+  ck_assert_uint_eq(br.u.pkg.part, 2);
+  bridge_free(&br);
+  free(p1);
+  free(p2);
+}
+END_TEST
+
+START_TEST(test_update_sim_part1_alone_refused_before_any_write) {
+  struct bridge br;
+  size_t l1;
+  uint8_t *p1 = load(PART1, &l1);
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.pkg = p1, br.pkg_len = l1;
+  ck_assert_int_eq(parts_run(&br, false), SQN_E_PART2_MISSING);
+  ck_assert(!br.u.wrote);
+  ck_assert_ptr_nonnull(strstr(sqn_err_advice(SQN_E_PART2_MISSING),
+                               "PART1 PART2"));
+  ck_assert_str_eq(sim_modem_state(br.m)->fff.version, "5.1.1.0");
+  ck_assert_uint_eq(sim_modem_state(br.m)->fff.build, 33988);
+  bridge_free(&br);
+  free(p1);
+}
+END_TEST
+
+START_TEST(test_update_sim_parts_swapped_refused_before_any_write) {
+  struct bridge br;
+  size_t l1, l2;
+  uint8_t *p1 = load(PART1, &l1), *p2 = load(PART2, &l2);
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.pkg = p2, br.pkg_len = l2, br.pkg2 = p1, br.pkg2_len = l1;
+  ck_assert_int_eq(parts_run(&br, false), SQN_E_PARTS_MISMATCH);
+  ck_assert(!br.u.wrote);
+  /* A one-part package as "part 2" is no pair either. */
+  size_t l3;
+  uint8_t *p3 = load("packages/lr5-5.2.0.0-48829.dup", &l3);
+  br.pkg = p1, br.pkg_len = l1, br.pkg2 = p3, br.pkg2_len = l3;
+  ck_assert_int_eq(parts_run(&br, true), SQN_E_PARTS_MISMATCH);
+  ck_assert(!br.u.wrote);
+  bridge_free(&br);
+  free(p1);
+  free(p2);
+  free(p3);
+}
+END_TEST
+
+START_TEST(test_update_sim_part2_alone_needs_intermediate_version) {
+  /* A healthy modem shows LR5.1.1.0-33988, not part 1's -39529. */
+  struct bridge br;
+  size_t l2;
+  uint8_t *p2 = load(PART2, &l2);
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.pkg = p2, br.pkg_len = l2;
+  ck_assert_int_eq(parts_run(&br, false), SQN_E_PART1_MISSING);
+  ck_assert(!br.u.stp_sent);
+  ck_assert(!sent(&br, "AT+SMSWBOOT"));
+  /* Forced anyway: the modem itself refuses part 2 before the fff slot is
+   * touched, and the application stays as it was. */
+  ck_assert_int_eq(parts_run(&br, true), SQN_E_UPGRADE_REJECTED);
+  ck_assert_ptr_nonnull(strstr(br.u.modem.upgrade_status, "intermediate"));
+  ck_assert(sim_modem_state(br.m)->fff.valid);
+  ck_assert_uint_eq(sim_modem_state(br.m)->fff.build, 33988);
+  bridge_free(&br);
+  free(p2);
+}
+END_TEST
+
+START_TEST(test_update_sim_part1_forced_then_part2_same_session) {
+  /* --force part 1 alone: applied, no reboot, E_PART2_PENDING; the modem
+   * stays in the recovery chain. Part 2 alone then cannot see a version
+   * (RECOVERY) and needs --force; applied, the modem runs part 2. */
+  struct bridge br;
+  size_t l1, l2;
+  uint8_t *p1 = load(PART1, &l1), *p2 = load(PART2, &l2);
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.pkg = p1, br.pkg_len = l1;
+  ck_assert_int_eq(parts_run(&br, true), SQN_E_PART2_PENDING);
+  ck_assert(!sqn_err_power_safe(SQN_E_PART2_PENDING));
+  ck_assert(!sent(&br, "AT+SMSWBOOT=1"));
+  ck_assert(sim_modem_state(br.m)->part2_pending);
+  ck_assert_uint_eq(sim_modem_state(br.m)->fff.build, 39529);
+  ck_assert_int_eq(sim_modem_smod(br.m), SIM_SMOD_RECOVERY);
+  br.pkg = p2, br.pkg_len = l2;
+  ck_assert_int_eq(parts_run(&br, false), SQN_E_PART1_MISSING);
+  ck_assert(!br.u.stp_sent);
+  ck_assert_int_eq(parts_run(&br, true), 0);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  ck_assert(!sim_modem_state(br.m)->part2_pending);
+  bridge_free(&br);
+  free(p1);
+  free(p2);
+}
+END_TEST
+
+START_TEST(test_update_sim_intermediate_image_dies_at_power_cycle) {
+  /* F20 in the model: after part 1 the intermediate image boots (and shows
+   * LR5.1.1.0-39529) in the same power session; a power cycle before part
+   * 2 leaves the modem silent, at every later power-on too. Part 2 alone
+   * on the intermediate image (same session) is accepted without --force. */
+  struct bridge br;
+  size_t l1, l2;
+  uint8_t *p1 = load(PART1, &l1), *p2 = load(PART2, &l2);
+  static const uint8_t sw1[] = "AT+SMSWBOOT=1,1\r";
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.pkg = p1, br.pkg_len = l1;
+  ck_assert_int_eq(parts_run(&br, true), SQN_E_PART2_PENDING);
+  /* A host that reboots into the application, as Pycom's tool did. */
+  sim_modem_feed(br.m, br.now_us, sw1, sizeof sw1 - 1);
+  br.now_us += 30ull * 1000000;
+  sim_modem_tick(br.m, br.now_us);
+  ck_assert_int_eq(sim_modem_smod(br.m), SIM_SMOD_FFF);
+  br.to_host.len = 0;
+  /* Part 2 alone, same power session: the modem shows part 1's version. */
+  br.pkg = p2, br.pkg_len = l2;
+  ck_assert_int_eq(parts_run(&br, false), 0);
+  assert_model_runs(&br, "5.2.0.0", 48829);
+  bridge_free(&br);
+
+  /* Same again, but a power cycle before part 2. */
+  bridge_init(&br, "healthy", 1.0, 921600);
+  br.pkg = p1, br.pkg_len = l1;
+  ck_assert_int_eq(parts_run(&br, true), SQN_E_PART2_PENDING);
+  sim_modem_feed(br.m, br.now_us, sw1, sizeof sw1 - 1);
+  br.now_us += 30ull * 1000000;
+  sim_modem_tick(br.m, br.now_us);
+  ck_assert_int_eq(sim_modem_smod(br.m), SIM_SMOD_FFF);
+  char *json = sim_state_to_json(sim_modem_state(br.m));
+  ck_assert_ptr_nonnull(strstr(json, "\"part2_pending\": true"));
+  free(json);
+  for (int cycle = 0; cycle < 2; cycle++) {
+    sim_modem_power_cut(br.m, br.now_us);
+    br.now_us += 1000000;
+    sim_modem_power_on(br.m, br.now_us);
+    br.now_us += 120ull * 1000000;
+    sim_modem_tick(br.m, br.now_us);
+    ck_assert_int_eq(sim_modem_smod(br.m), SIM_SMOD_NONE);
+  }
+  br.to_host.len = 0;
+  br.pkg = p2, br.pkg_len = l2;
+  ck_assert_int_eq(parts_run(&br, true), SQN_E_MODEM_NOT_DETECTED);
+  bridge_free(&br);
+  free(p1);
+  free(p2);
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------- */
 
 /* UPD_ONLY=<substring> runs only the matching tests (debugging aid). */
@@ -1021,6 +1217,12 @@ static Suite *update_sim_suite(void) {
   tcase_add_loop_test(tc, test_update_sim_downgrade_needs_force, 0, 2);
   ADD(tc, test_update_sim_info_reads_mode_and_version);
   ADD(tc, test_update_sim_big_push_is_fast);
+  ADD(tc, test_update_sim_two_parts_in_one_session);
+  ADD(tc, test_update_sim_part1_alone_refused_before_any_write);
+  ADD(tc, test_update_sim_parts_swapped_refused_before_any_write);
+  ADD(tc, test_update_sim_part2_alone_needs_intermediate_version);
+  ADD(tc, test_update_sim_part1_forced_then_part2_same_session);
+  ADD(tc, test_update_sim_intermediate_image_dies_at_power_cycle);
   suite_add_tcase(s, tc);
   TCase *tf = tcase_create("faults");
   tcase_set_timeout(tf, 60);

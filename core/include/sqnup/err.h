@@ -32,7 +32,9 @@ extern "C" {
   XX(TRANSFER, 8, "transfer failed (STP); rerun")                             \
   XX(REJECTED, 9, "modem rejected the package or runs the wrong version")     \
   XX(COMMIT, 10, "modem did not finish applying: do NOT cut power")          \
-  XX(INTERNAL, 11, "internal or I/O error")
+  XX(INTERNAL, 11, "internal or I/O error")                                   \
+  XX(PART2_PENDING, 12, "part 1 of a two-part package applied: apply part 2 " \
+     "now, without a power cycle")
 
 enum sqn_exit {
 #define XX(name, val, text) SQN_EXIT_##name = (val),
@@ -48,7 +50,8 @@ enum sqn_exit {
   XX(POWER_CYCLE, "power-cycle the modem (remove battery/USB), then rerun")   \
   XX(SUPPLY_UPDATER, "rerun with --updater updater.elf and a full package")   \
   XX(FORCE, "rerun with --force if this is intended")                        \
-  XX(WAIT, "wait; do not cut power; rerun after the modem answers")
+  XX(WAIT, "wait; do not cut power; rerun after the modem answers")          \
+  XX(APPLY_PART2, "run sqn-update with part 2 now; do not power-cycle first")
 
 enum sqn_next {
 #define XX(name, text) SQN_NEXT_##name,
@@ -96,6 +99,22 @@ enum sqn_next {
      "the modem has the factory bootrom [33080] and the package carries no "   \
      "bootrom record to refresh it",                                           \
      "use a full package that bundles the recovery bootrom (or --force)")      \
+  XX(PARTS_MISMATCH, -109, INPUT, true, FIX_INPUT,                             \
+     "the two packages are not part 1 and part 2 of one two-part package "     \
+     "(tags, order, family or part 2's base version)",                         \
+     "give part 1 then part 2 of the same package: sqn-update --port P "       \
+     "PART1 PART2")                                                            \
+  XX(PART2_MISSING, -118, REFUSED, true, FIX_INPUT,                            \
+     "the package is part 1 of a two-part package and part 2 was not given; "  \
+     "part 1 alone leaves an intermediate image that dies at the next power "  \
+     "cycle (faults.md F20)",                                                  \
+     "give both parts, in order: sqn-update --port P PART1 PART2 (--force "    \
+     "applies part 1 alone)")                                                  \
+  XX(PART1_MISSING, -119, REFUSED, true, FIX_INPUT,                            \
+     "the package is part 2 of a two-part package and the modem does not "     \
+     "report the intermediate version part 1 leaves",                          \
+     "give both parts, in order: sqn-update --port P PART1 PART2 (or --force " \
+     "if part 1 was applied in this power session)")                           \
   XX(MODEM_NOT_DETECTED, -120, NOT_DETECTED, true, POWER_CYCLE,                \
      "no modem answered AT at any rate",                                       \
      "do a full power cycle (remove battery/USB; a reset is not enough), "     \
@@ -138,7 +157,12 @@ enum sqn_next {
   XX(COMMIT_TIMEOUT, -152, COMMIT, false, WAIT,                                \
      "the modem did not come back while applying the package",                 \
      "do NOT cut power yet; wait, then power-cycle and rerun if it never "     \
-     "answers")
+     "answers")                                                                \
+  XX(PART2_PENDING, -153, PART2_PENDING, false, APPLY_PART2,                   \
+     "part 1 of a two-part package is applied (forced alone); the modem runs " \
+     "an intermediate image until part 2 is applied",                          \
+     "run sqn-update --force --port P PART2 now, in this power session; a "    \
+     "power cycle before part 2 can leave the modem silent")
 
 enum sqn_err {
   SQN_OK = 0,

@@ -151,7 +151,37 @@ struct sqn_pkg_opts {
   uint64_t size;                     /* whole file; 0: the minimum */
   bool no_pack;                      /* records bare at top level */
   unsigned records;                  /* SQN_PKG_REC_BIT mask; 0: all */
+  /*
+   * Two-part packages (faults.md F20). 0: an ordinary one-part package.
+   * 1 or 2: part N of a two-part package, marked in the fff record's
+   * description (the only place a genuine header has free text):
+   *   part 1: "fff upgrade package part 1/2"
+   *   part 2: "fff upgrade package part 2/2 from 5.1.1.0 [39529]"
+   * Part 1's fff version is the intermediate image; part 2 names it in
+   * part_base, the version the modem must run before part 2 applies. A
+   * part needs the fff record (SQN_PKG_E_NO_FFF) and part 2 a part_base
+   * (SQN_PKG_E_INVAL). Nothing else in the layout changes.
+   */
+  unsigned part;
+  struct sqn_image_version part_base; /* part 2: must be .found */
 };
+
+#define SQN_PKG_PARTS 2u /* the only multi-part layout known (48829-1/-2) */
+
+/*
+ * The fff record description for the options ("fff upgrade package",
+ * or with the part tag above) into buf. Returns its length, or
+ * SQN_PKG_E_INVAL (bad part options) / SQN_PKG_E_NOSPACE.
+ */
+int sqn_pkg_fff_descr(const struct sqn_pkg_opts *o, char *buf, size_t cap);
+/*
+ * Read a part tag from a record description: "... part N/M" and, optionally,
+ * " from A.B.C.D [BUILD]". Returns 1 with *part, *parts (and *base, whose
+ * .found says whether a base was named; any pointer may be NULL) when the
+ * description carries a tag, 0 when it does not (an ordinary package).
+ */
+int sqn_pkg_part_parse(const char *descr, unsigned *part, unsigned *parts,
+                       struct sqn_image_version *base);
 
 /* Defaults for a family: its default version, all records, PACK, no size. */
 int sqn_pkg_opts_init(struct sqn_pkg_opts *o, enum sqn_pkg_family f);

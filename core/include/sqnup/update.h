@@ -16,6 +16,10 @@
  *   PUSH: ATE0, AT+SMSTPU="ON_THE_FLY", STP -> AT+SMUPGRADE? until
  *   success -> AT+SMSWBOOT=1,1 (fallback 1,0 + AT^RESET) -> FFF boot
  *   (+SYSSTART or AT polling) -> ATI1 shows the package version -> DONE.
+ *   Two-part packages (faults.md F20; cfg.pkg2_size): part 1 is pushed and
+ *   applied, then part 2 right away in the same recovery session: no
+ *   AT+SMSWBOOT=1,x, no reboot and no DONE between the parts; the run
+ *   ends like a one-part run, verified against part 2's version.
  *   STORE method (SMOD 2 only, package <= 4 MiB): ATE0, AT+SMSTPU, STP into
  *   the modem's file system -> AT+SMUPGRADE (the modem applies the stored
  *   copy, silent, and boots FFF) -> AT+SMUPGRADE? -> ATI1 -> DONE. A
@@ -146,7 +150,11 @@ struct sqn_update_event {
 };
 
 /* Which file read_pkg reads. */
-enum sqn_update_src { SQN_UPDATE_SRC_PACKAGE, SQN_UPDATE_SRC_UPDATER };
+enum sqn_update_src {
+  SQN_UPDATE_SRC_PACKAGE,
+  SQN_UPDATE_SRC_UPDATER,
+  SQN_UPDATE_SRC_PACKAGE2 /* part 2 of a two-part package (pkg2_size) */
+};
 
 enum sqn_update_mode {
   SQN_UPDATE_MODE_UPGRADE, /* the full procedure */
@@ -226,6 +234,11 @@ struct sqn_pkg_info {
   bool has_fff, has_updater, has_bootrom, has_diff;
   struct sqn_image_version fff_version; /* first version text of target 2 */
   int family;                           /* fff_version.v[0]; 0 unknown */
+  /* Two-part packages (faults.md F20): the fff record's description says
+   * "part N/2" (part 2: "part 2/2 from A.B.C.D [BUILD]", the intermediate
+   * version part 1 leaves; sqnup/pkg.h). part 0: an ordinary package. */
+  unsigned part, parts;
+  struct sqn_image_version part_base;
 };
 
 struct sqn_update_config {
@@ -238,6 +251,19 @@ struct sqn_update_config {
   /* Sizes of the files read through read_pkg. updater_size 0: none. */
   uint64_t pkg_size;
   uint64_t updater_size;
+  /*
+   * Two-part packages (faults.md F20, S20). pkg2_size > 0: the package
+   * (SRC_PACKAGE) is part 1 and SRC_PACKAGE2 is part 2; both must carry
+   * their part tags, the same family, and part 2 must name part 1's fff
+   * version as its base (E_PARTS_MISMATCH), all checked before any byte
+   * is sent. Part 2 follows part 1 in the same recovery session: no
+   * reboot and no DONE in between. Alone, a part 1 is refused
+   * (E_PART2_MISSING) unless `force`; forced, the run stops after part 1
+   * is applied, without a reboot, with E_PART2_PENDING. A part 2 alone is
+   * applied only on a modem whose ATI1 shows its base version; a modem
+   * that cannot tell (recovery chain) needs `force` (E_PART1_MISSING).
+   */
+  uint64_t pkg2_size;
   /* Options. */
   uint32_t baud;              /* first rate to try; 0 = 921600 */
   bool force;                 /* allow family mismatch and downgrade */
@@ -275,7 +301,9 @@ struct sqn_update {
   bool wrote;                 /* any byte was sent to the modem */
   bool stp_sent;              /* any STP byte was sent */
   struct sqn_modem_info modem;
-  struct sqn_pkg_info pkg;
+  struct sqn_pkg_info pkg;    /* the package the run ends on: part 2 when
+                                 two are given */
+  struct sqn_pkg_info part1;  /* part 1 when two packages are given */
   uint32_t reboots;           /* unexpected reboots seen */
   uint32_t tx_at_lines;       /* AT commands sent */
   char last_cmd[48];          /* last AT command sent (for diagnostics) */
@@ -310,6 +338,8 @@ struct sqn_update {
   enum sqn_update_method method; /* in use (may fall back to ON_THE_FLY) */
   uint32_t crc_retries;       /* store: pushes again after a CRC verdict */
   uint8_t ppp_flags;          /* 0x7E bytes seen while first probing */
+  uint8_t cur_part;           /* two parts: 1 while part 1 is pushed and
+                                 applied, 2 after; 0 for one package */
   struct sqn_at_client at;
   struct sqn_stpm stpm;
   struct sqn_caba_walker walker;

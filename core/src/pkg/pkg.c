@@ -230,9 +230,94 @@ static uint64_t sqn_pkg_pack_data(const struct sqn_pkg_layout *l) {
          SQN_PKG_SIG;
 }
 
+/* --- two-part packages ------------------------------------------------- */
+
+int sqn_pkg_fff_descr(const struct sqn_pkg_opts *o, char *buf, size_t cap) {
+  char t[96];
+  size_t n;
+  const char *base = sqn_pkg_recs[SQN_PKG_REC_FFF].descr;
+  if (!o || !buf)
+    return SQN_PKG_E_INVAL;
+  if (o->part > SQN_PKG_PARTS || (o->part == 2 && !o->part_base.found))
+    return SQN_PKG_E_INVAL;
+  n = strlen(base);
+  memcpy(t, base, n);
+  if (o->part) {
+    memcpy(t + n, " part ", 6);
+    n += 6;
+    t[n++] = (char)('0' + o->part);
+    t[n++] = '/';
+    t[n++] = (char)('0' + SQN_PKG_PARTS);
+  }
+  if (o->part == 2) {
+    int vl;
+    memcpy(t + n, " from ", 6);
+    n += 6;
+    vl = sqn_pkg_version_text(&o->part_base, t + n, sizeof t - n);
+    if (vl < 0)
+      return SQN_PKG_E_INVAL;
+    n += (size_t)vl;
+  }
+  /* The CABA walker reports at most SQN_CABA_DESCR_MAX - 1 characters: a
+   * longer tag would be cut where hosts and the modem read it. */
+  if (n >= SQN_CABA_DESCR_MAX)
+    return SQN_PKG_E_INVAL;
+  if (n + 1 > cap)
+    return SQN_PKG_E_NOSPACE;
+  memcpy(buf, t, n);
+  buf[n] = '\0';
+  return (int)n;
+}
+
+static unsigned sqn_pkg_digits(const char **p) {
+  unsigned v = 0, n = 0;
+  while (**p >= '0' && **p <= '9' && n < 4) {
+    v = v * 10u + (unsigned)(**p - '0');
+    (*p)++;
+    n++;
+  }
+  return n ? v : 0;
+}
+
+int sqn_pkg_part_parse(const char *descr, unsigned *part, unsigned *parts,
+                       struct sqn_image_version *base) {
+  const char *p = descr ? strstr(descr, " part ") : NULL;
+  unsigned a, b;
+  if (base)
+    memset(base, 0, sizeof *base);
+  if (!p)
+    return 0;
+  p += 6;
+  a = sqn_pkg_digits(&p);
+  if (*p != '/')
+    return 0;
+  p++;
+  b = sqn_pkg_digits(&p);
+  if (a == 0 || b < 2 || a > b)
+    return 0;
+  if (part)
+    *part = a;
+  if (parts)
+    *parts = b;
+  if (base && strncmp(p, " from ", 6) == 0 &&
+      sqn_version_parse(base, p + 6) == 0)
+    base->found = true;
+  return 1;
+}
+
+/* The description of record r for these options. */
+static const char *sqn_pkg_descr_of(const struct sqn_pkg_opts *o,
+                                    enum sqn_pkg_rec r, char *buf,
+                                    size_t cap) {
+  if (r == SQN_PKG_REC_FFF && o->part && sqn_pkg_fff_descr(o, buf, cap) > 0)
+    return buf;
+  return sqn_pkg_recs[r].descr;
+}
+
 /* Fill everything but the size checks for a given filler. */
 static void sqn_pkg_place(const struct sqn_pkg_opts *o, uint64_t filler,
                           struct sqn_pkg_layout *l) {
+  char descr[SQN_CABA_DESCR_MAX];
   unsigned mask = sqn_pkg_mask(o);
   uint64_t off = 0, inner = 0;
 
@@ -247,7 +332,8 @@ static void sqn_pkg_place(const struct sqn_pkg_opts *o, uint64_t filler,
     if (!l->rec[r].present)
       continue;
     uint64_t data = sqn_pkg_rec_data((enum sqn_pkg_rec)r, filler);
-    uint64_t len = sqn_pkg_v3_len(sqn_pkg_recs[r].descr, data);
+    uint64_t len = sqn_pkg_v3_len(
+        sqn_pkg_descr_of(o, (enum sqn_pkg_rec)r, descr, sizeof descr), data);
     l->rec[r].offset = off;
     l->rec[r].length = len;
     /* Truncation is caught by the caller's range checks on the totals. */
@@ -269,6 +355,13 @@ int sqn_pkg_layout(const struct sqn_pkg_opts *o, struct sqn_pkg_layout *out) {
   memset(&l, 0, sizeof l);
   if (o->records & ~SQN_PKG_REC_ALL)
     return SQN_PKG_E_INVAL;
+  if (o->part) {
+    char d[SQN_CABA_DESCR_MAX];
+    if (sqn_pkg_fff_descr(o, d, sizeof d) < 0)
+      return SQN_PKG_E_INVAL; /* also: a description the walker would cut */
+    if (!(sqn_pkg_mask(o) & SQN_PKG_REC_BIT(SQN_PKG_REC_FFF)))
+      return SQN_PKG_E_NO_FFF;
+  }
   fam = sqn_pkg_family_of(&o->version);
   if (fam == SQN_PKG_FAMILY_NONE)
     return SQN_PKG_E_BAD_VERSION;
@@ -372,9 +465,11 @@ static void sqn_pkg_upgr(struct sqn__pkg_out *o, const struct sqn_pkg_opts *opt,
   struct sqn_fletcher f;
   struct sqn_pkg_elf_opts e = {.version = opt->version};
   uint8_t t[4];
+  char descr[SQN_CABA_DESCR_MAX];
 
   sqn__pkg_out_push(o, &f);
-  sqn_pkg_v3_header(o, "UPGR", l->rec[r].data_size, sqn_pkg_recs[r].descr);
+  sqn_pkg_v3_header(o, "UPGR", l->rec[r].data_size,
+                    sqn_pkg_descr_of(opt, r, descr, sizeof descr));
   sqn__pkg_put_le32(t, sqn_pkg_recs[r].target);
   sqn__pkg_out_bytes(o, t, sizeof t);
   switch (r) {

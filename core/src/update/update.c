@@ -20,6 +20,9 @@
  *   store (SMOD 2) ATE0 ─► SMSTPU ─► PKG_PUSH ─► STORE_APPLY (AT+SMUPGRADE)
  *                 ─► REBOOT_WAIT ─► PROBE ─► UPG_POLL ─success─► VERIFY_ATI1
  *                 (a CRC-like "fail": push once more, then E_IMAGE_CRC)
+ *   two parts     push part 1 ─► UPG_POLL success ─► push part 2 (ATE0 ...)
+ *                 ─► UPG_POLL success ─► SWBOOT1 ... as above (F20: no
+ *                 reboot and no DONE between the parts)
  *
  * Before choosing a path from SMOD 2, ATI1 and AT!="showver" give the
  * version, family and bootrom build: all compatibility checks (family,
@@ -451,6 +454,28 @@ static void sqn_upd_enter_recovery(struct sqn_update *u) {
   sqn_upd_cmd(u, SQN_UPDATE_ST_SWBOOT3, "AT+SMSWBOOT=3,1", u->t.cmd_ms);
 }
 
+/* Part 1 of two was applied: part 2 goes next in the same recovery
+ * session, with no AT+SMSWBOOT=1,x in between (F20: the intermediate image
+ * must not be booted into a new power session, and the run is not done). */
+static void sqn_upd_part1_applied(struct sqn_update *u) {
+  char v[40] = "?", w[40] = "?";
+  if (u->part1.fff_version.found)
+    sqn_version_format(&u->part1.fff_version, v, sizeof v);
+  if (u->pkg.fff_version.found)
+    sqn_version_format(&u->pkg.fff_version, w, sizeof w);
+  sqn_upd_info(u, "part1", v);
+  sqn_upd_log(u, SQN_LOG_INFO,
+              "part 1 of 2 applied (intermediate image LR%s); sending part 2 "
+              "(LR%s) now, without a reboot; do not remove power",
+              v, w);
+  u->cur_part = 2;
+  u->pushed = false;
+  u->push_attempts = 0;
+  u->crc_retries = 0;
+  u->commit_lost = false;
+  sqn_upd_push(u);
+}
+
 /* The modem's mode is known (and its version when in FFF): check and pick
  * the path. Nothing before this point wrote to the modem's flash. */
 static void sqn_upd_choose(struct sqn_update *u) {
@@ -480,6 +505,31 @@ static void sqn_upd_choose(struct sqn_update *u) {
     }
     sqn_upd_log(u, SQN_LOG_WARN, "downgrade forced: %s -> %s", a, b);
   }
+  if (pk->part == 2 && !u->cfg.pkg2_size) {
+    /* A part 2 alone applies only on top of part 1's intermediate image. */
+    char base[40] = "?";
+    if (pk->part_base.found)
+      sqn_version_format(&pk->part_base, base, sizeof base);
+    bool on_base = mi->version.found && pk->part_base.found &&
+                   sqn_version_cmp(&mi->version, &pk->part_base) == 0;
+    if (!on_base && !u->cfg.force) {
+      if (mi->version.found)
+        sqn_upd_finish(u, SQN_E_PART1_MISSING,
+                       "modem runs %s, part 2 needs part 1's LR%s", mi->lr,
+                       base);
+      else
+        sqn_upd_finish(u, SQN_E_PART1_MISSING,
+                       "modem in SMOD %d cannot report its version; part 2 "
+                       "needs part 1's LR%s",
+                       mi->smod, base);
+      return;
+    }
+    if (!on_base)
+      sqn_upd_log(u, SQN_LOG_WARN,
+                  "part 2 alone forced: the modem does not show part 1's "
+                  "LR%s",
+                  base);
+  }
   if (!mi->version.found && mi->smod != 2)
     sqn_upd_log(u, SQN_LOG_INFO,
                 "modem in SMOD %d cannot report its version; family and "
@@ -492,7 +542,7 @@ static void sqn_upd_choose(struct sqn_update *u) {
      * atomically once the package checked out, by either method, as
      * Pycom's tool does with its built-in blob); one without leaves the
      * modem on it, which is refused unless forced. */
-    if (!pk->has_bootrom && !u->cfg.force) {
+    if (!pk->has_bootrom && !u->part1.has_bootrom && !u->cfg.force) {
       sqn_upd_finish(u, SQN_E_BOOTROM_TOO_OLD,
                      "Bootloader0 is %s and the package has no bootrom record",
                      mi->bootloader);
@@ -897,6 +947,21 @@ static void sqn_upd_on_reply(struct sqn_update *u) {
       }
       sqn_upd_finish(u, SQN_E_IMAGE_CRC, "modem says: %s (after %u pushes)",
                      st, (unsigned)u->push_attempts);
+    } else if (ok && strstr(st, "success") && u->cur_part == 1) {
+      sqn_upd_copy(u->modem.upgrade_status, sizeof u->modem.upgrade_status,
+                   st);
+      sqn_upd_part1_applied(u);
+    } else if (ok && strstr(st, "success") && u->pkg.part == 1) {
+      char v[40] = "?";
+      sqn_upd_copy(u->modem.upgrade_status, sizeof u->modem.upgrade_status,
+                   st);
+      if (u->pkg.fff_version.found)
+        sqn_version_format(&u->pkg.fff_version, v, sizeof v);
+      /* Forced part 1 alone: no reboot (F20), and not done either. */
+      sqn_upd_finish(u, SQN_E_PART2_PENDING,
+                     "part 1 of 2 applied: intermediate image LR%s; the "
+                     "modem stays in SMOD %d until part 2 is applied",
+                     v, u->modem.smod);
     } else if (ok && strstr(st, "success")) {
       snprintf(u->modem.upgrade_status, sizeof u->modem.upgrade_status, "%s",
                st);
@@ -1160,10 +1225,15 @@ static int sqn_upd_stp_write(void *user, const uint8_t *buf, size_t len) {
   return rc;
 }
 
+/* The file being pushed: part 2 once part 1 of two is applied. */
+static enum sqn_update_src sqn_upd_src(const struct sqn_update *u) {
+  return u->cur_part == 2 ? SQN_UPDATE_SRC_PACKAGE2 : SQN_UPDATE_SRC_PACKAGE;
+}
+
 static int sqn_upd_stp_read_pkg(void *user, uint64_t off, uint8_t *buf,
                                 size_t len) {
   struct sqn_update *u = user;
-  return u->cfg.read_pkg(u->cfg.user, SQN_UPDATE_SRC_PACKAGE, off, buf, len);
+  return u->cfg.read_pkg(u->cfg.user, sqn_upd_src(u), off, buf, len);
 }
 
 static int sqn_upd_stp_read_elf(void *user, uint64_t off, uint8_t *buf,
@@ -1195,7 +1265,9 @@ static void sqn_upd_start_stp(struct sqn_update *u, bool elf) {
   c.tx_cap = u->cfg.tx_cap;
   c.rx_buf = u->cfg.rx_buf;
   c.rx_cap = u->cfg.rx_cap;
-  c.total = elf ? u->cfg.updater_size : u->cfg.pkg_size;
+  c.total = elf ? u->cfg.updater_size
+          : u->cur_part == 2 ? u->cfg.pkg2_size
+                             : u->cfg.pkg_size;
   c.ack_ms = (uint32_t)sqn_upd_ms(u, u->t.ack_ms);
   c.final_ms = (uint32_t)sqn_upd_ms(u, u->t.final_reset_ms);
   c.retries = u->t.stp_retries;
@@ -1286,6 +1358,29 @@ static void sqn_upd_stp_done(struct sqn_update *u) {
 
 /* ---- pre-flight ---------------------------------------------------------- */
 
+/* The fff record's part tag (sqnup/pkg.h): "... part N/M" and optionally
+ * " from A.B.C.D [BUILD]". Parsed here, not with sqnup_pkg (the updater
+ * depends on the codec only). */
+static void sqn_upd_part_tag(const char *descr, struct sqn_pkg_info *pk) {
+  const char *p = strstr(descr, " part ");
+  unsigned n = 0, m = 0;
+  if (!p)
+    return;
+  for (p += 6; *p >= '0' && *p <= '9' && n < 100; p++)
+    n = n * 10u + (unsigned)(*p - '0');
+  if (*p++ != '/')
+    return;
+  for (; *p >= '0' && *p <= '9' && m < 100; p++)
+    m = m * 10u + (unsigned)(*p - '0');
+  if (n == 0 || m < 2 || n > m)
+    return;
+  pk->part = n;
+  pk->parts = m;
+  if (strncmp(p, " from ", 6) == 0 &&
+      sqn_version_parse(&pk->part_base, p + 6) == 0)
+    pk->part_base.found = true;
+}
+
 static int sqn_upd_walk_cb(void *user, enum sqn_caba_event ev,
                            const struct sqn_caba_record *rec,
                            const uint8_t *data, size_t len) {
@@ -1305,6 +1400,8 @@ static int sqn_upd_walk_cb(void *user, enum sqn_caba_event ev,
       u->pkg.fff_version = rec->image;
       u->pkg.family = rec->image.v[0];
     }
+    if (!u->pkg.part)
+      sqn_upd_part_tag(rec->descr, &u->pkg);
     break;
   case SQN_CABA_TARGET_UPDATER:
     u->pkg.has_updater = true;
@@ -1318,13 +1415,15 @@ static int sqn_upd_walk_cb(void *user, enum sqn_caba_event ev,
   return 0;
 }
 
-static int sqn_upd_preflight(struct sqn_update *u) {
-  uint64_t off = 0, size = u->cfg.pkg_size;
+/* Walk one package file into u->pkg (cleared first). 0 or the error. */
+static int sqn_upd_walk_file(struct sqn_update *u, enum sqn_update_src src,
+                             uint64_t size, const char *what) {
+  uint64_t off = 0;
   int rc;
-  sqn_upd_set_phase(u, SQN_UPDATE_PHASE_CHECK_FILE);
+  memset(&u->pkg, 0, sizeof u->pkg);
   u->pkg.size = size;
   if (size < 128) {
-    snprintf(u->detail, sizeof u->detail, "package is %llu bytes (< 128)",
+    snprintf(u->detail, sizeof u->detail, "%s is %llu bytes (< 128)", what,
              (unsigned long long)size);
     return SQN_E_IMAGE_TRUNCATED;
   }
@@ -1333,11 +1432,10 @@ static int sqn_upd_preflight(struct sqn_update *u) {
     size_t n = u->cfg.tx_cap;
     if ((uint64_t)n > size - off)
       n = (size_t)(size - off);
-    rc = u->cfg.read_pkg(u->cfg.user, SQN_UPDATE_SRC_PACKAGE, off,
-                         u->cfg.tx_buf, n);
+    rc = u->cfg.read_pkg(u->cfg.user, src, off, u->cfg.tx_buf, n);
     if (rc < 0 || (size_t)rc != n) {
-      snprintf(u->detail, sizeof u->detail, "read failed at byte %llu",
-               (unsigned long long)off);
+      snprintf(u->detail, sizeof u->detail, "%s: read failed at byte %llu",
+               what, (unsigned long long)off);
       return SQN_E_IMAGE_NOT_FOUND;
     }
     if (sqn_caba_walker_feed(&u->walker, u->cfg.tx_buf, n) != 0)
@@ -1348,12 +1446,88 @@ static int sqn_upd_preflight(struct sqn_update *u) {
   u->pkg.records = u->walker.records;
   if (rc) {
     snprintf(u->detail, sizeof u->detail,
-             "%s at byte %llu, in record '%s' at offset %llu",
+             "%s%s%s at byte %llu, in record '%s' at offset %llu",
+             src == SQN_UPDATE_SRC_PACKAGE2 ? what : "",
+             src == SQN_UPDATE_SRC_PACKAGE2 ? ": " : "",
              sqn_caba_strerror(rc), (unsigned long long)u->walker.err_offset,
              u->walker.err_magic[0] ? u->walker.err_magic : "?",
              (unsigned long long)u->walker.err_record);
     return rc == SQN_CABA_E_TRUNCATED ? SQN_E_IMAGE_TRUNCATED
                                       : SQN_E_IMAGE_INVALID;
+  }
+  return 0;
+}
+
+/* Part tags after both walks (faults.md F20). 0 or the error. */
+static int sqn_upd_check_parts(struct sqn_update *u) {
+  const struct sqn_pkg_info *a = &u->part1, *b = &u->pkg;
+  char v[40] = "?", base[40] = "none";
+  if (!u->cfg.pkg2_size) {
+    if (b->part && b->parts != 2) {
+      snprintf(u->detail, sizeof u->detail,
+               "package is part %u of %u; only two-part packages are known",
+               b->part, b->parts);
+      return SQN_E_PARTS_MISMATCH;
+    }
+    if (b->part == 1 && !u->cfg.force) {
+      snprintf(u->detail, sizeof u->detail,
+               "package is part 1 of 2; give part 2 after it");
+      return SQN_E_PART2_MISSING;
+    }
+    if (b->part == 1)
+      sqn_upd_log(u, SQN_LOG_WARN,
+                  "part 1 of 2 alone (forced): the run stops after it, "
+                  "without a reboot; apply part 2 in this power session");
+    return 0;
+  }
+  if (a->fff_version.found)
+    sqn_version_format(&a->fff_version, v, sizeof v);
+  if (b->part_base.found)
+    sqn_version_format(&b->part_base, base, sizeof base);
+  if (a->part != 1 || a->parts != 2 || b->part != 2 || b->parts != 2) {
+    snprintf(u->detail, sizeof u->detail,
+             "first package is %s, second is %s; want part 1/2 then part 2/2",
+             a->part ? (a->part == 1 ? "part 1" : "part 2") : "not a part",
+             b->part ? (b->part == 1 ? "part 1" : "part 2") : "not a part");
+    return SQN_E_PARTS_MISMATCH;
+  }
+  if (!a->fff_version.found || !b->part_base.found ||
+      sqn_version_cmp(&a->fff_version, &b->part_base) != 0 ||
+      a->family != b->family) {
+    snprintf(u->detail, sizeof u->detail,
+             "part 1 leaves LR%s (LR%d), part 2 needs LR%s (LR%d)", v,
+             a->family, base, b->family);
+    return SQN_E_PARTS_MISMATCH;
+  }
+  return 0;
+}
+
+static int sqn_upd_preflight(struct sqn_update *u) {
+  uint64_t size = u->cfg.pkg_size;
+  int rc;
+  sqn_upd_set_phase(u, SQN_UPDATE_PHASE_CHECK_FILE);
+  rc = sqn_upd_walk_file(u, SQN_UPDATE_SRC_PACKAGE, size,
+                         u->cfg.pkg2_size ? "part 1" : "package");
+  if (rc)
+    return rc;
+  if (u->cfg.pkg2_size) {
+    u->part1 = u->pkg;
+    rc = sqn_upd_walk_file(u, SQN_UPDATE_SRC_PACKAGE2, u->cfg.pkg2_size,
+                           "part 2");
+    if (rc)
+      return rc;
+    u->cur_part = 1;
+  }
+  rc = sqn_upd_check_parts(u);
+  if (rc)
+    return rc;
+  if ((u->pkg.part || u->part1.part) &&
+      u->method == SQN_UPDATE_METHOD_STORE) {
+    /* The store path boots the new firmware by itself: never between the
+     * parts of a two-part package. */
+    sqn_upd_log(u, SQN_LOG_INFO,
+                "a two-part package goes on-the-fly, through recovery");
+    u->method = SQN_UPDATE_METHOD_ON_THE_FLY;
   }
   if (u->cfg.updater_size) {
     uint8_t m[4];
@@ -1381,9 +1555,20 @@ static int sqn_upd_preflight(struct sqn_update *u) {
     char v[40] = "none";
     if (u->pkg.fff_version.found)
       sqn_version_format(&u->pkg.fff_version, v, sizeof v);
+    if (u->cfg.pkg2_size) {
+      char w[40] = "none";
+      if (u->part1.fff_version.found)
+        sqn_version_format(&u->part1.fff_version, w, sizeof w);
+      sqn_upd_log(u, SQN_LOG_INFO,
+                  "part 1 of 2: %llu bytes, %u records, intermediate fff "
+                  "version %s, family LR%d",
+                  (unsigned long long)u->part1.size,
+                  (unsigned)u->part1.records, w, u->part1.family);
+    }
     sqn_upd_log(u, SQN_LOG_INFO,
-                "package: %llu bytes, %u records, fff version %s, family LR%d",
-                (unsigned long long)size, (unsigned)u->pkg.records, v,
+                "%s: %llu bytes, %u records, fff version %s, family LR%d",
+                u->cfg.pkg2_size ? "part 2 of 2" : "package",
+                (unsigned long long)u->pkg.size, (unsigned)u->pkg.records, v,
                 u->pkg.family);
   }
   return 0;

@@ -2,7 +2,8 @@
  * sqn-dup: synthetic Sequans .dup packages and ELF images.
  *
  *   sqn-dup build --version A.B.C.D --build N [--family lr5|lr6|lr8]
- *                 [--size BYTES] [--no-pack] [--records LIST] -o FILE
+ *                 [--size BYTES] [--no-pack] [--records LIST]
+ *                 [--part 1/2 | --part 2/2 --part-base A.B.C.D-BUILD] -o FILE
  *   sqn-dup build-elf [--version A.B.C.D] [--build N] [--family F]
  *                 [--label NAME] [--size BYTES] -o FILE
  *   sqn-dup info [--json] FILE
@@ -40,7 +41,9 @@ static const char sqn_dup_usage[] =
 
 static const char sqn_dup_build_usage[] =
     "usage: sqn-dup build [--version A.B.C.D --build N] [--family lr5|lr6|lr8]\n"
-    "                     [--size BYTES] [--no-pack] [--records LIST] -o FILE\n"
+    "                     [--size BYTES] [--no-pack] [--records LIST]\n"
+    "                     [--part 1/2 | --part 2/2 --part-base A.B.C.D-BUILD]\n"
+    "                     -o FILE\n"
     "\n"
     "  --version A.B.C.D  fff image version; its first number is the family\n"
     "  --build N          build number (required with --version)\n"
@@ -51,6 +54,11 @@ static const char sqn_dup_build_usage[] =
     "  --size BYTES       exact file size (padding in the fff image)\n"
     "  --no-pack          the UPGR records bare at top level, no PACK wrapper\n"
     "  --records LIST     comma-separated subset of boot,updater,fff,fs\n"
+    "  --part N/2         part N of a two-part package (faults.md F20): the fff\n"
+    "                     record's description says \"part N/2\"; part 1's\n"
+    "                     version is the intermediate image\n"
+    "  --part-base V      with --part 2/2: the intermediate version part 1\n"
+    "                     leaves (e.g. 5.1.1.0-39529); required\n"
     "  -o, --output FILE  output file (written atomically)\n";
 
 static const char sqn_dup_elf_usage[] =
@@ -213,6 +221,7 @@ out_free_tmp:
 
 struct sqn_dup_args {
   const char *version, *build, *family, *size, *records, *label, *output;
+  const char *part, *part_base;
   bool no_pack;
   bool help;
 };
@@ -227,6 +236,7 @@ enum {
   SQN_DUP_OPT_LABEL = 1 << 5,
   SQN_DUP_OPT_OUTPUT = 1 << 6,
   SQN_DUP_OPT_NOPACK = 1 << 7,
+  SQN_DUP_OPT_PART = 1 << 8,
 };
 
 static const struct {
@@ -242,6 +252,8 @@ static const struct {
     {"--label", SQN_DUP_OPT_LABEL, offsetof(struct sqn_dup_args, label)},
     {"--output", SQN_DUP_OPT_OUTPUT, offsetof(struct sqn_dup_args, output)},
     {"-o", SQN_DUP_OPT_OUTPUT, offsetof(struct sqn_dup_args, output)},
+    {"--part-base", SQN_DUP_OPT_PART, offsetof(struct sqn_dup_args, part_base)},
+    {"--part", SQN_DUP_OPT_PART, offsetof(struct sqn_dup_args, part)},
 };
 
 /* Returns 0 or an exit code (error printed). */
@@ -375,7 +387,7 @@ static int sqn_dup_build_main(int argc, char **argv) {
                           SQN_DUP_OPT_VERSION | SQN_DUP_OPT_BUILD |
                               SQN_DUP_OPT_FAMILY | SQN_DUP_OPT_SIZE |
                               SQN_DUP_OPT_RECORDS | SQN_DUP_OPT_OUTPUT |
-                              SQN_DUP_OPT_NOPACK,
+                              SQN_DUP_OPT_NOPACK | SQN_DUP_OPT_PART,
                           &a);
   if (rc)
     return rc;
@@ -397,6 +409,25 @@ static int sqn_dup_build_main(int argc, char **argv) {
                                a.size);
   if (a.size && o.size == 0)
     return sqn_dup_usage_error(cmd, "bad --size '%s' (must be > 0)", a.size);
+  if (a.part) {
+    if (!strcmp(a.part, "1/2"))
+      o.part = 1;
+    else if (!strcmp(a.part, "2/2"))
+      o.part = 2;
+    else
+      return sqn_dup_usage_error(cmd, "bad --part '%s' (1/2 or 2/2)", a.part);
+  }
+  if (a.part_base) {
+    if (o.part != 2)
+      return sqn_dup_usage_error(cmd, "%s", "--part-base needs --part 2/2");
+    if (sqn_version_parse(&o.part_base, a.part_base) != 0)
+      return sqn_dup_usage_error(
+          cmd, "bad --part-base '%s' (want A.B.C.D-BUILD)", a.part_base);
+    o.part_base.found = true;
+  } else if (o.part == 2) {
+    return sqn_dup_usage_error(
+        cmd, "%s", "--part 2/2 needs --part-base (part 1's version)");
+  }
   if (!a.output)
     return sqn_dup_usage_error(cmd, "%s", "missing -o FILE");
 

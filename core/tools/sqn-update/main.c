@@ -23,12 +23,13 @@
 
 struct cli {
   const char *port, *package, *updater, *log_path;
+  const char *package2; /* part 2 of a two-part package (F20) */
   uint32_t baud;
   bool rtscts, force, json, info;
   enum sqn_update_method method;
   double scale;
-  int pkg_fd, elf_fd;
-  uint64_t pkg_size, elf_size;
+  int pkg_fd, elf_fd, pkg2_fd;
+  uint64_t pkg_size, elf_size, pkg2_size;
   struct sqn_posix_tty tty;
   bool tty_open;
   FILE *log;
@@ -51,7 +52,7 @@ static void sqn_cli_usage(FILE *f) {
   fprintf(f,
           "usage: sqn-update --port PATH [--baud N] [--rtscts] [--updater FILE]\n"
           "                  [--force] [--method on-the-fly|store] [--timeout-scale X]\n"
-          "                  [--json] [--log FILE] PACKAGE\n"
+          "                  [--json] [--log FILE] PACKAGE [PART2]\n"
           "       sqn-update --port PATH [--baud N] [--rtscts] --info\n"
           "\n"
           "Upgrades (or rescues) a Sequans Monarch modem with a .dup PACKAGE and\n"
@@ -71,6 +72,12 @@ static void sqn_cli_usage(FILE *f) {
           "  --json              one JSON event per line on stdout\n"
           "  --log FILE          full trace (AT lines, states) to FILE\n"
           "  --info              print mode, versions and upgrade status; change nothing\n"
+          "\n"
+          "Two-part packages (e.g. CAT-M1 5.2-48829-1.dup and -2.dup): give both,\n"
+          "part 1 first. Part 2 follows part 1 in the same session, with no reboot\n"
+          "in between; the run ends on part 2's version. Part 1 alone is refused\n"
+          "(--force applies it and stops: run part 2 before any power cycle); part\n"
+          "2 alone needs a modem that shows part 1's intermediate version.\n"
           "\n"
           "Exit codes:\n");
 #define XX(name, val, text) fprintf(f, "  %2d  %s\n", val, text);
@@ -162,7 +169,9 @@ static int sqn_cli_set_baud(void *user, uint32_t baud) {
 static int sqn_cli_read_pkg(void *user, enum sqn_update_src src, uint64_t off,
                             uint8_t *buf, size_t len) {
   struct cli *c = user;
-  int fd = src == SQN_UPDATE_SRC_PACKAGE ? c->pkg_fd : c->elf_fd;
+  int fd = src == SQN_UPDATE_SRC_PACKAGE    ? c->pkg_fd
+           : src == SQN_UPDATE_SRC_PACKAGE2 ? c->pkg2_fd
+                                            : c->elf_fd;
   size_t done = 0;
   while (done < len) {
     ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
@@ -326,7 +335,7 @@ int main(int argc, char **argv) {
   int rc;
 
   memset(&c, 0, sizeof c);
-  c.pkg_fd = c.elf_fd = -1;
+  c.pkg_fd = c.elf_fd = c.pkg2_fd = -1;
   c.scale = 1.0;
   c.last_decile = -1;
   /* Know --log before anything can fail, wherever it stands. */
@@ -386,6 +395,9 @@ int main(int argc, char **argv) {
       return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "unknown option '%s'", a);
     } else if (!c.package) {
       c.package = a;
+    } else if (!c.package2 && strspn(a, "0123456789") != strlen(a)) {
+      /* PART1 PART2: the two parts of a two-part package, in order. */
+      c.package2 = a;
     } else {
       /* The legacy positional form "file 921600" lands here (F27). */
       return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
@@ -413,6 +425,16 @@ int main(int argc, char **argv) {
                           "%s: %llu bytes, a package has at least 128",
                           c.package, (unsigned long long)c.pkg_size);
   }
+  if (c.package2) {
+    rc = sqn_cli_open_file(&c, c.package2, &c.pkg2_fd, &c.pkg2_size,
+                           SQN_E_IMAGE_NOT_FOUND);
+    if (rc)
+      return rc;
+    if (c.pkg2_size < 128)
+      return sqn_cli_fail(&c, SQN_E_IMAGE_TRUNCATED,
+                          "%s: %llu bytes, a package has at least 128",
+                          c.package2, (unsigned long long)c.pkg2_size);
+  }
   if (c.updater) {
     rc = sqn_cli_open_file(&c, c.updater, &c.elf_fd, &c.elf_size,
                            SQN_E_UPDATER_INVALID);
@@ -436,6 +458,7 @@ int main(int argc, char **argv) {
     cfg.rx_buf = rx;
     cfg.rx_cap = sizeof rx;
     cfg.pkg_size = c.pkg_size;
+    cfg.pkg2_size = c.pkg2_size;
     cfg.updater_size = c.elf_size;
     cfg.baud = c.baud;
     cfg.force = c.force;
@@ -468,6 +491,8 @@ int main(int argc, char **argv) {
     sqn_posix_tty_close(&c.tty);
   if (c.pkg_fd >= 0)
     close(c.pkg_fd);
+  if (c.pkg2_fd >= 0)
+    close(c.pkg2_fd);
   if (c.elf_fd >= 0)
     close(c.elf_fd);
   if (c.log)

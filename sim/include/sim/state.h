@@ -52,6 +52,11 @@ struct sim_state {
    * rate. Set when an upgrade resets the UART config (UART_RESET fault,
    * F22); in JSON only when non-zero. */
   uint32_t uart_baud;
+  /* F20: part 1 of a two-part package was applied and part 2 was not yet.
+   * The fff slot holds the intermediate image, which boots only in the
+   * power session that applied part 1 (docs/emulator.md section 5,
+   * "Two-part packages"). In JSON only when true. */
+  bool part2_pending;
 };
 
 /* A factory-new modem of the profile. */

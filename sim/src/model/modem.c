@@ -13,6 +13,9 @@
  * boots RECOVERY; RECOVERY or UPDATER with an invalid updater boots FFH.
  * An fff image that is valid but `incomplete` (only the test-only broken
  * ordering makes one) hangs the boot: silent until the next power cut.
+ * So does the intermediate fff image of a two-part package (F20,
+ * part2_pending) when booted in a later power session than the one that
+ * applied part 1: silent until a power cut, and again after it.
  *
  * UART rate per boot: FFH (and the ELF it starts) at 115200; the other modes
  * at the profile's rate, or at st.uart_baud once an upgrade reset the UART
@@ -335,6 +338,15 @@ void sim_boot_into(struct sim_modem *m, enum sim_smod target,
     m->boot_done_at = SIM_NEVER;
     sim_trace(m, SIM_TRACE_MODE, NULL, 0,
               "fff image incomplete: boot hangs, modem silent (F07)");
+  } else if (target == SIM_SMOD_FFF && m->st.part2_pending &&
+             !m->part1_live) {
+    /* F20: the intermediate image of a two-part package runs only in the
+     * power session that applied part 1; this boot follows a power cut. */
+    m->boot_done_at = SIM_NEVER;
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0,
+              "fff is the intermediate image of part 1 of 2 and part 2 was "
+              "not applied before the power cut: boot hangs, modem silent "
+              "(F07, F20)");
   }
 }
 
@@ -402,6 +414,7 @@ void sim_modem_do_power_cut(struct sim_modem *m, const char *why)
   m->elf_loaded = false;
   m->garble_fault = false;
   m->uart_baud = 0;
+  m->part1_live = false; /* the power session ends (F20) */
   sim_trace(m, SIM_TRACE_MODE, NULL, 0, "power off (%s)", why);
 }
 

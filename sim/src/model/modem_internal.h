@@ -95,6 +95,8 @@ struct sim_upgrade {
   uint64_t first_len;    /* first top-level record length (percent faults) */
   bool forced_fail;
   char forced_reason[SIM_FAULT_TEXT_MAX];
+  unsigned part;         /* F20: the fff record's "part N/2" tag, 0 none */
+  bool part_seen;        /* the fff record's tag was read */
 };
 
 struct sim_modem {
@@ -126,6 +128,10 @@ struct sim_modem {
   uint64_t silent_until; /* SIM_NEVER = until power cut */
   bool elf_loaded;
   bool echo_fault;       /* ECHO_ON fault at boot */
+  /* F20: part 1 of a two-part package was applied in this power session.
+   * Survives resets (AT^RESET, SMSWBOOT=m,1), not a power cut: with
+   * st.part2_pending set, an FFF boot without it hangs silently. */
+  bool part1_live;
 
   /* AT */
   enum sim_link link;

@@ -13,6 +13,7 @@
  *     "fail_reason": "",
  *     "writes": 0,
  *     "uart_baud": 115200             optional, only when non-zero
+ *     "part2_pending": true           optional, only when true (F20)
  *   }
  *
  * An image object may also carry "incomplete": true (a deliberately broken
@@ -222,6 +223,8 @@ char *sim_state_to_json(const struct sim_state *st)
   if (st->uart_baud)
     json_object_set_new(root, "uart_baud",
                         json_integer((json_int_t)st->uart_baud));
+  if (st->part2_pending)
+    json_object_set_new(root, "part2_pending", json_true());
   text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 out_free_root:
   json_decref(root);
@@ -377,6 +380,10 @@ static int sim_state_parse(struct sim_state *st, json_t *root, char *err,
     return SIM_ERR("uart_baud: %llu is not a UART rate (0, or 1200..4000000)",
                    (unsigned long long)n);
   st->uart_baud = (uint32_t)n;
+  json_t *p2 = json_object_get(root, "part2_pending");
+  if (p2 && !json_is_boolean(p2))
+    return SIM_ERR("part2_pending: expected true or false");
+  st->part2_pending = p2 && json_is_true(p2);
 
   json_t *fs = json_object_get(root, "fs_store");
   if (fs && !json_is_null(fs)) {

@@ -43,6 +43,16 @@
  *   ELF    AT+STP in FFH: an ELF (7F 45 4C 46) runs from RAM at session
  *          end: SMOD 1 at the negotiated rate, lost at power off.
  *
+ * Two-part packages (faults.md F20): the fff record's description says
+ * "part 1/2", or "part 2/2 from A.B.C.D [BUILD]". Part 1's success writes
+ * the intermediate fff image together with part2_pending (one flash step)
+ * and marks the power session (part1_live). Part 2 is taken only on top of
+ * that intermediate image: otherwise it is refused at the fff record's
+ * first data byte, before the fff slot is touched. Any later success that
+ * is not a part 1 clears part2_pending. The tag is read here with the
+ * model's own parser, not sqnup_pkg's, so that host and modem do not share
+ * a bug.
+ *
  * SIM_DEBUG_MARK_VALID_EARLY (test only) inverts the fff ordering: valid,
  * flagged `incomplete`, at the record's first byte; complete at its end.
  *
@@ -123,6 +133,76 @@ static void sim_up_mark_valid_early(struct sim_modem *m, int s)
   sim_flash_commit(m, what);
 }
 
+/* "... part N/M[ from A.B.C.D [BUILD]]" -> N (0: no tag) and the base. */
+static unsigned sim_up_part_tag(const char *descr,
+                                struct sqn_image_version *base)
+{
+  const char *p = strstr(descr, " part ");
+  unsigned n = 0, mparts = 0;
+  memset(base, 0, sizeof(*base));
+  if (!p)
+    return 0;
+  for (p += 6; *p >= '0' && *p <= '9' && n < 100; p++)
+    n = n * 10u + (unsigned)(*p - '0');
+  if (*p++ != '/')
+    return 0;
+  for (; *p >= '0' && *p <= '9' && mparts < 100; p++)
+    mparts = mparts * 10u + (unsigned)(*p - '0');
+  if (n == 0 || mparts < 2 || n > mparts)
+    return 0;
+  if (strncmp(p, " from ", 6) == 0 && sqn_version_parse(base, p + 6) == 0)
+    base->found = true;
+  return n;
+}
+
+/* The fff record's first data byte: read its part tag. A part 2 that does
+ * not sit on the intermediate image of its part 1 is refused here (returns
+ * -1), before the fff slot is marked. */
+static int sim_up_check_part(struct sim_modem *m,
+                             const struct sqn_caba_record *rec)
+{
+  struct sim_upgrade *up = &m->up;
+  struct sqn_image_version base;
+  char want[40];
+  up->part_seen = true;
+  up->part = sim_up_part_tag(rec->descr, &base);
+  if (up->part < 2)
+    return 0;
+  if (base.found)
+    snprintf(want, sizeof(want), "%u.%u.%u.%u", base.v[0], base.v[1],
+             base.v[2], base.v[3]);
+  if (m->st.part2_pending && m->st.fff.valid && base.found &&
+      strcmp(m->st.fff.version, want) == 0 && m->st.fff.build == base.build)
+    return 0;
+  up->forced_fail = true;
+  if (base.found)
+    snprintf(up->forced_reason, sizeof(up->forced_reason),
+             "part %u needs the intermediate image %s [%u] of part 1; fff is "
+             "%s [%u]%s",
+             up->part, want, base.build, m->st.fff.version, m->st.fff.build,
+             m->st.part2_pending ? "" : ", no part pending");
+  else
+    snprintf(up->forced_reason, sizeof(up->forced_reason),
+             "part %u names no base image", up->part);
+  sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "package refused: %s",
+            up->forced_reason);
+  return -1;
+}
+
+/* A verdict was success: part2_pending goes with the fff slot, in the same
+ * flash write (set by a part 1, cleared by anything else). */
+static void sim_up_part_verdict(struct sim_modem *m)
+{
+  if (!m->up.staged[SIM_SLOT_FFF])
+    return;
+  m->st.part2_pending = m->up.part == 1;
+  if (m->up.part == 1) {
+    m->part1_live = true;
+    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+              "part 1 of 2 applied: intermediate image; part 2 pending");
+  }
+}
+
 static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
                           const struct sqn_caba_record *rec,
                           const uint8_t *data, size_t len)
@@ -137,6 +217,9 @@ static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
   int slot = sim_slot_of(rec->target);
   if (slot < 0)
     return 0;
+  if (ev == SQN_CABA_EV_DATA && slot == SIM_SLOT_FFF && !up->part_seen &&
+      sim_up_check_part(m, rec) != 0)
+    return 1; /* stops the walk: the fff slot stays as it is */
   if (ev == SQN_CABA_EV_DATA && !up->dry && slot != SIM_SLOT_BOOT &&
       !up->marked[slot]) {
     up->marked[slot] = true;
@@ -247,6 +330,7 @@ static void sim_otf_end(struct sim_modem *m)
     return;
   }
   if (sim_up_verdict(m, reason, sizeof(reason)) == 0) {
+    sim_up_part_verdict(m);
     sim_up_commit_slots(m);
     sim_set_status(m, "success", NULL);
     sim_upgrade_success_hooks(m);
@@ -662,6 +746,7 @@ int sim_store_apply_start(struct sim_modem *m)
 void sim_store_apply_done(struct sim_modem *m)
 {
   if (m->apply_ok) {
+    sim_up_part_verdict(m);
     sim_up_commit_slots(m);
     sim_set_status(m, "success", NULL);
     sim_upgrade_success_hooks(m);
