@@ -458,7 +458,7 @@ int harness_campaign(const struct harness_campaign_opts *o,
     int run_rc = harness_campaign_run(&c, seed, all,
                                       o->narrate ? &narr : NULL, &j);
     if (o->narrate && narr.text)
-      fputs(narr.text, c.out);
+      harness_narrator_print(&narr, c.out, true);
     harness_narrator_free(&narr);
     if (run_rc != 0)
       goto out_close_junit;

@@ -11,6 +11,7 @@
  * Exit status: 0 when every scenario passed (or was skipped), 1 when one
  * failed, 2 on a bad command line or a malformed scenario file.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,15 @@ static void harness_usage(FILE *f) {
           "Runs fault-injection scenarios (fixtures/scenarios/*.yaml) against\n"
           "the emulated modem and prints one line per scenario:\n"
           "  PASS|FAIL|SKIP  name  virtual time  wall ms\n"
-          "A failure prints the narrated transcript and the command that\n"
-          "reproduces it.\n"
+          "A failure prints the whole transcript and the command that\n"
+          "reproduces it. A missing file: FAIL FILE (cannot open: ...).\n"
           "\n"
           "options:\n"
-          "  --narrate        print the transcript even on success\n"
+          "  --narrate        print the story of each run, then its verdict\n"
+          "                   (runs that only re-establish an earlier\n"
+          "                   scenario's state in one line)\n"
+          "  -v, --verbose    (or --narrate twice) every line: STP frames,\n"
+          "                   flash records, exact command lines\n"
           "  --pty            real processes: every run starts sqn-sim (state\n"
           "                   and faults in temp files) and runs sqn-update\n"
           "                   (or the scenario's command) on its pty\n"
@@ -399,11 +404,17 @@ int main(int argc, char **argv) {
                            .self = argv[0],
                            .wall_scale = 0.02};
   bool narrate = false;
+  int narrate_count = 0;
+  bool full = false; /* every line of the transcript, not the short story */
   int first = argc;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--narrate")) {
       narrate = true;
+      if (++narrate_count > 1)
+        full = true;
+    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      full = true;
     } else if (!strcmp(a, "--pty")) {
       o.pty = true;
     } else if (!strcmp(a, "--pty=model")) {
@@ -444,6 +455,13 @@ int main(int argc, char **argv) {
   int failed = 0, bad = 0, passed = 0, skipped = 0;
   for (int i = first; i < argc; i++) {
     char err[1024];
+    FILE *probe = fopen(argv[i], "r");
+    if (!probe) {
+      printf("FAIL  %s  (cannot open: %s)\n", argv[i], strerror(errno));
+      bad++;
+      continue;
+    }
+    fclose(probe);
     struct harness_scenario *s = harness_scenario_load(argv[i], err,
                                                        sizeof(err));
     if (!s) {
@@ -462,10 +480,17 @@ int main(int argc, char **argv) {
     double t0 = harness_mono_ms();
     harness_run_scenario(s, &o, &r);
     double wall = harness_mono_ms() - t0;
+    /* A narrated success reads as a story followed by its verdict; a
+     * failure leads with the verdict and the reason, then every line. */
+    bool story_first = narrate && r.status != HARNESS_FAIL;
+    if (story_first)
+      harness_narrator_print(&r.narr, stdout, full);
     printf("%s  %-48s %10.1f s virtual %8.0f ms wall%s%s\n",
            harness_status_name(r.status), name, r.virtual_s, wall,
            r.status == HARNESS_SKIP ? "  — " : "",
            r.status == HARNESS_SKIP ? r.reason : "");
+    if (story_first && i + 1 < argc)
+      putchar('\n');
     if (r.status == HARNESS_FAIL) {
       failed++;
       printf("  reason: %s\n", r.reason);
@@ -474,9 +499,8 @@ int main(int argc, char **argv) {
     } else {
       skipped++;
     }
-    if (narrate || r.status == HARNESS_FAIL) {
-      fputs(r.narr.text ? r.narr.text : "(no transcript)\n", stdout);
-    }
+    if (r.status == HARNESS_FAIL)
+      harness_narrator_print(&r.narr, stdout, true);
     if (r.status == HARNESS_FAIL)
       printf("  reproduce: %s run --narrate%s %s\n\n", argv[0],
              o.pty ? (o.pty_model ? " --pty=model" : " --pty") : "",

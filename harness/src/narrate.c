@@ -55,13 +55,20 @@ static void harness_narrator_append(struct harness_narrator *n,
   n->text[n->len] = '\0';
 }
 
-static void harness_narrate_line(struct harness_narrator *n, uint64_t t_us,
-                                 const char *msg) {
+static void harness_narrate_mline(struct harness_narrator *n, uint64_t t_us,
+                                  char mark, const char *msg) {
   char stamp[32];
   int k = snprintf(stamp, sizeof(stamp), "[%9.3fs] ", (double)t_us / 1e6);
+  if (mark)
+    harness_narrator_append(n, &mark, 1);
   harness_narrator_append(n, stamp, (size_t)k);
   harness_narrator_append(n, msg, strlen(msg));
   harness_narrator_append(n, "\n", 1);
+}
+
+static void harness_narrate_line(struct harness_narrator *n, uint64_t t_us,
+                                 const char *msg) {
+  harness_narrate_mline(n, t_us, 0, msg);
 }
 
 void harness_narrate_flush(struct harness_narrator *n) {
@@ -75,6 +82,12 @@ void harness_narrate_flush(struct harness_narrator *n) {
            (unsigned long long)n->run_bytes, n->run_acks,
            n->run_acks == 1 ? "" : "s",
            n->run_bad ? " (some responses altered by faults)" : "");
+  if (n->unpaced && !n->unpaced_said) {
+    size_t l = strlen(msg);
+    snprintf(msg + l, sizeof(msg) - l,
+             " — the line is not paced here: transfers take no virtual time");
+    n->unpaced_said = true;
+  }
   uint64_t t = n->run_t_us;
   n->run_cmds = n->run_blocks = n->run_acks = n->run_bad = 0;
   n->run_bytes = 0;
@@ -90,6 +103,130 @@ void harness_narrate(struct harness_narrator *n, uint64_t t_us,
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
   harness_narrate_line(n, t_us, msg);
+}
+
+static void harness_narrate_vmark(struct harness_narrator *n, uint64_t t_us,
+                                  char mark, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void harness_narrate_vmark(struct harness_narrator *n, uint64_t t_us,
+                                  char mark, const char *fmt, va_list ap) {
+  harness_narrate_flush(n);
+  char msg[1024];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  harness_narrate_mline(n, t_us, mark, msg);
+}
+
+void harness_narrate_detail(struct harness_narrator *n, uint64_t t_us,
+                            const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  harness_narrate_vmark(n, t_us, HARNESS_NARR_DETAIL, fmt, ap);
+  va_end(ap);
+}
+
+void harness_narrate_compact(struct harness_narrator *n, uint64_t t_us,
+                             const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  harness_narrate_vmark(n, t_us, HARNESS_NARR_COMPACT, fmt, ap);
+  va_end(ap);
+}
+
+void harness_narrate_host_says(struct harness_narrator *n, uint64_t t_us,
+                               const char *text) {
+  bool echo = false;
+  for (unsigned i = 0; i < n->recent_count && !echo; i++)
+    echo = strcmp(n->recent[i], text) == 0;
+  if (echo)
+    harness_narrate_detail(n, t_us, "%s says: %s", n->host, text);
+  else
+    harness_narrate(n, t_us, "%s says: %s", n->host, text);
+}
+
+void harness_narrator_demote(struct harness_narrator *n, size_t from) {
+  harness_narrate_flush(n);
+  if (n->oom || from >= n->len)
+    return;
+  size_t tail_len = n->len - from;
+  char *tail = malloc(tail_len + 1);
+  if (!tail)
+    return;
+  memcpy(tail, n->text + from, tail_len);
+  tail[tail_len] = '\0';
+  n->len = from;
+  n->text[n->len] = '\0';
+  char *p = tail;
+  while (*p) {
+    char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+    if (*p == HARNESS_NARR_COMPACT) {
+      /* a recap inside a demoted block: drop it, its detail is shown */
+    } else {
+      char mark = HARNESS_NARR_DETAIL;
+      if (*p == HARNESS_NARR_DETAIL)
+        p++, len--;
+      harness_narrator_append(n, &mark, 1);
+      harness_narrator_append(n, p, len);
+    }
+    p += len;
+  }
+  free(tail);
+}
+
+void harness_narrator_print(const struct harness_narrator *n, FILE *f,
+                            bool full) {
+  const char *p = n->text;
+  if (!p) {
+    fputs("(no transcript)\n", f);
+    return;
+  }
+  while (*p) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+    bool show = true;
+    const char *q = p;
+    size_t ql = len;
+    if (*p == HARNESS_NARR_DETAIL || *p == HARNESS_NARR_COMPACT) {
+      show = (*p == HARNESS_NARR_DETAIL) == full;
+      q++, ql--;
+    }
+    if (show)
+      fwrite(q, 1, ql, f);
+    p += len;
+  }
+}
+
+void harness_narrator_set_versions(struct harness_narrator *n,
+                                   const char *pkg, const char *old) {
+  snprintf(n->pkg_version, sizeof(n->pkg_version), "%s", pkg ? pkg : "");
+  snprintf(n->old_version, sizeof(n->old_version), "%s", old ? old : "");
+}
+
+/* " (the package's version; ...)" for a version the modem reports. */
+static void harness_version_label(const struct harness_narrator *n,
+                                  const char *body, char *out, size_t cap) {
+  out[0] = '\0';
+  const char *v = body;
+  if (!strncmp(v, "version=", 8))
+    v += 8;
+  if (!strncmp(v, "LR", 2) && v[2] >= '0' && v[2] <= '9')
+    v += 2;
+  else
+    return;
+  if (n->pkg_version[0] && !strcmp(v, n->pkg_version)) {
+    if (n->old_version[0] && strcmp(n->old_version, n->pkg_version))
+      snprintf(out, cap, " (the package's version; the modem had %s)",
+               n->old_version);
+    else
+      snprintf(out, cap, " (the package's version)");
+  } else if (n->old_version[0] && !strcmp(v, n->old_version)) {
+    snprintf(out, cap, " (the modem's old version; the package is %s)",
+             n->pkg_version);
+  } else if (n->pkg_version[0]) {
+    snprintf(out, cap, " (neither the package's %s nor the old %s)",
+             n->pkg_version, n->old_version);
+  }
 }
 
 /* Printable copy of a trace text or raw bytes: control bytes as \xNN. */
@@ -138,11 +275,54 @@ void harness_narrate_sim(struct harness_narrator *n,
   harness_printable(ev->text, ev->raw, ev->raw_len, body, sizeof(body));
   switch (ev->kind) {
   case SIM_TRACE_AT_RX:
+    n->recent_count = 0;
+    n->after_escape = false;
+    if (!strncmp(body, "+++", 3)) {
+      /* The escape and the next command reach the modem's line parser
+       * together when it was not in data mode: tell them apart. */
+      harness_narrate(n, ev->t_us,
+                      "%s → +++ (escape from data mode, between guard times "
+                      "of silence)", n->host);
+      if (body[3]) {
+        harness_narrate(n, ev->t_us, "%s → %s", n->host, body + 3);
+        n->after_escape = true;
+      }
+      break;
+    }
     harness_narrate(n, ev->t_us, "%s → %s", n->host, body);
+    n->cmd_end = n->len;
+    n->cmd_t_us = ev->t_us;
+    n->cmd_answered = false;
     break;
-  case SIM_TRACE_AT_TX:
-    harness_narrate(n, ev->t_us, "Modem → %s", body);
+  case SIM_TRACE_AT_TX: {
+    if (n->recent_count < 8)
+      snprintf(n->recent[n->recent_count++], sizeof(n->recent[0]), "%.95s",
+               body);
+    char label[160];
+    harness_version_label(n, body, label, sizeof(label));
+    if (n->after_escape && !strcmp(body, "ERROR"))
+      snprintf(label, sizeof(label),
+               " (the modem was not in data mode: the +++ prefixed the AT, "
+               "hence ERROR; %s treats it as sync)", n->host);
+    n->after_escape = false;
+    bool pending = n->run_cmds || n->run_blocks || n->run_acks;
+    if (!pending && !n->oom && n->cmd_end && n->cmd_end == n->len &&
+        ev->t_us - n->cmd_t_us < 500000u) {
+      /* A prompt answer joins its command's line:
+       * "Host → ATI1 ⇒ UE5.0.0.0c, LR5.1.1.0-38638, OK". */
+      n->len--; /* the newline */
+      char add[700];
+      int k = snprintf(add, sizeof(add), "%s%s%s\n",
+                       n->cmd_answered ? ", " : " ⇒ ", body, label);
+      harness_narrator_append(n, add, (size_t)k);
+      n->cmd_end = n->len;
+      n->cmd_answered = true;
+      break;
+    }
+    n->cmd_end = 0;
+    harness_narrate(n, ev->t_us, "Modem → %s%s", body, label);
     break;
+  }
   case SIM_TRACE_STP_RX: {
     n->stp_frames_rx++;
     int op = harness_frame_op(ev);
@@ -157,7 +337,7 @@ void harness_narrate_sim(struct harness_narrator *n,
       }
       break;
     }
-    harness_narrate(n, ev->t_us, "%s → STP %s", n->host, body);
+    harness_narrate_detail(n, ev->t_us, "%s → STP %s", n->host, body);
     break;
   }
   case SIM_TRACE_STP_TX: {
@@ -169,27 +349,34 @@ void harness_narrate_sim(struct harness_narrator *n,
         n->run_bad++;
       break;
     }
-    harness_narrate(n, ev->t_us, "Modem → STP %s", body);
+    harness_narrate_detail(n, ev->t_us, "Modem → STP %s", body);
     break;
   }
   case SIM_TRACE_STP_DROP:
     harness_narrate(n, ev->t_us, "Modem's STP decoder drops bytes: %s", body);
     break;
   case SIM_TRACE_MODE:
-    harness_narrate(n, ev->t_us, "Modem: %s", body);
+    if (!strncmp(body, "power on", 8) || !strncmp(body, "STP session", 11) ||
+        !strncmp(body, "boot ", 5))
+      harness_narrate_detail(n, ev->t_us, "Modem: %s", body);
+    else
+      harness_narrate(n, ev->t_us, "Modem: %s", body);
     break;
   case SIM_TRACE_FLASH:
-    harness_narrate(n, ev->t_us, "Modem flash: %s", body);
+    harness_narrate_detail(n, ev->t_us, "Modem flash: %s", body);
     break;
   case SIM_TRACE_FAULT:
     n->faults_fired++;
     harness_narrate(n, ev->t_us, "FAULT fired: %s", body);
     break;
   case SIM_TRACE_UPGRADE:
-    harness_narrate(n, ev->t_us, "Modem upgrade engine: %s", body);
+    if (strstr(body, " checked"))
+      harness_narrate_detail(n, ev->t_us, "Modem upgrade engine: %s", body);
+    else
+      harness_narrate(n, ev->t_us, "Modem upgrade engine: %s", body);
     break;
   case SIM_TRACE_LINE:
-    harness_narrate(n, ev->t_us, "UART: %s", body);
+    harness_narrate_detail(n, ev->t_us, "UART: %s", body);
     break;
   }
 }
@@ -208,9 +395,13 @@ void harness_narrate_update(struct harness_narrator *n,
     if (ev->level <= SQN_LOG_INFO)
       harness_narrate(n, t, "Updater says: %s", ev->text ? ev->text : "");
     break;
-  case SQN_UPDATE_EV_INFO:
-    harness_narrate(n, t, "Updater found: %s", ev->text ? ev->text : "");
+  case SQN_UPDATE_EV_INFO: {
+    char label[160];
+    harness_version_label(n, ev->text ? ev->text : "", label, sizeof(label));
+    harness_narrate(n, t, "Updater found: %s%s", ev->text ? ev->text : "",
+                    label);
     break;
+  }
   case SQN_UPDATE_EV_DONE:
     if (ev->err == 0)
       harness_narrate(n, t, "Updater reports success%s%s",
@@ -298,6 +489,8 @@ void harness_narrator_append_other(struct harness_narrator *n,
   while (p && *p) {
     const char *nl = strchr(p, '\n');
     size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    if (len && (*p == HARNESS_NARR_DETAIL || *p == HARNESS_NARR_COMPACT))
+      p++, len--;
     harness_narrator_append(n, "    | ", 6);
     harness_narrator_append(n, p, len);
     harness_narrator_append(n, "\n", 1);

@@ -533,8 +533,8 @@ static void harness_host_output(struct harness_ctx *c, char *line_buf,
     if (ch == '\n' || *line_len >= 400) {
       line_buf[*line_len] = '\0';
       if (*line_len)
-        harness_narrate(harness_narr(c), c->clock.now_us, "%s says: %s",
-                        harness_narr(c)->host, line_buf);
+        harness_narrate_host_says(harness_narr(c), c->clock.now_us,
+                                  line_buf);
       harness_str_append(&c->out, &c->out_len, &c->out_cap, line_buf,
                          *line_len);
       harness_str_append(&c->out, &c->out_len, &c->out_cap, "\n", 1);
@@ -1158,6 +1158,7 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
   if (c->out)
     c->out[0] = '\0';
 
+  n->unpaced = kind == HARNESS_UPDATER_INPROC;
   if (kind == HARNESS_UPDATER_INPROC) {
     harness_narrator_set_host(n, "sqn-update");
     harness_narrate(n, c->clock.now_us,
@@ -1216,9 +1217,26 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
     size_t l = strlen(cmdline);
     snprintf(cmdline + l, sizeof(cmdline) - l, "%s%s", i ? " " : "", argv[i]);
   }
-  harness_narrate(n, c->clock.now_us, "Run %u%s%s: %s (on %s, scale %g)",
-                  idx, ry->label ? " — " : "", ry->label ? ry->label : "",
-                  cmdline, c->real ? "sqn-sim's pty" : "a pty", scale);
+  /* The story names the host and its script; the exact command (temp
+   * paths, the @PTY@ placeholder) is detail, shown on failure. */
+  char script[256] = "";
+  for (const char *t = strstr(tmpl, "{fixtures}/"); t;
+       t = strstr(t + 1, "{fixtures}/")) {
+    size_t tl = strcspn(t, " ");
+    if (tl > 16 && !strncmp(t + tl - 5, ".chat", 5)) {
+      snprintf(script, sizeof(script), "fixtures/%.*s", (int)(tl - 11),
+               t + 11);
+      break;
+    }
+  }
+  if (kind == HARNESS_UPDATER_PROCESS)
+    snprintf(script, sizeof(script), "the sqn-update program");
+  harness_narrate(n, c->clock.now_us, "Run %u — %s%s%s%s, on %s", idx,
+                  ry->label ? ry->label : argv[0], script[0] ? " (" : "",
+                  script, script[0] ? ")" : "",
+                  c->real ? "sqn-sim's pty" : "a pty");
+  harness_narrate_detail(n, c->clock.now_us, "  command: %s (scale %g)",
+                         cmdline, scale);
   int rc = c->real ? harness_run_real(c, argv, bound_us, oc)
                    : harness_run_pty(c, argv, scale, bound_us, oc);
   if (rc == 0 && c->log_path[0]) {
@@ -1279,6 +1297,7 @@ static int harness_rerun_check(struct harness_ctx *c) {
   const struct harness_scenario *s = c->s;
   if (s->rerun == HARNESS_RERUN_NONE)
     return 0;
+  size_t mark = c->r->narr.len;
   harness_narrate(&c->r->narr, c->clock.now_us,
                   "Invariant check: power-cycle, then rerun sqn-update "
                   "without faults (expected: %s)",
@@ -1320,8 +1339,10 @@ static int harness_rerun_check(struct harness_ctx *c) {
       harness_narrator_append_other(&c->r->narr, &c->quiet);
       return -1;
     }
+    harness_narrator_demote(&c->r->narr, mark);
     harness_narrate(&c->r->narr, c->clock.now_us,
-                    "Invariant check: the rerun succeeds (%s %s in FFF)",
+                    "Invariant check: after a power cycle, a fault-free "
+                    "sqn-update rerun succeeds (%s %s in FFF)",
                     c->pkg.version_text, "running");
   } else if (s->rerun == HARNESS_RERUN_FAILS) {
     if (oc.err == 0) {
@@ -1330,8 +1351,10 @@ static int harness_rerun_check(struct harness_ctx *c) {
                "rerun succeeded");
       return -1;
     }
+    harness_narrator_demote(&c->r->narr, mark);
     harness_narrate(&c->r->narr, c->clock.now_us,
-                    "Invariant check: the rerun fails as the real modem "
+                    "Invariant check: after a power cycle, a fault-free "
+                    "rerun fails as the real modem "
                     "would, with %s — remedy: %s",
                     sqn_err_name(oc.err), sqn_err_advice(oc.err));
   }
@@ -1400,6 +1423,15 @@ int harness_run_scenario(const struct harness_scenario *s,
                   c->pkg.elf ? ", with updater.elf" : "",
                   c->pkg.missing ? " (path missing on purpose)" : "");
   harness_narrate_state(n, 0, &c->start);
+  {
+    char pv[48], ov[48];
+    snprintf(pv, sizeof(pv), "%s-%u", c->pkg.version_text,
+             c->pkg.version.build);
+    snprintf(ov, sizeof(ov), "%s-%u", c->start.fff.version,
+             c->start.fff.build);
+    harness_narrator_set_versions(n, pv, ov);
+    harness_narrator_set_versions(&c->quiet, pv, ov);
+  }
   harness_post_init(&c->post,
                     strcmp(c->start.upgrade_status, "success") == 0);
   c->real = o->pty && !o->pty_model;
@@ -1434,6 +1466,12 @@ int harness_run_scenario(const struct harness_scenario *s,
   }
 
   unsigned runs = harness_scenario_run_count(s);
+  bool has_focus = false;
+  for (unsigned i = 0; i < runs; i++) {
+    struct harness_run_yaml ry;
+    harness_scenario_run(s, i, &ry);
+    has_focus = has_focus || ry.focus;
+  }
   r->status = HARNESS_PASS;
   for (unsigned i = 0; i < runs; i++) {
     struct harness_run_yaml ry;
@@ -1489,6 +1527,7 @@ int harness_run_scenario(const struct harness_scenario *s,
      * person would: bytes sent during a boot are lost on real modems. */
     if (!c->real && (i == 0 || ry.power_cycle))
       harness_settle(c);
+    size_t run_mark = n->len;
     uint32_t stp_before = n->stp_frames_rx;
     struct harness_outcome oc;
     memset(&oc, 0, sizeof(oc));
@@ -1527,6 +1566,23 @@ int harness_run_scenario(const struct harness_scenario *s,
       r->status = HARNESS_FAIL;
       break;
     }
+    if (has_focus && !ry.focus) {
+      /* It only re-establishes an earlier scenario's state: one line in
+       * the story, the whole run in full detail. */
+      harness_narrator_demote(n, run_mark);
+      char how[64];
+      if (oc.inproc)
+        snprintf(how, sizeof(how), "%s",
+                 oc.err ? sqn_err_name(oc.err) : "success");
+      else
+        snprintf(how, sizeof(how), "exit %d", oc.exit);
+      harness_narrate_compact(
+          n, c->clock.now_us,
+          "Run %u — %s: %s — %s, %.0f virtual s; modem left in %s", i + 1,
+          ry.label ? ry.label : "", ry.recap ? ry.recap : "as expected", how,
+          (double)(c->clock.now_us - t0) / 1e6,
+          harness_mode_word(harness_cur_smod(c)));
+    }
   }
   if (c->real) {
     /* The end of the real processes: sqn-sim saves the flash; the rerun
@@ -1546,9 +1602,12 @@ int harness_run_scenario(const struct harness_scenario *s,
     r->status = HARNESS_FAIL;
   r->virtual_s = (double)c->clock.now_us / 1e6;
   rc = 0;
-  harness_narrate(n, c->clock.now_us, "Verdict: %s%s%s",
-                  harness_status_name(r->status), r->reason[0] ? " — " : "",
-                  r->reason);
+  if (r->status == HARNESS_PASS)
+    harness_narrate_detail(n, c->clock.now_us, "Verdict: PASS");
+  else
+    harness_narrate(n, c->clock.now_us, "Verdict: %s%s%s",
+                    harness_status_name(r->status),
+                    r->reason[0] ? " — " : "", r->reason);
   sim_modem_free(c->m);
 out_remove_tmp:
   if (c->sim.pid > 0)

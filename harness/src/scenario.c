@@ -176,6 +176,8 @@ static const cyaml_schema_field_t harness_expect_fields[] = {
 
 static const cyaml_schema_field_t harness_run_fields[] = {
     HARNESS_STR("label", struct harness_run_yaml, label),
+    HARNESS_STR("recap", struct harness_run_yaml, recap),
+    CYAML_FIELD_BOOL("focus", HARNESS_OPT, struct harness_run_yaml, focus),
     CYAML_FIELD_BOOL("power_cycle", HARNESS_OPT, struct harness_run_yaml,
                      power_cycle),
     HARNESS_RUN_PARTS(struct harness_run_yaml),
@@ -226,6 +228,7 @@ static const cyaml_schema_value_t harness_scenario_schema = {
 
 static int harness_key_line(const char *path, const char *key);
 static int harness_ctrl_line(const char *path);
+static long harness_content_line(const char *path);
 
 /* --- libcyaml error capture --------------------------------------------- */
 
@@ -319,11 +322,16 @@ static void harness_cyaml_error(const char *path, const char *log,
     line = strtol(l + 7, NULL, 10);
   else if (l2)
     line = strtol(l2 + 5, NULL, 10);
-  if (line > 0)
-    snprintf(err, errcap, "%s:%ld: %s%s%s%s", path, line, reason,
-             where[0] ? " (in " : "", where, where[0] ? ")" : "");
-  else
-    snprintf(err, errcap, "%s: %s", path, reason);
+  if (line <= 0) {
+    /* No line in libcyaml's log (e.g. the document is not a mapping at
+     * all): point at the first line with content. */
+    line = harness_content_line(path);
+    if (!where[0] && strstr(reason, "Expecting MAPPING"))
+      snprintf(reason, sizeof(reason),
+               "not a scenario (expected a YAML mapping at the top)");
+  }
+  snprintf(err, errcap, "%s:%ld: %s%s%s%s", path, line, reason,
+           where[0] ? " (in " : "", where, where[0] ? ")" : "");
   /* Strip a trailing colon left by libcyaml's phrasing. */
   size_t el = strlen(err);
   while (el > 0 && (err[el - 1] == ':' || err[el - 1] == ' '))
@@ -352,6 +360,24 @@ static int harness_key_line(const char *path, const char *key) {
   }
   fclose(f);
   return found;
+}
+
+/* Line (1-based) of the first line that is neither blank nor a comment;
+ * 1 when there is none. */
+static long harness_content_line(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 1;
+  char buf[1024];
+  long line = 0, found = 0;
+  while (!found && fgets(buf, sizeof(buf), f)) {
+    line++;
+    const char *p = buf + strspn(buf, " \t\r\n");
+    if (*p && *p != '#')
+      found = line;
+  }
+  fclose(f);
+  return found > 0 ? found : 1;
 }
 
 /* Line of the first control byte libyaml refuses, or 0. */

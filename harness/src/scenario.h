@@ -28,6 +28,8 @@
  *   # ... or several runs against the same modem, in order:
  *   runs:
  *     - {label: ..., power_cycle: false, updater: ..., faults: ..., expect: ...}
+ *     - {label: ..., recap: "one line", ...}   # told in one line when
+ *     - {label: ..., focus: true, ...}        # another run has focus: true
  *
  * The loaded struct is owned by the caller: harness_scenario_load() /
  * harness_scenario_free().
@@ -134,6 +136,10 @@ struct harness_expect_yaml {
 
 struct harness_run_yaml {
   char *label;
+  char *recap;      /* one-line summary when the run is not the focus */
+  bool focus;       /* the run the scenario is about: narrated in full; the
+                       other runs (re-establishing an earlier state) are
+                       told in one line unless they fail or -v is given */
   bool power_cycle; /* power-cycle the modem before this run */
   struct harness_updater_yaml *updater;
   struct sim_fault *faults;
