@@ -632,7 +632,14 @@ static int harness_run_step(struct harness_run *r,
     harness_port_close(&r->port);
     if (harness_port_open(&r->port, r->port_path, (uint32_t)st->num[0], err,
                           sizeof err) != 0) {
-      snprintf(r->msg, r->msgcap, "%s:%u: %s", r->s->path, st->line, err);
+      size_t n = strlen(r->port_path);
+      if (n && strncmp(err, r->port_path, n) == 0 && err[n] == ':')
+        /* The port is the problem, not the script line: say so first. */
+        snprintf(r->msg, r->msgcap,
+                 "sqn-chat: %s (opening the port at step %s:%u)", err,
+                 r->s->path, st->line);
+      else
+        snprintf(r->msg, r->msgcap, "%s:%u: %s", r->s->path, st->line, err);
       rc = HARNESS_CHAT_EXIT_IO;
     }
     break;

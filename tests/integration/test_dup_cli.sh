@@ -126,6 +126,18 @@ cp "$f" "$WORK/flip.dup"
 printf '\xff' | dd of="$WORK/flip.dup" bs=1 seek=1300 conv=notrunc status=none
 expect 1 "flipped byte" -- "$DUP" info "$WORK/flip.dup"
 grep_in "$WORK/err" "flip.dup: record UPGR at byte 1167 (0x48f): " "flipped record named"
+# Flip a byte inside the bootrom record's data: its signature mismatches,
+# and the record line says so (not "incomplete").
+cp "$f" "$WORK/badsig.dup"
+printf '\xff' | dd of="$WORK/badsig.dup" bs=1 seek=300 conv=notrunc status=none
+expect 1 "signature mismatch" -- "$DUP" info "$WORK/badsig.dup"
+grep_in "$WORK/err" "record UPGR at byte 35 (0x23): signature mismatch" "bad signature named"
+grep_in "$WORK/out" "UPGR v3 @35 (0x23) .* sig fletcher32 mismatch" "record line says mismatch"
+if grep -q "@35 (0x23).*incomplete" "$WORK/out"; then
+  fail "mismatching record still marked incomplete"
+fi
+expect 1 "signature mismatch json" -- "$DUP" info --json "$WORK/badsig.dup"
+grep_in "$WORK/out" '"sig": "mismatch"' "json record says mismatch"
 : >"$WORK/empty.dup"
 expect 1 "empty file" -- "$DUP" info "$WORK/empty.dup"
 

@@ -11,7 +11,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +484,169 @@ START_TEST(test_pty_trace_decodes_stp_frames) {
 }
 END_TEST
 
+/* ---- startup errors and stop signals ---- */
+
+START_TEST(test_pty_startup_errors_name_the_cause_once) {
+  char dir[256], state[300], link[300], faults[300], bad[300];
+  struct stat st;
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(state, sizeof state, "%s/s.json", dir);
+  snprintf(link, sizeof link, "%s/nodir/lnk", dir);
+  /* A --link that cannot be made: exit 1 and no state file left behind. */
+  const char *a1[] = {SQN_SIM_BIN, "--state", state, "--link", link, NULL};
+  ck_assert_int_eq(pty_run(a1, out, sizeof out, 10), 1);
+  ck_assert_msg(strstr(out, "nodir") != NULL, "%s", out);
+  ck_assert_msg(lstat(state, &st) != 0, "state file created: %s", out);
+  /* A --trace that cannot be written: the new state file is taken back. */
+  const char *a2[] = {SQN_SIM_BIN, "--state", state, "--trace", link, NULL};
+  ck_assert_int_ne(pty_run(a2, out, sizeof out, 10), 0);
+  ck_assert_msg(lstat(state, &st) != 0, "state file created: %s", out);
+  /* A bad state file is named once. */
+  snprintf(bad, sizeof bad, "%s/bad.json", dir);
+  FILE *f = fopen(bad, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("# not json\n", f);
+  fclose(f);
+  const char *a3[] = {SQN_SIM_BIN, "--state", bad, "--time-scale", "0", NULL};
+  ck_assert_int_eq(pty_run(a3, out, sizeof out, 10), 3);
+  char *first = strstr(out, bad);
+  ck_assert_msg(first && !strstr(first + strlen(bad), bad), "%s", out);
+  const char *a4[] = {SQN_SIM_BIN, "--state", bad, "--show", NULL};
+  ck_assert_int_eq(pty_run(a4, out, sizeof out, 10), 3);
+  first = strstr(out, bad);
+  ck_assert_msg(first && !strstr(first + strlen(bad), bad), "%s", out);
+  /* A fault file with an unknown key: FILE:LINE and the valid keys. */
+  snprintf(faults, sizeof faults, "%s/f.yaml", dir);
+  f = fopen(faults, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("- name: x\n  kind: crash\n", f);
+  fclose(f);
+  const char *a5[] = {SQN_SIM_BIN, "--state", state, "--faults", faults,
+                      NULL};
+  ck_assert_int_eq(pty_run(a5, out, sizeof out, 10), 3);
+  char want[400];
+  snprintf(want, sizeof want, "%s:2: unknown key \"kind\" (valid keys: name, "
+           "when, match,", faults);
+  ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "Backtrace") == NULL, "%s", out);
+  ck_assert_msg(lstat(state, &st) != 0, "state file created: %s", out);
+  /* --help points at the fault documentation by its real paths. */
+  const char *a6[] = {SQN_SIM_BIN, "--help", NULL};
+  ck_assert_int_eq(pty_run(a6, out, sizeof out, 10), 0);
+  ck_assert_msg(strstr(out, "sim/include/sim/fault.h") &&
+                    strstr(out, "docs/emulator.md"),
+                "%s", out);
+}
+END_TEST
+
+START_TEST(test_pty_chat_blames_the_port_not_the_script) {
+  char dir[256], port[300];
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(port, sizeof port, "%s/nope", dir);
+  const char *argv[] = {SQN_CHAT_BIN, SQN_FIXTURES "/hosts/pycom-2018.chat",
+                        port, NULL};
+  ck_assert_int_eq(pty_run(argv, out, sizeof out, 10), 3);
+  char want[400];
+  snprintf(want, sizeof want,
+           "sqn-chat: %s: No such file or directory (opening the port at "
+           "step ", port);
+  ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+}
+END_TEST
+
+/* Start sqn-sim with our own pipe, `ignore_int` mimicking a background job
+ * of a non-interactive shell (SIGINT inherited as SIG_IGN); read the pty
+ * line (bounded). Returns the pid, or -1 with no pty. */
+static pid_t stop_sim_start(const char *state, bool ignore_int) {
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    close(p[1]);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0)
+      dup2(devnull, 2);
+    signal(SIGINT, ignore_int ? SIG_IGN : SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale", "0",
+          (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  char line[512] = "";
+  size_t got = 0;
+  double end = pty_now() + 10;
+  while (!strchr(line, '\n') && got < sizeof line - 1 && pty_now() < end) {
+    struct pollfd pf = {p[0], POLLIN, 0};
+    if (poll(&pf, 1, 10000) <= 0)
+      break;
+    ssize_t n = read(p[0], line + got, sizeof line - 1 - got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+    line[got] = '\0';
+  }
+  close(p[0]);
+  ck_assert_msg(strncmp(line, "pty: ", 5) == 0, "no pty line: '%s'", line);
+  return pid;
+}
+
+/* Wait up to `bound_s` for `pid`; its wait status, or -1 (then killed). */
+static int stop_sim_wait(pid_t pid, double bound_s) {
+  double end = pty_now() + bound_s;
+  int st;
+  for (;;) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid)
+      return st;
+    if (pty_now() > end) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      return -1;
+    }
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* A stop signal at any moment after the "pty:" line (at once, or while the
+ * serving loop is being set up) ends the emulator cleanly with exit 0 and
+ * a saved state, also when SIGINT was inherited as ignored. */
+START_TEST(test_pty_stop_signal_right_after_pty_line_exits_0) {
+  static const long delays_us[] = {0, 0, 20, 100, 300, 1000, 3000, 10000};
+  char dir[256], state[300];
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(state, sizeof state, "%s/s.json", dir);
+  for (int i = 0; i < 24; i++) {
+    bool ignore_int = (i / 2) % 2;
+    int sig = i % 2 ? SIGTERM : SIGINT;
+    long us = delays_us[i % (int)(sizeof delays_us / sizeof delays_us[0])];
+    pid_t pid = stop_sim_start(state, ignore_int);
+    if (us) {
+      struct timespec ts = {0, us * 1000};
+      nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(kill(pid, sig), 0);
+    int st = stop_sim_wait(pid, 5);
+    ck_assert_msg(st != -1,
+                  "run %d: sqn-sim still running 5 s after %s sent %ld us "
+                  "after the pty line (SIGINT %s)",
+                  i, sig == SIGINT ? "SIGINT" : "SIGTERM", us,
+                  ignore_int ? "inherited ignored" : "default");
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "run %d: %s after %ld us: status 0x%x", i,
+                  sig == SIGINT ? "SIGINT" : "SIGTERM", us, st);
+  }
+  ASSERT_SHOW(state, "fff.valid", "true");
+}
+END_TEST
+
 static Suite *pty_suite(void) {
   Suite *s = suite_create("pty");
   TCase *tc = tcase_create("hosts");
@@ -507,6 +672,9 @@ static Suite *pty_suite(void) {
   tcase_add_test(line, test_pty_kill9_during_upgrade_never_tears_state);
   tcase_add_test(line, test_pty_show_and_decode_report_bad_input);
   tcase_add_test(line, test_pty_trace_decodes_stp_frames);
+  tcase_add_test(line, test_pty_startup_errors_name_the_cause_once);
+  tcase_add_test(line, test_pty_chat_blames_the_port_not_the_script);
+  tcase_add_test(line, test_pty_stop_signal_right_after_pty_line_exits_0);
   suite_add_tcase(s, line);
   return s;
 }

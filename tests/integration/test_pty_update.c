@@ -270,6 +270,48 @@ START_TEST(test_pty_update_new_gm02s_upgrades_to_lr8) {
 }
 END_TEST
 
+/* --json: one JSON object per line that other programs can follow: phases
+ * with their power safety, progress to the full size, a final DONE. */
+START_TEST(test_pty_update_json_events_follow_the_run) {
+  struct upd_modem m;
+  upd_modem_start(&m, "healthy.json", NULL);
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", m.sim.pty, "--json",
+                        "--timeout-scale", UPD_SCALE, pkg_lr5, NULL};
+  int rc = pty_run(argv, out, sizeof out, 30);
+  upd_modem_stop(&m);
+  ck_assert_msg(rc == 0, "rc %d\n%s", rc, out);
+
+  int objects = 0, unsafe_transfer = 0, full_progress = 0, done_ok = 0;
+  for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    if (line[0] != '{')
+      continue;
+    json_error_t jerr;
+    json_t *o = json_loads(line, 0, &jerr);
+    ck_assert_msg(o != NULL, "not JSON (%s): %s", jerr.text, line);
+    objects++;
+    const char *ev = json_string_value(json_object_get(o, "event"));
+    const char *phase = json_string_value(json_object_get(o, "phase"));
+    ck_assert_ptr_nonnull(ev);
+    if (!strcmp(ev, "PHASE") && phase && !strcmp(phase, "TRANSFER") &&
+        json_is_false(json_object_get(o, "power_safe")))
+      unsafe_transfer++;
+    if (!strcmp(ev, "PROGRESS") &&
+        json_integer_value(json_object_get(o, "done")) ==
+            json_integer_value(json_object_get(o, "total")))
+      full_progress++;
+    if (!strcmp(ev, "DONE") &&
+        !strcmp(json_string_value(json_object_get(o, "err")), "OK") &&
+        json_integer_value(json_object_get(o, "exit")) == 0)
+      done_ok++;
+    json_decref(o);
+  }
+  ck_assert_int_gt(objects, 10);
+  ck_assert_int_gt(full_progress, 0);
+  ck_assert_int_eq(done_ok, 1);
+  ck_assert_int_gt(unsafe_transfer, 0); /* the transfer is never power-safe */
+}
+END_TEST
+
 /* ---- bad input: files (nothing may reach the modem) ---- */
 
 /* sqn-update with a bad file against a live, listening modem: refused
@@ -437,6 +479,7 @@ static Suite *upd_suite(void) {
   tcase_add_test(up, test_pty_update_new_monarch1_upgrades_to_package_version);
   tcase_add_test(up, test_pty_update_gm02s_recovery_recovers_to_lr8);
   tcase_add_test(up, test_pty_update_new_gm02s_upgrades_to_lr8);
+  tcase_add_test(up, test_pty_update_json_events_follow_the_run);
   suite_add_tcase(s, up);
 
   TCase *bad = tcase_create("bad-input");

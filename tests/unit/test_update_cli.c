@@ -125,10 +125,24 @@ START_TEST(test_update_cli_bad_port_exit_4) {
   const char *argv[] = {SQN_UPDATE_BIN, "--port", "/nonexistent/tty", PKG,
                         NULL};
   ck_assert_int_eq(run(argv), 4);
-  ck_assert(strstr(out, "/nonexistent/tty") != NULL);
+  /* The cause is in the FAILED line itself, not only in a line before. */
+  ck_assert_msg(strstr(out, "FAILED: E_PORT: ") &&
+                    strstr(strstr(out, "FAILED: E_PORT: "),
+                           "/nonexistent/tty: No such file or directory"),
+                "%s", out);
   const char *argv2[] = {SQN_UPDATE_BIN, "--port", "/dev/null", PKG, NULL};
   ck_assert_int_eq(run(argv2), 4);
-  ck_assert(strstr(out, "not a tty") != NULL);
+  ck_assert_msg(strstr(out, "FAILED: E_PORT: ") &&
+                    strstr(strstr(out, "FAILED: E_PORT: "),
+                           "/dev/null: not a tty"),
+                "%s", out);
+  /* --json: the DONE event's text names the cause too. */
+  const char *argv3[] = {SQN_UPDATE_BIN, "--json", "--port",
+                         "/nonexistent/tty", PKG, NULL};
+  ck_assert_int_eq(run(argv3), 4);
+  const char *done = strstr(out, "\"event\":\"DONE\"");
+  ck_assert_msg(done && strstr(done, "/nonexistent/tty: No such file"), "%s",
+                out);
 }
 END_TEST
 
@@ -139,6 +153,16 @@ START_TEST(test_update_cli_legacy_positional_exit_2) {
   const char *argv2[] = {SQN_UPDATE_BIN, "--port", "/dev/null",
                          "--timeout-scale", "abc", PKG, NULL};
   ck_assert_int_eq(run(argv2), 2);
+  /* File names (PART1 PART2, then an extra one) are not a rate: no --baud
+   * hint for them. */
+  const char *argv3[] = {SQN_UPDATE_BIN, "--port", "/dev/null", PKG,
+                         "b.dup", "c.dup", NULL};
+  ck_assert_int_eq(run(argv3), 2);
+  ck_assert_msg(strstr(out, "'c.dup'") && !strstr(out, "--baud"), "%s", out);
+  const char *argv4[] = {SQN_UPDATE_BIN, "--port", "/dev/null", PKG,
+                         "b.dup", NULL};
+  run(argv4);
+  ck_assert_msg(!strstr(out, "--baud"), "%s", out);
 }
 END_TEST
 
@@ -290,12 +314,52 @@ START_TEST(test_update_cli_upgrades_sqn_sim_over_pty) {
   close(p[0]);
   ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
   ck_assert(strstr(out, "upgrade verified: modem runs LR5.2.0.0-48829") != NULL);
+  /* The transfer is announced as not power-safe, and no line of it says
+   * otherwise without a power-safety change line first. */
+  ck_assert_msg(strstr(out, "== transferring the package (DO NOT remove "
+                            "power)") != NULL, "%s", out);
+  ck_assert_msg(!strstr(out, "transferring the package (power may be removed)"),
+                "%s", out);
   /* The emulator's own flash says so too. */
   b = sqn_read_file(state, &len);
   ck_assert_ptr_nonnull(b);
   ck_assert(strstr((char *)b, "\"5.2.0.0\"") != NULL);
   ck_assert(strstr((char *)b, "48829") != NULL);
   free(b);
+}
+END_TEST
+
+START_TEST(test_update_cli_json_transfer_phase_is_not_power_safe) {
+  char pty[512];
+  pid_t sim;
+  int fd;
+  if (!start_sim(SQN_FIXTURES "/states/interrupted-upgrade.json", pty,
+                 sizeof pty, &sim, &fd))
+    return; /* no pty on this machine */
+  const char *argv[] = {SQN_UPDATE_BIN, "--json", "--port", pty,
+                        "--timeout-scale", "0.05", PKG, NULL};
+  int rc = run(argv);
+  kill(sim, SIGTERM);
+  waitpid(sim, NULL, 0);
+  close(fd);
+  ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+  /* The PHASE event carries the safety of the phase: the transfer is not
+   * power-safe, and no event of it contradicts that in this run. */
+  int phase_events = 0, transfer_events = 0;
+  for (char *l = out; l && *l;) {
+    char *nl = strchr(l, '\n');
+    if (nl)
+      *nl = '\0';
+    if (strstr(l, "\"phase\":\"TRANSFER\"")) {
+      transfer_events++;
+      if (strstr(l, "\"event\":\"PHASE\""))
+        phase_events++;
+      ck_assert_msg(strstr(l, "\"power_safe\":false") != NULL, "%s", l);
+    }
+    l = nl ? nl + 1 : NULL;
+  }
+  ck_assert_int_eq(phase_events, 1);
+  ck_assert_int_gt(transfer_events, 1);
 }
 END_TEST
 #endif
@@ -317,6 +381,7 @@ int main(void) {
 #ifdef SQN_SIM_BIN
   tcase_add_test(tc, test_update_cli_upgrades_sqn_sim_over_pty);
   tcase_add_test(tc, test_update_cli_info_reads_sqn_sim_over_pty);
+  tcase_add_test(tc, test_update_cli_json_transfer_phase_is_not_power_safe);
 #endif
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);

@@ -144,13 +144,30 @@ static void sqn_upd_copy(char *dst, size_t cap, const char *src) {
 
 /* ---- narration ----------------------------------------------------------- */
 
+/* The power safety that holds during a phase as a whole: what its PHASE
+ * event says. Within a phase sqn_update_power_safe() may be briefly safer
+ * (e.g. the transfer before its first STP byte); the phase event must not
+ * promise that. */
+static bool sqn_upd_phase_power_safe(enum sqn_update_phase p) {
+  switch (p) {
+  case SQN_UPDATE_PHASE_TRANSFER:
+  case SQN_UPDATE_PHASE_APPLY:
+  case SQN_UPDATE_PHASE_REBOOT:
+    return false;
+  default:
+    return true;
+  }
+}
+
 static void sqn_upd_event(struct sqn_update *u, struct sqn_update_event *ev) {
   if (!u->cfg.event)
     return;
   ev->now_ms = u->now;
   ev->phase = u->phase;
   ev->state = u->state;
-  ev->power_safe = sqn_update_power_safe(u);
+  ev->power_safe = ev->kind == SQN_UPDATE_EV_PHASE && !u->done
+                       ? sqn_upd_phase_power_safe(u->phase)
+                       : sqn_update_power_safe(u);
   u->cfg.event(u->cfg.user, ev);
 }
 

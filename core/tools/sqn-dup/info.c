@@ -108,8 +108,22 @@ sqn_dup_fff_record(const struct sqn_dup_info *in) {
   return NULL;
 }
 
+/* A record's signature verdict. An unfinished record is "incomplete",
+ * unless the walker stopped on its signature: then it is a "mismatch". */
+static const char *sqn_dup_sig_verdict(const struct sqn_dup_info *in, size_t i,
+                                       const struct sqn_caba_walker *w) {
+  const struct sqn_caba_record *r = &in->recs[i].rec;
+  if (in->recs[i].done)
+    return r->sig_ok ? "ok" : "bad";
+  if (w->err == SQN_CABA_E_BAD_SIG && w->err_record == r->offset)
+    return "mismatch";
+  return "incomplete";
+}
+
 static void sqn_dup_print_text(const char *path, const struct sqn_dup_info *in,
-                               uint64_t total, bool ok) {
+                               uint64_t total,
+                               const struct sqn_caba_walker *w) {
+  bool ok = w->err == 0;
   char ver[48];
   printf("%s: %" PRIu64 " bytes\n", path, total);
   for (size_t i = 0; i < in->n; i++) {
@@ -119,8 +133,7 @@ static void sqn_dup_print_text(const char *path, const struct sqn_dup_info *in,
     if (r->version == 3)
       printf(" \"%s\"", r->descr);
     printf(" data %" PRIu32 " sig %s %s", r->data_size,
-           sqn_dup_sig_name(r->sig_type),
-           !in->recs[i].done ? "incomplete" : r->sig_ok ? "ok" : "bad");
+           sqn_dup_sig_name(r->sig_type), sqn_dup_sig_verdict(in, i, w));
     if (r->has_target) {
       const char *tn = sqn_pkg_target_name(r->target);
       if (tn)
@@ -177,9 +190,7 @@ static void sqn_dup_print_json(const char *path, const struct sqn_dup_info *in,
     json_object_set_new(o, "data_size", json_integer(r->data_size));
     json_object_set_new(o, "sig_type", json_string(sqn_dup_sig_name(r->sig_type)));
     json_object_set_new(o, "sig",
-                        json_string(!in->recs[i].done ? "incomplete"
-                                    : r->sig_ok       ? "ok"
-                                                      : "bad"));
+                        json_string(sqn_dup_sig_verdict(in, i, w)));
     if (r->has_target) {
       const char *tn = sqn_pkg_target_name(r->target);
       json_object_set_new(o, "target", tn ? json_string(tn)
@@ -287,7 +298,7 @@ int sqn_dup_info_main(int argc, char **argv) {
   if (json)
     sqn_dup_print_json(path, &in, total, w);
   else
-    sqn_dup_print_text(path, &in, total, w->err == 0);
+    sqn_dup_print_text(path, &in, total, w);
   if (w->err == SQN_CABA_E_EMPTY) {
     fprintf(stderr, "%s: %s (the file is empty)\n", path,
             sqn_caba_strerror(w->err));

@@ -39,6 +39,8 @@ struct cli {
   int last_decile;
   double rate;
   enum sqn_update_phase phase;
+  int power_shown;     /* power safety last printed: -1 none, 0 or 1 */
+  char port_err[520];  /* why the port could not be opened or set */
 };
 
 static volatile int sqn_cli_stop;
@@ -138,16 +140,21 @@ static void sqn_cli_json_str(const char *s) {
 
 
 static int sqn_cli_open_port(struct cli *c, uint32_t baud) {
-  if (c->tty_open)
-    return sqn_posix_tty_set_baud(&c->tty, baud);
+  int rc;
+  if (c->tty_open) {
+    rc = sqn_posix_tty_set_baud(&c->tty, baud);
+    if (rc && c->tty.err[0])
+      snprintf(c->port_err, sizeof c->port_err, "%s", c->tty.err);
+    return rc;
+  }
   if (sqn_posix_tty_open(&c->tty, c->port, baud, c->rtscts) != 0) {
-    /* Said here, before the procedure's DONE event, in plain words. */
+    /* The cause (no such file, not a tty, ...) goes into the FAILED
+     * detail of the DONE event; see sqn_cli_event. */
+    snprintf(c->port_err, sizeof c->port_err, "%s", c->tty.err);
     if (c->json) {
       printf("{\"event\":\"LOG\",\"level\":\"error\",\"text\":");
       sqn_cli_json_str(c->tty.err);
       printf("}\n");
-    } else {
-      fprintf(stderr, "port: %s\n", c->tty.err);
     }
     return SQN_E_PORT;
   }
@@ -196,9 +203,24 @@ static const char *sqn_cli_power(bool safe) {
   return safe ? "power may be removed" : "DO NOT remove power";
 }
 
-static void sqn_cli_event(void *user, const struct sqn_update_event *ev) {
+static void sqn_cli_event(void *user, const struct sqn_update_event *in) {
   struct cli *c = user;
+  struct sqn_update_event done_ev;
+  char done_text[1024];
+  const struct sqn_update_event *ev = in;
   uint64_t t = ev->now_ms - c->t0;
+
+  /* A port failure: the library only knows that the rate could not be set;
+   * the port layer knows why (e.g. "No such file or directory"). */
+  if (ev->kind == SQN_UPDATE_EV_DONE && ev->err == SQN_E_PORT &&
+      c->port_err[0]) {
+    done_ev = *ev;
+    snprintf(done_text, sizeof done_text, "%s: %s: %s. %s",
+             sqn_err_name(ev->err), sqn_strerror(ev->err), c->port_err,
+             sqn_err_advice(ev->err));
+    done_ev.text = done_text;
+    ev = &done_ev;
+  }
 
   if (c->log) {
     if (ev->kind == SQN_UPDATE_EV_PROGRESS)
@@ -235,10 +257,22 @@ static void sqn_cli_event(void *user, const struct sqn_update_event *ev) {
     fflush(stdout);
     return;
   }
+  /* Within a phase, say so whenever power safety changes (the phase line
+   * gives the safety of the phase as a whole). DONE says it itself. */
+  if (ev->kind != SQN_UPDATE_EV_PHASE && ev->kind != SQN_UPDATE_EV_DONE &&
+      !(ev->kind == SQN_UPDATE_EV_LOG && ev->level == SQN_LOG_DEBUG) &&
+      c->power_shown >= 0 && (int)ev->power_safe != c->power_shown) {
+    sqn_cli_clear_line(c);
+    fprintf(stderr, "-- %s\n",
+            ev->power_safe ? "power may be removed now"
+                           : "DO NOT remove power from now on");
+    c->power_shown = ev->power_safe;
+  }
   switch (ev->kind) {
   case SQN_UPDATE_EV_PHASE:
     sqn_cli_clear_line(c);
     fprintf(stderr, "== %s (%s)\n", ev->text, sqn_cli_power(ev->power_safe));
+    c->power_shown = ev->power_safe;
     c->last_decile = -1;
     c->rate_t = ev->now_ms;
     c->rate_bytes = 0;
@@ -338,6 +372,7 @@ int main(int argc, char **argv) {
   c.pkg_fd = c.elf_fd = c.pkg2_fd = -1;
   c.scale = 1.0;
   c.last_decile = -1;
+  c.power_shown = -1;
   /* Know --log before anything can fail, wherever it stands. */
   for (int i = 1; i + 1 < argc; i++)
     if (!strcmp(argv[i], "--log"))
@@ -398,10 +433,15 @@ int main(int argc, char **argv) {
     } else if (!c.package2 && strspn(a, "0123456789") != strlen(a)) {
       /* PART1 PART2: the two parts of a two-part package, in order. */
       c.package2 = a;
-    } else {
+    } else if (strspn(a, "0123456789") == strlen(a)) {
       /* The legacy positional form "file 921600" lands here (F27). */
       return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
                           "unexpected argument '%s' (use --baud for a rate)",
+                          a);
+    } else {
+      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
+                          "unexpected argument '%s' (at most two package "
+                          "files: PART1 PART2)",
                           a);
     }
 #undef NEED_VALUE

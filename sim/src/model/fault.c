@@ -7,8 +7,11 @@
  */
 #include "sim/fault.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *sim_fault_trigger_name(enum sim_fault_trigger t)
@@ -146,7 +149,7 @@ static void sim_fault_yaml_log(cyaml_log_t level, void *ctx, const char *fmt,
   if (level < CYAML_LOG_ERROR || !log || log->len + 2 >= log->cap)
     return;
   if (log->len)
-    log->buf[log->len++] = ' ';
+    log->buf[log->len++] = '\n';
   int n = vsnprintf(log->buf + log->len, log->cap - log->len, fmt, args);
   if (n > 0)
     log->len += (size_t)n < log->cap - log->len ? (size_t)n
@@ -155,10 +158,161 @@ static void sim_fault_yaml_log(cyaml_log_t level, void *ctx, const char *fmt,
     log->buf[--log->len] = '\0';
 }
 
+/* ---- libcyaml's messages, in the words of a fault file ------------------ */
+
+/* The text after `tag` in `log`, up to the end of its line, without quotes.
+ * False when `tag` is absent. */
+static bool sim_fault_log_after(const char *log, const char *tag, char *out,
+                                size_t cap)
+{
+  const char *p = strstr(log, tag);
+  if (!p || !cap)
+    return false;
+  p += strlen(tag);
+  size_t n = strcspn(p, "\n");
+  if (n && *p == '\'' && p[n - 1] == '\'') {
+    p++;
+    n = n >= 2 ? n - 2 : 0;
+  }
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(out, p, n);
+  out[n] = '\0';
+  return true;
+}
+
+/* The innermost "(line: N" of libcyaml's backtrace, 0 if none. */
+static unsigned sim_fault_log_line(const char *log)
+{
+  const char *p = strstr(log, "(line: ");
+  return p ? (unsigned)strtoul(p + 7, NULL, 10) : 0;
+}
+
+/* The line, at or after `from`, where `key:` stands as a mapping key;
+ * `from` when it cannot be found (libcyaml names the mapping's line). */
+static unsigned sim_fault_key_line(const char *path, unsigned from,
+                                   const char *key)
+{
+  char line[512];
+  unsigned no = 0;
+  size_t klen = strlen(key);
+  FILE *f = fopen(path, "r");
+  if (!f || !klen)
+    return from;
+  while (fgets(line, sizeof line, f)) {
+    const char *p = line;
+    if (++no < from)
+      continue;
+    p += strspn(p, " \t");
+    if (*p == '-') {
+      p++;
+      p += strspn(p, " \t");
+    }
+    if (!strncmp(p, key, klen) && (p[klen] == ':' || p[klen] == ' ')) {
+      fclose(f);
+      return no;
+    }
+  }
+  fclose(f);
+  return from;
+}
+
+static void sim_fault_list_keys(char *out, size_t cap)
+{
+  size_t len = 0;
+  out[0] = '\0';
+  for (const cyaml_schema_field_t *fl = sim_fault_yaml_fields; fl->key; fl++) {
+    int n = snprintf(out + len, cap - len, "%s%s", len ? ", " : "", fl->key);
+    if (n < 0 || (size_t)n >= cap - len)
+      break;
+    len += (size_t)n;
+  }
+}
+
+static void sim_fault_list_words(const cyaml_strval_t *v, size_t nv, char *out,
+                                 size_t cap)
+{
+  size_t len = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < nv; i++) {
+    int n = snprintf(out + len, cap - len, "%s%s", len ? ", " : "", v[i].str);
+    if (n < 0 || (size_t)n >= cap - len)
+      break;
+    len += (size_t)n;
+  }
+}
+
+/* "FILE:LINE: what went wrong" from libcyaml's error and log lines. */
+static void sim_fault_yaml_message(const char *path, cyaml_err_t e,
+                                   const char *log, char *err, size_t errcap)
+{
+  char word[128], field[64], list[400], what[600];
+  unsigned line = sim_fault_log_line(log);
+
+  if (sim_fault_log_after(log, "Unexpected key: ", word, sizeof word)) {
+    sim_fault_list_keys(list, sizeof list);
+    line = sim_fault_key_line(path, line, word);
+    snprintf(what, sizeof what, "unknown key \"%s\" (valid keys: %s)", word,
+             list);
+  } else if (sim_fault_log_after(log, "Missing required mapping field: ", word,
+                                 sizeof word)) {
+    const char *entry = strstr(log, "in sequence entry");
+    if (entry)
+      line = sim_fault_log_line(entry);
+    snprintf(what, sizeof what,
+             "a fault without \"%s\" (every fault needs \"when\" and \"do\")",
+             word);
+  } else if (strstr(log, " value: ") &&
+             sim_fault_log_after(log, "in mapping field ", field,
+                                 sizeof field)) {
+    const char *v = strstr(log, " value: ");
+    sim_fault_log_after(v, " value: ", word, sizeof word);
+    field[strcspn(field, " ")] = '\0';
+    if (field[0] == '\'' && field[1]) {
+      memmove(field, field + 1, strlen(field));
+      field[strcspn(field, "'")] = '\0';
+    }
+    list[0] = '\0';
+    if (!strcmp(field, "when"))
+      sim_fault_list_words(sim_fault_trigger_strings,
+                           CYAML_ARRAY_LEN(sim_fault_trigger_strings), list,
+                           sizeof list);
+    else if (!strcmp(field, "do"))
+      sim_fault_list_words(sim_fault_action_strings,
+                           CYAML_ARRAY_LEN(sim_fault_action_strings), list,
+                           sizeof list);
+    else if (!strcmp(field, "mode"))
+      sim_fault_list_words(sim_fault_mode_strings,
+                           CYAML_ARRAY_LEN(sim_fault_mode_strings), list,
+                           sizeof list);
+    snprintf(what, sizeof what, "bad value '%s' for \"%s\"%s%s%s", word, field,
+             list[0] ? " (one of: " : "", list, list[0] ? ")" : "");
+  } else if (strstr(log, "Expecting SEQUENCE")) {
+    snprintf(what, sizeof what,
+             "expected a list of faults (\"- when: ...\" entries)");
+  } else if (strstr(log, "Expecting MAPPING")) {
+    sim_fault_list_keys(list, sizeof list);
+    snprintf(what, sizeof what, "a fault must be a mapping of keys (%s)",
+             list);
+  } else {
+    /* Whatever else libcyaml says: its first line, without "Load: ". */
+    const char *p = log;
+    if (!strncmp(p, "Load: ", 6))
+      p += 6;
+    size_t n = strcspn(p, "\n");
+    snprintf(what, sizeof what, "%s%s%.*s", cyaml_strerror(e),
+             n ? ": " : "", (int)n, p);
+  }
+  if (line)
+    snprintf(err, errcap, "%s:%u: %s", path, line, what);
+  else
+    snprintf(err, errcap, "%s: %s", path, what);
+}
+
 int sim_faults_load_yaml(const char *path, struct sim_fault *faults,
                          size_t max, char *err, size_t errcap)
 {
-  char logbuf[512] = "";
+  char logbuf[1024] = "";
   struct sim_fault_log log = {logbuf, sizeof(logbuf), 0};
   cyaml_config_t cfg = {
       .log_fn = sim_fault_yaml_log,
@@ -171,11 +325,16 @@ int sim_faults_load_yaml(const char *path, struct sim_fault *faults,
   unsigned count = 0;
   int rc = -1;
 
+  FILE *probe = fopen(path, "r");
+  if (!probe) {
+    snprintf(err, errcap, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  fclose(probe);
   cyaml_err_t e = cyaml_load_file(path, &cfg, &sim_fault_list_schema,
                                   (cyaml_data_t **)&list, &count);
   if (e != CYAML_OK) {
-    snprintf(err, errcap, "%s: %s%s%s", path, cyaml_strerror(e),
-             logbuf[0] ? ": " : "", logbuf);
+    sim_fault_yaml_message(path, e, logbuf, err, errcap);
     return -1;
   }
   if (count > max) {

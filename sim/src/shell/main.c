@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sim/fault.h"
 #include "sim/state.h"
@@ -50,7 +52,8 @@ static const char sim_usage[] =
     "                     line-rate pacing at 10 bits per byte; 0 = no delays,\n"
     "                     no pacing)\n"
     "  --trace FILE       write one JSON line per trace event\n"
-    "  --faults FILE      YAML list of faults to inject (see sim/fault.h)\n"
+    "  --faults FILE      YAML list of faults to inject (keys and words: see\n"
+    "                     docs/emulator.md and sim/include/sim/fault.h)\n"
     "  --show [--json]    print the state file and exit\n"
     "  --decode TRACE     print a --trace file for people and exit\n"
     "  --help             this text\n"
@@ -68,12 +71,22 @@ static const char *sim_boot_name(enum sim_boot b) {
   return "?";
 }
 
+/* "sqn-sim: [DOING ]PATH: ERR", naming PATH once: the state and fault
+ * loaders' messages often start with the path already. */
+static void sim_shell_err(const char *doing, const char *path,
+                          const char *err) {
+  size_t n = strlen(path);
+  bool named = strncmp(err, path, n) == 0 && (err[n] == ':' || !err[n]);
+  fprintf(stderr, "sqn-sim: %s%s%s%s%s\n", doing ? doing : "",
+          doing ? " " : "", named ? "" : path, named ? "" : ": ", err);
+}
+
 static void sim_shell_persist(void *user, const struct sim_state *st) {
   struct sim_shell *sh = user;
   char err[256];
   if (sim_state_save(sh->state_path, st, err, sizeof err) != 0) {
     sh->persist_errors++;
-    fprintf(stderr, "sqn-sim: saving %s: %s\n", sh->state_path, err);
+    sim_shell_err("saving", sh->state_path, err);
   }
 }
 
@@ -109,7 +122,7 @@ static int sim_show(const char *path, bool json) {
     if (errno == ENOENT)
       fprintf(stderr, "sqn-sim: %s: no such state file\n", path);
     else
-      fprintf(stderr, "sqn-sim: %s: %s\n", path, err);
+      sim_shell_err(NULL, path, err);
     return SIM_EXIT_INPUT;
   }
   if (json) {
@@ -139,9 +152,11 @@ static int sim_show(const char *path, bool json) {
   return SIM_EXIT_OK;
 }
 
-/* Load the state file, or create a factory-new one. */
+/* Load the state file, or create a factory-new one (*created says so, so a
+ * later startup error can take it back). */
 static int sim_load_or_create(const char *path, const char *profile_arg,
-                              enum sim_profile profile, struct sim_state *st) {
+                              enum sim_profile profile, struct sim_state *st,
+                              bool *created) {
   char err[256];
   memset(st, 0, sizeof *st);
   errno = 0;
@@ -153,13 +168,60 @@ static int sim_load_or_create(const char *path, const char *profile_arg,
     return 0;
   }
   if (errno != ENOENT) {
-    fprintf(stderr, "sqn-sim: %s: %s\n", path, err);
+    sim_shell_err(NULL, path, err);
     return -1;
   }
   sim_state_factory(st, profile);
   if (sim_state_save(path, st, err, sizeof err) != 0) {
-    fprintf(stderr, "sqn-sim: creating %s: %s\n", path, err);
+    sim_shell_err("creating", path, err);
     sim_state_release(st);
+    return -1;
+  }
+  *created = true;
+  return 0;
+}
+
+/* --link PATH must be creatable: its directory exists, and PATH is absent
+ * or a symlink (sim_pty_open replaces only those). Checked before the state
+ * file is created, so a bad --link leaves nothing behind. */
+static int sim_check_link(const char *link) {
+  struct stat st;
+  char dir[4096];
+  const char *slash = strrchr(link, '/');
+  if (!*link) {
+    fprintf(stderr, "sqn-sim: --link: empty path\n");
+    return -1;
+  }
+  if (slash) {
+    size_t n = slash == link ? 1 : (size_t)(slash - link);
+    if (n >= sizeof dir) {
+      fprintf(stderr, "sqn-sim: --link %s: path too long\n", link);
+      return -1;
+    }
+    memcpy(dir, link, n);
+    dir[n] = '\0';
+  } else {
+    strcpy(dir, ".");
+  }
+  if (stat(dir, &st) != 0) {
+    fprintf(stderr, "sqn-sim: --link %s: directory %s: %s\n", link, dir,
+            strerror(errno));
+    return -1;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "sqn-sim: --link %s: %s is not a directory\n", link, dir);
+    return -1;
+  }
+  if (access(dir, W_OK | X_OK) != 0) {
+    fprintf(stderr, "sqn-sim: --link %s: directory %s: %s\n", link, dir,
+            strerror(errno));
+    return -1;
+  }
+  if (lstat(link, &st) == 0 && !S_ISLNK(st.st_mode)) {
+    fprintf(stderr,
+            "sqn-sim: --link %s: exists and is not a symlink; refusing to "
+            "replace it\n",
+            link);
     return -1;
   }
   return 0;
@@ -250,10 +312,25 @@ int main(int argc, char **argv) {
   int nfaults = 0;
   struct sim_pty pty;
   struct sim_modem *m;
+  bool created = false;
 
   memset(&sh, 0, sizeof sh);
   sh.state_path = state_path;
   signal(SIGPIPE, SIG_IGN);
+
+  /* Hold SIGINT/SIGTERM from here until sim_serve() has its handlers
+   * installed (it unblocks them then), so a stop request that arrives while
+   * we start up stays pending and ends in a clean, saved exit. Blocking
+   * only just before the pty line left the startup unprotected: there a
+   * SIGINT was lost when the process inherited SIG_IGN for it (a
+   * background job of a non-interactive shell), and the emulator kept
+   * serving; a pending signal survives SIG_IGN, the kernel does not drop
+   * blocked signals. */
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
   if (faults_path) {
     faults = calloc(SIM_MAX_FAULTS, sizeof *faults);
@@ -269,7 +346,12 @@ int main(int argc, char **argv) {
       goto out_free_faults;
     }
   }
-  if (sim_load_or_create(state_path, profile_arg, profile, &st) != 0) {
+  if (link && sim_check_link(link) != 0) {
+    rc = SIM_EXIT_RUNTIME;
+    goto out_free_faults;
+  }
+  if (sim_load_or_create(state_path, profile_arg, profile, &st, &created) !=
+      0) {
     rc = SIM_EXIT_INPUT;
     goto out_free_faults;
   }
@@ -310,15 +392,8 @@ int main(int argc, char **argv) {
     }
   }
 
-  /* A tool that reads this line may signal us at once: hold SIGINT/SIGTERM
-   * until sim_serve() has its handlers installed, so an early signal still
-   * ends in a clean, saved exit rather than the default action. */
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigprocmask(SIG_BLOCK, &stop_signals, NULL);
-
+  /* A tool that reads this line may signal us at once: SIGINT/SIGTERM are
+   * blocked (above) until sim_serve() has its handlers installed. */
   /* The contract other tools rely on: this is the first line, flushed. */
   printf("pty: %s\n", pty.name);
   fflush(stdout);
@@ -330,9 +405,10 @@ int main(int argc, char **argv) {
   /* The flash is saved on every change already; saving again at exit makes
    * the file current even if a save failed earlier. */
   if (sim_state_save(state_path, sim_modem_state(m), err, sizeof err) != 0) {
-    fprintf(stderr, "sqn-sim: saving %s: %s\n", state_path, err);
+    sim_shell_err("saving", state_path, err);
     rc = SIM_EXIT_RUNTIME;
   }
+  created = false; /* served: the state file is the modem's now */
 
 out_free_modem:
   sim_modem_free(m);
@@ -343,6 +419,11 @@ out_close_trace:
     fclose(sh.trace);
 out_release_state:
   sim_state_release(&st);
+  /* A startup error after we created a factory-new state file: take it
+   * back, so a failed start leaves nothing behind. */
+  if (created && unlink(state_path) != 0)
+    fprintf(stderr, "sqn-sim: removing %s: %s\n", state_path,
+            strerror(errno));
 out_free_faults:
   free(faults);
   sim_txq_free(&sh.txq);
