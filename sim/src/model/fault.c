@@ -285,8 +285,11 @@ static void sim_fault_yaml_message(const char *path, cyaml_err_t e,
       sim_fault_list_words(sim_fault_mode_strings,
                            CYAML_ARRAY_LEN(sim_fault_mode_strings), list,
                            sizeof list);
-    snprintf(what, sizeof what, "bad value '%s' for \"%s\"%s%s%s", word, field,
-             list[0] ? " (one of: " : "", list, list[0] ? ")" : "");
+    /* A cut list of accepted words is fine: the field is named first. */
+    if (snprintf(what, sizeof what, "bad value '%s' for \"%s\"%s%s%s", word,
+                 field, list[0] ? " (one of: " : "", list,
+                 list[0] ? ")" : "") >= (int)sizeof what)
+      what[sizeof what - 2] = ')';
   } else if (strstr(log, "Expecting SEQUENCE")) {
     snprintf(what, sizeof what,
              "expected a list of faults (\"- when: ...\" entries)");
