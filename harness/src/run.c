@@ -551,6 +551,22 @@ static void harness_host_output(struct harness_ctx *c, char *line_buf,
   }
 }
 
+/* In a forked child: stdout and stderr to `out`, stdin from /dev/null,
+ * then exec `argv`; never returns. */
+static _Noreturn void harness_child_exec(int out, char *const *argv) {
+  dup2(out, 1);
+  dup2(out, 2);
+  close(out);
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) {
+    dup2(devnull, 0);
+    close(devnull);
+  }
+  execvp(argv[0], argv);
+  fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+  _exit(127);
+}
+
 /*
  * Run argv on a fresh pty whose master drives the in-process model. The
  * child's stdout and stderr go through a pipe into the transcript.
@@ -591,18 +607,8 @@ static int harness_run_pty(struct harness_ctx *c, char **argv,
   if (pid == 0) {
     close(master);
     close(pipefd[0]);
-    dup2(pipefd[1], 1);
-    dup2(pipefd[1], 2);
-    close(pipefd[1]);
     close(slave);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) {
-      dup2(devnull, 0);
-      close(devnull);
-    }
-    execvp(argv[0], argv);
-    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
+    harness_child_exec(pipefd[1], argv);
   }
   close(pipefd[1]);
   pipefd[1] = -1;
@@ -842,17 +848,7 @@ static int harness_run_real(struct harness_ctx *c, char **argv,
   }
   if (pid == 0) {
     close(pipefd[0]);
-    dup2(pipefd[1], 1);
-    dup2(pipefd[1], 2);
-    close(pipefd[1]);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) {
-      dup2(devnull, 0);
-      close(devnull);
-    }
-    execvp(argv[0], argv);
-    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
+    harness_child_exec(pipefd[1], argv);
   }
   close(pipefd[1]);
   fcntl(pipefd[0], F_SETFL, fcntl(pipefd[0], F_GETFL) | O_NONBLOCK);
