@@ -266,16 +266,24 @@ static void fault_op(struct bridge *br, int op, uint32_t first, uint32_t last,
 }
 
 /* Start from `state` with `pkg` and run to the end (at most 2 virtual h). */
-static int run_case(struct bridge *br, const char *pkgname, uint8_t **pkg) {
+/* Upgrade with fixtures/packages/<pkgname>, within `bound_s` virtual
+ * seconds; returns the result. */
+static int run_case_within(struct bridge *br, const char *pkgname,
+                           uint8_t **pkg, uint64_t bound_s) {
   char rel[128];
   snprintf(rel, sizeof rel, "packages/%s", pkgname);
   *pkg = load(rel, &br->pkg_len);
   br->pkg = *pkg;
   ck_assert_int_eq(bridge_start(br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
-  bridge_run(br, 7200ull * 1000000);
-  ck_assert_msg(sqn_update_done(&br->u), "not done after 2 h (state %s)",
+  bridge_run(br, bound_s * 1000000);
+  ck_assert_msg(sqn_update_done(&br->u), "not done after %llu s (state %s)",
+                (unsigned long long)bound_s,
                 sqn_update_state_name(br->u.state));
   return sqn_update_result(&br->u);
+}
+
+static int run_case(struct bridge *br, const char *pkgname, uint8_t **pkg) {
+  return run_case_within(br, pkgname, pkg, 7200);
 }
 
 #define EXPECT_OK(br, rc)                                                      \
@@ -286,12 +294,9 @@ static int run_case(struct bridge *br, const char *pkgname, uint8_t **pkg) {
 START_TEST(test_update_sim_fff_healthy_upgrades_and_verifies) {
   struct bridge br;
   bridge_init(&br, "healthy", 1.0, 921600);
-  uint8_t *pkg = load("packages/lr5-5.2.0.0-48829.dup", &br.pkg_len);
-  br.pkg = pkg;
-  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
-  bridge_run(&br, 3600ull * 1000000);
-  ck_assert_msg(sqn_update_result(&br.u) == 0, "%s: %s",
-                sqn_err_name(sqn_update_result(&br.u)), br.u.detail);
+  uint8_t *pkg;
+  int rc = run_case_within(&br, "lr5-5.2.0.0-48829.dup", &pkg, 3600);
+  EXPECT_OK(br, rc);
   assert_model_runs(&br, "5.2.0.0", 48829);
   ck_assert(sent(&br, "AT+SMSWBOOT=3,1"));
   ck_assert(sent(&br, "AT+SMSTPU=\"ON_THE_FLY\""));
@@ -305,12 +310,9 @@ START_TEST(test_update_sim_recovery_pushes_without_switching) {
   /* The incident: interrupted upgrade, modem in RECOVERY (SMOD 4). */
   struct bridge br;
   bridge_init(&br, "interrupted-upgrade", 1.0, 921600);
-  uint8_t *pkg = load("packages/lr5-5.1.1.0-38638.dup", &br.pkg_len);
-  br.pkg = pkg;
-  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
-  bridge_run(&br, 3600ull * 1000000);
-  ck_assert_msg(sqn_update_result(&br.u) == 0, "%s: %s",
-                sqn_err_name(sqn_update_result(&br.u)), br.u.detail);
+  uint8_t *pkg;
+  int rc = run_case_within(&br, "lr5-5.1.1.0-38638.dup", &pkg, 3600);
+  EXPECT_OK(br, rc);
   assert_model_runs(&br, "5.1.1.0", 38638);
   /* Never SMSWBOOT=3,x in the recovery chain, and SMSTPU before 1,1. */
   ck_assert(!sent(&br, "AT+SMSWBOOT=3"));
@@ -325,12 +327,9 @@ END_TEST
 START_TEST(test_update_sim_gm02s_recovery_recovers_at_115200) {
   struct bridge br;
   bridge_init(&br, "gm02s-recovery", 1.0, 921600);
-  uint8_t *pkg = load("packages/lr8-8.2.1.0-61488.dup", &br.pkg_len);
-  br.pkg = pkg;
-  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
-  bridge_run(&br, 3600ull * 1000000);
-  ck_assert_msg(sqn_update_result(&br.u) == 0, "%s: %s",
-                sqn_err_name(sqn_update_result(&br.u)), br.u.detail);
+  uint8_t *pkg;
+  int rc = run_case_within(&br, "lr8-8.2.1.0-61488.dup", &pkg, 3600);
+  EXPECT_OK(br, rc);
   assert_model_runs(&br, "8.2.1.0", 61488);
   ck_assert_uint_eq(sim_modem_uart_baud(br.m), 115200);
   bridge_free(&br);
@@ -361,11 +360,8 @@ END_TEST
 START_TEST(test_update_sim_ffh_without_updater_refused_before_stp) {
   struct bridge br;
   bridge_init(&br, "ffh-only", 1.0, 921600);
-  uint8_t *pkg = load("packages/lr5-5.1.1.0-38638.dup", &br.pkg_len);
-  br.pkg = pkg;
-  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
-  bridge_run(&br, 3600ull * 1000000);
-  ck_assert_int_eq(sqn_update_result(&br.u),
+  uint8_t *pkg;
+  ck_assert_int_eq(run_case_within(&br, "lr5-5.1.1.0-38638.dup", &pkg, 3600),
                    SQN_E_RECOVERY_NEEDS_UPDATER_AND_FULL_IMAGE);
   ck_assert(!br.u.stp_sent);
   ck_assert(!sent(&br, "AT+STP"));
