@@ -264,54 +264,21 @@ START_TEST(test_update_cli_info_reads_sqn_sim_over_pty) {
 END_TEST
 
 START_TEST(test_update_cli_upgrades_sqn_sim_over_pty) {
-  char state[256], line[512] = "";
-  snprintf(state, sizeof state, "%s/modem.json", tmpdir);
+  char state[256], pty[512];
+  pid_t sim;
+  int fd;
   size_t len;
-  uint8_t *b = sqn_read_file(SQN_FIXTURES "/states/interrupted-upgrade.json",
-                             &len);
-  ck_assert_ptr_nonnull(b);
-  write_file(state, b, len);
-  free(b);
-  int p[2];
-  ck_assert_int_eq(pipe(p), 0);
-  pid_t sim = fork();
-  ck_assert_int_ge(sim, 0);
-  if (sim == 0) {
-    dup2(p[1], 1);
-    close(p[0]);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 2);
-    execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale", "0.01",
-          (char *)NULL);
-    _exit(127);
-  }
-  close(p[1]);
-  /* Bounded wait for the "pty: /dev/pts/N" line. */
-  size_t got = 0;
-  while (!strchr(line, '\n') && got < sizeof line - 1) {
-    struct pollfd pf = {p[0], POLLIN, 0};
-    if (poll(&pf, 1, 10000) <= 0)
-      break;
-    ssize_t n = read(p[0], line + got, sizeof line - 1 - got);
-    if (n <= 0)
-      break;
-    got += (size_t)n;
-    line[got] = '\0';
-  }
-  char *nl = strchr(line, '\n');
-  if (!nl || strncmp(line, "pty: ", 5) != 0) {
-    kill(sim, SIGTERM);
-    waitpid(sim, NULL, 0);
-    fprintf(stderr, "sqn-sim gave no pty (%s): skipping\n", line);
+  uint8_t *b;
+  snprintf(state, sizeof state, "%s/modem.json", tmpdir);
+  if (!start_sim(SQN_FIXTURES "/states/interrupted-upgrade.json", pty,
+                 sizeof pty, &sim, &fd))
     return; /* no pty on this machine */
-  }
-  *nl = '\0';
-  const char *argv[] = {SQN_UPDATE_BIN, "--port", line + 5, "--timeout-scale",
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
                         "0.05", PKG, NULL};
   int rc = run(argv);
   kill(sim, SIGTERM);
   waitpid(sim, NULL, 0);
-  close(p[0]);
+  close(fd);
   ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
   ck_assert(strstr(out, "upgrade verified: modem runs LR5.2.0.0-48829") != NULL);
   /* The transfer is announced as not power-safe, and no line of it says
