@@ -89,6 +89,16 @@ static int harness_arg_u64(const char *opt, const char *v, uint64_t *out) {
   return 0;
 }
 
+/* --shard K/M; -1 with a message on junk. */
+static int harness_arg_shard(const char *v, struct harness_shard *out) {
+  if (harness_shard_parse(v, out) != 0) {
+    fprintf(stderr, "sqn-scenario: --shard wants K/M with 1 <= K <= M, "
+                    "not '%s'\n", v);
+    return -1;
+  }
+  return 0;
+}
+
 /* The flash to start from: a named state in fixtures/states or a file. */
 static int harness_load_from(const char *fixtures, const char *from,
                              struct sim_state *st) {
@@ -181,11 +191,8 @@ static int harness_main_sweep(int argc, char **argv) {
         return 2;
       }
     } else if (!strcmp(a, "--shard")) {
-      if (harness_shard_parse(v, &o.shard) != 0) {
-        fprintf(stderr, "sqn-scenario: --shard wants K/M with 1 <= K <= M, "
-                        "not '%s'\n", v);
+      if (harness_arg_shard(v, &o.shard) != 0)
         return 2;
-      }
       keep = false;
     } else if (!strcmp(a, "--stride") || !strcmp(a, "--only") ||
                !strcmp(a, "--double") || !strcmp(a, "--seed") ||
@@ -299,11 +306,8 @@ static int harness_main_campaign(int argc, char **argv) {
       o.junit = v;
       keep = false;
     } else if (!strcmp(a, "--shard")) {
-      if (harness_shard_parse(v, &o.shard) != 0) {
-        fprintf(stderr, "sqn-scenario: --shard wants K/M with 1 <= K <= M, "
-                        "not '%s'\n", v);
+      if (harness_arg_shard(v, &o.shard) != 0)
         return 2;
-      }
       keep = false;
     } else if (!strcmp(a, "--seed") || !strcmp(a, "--runs") ||
                !strcmp(a, "--package-size") || !strcmp(a, "--run-seed") ||
