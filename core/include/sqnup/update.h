@@ -171,7 +171,7 @@ enum sqn_update_method {
                                    notice */
 };
 #define SQN_UPDATE_STORE_MAX 4194304u /* the modem's file-system limit */
-const char *sqn_update_method_name(enum sqn_update_method m); /* "store" */
+
 
 /*
  * Bounds, in milliseconds before timeout_scale. A zero field takes the
