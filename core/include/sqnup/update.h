@@ -277,7 +277,8 @@ struct sqn_update_config {
    */
   int (*write)(void *user, const uint8_t *buf, size_t len);
   /* Reopen/reconfigure the port at `baud` before returning; bytes received
-   * at the old rate may be discarded. 0 or negative (-> SQN_E_PORT). */
+   * at the old rate may be discarded. 0 or negative (-> SQN_E_PORT;
+   * SQN_E_PORT_BUSY is passed on as it is: another program has the port). */
   int (*set_baud)(void *user, uint32_t baud);
   /* Read `len` bytes of `src` at `offset` into `buf` (an MCU reads flash).
    * Returns len, or negative / short on error (-> SQN_E_IMAGE_NOT_FOUND). */
@@ -307,7 +308,7 @@ struct sqn_update {
   uint32_t reboots;           /* unexpected reboots seen */
   uint32_t tx_at_lines;       /* AT commands sent */
   char last_cmd[48];          /* last AT command sent (for diagnostics) */
-  char detail[160];           /* context of the result (record, offset...) */
+  char detail[256];           /* context of the result (record, offset...) */
   /* private */
   struct sqn_update_config cfg;
   struct sqn_update_timeouts t;

@@ -151,7 +151,7 @@ static void sqn_upd_event(struct sqn_update *u, struct sqn_update_event *ev) {
 
 void sqn_upd_log(struct sqn_update *u, enum sqn_log_level lvl,
                         const char *fmt, ...) {
-  char buf[200];
+  char buf[SQN_UPD_TEXT_MAX];
   struct sqn_update_event ev;
   va_list ap;
   if (!u->cfg.event)
@@ -168,7 +168,7 @@ void sqn_upd_log(struct sqn_update *u, enum sqn_log_level lvl,
 
 void sqn_upd_info(struct sqn_update *u, const char *key,
                          const char *val) {
-  char buf[160];
+  char buf[SQN_UPD_TEXT_MAX];
   struct sqn_update_event ev;
   snprintf(buf, sizeof buf, "%s=%s", key, val);
   memset(&ev, 0, sizeof ev);
@@ -206,7 +206,8 @@ uint64_t sqn_upd_ms(const struct sqn_update *u, uint32_t base) {
 void sqn_upd_finish(struct sqn_update *u, int err, const char *fmt,
                            ...) {
   struct sqn_update_event ev;
-  char text[320];
+  /* Never cut: the longest name + explanation + detail + advice fits. */
+  char text[SQN_UPD_TEXT_MAX];
   if (u->done)
     return;
   if (fmt) {
@@ -281,8 +282,12 @@ void sqn_upd_wait(struct sqn_update *u, enum sqn_update_state s,
 bool sqn_upd_baud(struct sqn_update *u, uint32_t baud) {
   u->cur_baud = baud;
   sqn_at_reset_line(&u->at);
-  if (u->cfg.set_baud && u->cfg.set_baud(u->cfg.user, baud) < 0) {
-    sqn_upd_finish(u, SQN_E_PORT, "cannot set the port to %u baud",
+  int rc = u->cfg.set_baud ? u->cfg.set_baud(u->cfg.user, baud) : 0;
+  if (rc < 0) {
+    /* A busy port is its own error (nothing was sent); anything else is
+     * the port's. */
+    sqn_upd_finish(u, rc == SQN_E_PORT_BUSY ? rc : SQN_E_PORT,
+                   "cannot set the port to %u baud",
                    (unsigned)baud);
     return false;
   }

@@ -32,6 +32,9 @@ enum sqn_update_purpose {
  * SQN_UPD_PROGRESS_MS that they are still waiting and how long they will,
  * so that nobody cuts power thinking the tool hung (F11). */
 #define SQN_UPD_PROGRESS_MS 30000u
+/* Event texts: room for the longest error name, explanation, detail
+ * (sizeof detail) and advice together; nothing is ever cut. */
+#define SQN_UPD_TEXT_MAX 1024u
 
 /* update.c: narration and I/O */
 void sqn_upd_copy(char *dst, size_t cap, const char *src);
