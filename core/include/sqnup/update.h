@@ -233,7 +233,14 @@ struct sqn_pkg_info {
   uint32_t records;
   bool has_fff, has_updater, has_bootrom, has_diff;
   struct sqn_image_version fff_version; /* first version text of target 2 */
-  int family;                           /* fff_version.v[0]; 0 unknown */
+  int family;                           /* fff_version.v[0], else the one
+                                           family of the other records; 0
+                                           unknown */
+  /* Every image record, not the first: the family, chip and downgrade
+   * checks look at all of them. */
+  uint32_t fff_records;                 /* records for target 2 */
+  uint32_t families;                    /* bit f: some record is LRf */
+  struct sqn_image_version fff_min;     /* lowest fff version */
   /* Two-part packages (faults.md F20): the fff record's description says
    * "part N/2" (part 2: "part 2/2 from A.B.C.D [BUILD]", the intermediate
    * version part 1 leaves; sqnup/pkg.h). part 0: an ordinary package. */
@@ -322,6 +329,8 @@ struct sqn_update {
   uint32_t probes;            /* probes at the current rate */
   uint32_t rounds;            /* ERROR answers to AT probes */
   uint32_t tries;             /* SMSWBOOT / verify retries */
+  uint32_t stale;             /* final results without the answer the
+                                 command asked for (late replies) */
   int probe_purpose;          /* what PROBE leads to (see update.c) */
   int probe_err;              /* error when PROBE's phase bound expires */
   bool noise;                 /* non-AT bytes seen while probing */

@@ -45,13 +45,19 @@ static int sqn_upd_walk_cb(void *user, enum sqn_caba_event ev,
     u->pkg.has_diff = true;
   if (!rec->has_target)
     return 0;
+  if (rec->image.found && rec->image.v[0] < 32)
+    u->pkg.families |= 1u << rec->image.v[0];
   switch (rec->target) {
   case SQN_CABA_TARGET_FFF:
     u->pkg.has_fff = true;
+    u->pkg.fff_records++;
     if (rec->image.found && !u->pkg.fff_version.found) {
       u->pkg.fff_version = rec->image;
       u->pkg.family = rec->image.v[0];
     }
+    if (rec->image.found && (!u->pkg.fff_min.found ||
+                             sqn_version_cmp(&rec->image, &u->pkg.fff_min) < 0))
+      u->pkg.fff_min = rec->image;
     if (!u->pkg.part)
       sqn_upd_part_tag(rec->descr, &u->pkg);
     break;
@@ -96,6 +102,11 @@ static int sqn_upd_walk_file(struct sqn_update *u, enum sqn_update_src src,
   }
   rc = u->walker.err ? u->walker.err : sqn_caba_walker_finish(&u->walker);
   u->pkg.records = u->walker.records;
+  if (!u->pkg.family && u->pkg.families &&
+      !(u->pkg.families & (u->pkg.families - 1)))
+    for (int f = 0; f < 32; f++)
+      if (u->pkg.families == 1u << f)
+        u->pkg.family = f;
   if (rc) {
     snprintf(u->detail, sizeof u->detail,
              "%s%s%s at byte %llu, in record '%s' at offset %llu",
@@ -228,19 +239,45 @@ int sqn_upd_preflight(struct sqn_update *u) {
 
 /* ---- compatibility, once the modem is known ------------------------------- */
 
+/* "LR5 and LR6" for a family mask. */
+static void sqn_upd_families_text(uint32_t mask, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = '\0';
+  for (int f = 0; f < 32 && n + 12 < cap; f++)
+    if (mask & (1u << f))
+      n += (size_t)snprintf(out + n, cap - n, "%sLR%d", n ? " and " : "", f);
+  if (!n)
+    snprintf(out, cap, "no family (no record names a version)");
+}
+
+/* Every image record of the package must be of the modem's family (F19):
+ * a package with no fff record is judged by its other records, one with
+ * records of two families is refused whatever the modem runs. */
 static bool sqn_upd_check_family(struct sqn_update *u) {
   const struct sqn_modem_info *mi = &u->modem;
   const struct sqn_pkg_info *pk = &u->pkg;
-  if (!mi->family || !pk->family || mi->family == pk->family)
+  uint32_t all = pk->families | u->part1.families;
+  bool mixed = all & (all - 1);
+  char fams[64];
+  bool bad = mixed || (mi->family && (all & ~(1u << mi->family))) ||
+             (mi->family && !all);
+  if (!bad)
     return true;
+  sqn_upd_families_text(all, fams, sizeof fams);
   if (!u->cfg.force) {
-    sqn_upd_finish(u, SQN_E_IMAGE_FAMILY_MISMATCH,
-                   "modem runs LR%d (%s), package is LR%d", mi->family, mi->lr,
-                   pk->family);
+    if (mi->family)
+      sqn_upd_finish(u, SQN_E_IMAGE_FAMILY_MISMATCH,
+                     "modem runs LR%d (%s), package records are %s%s",
+                     mi->family, mi->lr, fams,
+                     pk->fff_records ? "" : " (no fff record)");
+    else
+      sqn_upd_finish(u, SQN_E_IMAGE_FAMILY_MISMATCH,
+                     "package records are %s: one package is one family",
+                     fams);
     return false;
   }
-  sqn_upd_log(u, SQN_LOG_WARN, "family mismatch forced: LR%d -> LR%d",
-              mi->family, pk->family);
+  sqn_upd_log(u, SQN_LOG_WARN, "family mismatch forced: LR%d -> %s",
+              mi->family, fams);
   return true;
 }
 
@@ -248,11 +285,12 @@ static bool sqn_upd_check_downgrade(struct sqn_update *u) {
   const struct sqn_modem_info *mi = &u->modem;
   const struct sqn_pkg_info *pk = &u->pkg;
   char a[40], b[40];
-  if (!mi->version.found || !pk->fff_version.found ||
-      sqn_version_cmp(&pk->fff_version, &mi->version) >= 0)
+  /* the lowest fff record: a package never takes the modem backwards */
+  if (!mi->version.found || !pk->fff_min.found ||
+      sqn_version_cmp(&pk->fff_min, &mi->version) >= 0)
     return true;
   sqn_version_format(&mi->version, a, sizeof a);
-  sqn_version_format(&pk->fff_version, b, sizeof b);
+  sqn_version_format(&pk->fff_min, b, sizeof b);
   if (!u->cfg.force) {
     sqn_upd_finish(u, SQN_E_DOWNGRADE_REFUSED, "modem runs %s, package is %s",
                    a, b);
@@ -315,19 +353,46 @@ static bool sqn_upd_check_bootrom(struct sqn_update *u) {
   return true;
 }
 
+/* Unknown never skips a safety check: a mode that could not be read, or an
+ * application (SMOD 2) whose version could not be read, refuses every
+ * write the checks would have guarded, unless forced. */
+static bool sqn_upd_check_known(struct sqn_update *u) {
+  const struct sqn_modem_info *mi = &u->modem;
+  bool unknown = mi->smod < 0 || (mi->smod == 2 && !mi->version.found);
+  if (!unknown)
+    return true;
+  if (u->cfg.force) {
+    sqn_upd_log(u, SQN_LOG_WARN,
+                "modem %s unknown (forced): writing without the family and "
+                "downgrade checks",
+                mi->smod < 0 ? "mode" : "version");
+    return true;
+  }
+  if (mi->smod < 0)
+    sqn_upd_finish(u, SQN_E_MODEM_STATE_UNKNOWN,
+                   "AT+SMOD? gave no mode that can be read");
+  else
+    sqn_upd_finish(u, SQN_E_MODEM_STATE_UNKNOWN,
+                   "ATI1 gave no LR version in SMOD 2");
+  return false;
+}
+
 /* Every check that must pass before the first write; false when the run
  * was finished with a refusal. Also settles the method. */
 bool sqn_upd_check_modem(struct sqn_update *u) {
   const struct sqn_modem_info *mi = &u->modem;
   sqn_upd_set_phase(u, SQN_UPDATE_PHASE_CHECK_MODEM);
-  if (!sqn_upd_check_family(u) || !sqn_upd_check_downgrade(u) ||
-      !sqn_upd_check_part2_alone(u))
+  if (!sqn_upd_check_known(u) || !sqn_upd_check_family(u) ||
+      !sqn_upd_check_downgrade(u) || !sqn_upd_check_part2_alone(u))
     return false;
-  if (!mi->version.found && mi->smod != 2)
-    sqn_upd_log(u, SQN_LOG_INFO,
-                "modem in SMOD %d cannot report its version; family and "
-                "downgrade checks skipped",
-                mi->smod);
+  if (!mi->version.found)
+    sqn_upd_log(u, SQN_LOG_WARN,
+                "modem in SMOD %d (%s) cannot report its version or family: "
+                "the family and downgrade checks cannot run; make sure the "
+                "package is for this modem",
+                mi->smod, mi->smod == 0   ? "FFH"
+                          : mi->smod == 4 ? "RECOVERY"
+                                          : "updater");
   if (!sqn_upd_check_bootrom(u))
     return false;
   if (u->method == SQN_UPDATE_METHOD_STORE && mi->smod != 2) {

@@ -22,10 +22,16 @@ typedef void (*sqn_upd_fn)(struct sqn_update *u);
 
 static void sqn_upd_enter_recovery(struct sqn_update *u);
 
+/* Does an OK carry the answer the command asked for? A query whose OK
+ * comes without it is a late reply to an earlier command (issue 10: a
+ * stale OK read as the answer to AT+SMOD? skipped the family check). */
+typedef bool (*sqn_upd_answer_fn)(const struct sqn_at_client *at);
+
 struct sqn_upd_step {
   const char *cmd;  /* command the state sends; NULL: a wait */
   bool probe_bound; /* bounded by probe_ms (else cmd_ms) */
   sqn_upd_fn on_ok, on_error, on_silence; /* NULL: nothing happens */
+  sqn_upd_answer_fn answered; /* NULL: any OK is the answer */
 };
 
 /* ---- AT+SMSWBOOT=m,1, fallback m,0 + AT^RESET (written once) ------------ */
@@ -235,6 +241,18 @@ static int sqn_upd_parse_smod(const struct sqn_at_client *at) {
       return (int)v;
   }
   return -1;
+}
+
+static bool sqn_upd_has_smod(const struct sqn_at_client *at) {
+  return sqn_upd_parse_smod(at) >= 0;
+}
+
+static bool sqn_upd_has_lr(const struct sqn_at_client *at) {
+  return sqn_at_info(at, "LR") != NULL;
+}
+
+static bool sqn_upd_has_status(const struct sqn_at_client *at) {
+  return sqn_at_info(at, "+SMUPGRADE:") != NULL;
 }
 
 static void sqn_upd_esc_wait_ok(struct sqn_update *u) {
@@ -698,13 +716,13 @@ static const struct sqn_upd_step sqn_upd_steps[SQN_UPDATE_ST_COUNT] = {
     ST(PROBE) = {"AT", true, sqn_upd_probe_ok, sqn_upd_probe_error,
                  sqn_upd_probe_timeout},
     ST(SMOD) = {"AT+SMOD?", false, sqn_upd_smod_ok, sqn_upd_smod_error,
-                sqn_upd_cmd_silent},
+                sqn_upd_cmd_silent, sqn_upd_has_smod},
     ST(ATI1) = {"ATI1", false, sqn_upd_ati1_ok, sqn_upd_ati1_done,
-                sqn_upd_cmd_silent},
+                sqn_upd_cmd_silent, sqn_upd_has_lr},
     ST(SHOWVER) = {"AT!=\"showver\"", false, sqn_upd_showver_ok,
                    sqn_upd_showver_done, sqn_upd_cmd_silent},
     ST(STATUS) = {"AT+SMUPGRADE?", false, sqn_upd_status_ok,
-                  sqn_upd_status_error, sqn_upd_cmd_silent},
+                  sqn_upd_status_error, sqn_upd_cmd_silent, sqn_upd_has_status},
     ST(SWBOOT3) = {"AT+SMSWBOOT=3,1", false, sqn_upd_swboot_ok,
                    sqn_upd_swboot_refused, sqn_upd_swboot_silent},
     ST(SWBOOT3_PAUSE) = {NULL, false, NULL, NULL, sqn_upd_swboot_second},
@@ -724,7 +742,7 @@ static const struct sqn_upd_step sqn_upd_steps[SQN_UPDATE_ST_COUNT] = {
     ST(STORE_APPLY) = {"AT+SMUPGRADE", false, sqn_upd_store_applying,
                        sqn_upd_store_refused, sqn_upd_store_silent},
     ST(UPG_POLL) = {"AT+SMUPGRADE?", false, sqn_upd_upg_poll_ok,
-                    sqn_upd_upg_poll_error, sqn_upd_upg_poll_silent},
+                    sqn_upd_upg_poll_error, sqn_upd_upg_poll_silent, sqn_upd_has_status},
     ST(UPG_PAUSE) = {NULL, false, NULL, NULL, sqn_upd_upg_pause_done},
     ST(SWBOOT1) = {"AT+SMSWBOOT=1,1", false, sqn_upd_swboot_ok,
                    sqn_upd_swboot_refused, sqn_upd_swboot_silent},
@@ -732,9 +750,9 @@ static const struct sqn_upd_step sqn_upd_steps[SQN_UPDATE_ST_COUNT] = {
     ST(SWBOOT10) = {"AT+SMSWBOOT=1,0", false, sqn_upd_swboot0_ok,
                     sqn_upd_swboot0_refused, sqn_upd_swboot0_silent},
     ST(VERIFY_SMOD) = {"AT+SMOD?", false, sqn_upd_smod_ok, sqn_upd_smod_error,
-                       sqn_upd_cmd_silent},
+                       sqn_upd_cmd_silent, sqn_upd_has_smod},
     ST(VERIFY_ATI1) = {"ATI1", false, sqn_upd_verify, sqn_upd_verify,
-                       sqn_upd_cmd_silent},
+                       sqn_upd_cmd_silent, sqn_upd_has_lr},
 };
 #undef ST
 
@@ -744,11 +762,34 @@ void sqn_upd_go(struct sqn_update *u, enum sqn_update_state s) {
   sqn_upd_cmd(u, s, st->cmd, st->probe_bound ? u->t.probe_ms : u->t.cmd_ms);
 }
 
+/*
+ * An OK without the answer its command asked for: a late reply to an
+ * earlier command (the modem answers in order, so the real answer follows).
+ * Once per command it is logged and skipped, and the same command's reply
+ * is awaited within the same bound; a second such OK is taken as it is
+ * (the answer is then unknown, and unknown refuses writes).
+ */
+bool sqn_upd_reply_stale(struct sqn_update *u) {
+  const struct sqn_upd_step *st = &sqn_upd_steps[u->state];
+  if (u->at.result != SQN_AT_RES_OK || !st->answered || st->answered(&u->at) ||
+      u->stale >= 1)
+    return false;
+  u->stale++;
+  sqn_upd_log(u, SQN_LOG_DEBUG,
+              "at< OK without the answer to %s (%u lines): a late reply to "
+              "an earlier command; waiting for its own",
+              u->last_cmd, u->at.n_info);
+  sqn_at_expect(&u->at, u->last_cmd);
+  return true;
+}
+
 /* A command got its final result. */
 void sqn_upd_on_reply(struct sqn_update *u) {
   const struct sqn_upd_step *st = &sqn_upd_steps[u->state];
   enum sqn_at_result r = u->at.result;
   sqn_upd_fn fn = r == SQN_AT_RES_OK ? st->on_ok : st->on_error;
+  for (unsigned i = 0; i < u->at.n_info; i++)
+    sqn_upd_log(u, SQN_LOG_DEBUG, "at< %s", u->at.info[i]);
   sqn_upd_log(u, SQN_LOG_DEBUG, "at< %s (%u lines) for %s",
               sqn_at_result_name(r), u->at.n_info, u->last_cmd);
   if (u->at.echo_seen)

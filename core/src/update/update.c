@@ -261,6 +261,7 @@ void sqn_upd_cmd(struct sqn_update *u, enum sqn_update_state s,
   size_t n = strlen(cmd);
   sqn_upd_set_state(u, s);
   sqn_upd_copy(u->last_cmd, sizeof u->last_cmd, cmd);
+  u->stale = 0;
   sqn_at_expect(&u->at, cmd);
   memcpy(line, cmd, n);
   line[n++] = '\r';
@@ -783,7 +784,7 @@ void sqn_update_feed(struct sqn_update *u, uint64_t now_ms, const uint8_t *buf,
     }
     buf += n;
     len -= n;
-    if (sqn_at_done(&u->at) && !u->at.pending) {
+    if (sqn_at_done(&u->at) && !u->at.pending && !sqn_upd_reply_stale(u)) {
       sqn_upd_on_reply(u);
       /* Consumed: unless on_reply sent a new command, forget the result. */
       if (!u->at.pending)

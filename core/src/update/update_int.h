@@ -66,6 +66,7 @@ void sqn_upd_start_stp(struct sqn_update *u, bool elf);
 
 /* steps.c */
 void sqn_upd_go(struct sqn_update *u, enum sqn_update_state s);
+bool sqn_upd_reply_stale(struct sqn_update *u);
 void sqn_upd_on_reply(struct sqn_update *u);
 void sqn_upd_on_timeout(struct sqn_update *u);
 void sqn_upd_push(struct sqn_update *u);
