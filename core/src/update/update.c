@@ -361,7 +361,13 @@ void sqn_upd_probe_timeout(struct sqn_update *u) {
     return;
   }
   if (++u->probes < 2) {
-    sqn_upd_probe_send(u);
+    /* First contact: AT went unanswered, so the modem may be in data mode
+     * (or mid-PPP): escape with +++ and its guard times, then ask again.
+     * An answering modem never pays the guard times. */
+    if (u->probe_purpose == SQN_UPD_P_DETECT)
+      sqn_upd_escape(u);
+    else
+      sqn_upd_probe_send(u);
     return;
   }
   /* Two silent probes: try the other rate. */
@@ -386,12 +392,10 @@ void sqn_upd_probe_timeout(struct sqn_update *u) {
     if (!sqn_upd_baud(u, b))
       return;
   }
-  /* The data-mode escape is tried at each rate in every round: a modem
-   * that was still booting during the first round may be in data mode. */
-  if (u->probe_purpose == SQN_UPD_P_DETECT)
-    sqn_upd_escape(u);
-  else
-    sqn_upd_probe_send(u);
+  /* At each rate of every round: AT first, the data-mode escape after a
+   * silent AT (a modem still booting in the first round may be in data
+   * mode by the next). */
+  sqn_upd_probe_send(u);
 }
 
 /* The error that ends a "wait until the modem answers" of `purpose`. The
@@ -446,6 +450,14 @@ static void sqn_upd_on_urc(void *user, enum sqn_at_urc urc, const char *line) {
     return;
   sqn_upd_log(u, SQN_LOG_DEBUG, "urc %s", line);
   switch (urc) {
+  case SQN_AT_URC_SHUTDOWN:
+    /* The old firmware is going down: the reboot wait need not sit out its
+     * whole pause; poll at short intervals from now (each probe and the
+     * wait as a whole stay bounded). */
+    if (u->state == SQN_UPDATE_ST_REBOOT_WAIT &&
+        u->deadline > u->now + sqn_upd_ms(u, SQN_UPD_REBOOT_POLL_MS))
+      u->deadline = u->now + sqn_upd_ms(u, SQN_UPD_REBOOT_POLL_MS);
+    break;
   case SQN_AT_URC_EXIT:
     u->exit_seen = true;
     sqn_upd_log(u, SQN_LOG_WARN, "modem crashed: %s", line);
@@ -687,7 +699,7 @@ int sqn_update_start(struct sqn_update *u, uint64_t now_ms) {
   if (!sqn_upd_baud(u, u->cur_baud))
     return u->result;
   sqn_upd_arm(u, SQN_UPD_P_DETECT, SQN_E_MODEM_NOT_DETECTED, 0);
-  sqn_upd_escape(u);
+  sqn_upd_probe_send(u);
   return u->done ? u->result : 0;
 }
 

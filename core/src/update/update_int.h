@@ -35,6 +35,9 @@ enum sqn_update_purpose {
 /* Event texts: room for the longest error name, explanation, detail
  * (sizeof detail) and advice together; nothing is ever cut. */
 #define SQN_UPD_TEXT_MAX 1024u
+/* After +SHUTDOWN, the first poll of a rebooting modem (short: the modem
+ * answers when it is up; each probe is bounded by probe_ms). */
+#define SQN_UPD_REBOOT_POLL_MS 200u
 
 /* update.c: narration and I/O */
 void sqn_upd_copy(char *dst, size_t cap, const char *src);
