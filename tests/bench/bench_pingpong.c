@@ -19,9 +19,11 @@
  *           the package with libsqnup's STP master (stpm.h) through the
  *           POSIX tty port. Timed from the first RESET to the final ack;
  *           checked with AT+SMUPGRADE? (success). Requirement: <= 1.5 x floor.
- *   full    sqn-update --port PTY --timeout-scale S PACKAGE against a fresh
- *           sqn-sim --time-scale 0 from the same state, timed from fork to
- *           exit 0; checked with sqn-sim --show --json (FFF valid, package
+ *   full    sqn-update --port PTY PACKAGE with its default options (or
+ *           --timeout-scale S when given) against a fresh sqn-sim
+ *           --time-scale 0, once from fixtures/states/healthy (FFF: detect,
+ *           switch to recovery, push, boot, verify) and once from
+ *           interrupted-upgrade (RECOVERY), timed from fork to exit 0; checked with sqn-sim --show --json (FFF valid, package
  *           version). Requirement: <= 2 x floor. Peak RSS of both processes
  *           (wait4 rusage) for two package sizes shows that memory does not
  *           grow with the package.
@@ -263,12 +265,15 @@ static char bench_dir[256];
 
 static bool bench_exe_ok(const char *p) { return p && *p && !access(p, X_OK); }
 
-/* Copy the interrupted-upgrade state to a fresh file for one run. */
+/* The state the next sqn-sim starts from (fixtures/states/NAME.json). */
+static const char *bench_state_name = "interrupted-upgrade";
+
+/* Copy the start state to a fresh file for one run. */
 static int bench_fresh_state(const char *dst) {
   char src[512];
   size_t len = 0;
-  snprintf(src, sizeof src, "%s/states/interrupted-upgrade.json",
-           SQN_FIXTURES);
+  snprintf(src, sizeof src, "%s/states/%s.json", SQN_FIXTURES,
+           bench_state_name);
   FILE *f = fopen(src, "rb");
   if (!f) {
     fprintf(stderr, "%s: %s\n", src, strerror(errno));
@@ -663,10 +668,14 @@ struct bench_full_result {
 };
 
 static int bench_full(const char *pkg_path, const char *tscale,
-                      struct bench_full_result *r) {
+                      const char *from, struct bench_full_result *r) {
   struct bench_sim sim;
   char log[512], rss[512];
-  if (bench_sim_start(&sim, "full", 0.0) != 0)
+  int rc;
+  bench_state_name = from;
+  rc = bench_sim_start(&sim, "full", 0.0);
+  bench_state_name = "interrupted-upgrade";
+  if (rc != 0)
     return -1;
   snprintf(log, sizeof log, "%s/full-update.log", bench_dir);
   snprintf(rss, sizeof rss, "%s/full-update.rss", bench_dir);
@@ -683,9 +692,13 @@ static int bench_full(const char *pkg_path, const char *tscale,
       dup2(lfd, 1);
       dup2(lfd, 2);
     }
-    execl("/proc/self/exe", "bench_pingpong", "--rss-launch", rss,
-          bench_update_exe, "--port", sim.pty, "--timeout-scale", tscale,
-          pkg_path, (char *)NULL);
+    if (tscale)
+      execl("/proc/self/exe", "bench_pingpong", "--rss-launch", rss,
+            bench_update_exe, "--port", sim.pty, "--timeout-scale", tscale,
+            pkg_path, (char *)NULL);
+    else /* default options: what a user runs */
+      execl("/proc/self/exe", "bench_pingpong", "--rss-launch", rss,
+            bench_update_exe, "--port", sim.pty, pkg_path, (char *)NULL);
     _exit(127);
   }
   int st = bench_wait(pid, BENCH_WATCHDOG_S, NULL);
@@ -728,10 +741,11 @@ static void bench_usage(void) {
 
 int main(int argc, char **argv) {
   struct bench_opts o = {.rounds = 5, .size = BENCH_PKG_SIZE};
-  const char *tscale = "0.001";
+  const char *tscale = NULL; /* default options */
   bool do_full = true, do_line = true, skipped = false;
   uint64_t line_size = 256 * 1024, small_size = 1024 * 1024;
   double tfl[BENCH_MAX_ROUNDS], tpu[BENCH_MAX_ROUNDS], tfu[BENCH_MAX_ROUNDS];
+  double tfh[BENCH_MAX_ROUNDS];
   struct bench_full_result fr_big = {0}, fr_small = {0};
   struct bench_seq seq = {0};
   uint8_t *pkg = NULL, *small = NULL;
@@ -821,9 +835,10 @@ int main(int argc, char **argv) {
 
   bench_print_machine();
   printf("package: %zu bytes, max transfer %u: %zu exchanges, %llu bytes on "
-         "the wire; %d round(s); sqn-update --timeout-scale %s\n",
+         "the wire; %d round(s); sqn-update %s%s\n",
          len, BENCH_MTS, seq.n, (unsigned long long)seq.wire, o.rounds,
-         tscale);
+         tscale ? "--timeout-scale " : "with default options",
+         tscale ? tscale : "");
 
   for (int r = 0; r < o.rounds; r++) {
     tfl[r] = bench_floor(&seq);
@@ -840,7 +855,11 @@ int main(int argc, char **argv) {
         goto out_free;
     }
     if (do_full) {
-      if (bench_full(pkg_path, tscale, &fr_big) != 0)
+      if (bench_full(pkg_path, tscale, "healthy", &fr_big) != 0)
+        goto out_free;
+      tfh[r] = fr_big.secs;
+      /* last: fr_big is the interrupted-upgrade run, as fr_small below */
+      if (bench_full(pkg_path, tscale, "interrupted-upgrade", &fr_big) != 0)
         goto out_free;
       tfu[r] = fr_big.secs;
     }
@@ -852,21 +871,26 @@ int main(int argc, char **argv) {
   if (have_sim) {
     double pu = bench_median(tpu, o.rounds);
     double fu = do_full ? bench_median(tfu, o.rounds) : 0;
+    double fh = do_full ? bench_median(tfh, o.rounds) : 0;
     bench_row("sim push: stpm -> sqn-sim -ts 0", (double)len, pu, fl);
-    if (do_full)
-      bench_row("full update: sqn-update -> sqn-sim", (double)len, fu, fl);
+    if (do_full) {
+      bench_row("full update from interrupted-upgrade", (double)len, fu, fl);
+      bench_row("full update from healthy", (double)len, fh, fl);
+    }
     /* Requirements hold for real sizes; the quick smoke only reports. */
     if (!o.quick) {
       bench_require("sim push / floor", pu / fl, "<=", 1.5);
-      if (do_full)
-        bench_require("full update / floor", fu / fl, "<=", 2.0);
+      if (do_full) {
+        bench_require("full update (interrupted) / floor", fu / fl, "<=", 2.0);
+        bench_require("full update (healthy) / floor", fh / fl, "<=", 2.0);
+      }
     }
   }
 
   if (do_full) {
     small = bench_make_pkg(small_size, &small_len);
     if (!small || bench_write_file(small_path, small, small_len) != 0 ||
-        bench_full(small_path, tscale, &fr_small) != 0)
+        bench_full(small_path, tscale, "interrupted-upgrade", &fr_small) != 0)
       goto out_free;
     printf("\n== peak RSS (ru_maxrss through a launcher of %ld KiB) of one "
            "full update\n", fr_big.launcher_kb);
