@@ -33,6 +33,7 @@
 
 static char pkgdir[256];
 static char pkg_lr5[512], pkg_lr8[512], pkg_big[512], pkg_corrupt[512];
+static char pkg_old[512];
 static char out[65536];
 
 #define ASSERT_SHOW(st, key, want)                                           \
@@ -63,6 +64,8 @@ static void mcu_packages(void) {
   pty_tmpdir(pkgdir, sizeof pkgdir);
   mcu_dup("5.2.0.0", "48829", NULL, pkg_lr5, sizeof pkg_lr5, "lr5.dup");
   mcu_dup("8.2.1.0", "61488", NULL, pkg_lr8, sizeof pkg_lr8, "lr8.dup");
+  /* Older than healthy's 5.1.1.0 [33988]: a downgrade. */
+  mcu_dup("5.1.0.0", "30000", NULL, pkg_old, sizeof pkg_old, "old.dup");
   /* 25 STP blocks: a power cut at 40 % falls inside the push. */
   mcu_dup("5.2.0.0", "48829", "200000", pkg_big, sizeof pkg_big, "big.dup");
   uint8_t *pkg = sqn_read_file(pkg_lr5, &len);
@@ -173,13 +176,17 @@ static int mcu_run(const char *pty, const char *pkg,
 
 /* ---- upgrades ---- */
 
+static const char *const default_opts[] = {"--timeout-scale", FW_SCALE, NULL};
+
+/* One run from `state`; the modem ends in FFF on the package's version,
+ * and the rates it saw the host set are exactly `want_rates` ("a,b"). */
 static void mcu_upgrade_case(const char *state, const char *pkg,
+                             const char *const *opts,
                              const char *want_profile,
                              const char *want_version, const char *want_build,
-                             const char *want_rate, const char *save_log) {
+                             const char *want_rates, const char *save_log) {
   struct mcu_modem m;
   struct mcu_trace t;
-  static const char *const opts[] = {"--timeout-scale", FW_SCALE, NULL};
   mcu_modem_start(&m, state, NULL);
   int rc = mcu_run(m.sim.pty, pkg, opts);
   ck_assert_int_eq(pty_sim_stop(&m.sim), 0);
@@ -202,29 +209,57 @@ static void mcu_upgrade_case(const char *state, const char *pkg,
   ck_assert_msg(strncmp(t.last_up, "up: SMOD 2 FFF", 14) == 0,
                 "last boot: '%s'", t.last_up);
   ck_assert_int_gt(t.stp_rx, 0);
-  /* The modem saw the rate the firmware's baud divisor set. */
-  ck_assert_msg(strstr(t.rates, want_rate) != NULL,
-                "the modem never saw the host at %s baud (saw: %s)",
-                want_rate, t.rates);
+  /* The modem saw the rates the firmware's baud divisor set. */
+  ck_assert_msg(strcmp(t.rates, want_rates) == 0,
+                "the modem saw the host at %s baud, want %s", t.rates,
+                want_rates);
 }
 
 START_TEST(test_mcu_upgrades_healthy) {
-  mcu_upgrade_case("healthy.json", pkg_lr5, "monarch1", "5.2.0.0", "48829",
-                   "921600", SQN_MCU_DIR "/upgrade.log");
+  mcu_upgrade_case("healthy.json", pkg_lr5, default_opts, "monarch1",
+                   "5.2.0.0", "48829", "921600", SQN_MCU_DIR "/upgrade.log");
 }
 END_TEST
 
 START_TEST(test_mcu_recovers_interrupted_upgrade) {
   /* The incident's modem: nothing beyond the package. */
-  mcu_upgrade_case("interrupted-upgrade.json", pkg_lr5, "monarch1", "5.2.0.0",
-                   "48829", "921600", NULL);
+  mcu_upgrade_case("interrupted-upgrade.json", pkg_lr5, default_opts,
+                   "monarch1", "5.2.0.0", "48829", "921600", NULL);
 }
 END_TEST
 
 START_TEST(test_mcu_recovers_gm02s) {
-  /* A GM02S answers at 115200: the firmware finds it there. */
-  mcu_upgrade_case("gm02s-recovery.json", pkg_lr8, "gm02s", "8.2.1.0",
+  /* A GM02S answers at 115200: the firmware tries 921600 first (the
+   * modem hears noise), then finds it there. */
+  mcu_upgrade_case("gm02s-recovery.json", pkg_lr8, default_opts, "gm02s",
+                   "8.2.1.0", "61488", "921600,115200", NULL);
+}
+END_TEST
+
+START_TEST(test_mcu_baud_option_sets_first_rate) {
+  /* --baud 115200: the line never runs at another rate. */
+  static const char *const opts[] = {"--baud", "115200", "--timeout-scale",
+                                     FW_SCALE, NULL};
+  mcu_upgrade_case("gm02s-recovery.json", pkg_lr8, opts, "gm02s", "8.2.1.0",
                    "61488", "115200", NULL);
+}
+END_TEST
+
+START_TEST(test_mcu_force_allows_downgrade) {
+  struct mcu_modem m;
+  static const char *const forced[] = {"--force", "--timeout-scale", FW_SCALE,
+                                       NULL};
+  mcu_modem_start(&m, "healthy.json", NULL);
+  int rc = mcu_run(m.sim.pty, pkg_old, default_opts);
+  ck_assert_msg(rc == SQN_EXIT_REFUSED, "without --force: exit %d\n%s", rc,
+                out);
+  ck_assert_msg(strstr(out, "E_DOWNGRADE_REFUSED") != NULL, "%s", out);
+  /* The same modem, the firmware booted again with --force. */
+  rc = mcu_run(m.sim.pty, pkg_old, forced);
+  ck_assert_int_eq(pty_sim_stop(&m.sim), 0);
+  ck_assert_msg(rc == 0, "with --force: exit %d\n%s", rc, out);
+  ASSERT_SHOW(m.sim.state, "fff.version", "5.1.0.0");
+  ASSERT_SHOW(m.sim.state, "fff.build", "30000");
 }
 END_TEST
 
@@ -235,7 +270,7 @@ START_TEST(test_mcu_second_boot_recovers_power_cut) {
   struct mcu_modem m;
   struct mcu_trace t;
   char faults[512], state1[512];
-  static const char *const opts[] = {"--timeout-scale", FW_SCALE, NULL};
+  const char *const *opts = default_opts;
   char dir[256];
   pty_tmpdir(dir, sizeof dir);
   snprintf(faults, sizeof faults, "%s/cut.yaml", dir);
@@ -277,7 +312,7 @@ START_TEST(test_mcu_second_boot_recovers_power_cut) {
   snprintf(state1, sizeof state1, "%s", m.sim.state);
   struct mcu_modem m2;
   mcu_modem_start(&m2, state1, NULL);
-  int rc = mcu_run(m2.sim.pty, pkg_big, opts);
+  int rc = mcu_run(m2.sim.pty, pkg_big, default_opts);
   ck_assert_int_eq(pty_sim_stop(&m2.sim), 0);
   ck_assert_msg(rc == 0, "second boot: exit %d\n%s", rc, out);
   ASSERT_SHOW(m2.sim.state, "fff.valid", "true");
@@ -311,9 +346,8 @@ static void mcu_refused_case(const char *pkg, const char *const *opts,
 }
 
 START_TEST(test_mcu_corrupt_package_sends_nothing) {
-  static const char *const opts[] = {"--timeout-scale", FW_SCALE, NULL};
   const char *want[] = {"E_IMAGE_INVALID", "at byte", NULL};
-  mcu_refused_case(pkg_corrupt, opts, SQN_EXIT_INPUT, want);
+  mcu_refused_case(pkg_corrupt, default_opts, SQN_EXIT_INPUT, want);
 }
 END_TEST
 
@@ -340,6 +374,8 @@ static Suite *mcu_suite(void) {
   tcase_add_test(up, test_mcu_upgrades_healthy);
   tcase_add_test(up, test_mcu_recovers_interrupted_upgrade);
   tcase_add_test(up, test_mcu_recovers_gm02s);
+  tcase_add_test(up, test_mcu_baud_option_sets_first_rate);
+  tcase_add_test(up, test_mcu_force_allows_downgrade);
   tcase_add_test(up, test_mcu_second_boot_recovers_power_cut);
   suite_add_tcase(s, up);
   TCase *bad = tcase_create("refusal");

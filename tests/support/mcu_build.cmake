@@ -1,4 +1,4 @@
-# ctest helper for the mcu label (tests/mcu.cmake), run with cmake -P:
+# ctest helper for the mcu label (tests/mcu.cmake; not in tests/ itself, whose *.cmake are included), run with cmake -P:
 #   -DMODE=build  configure (once) and build the cross build in BIN
 #   -DMODE=probe  build the link check's probe target: must fail naming malloc
 # Prints "mcu: skipped" (a ctest SKIP_REGULAR_EXPRESSION) when there is no
