@@ -149,6 +149,6 @@ string(APPEND text "${rows}| **libsqnup** | **${t}** | **${r}** | **${d}** | **$
 string(APPEND text "| libc_nano + libgcc (whole firmware) | ${rt_text} | ${rt_rodata} | ${rt_data} | ${rt_bss} |\n\n")
 string(APPEND text "libsqnup .text+.rodata: ${rom} bytes | budget ${BUDGET_ROM} | ${v_rom}\n")
 string(APPEND text "updater RAM, minimum: sizeof(struct sqn_update) ${sz_upd} + tx_buf ${tx_min} + rx_buf ${rx_min} + library .data/.bss ${d}/${b} = ${ram_min} bytes | budget ${BUDGET_RAM} | ${v_ram}\n")
-string(APPEND text "this example: struct sqn_update ${sz_upd} + port buffers ${sz_port} (tx_buf 8208, rx_buf 256) = ${ram_ex} bytes (${v_ex}); UART receive ring and driver ${sz_board_modem_uart}\n")
+string(APPEND text "this example: struct sqn_update ${sz_upd} + struct sqnup_port ${sz_port} (tx_buf, rx_buf, handles) = ${ram_ex} bytes (${v_ex}); UART receive ring and driver ${sz_board_modem_uart}\n")
 file(WRITE ${OUT} "${text}")
 message("${text}")
