@@ -245,6 +245,18 @@ START_TEST(test_mcu_baud_option_sets_first_rate) {
 }
 END_TEST
 
+START_TEST(test_mcu_ffh_with_updater_recovers) {
+  /* FFH (SMOD 0) answers at 115200 only: updater.elf goes first, then
+   * AT+IPR=921600 and the package at the new rate (the OK leaves at the
+   * old one: set_baud waits for it). */
+  static const char *const opts[] = {"--updater",
+                                     SQN_FIXTURES "/packages/updater.elf",
+                                     "--timeout-scale", FW_SCALE, NULL};
+  mcu_upgrade_case("ffh-only.json", pkg_lr5, opts, "monarch1", "5.2.0.0",
+                   "48829", "921600,115200,921600", NULL);
+}
+END_TEST
+
 START_TEST(test_mcu_force_allows_downgrade) {
   struct mcu_modem m;
   static const char *const forced[] = {"--force", "--timeout-scale", FW_SCALE,
@@ -375,6 +387,7 @@ static Suite *mcu_suite(void) {
   tcase_add_test(up, test_mcu_recovers_interrupted_upgrade);
   tcase_add_test(up, test_mcu_recovers_gm02s);
   tcase_add_test(up, test_mcu_baud_option_sets_first_rate);
+  tcase_add_test(up, test_mcu_ffh_with_updater_recovers);
   tcase_add_test(up, test_mcu_force_allows_downgrade);
   tcase_add_test(up, test_mcu_second_boot_recovers_power_cut);
   suite_add_tcase(s, up);
