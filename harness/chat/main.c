@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "tool.h"
 
 static const char harness_chat_usage[] =
     "usage: sqn-chat [--var NAME=VALUE]... [--timeout-scale X] [--sleep-scale X]\n"
@@ -39,6 +40,10 @@ static double harness_chat_scale(const char *opt, const char *v) {
 }
 
 int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-chat");
+    return 0;
+  }
   enum { OPT_VAR = 256, OPT_TSCALE, OPT_SSCALE, OPT_TRANSCRIPT, OPT_HELP };
   static const struct option opts[] = {
       {"var", required_argument, NULL, OPT_VAR},

@@ -23,6 +23,7 @@
 
 #include "dup.h"
 #include "sqnup/pkg.h"
+#include "tool.h"
 
 static const char sqn_dup_usage[] =
     "usage: sqn-dup COMMAND [OPTIONS]\n"
@@ -491,6 +492,10 @@ static int sqn_dup_build_elf_main(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-dup");
+    return 0;
+  }
   if (argc < 2) {
     fputs(sqn_dup_usage, stderr);
     return SQN_DUP_EXIT_USAGE;

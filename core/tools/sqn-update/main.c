@@ -20,6 +20,7 @@
 #include "sqnup/err.h"
 #include "sqnup/transport.h"
 #include "sqnup/update.h"
+#include "tool.h"
 
 struct cli {
   const char *port, *package, *updater, *log_path;
@@ -362,6 +363,10 @@ static int sqn_cli_open_file(struct cli *c, const char *path, int *fd,
 }
 
 int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-update");
+    return 0;
+  }
   static struct sqn_update u;
   static uint8_t tx[8192 + 16];
   static uint8_t rx[256];

@@ -22,6 +22,7 @@
 
 #include "sim/fault.h"
 #include "sim/state.h"
+#include "tool.h"
 
 #define SIM_MAX_FAULTS 64
 
@@ -228,6 +229,10 @@ static int sim_check_link(const char *link) {
 }
 
 int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-sim");
+    return 0;
+  }
   enum { OPT_STATE = 256, OPT_PROFILE, OPT_LINK, OPT_SCALE, OPT_TRACE,
          OPT_FAULTS, OPT_SHOW, OPT_JSON, OPT_DECODE, OPT_HELP };
   static const struct option opts[] = {
