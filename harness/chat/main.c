@@ -24,6 +24,8 @@ static const char harness_chat_usage[] =
     "  --sleep-scale X      multiply the host's sleeps by X (default 1; use a\n"
     "                       small value against sqn-sim --time-scale 0)\n"
     "  --transcript FILE    log every byte sent (>) and received (<)\n"
+    "  --help               this text\n"
+    "  --version            print the version and exit\n"
     "\n"
     "exit status: 0 the script completed, 1 it failed (message on stderr),\n"
     "             2 usage or script error (file:line), 3 port or file error\n";

@@ -37,7 +37,8 @@ static const char sqn_dup_usage[] =
     "  build-elf  write an ELF32 image (big-endian, e_machine 0xA7)\n"
     "  info       print the record tree of a package and check it\n"
     "\n"
-    "`sqn-dup COMMAND --help` describes each command.\n"
+    "`sqn-dup COMMAND --help` describes each command; `sqn-dup --version`\n"
+    "prints the version.\n"
     "exit codes: 0 ok, 1 invalid package, 2 usage error, 3 I/O error\n";
 
 static const char sqn_dup_build_usage[] =

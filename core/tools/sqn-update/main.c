@@ -75,6 +75,8 @@ static void sqn_cli_usage(FILE *f) {
           "  --json              one JSON event per line on stdout\n"
           "  --log FILE          full trace (AT lines, states) to FILE\n"
           "  --info              print mode, versions and upgrade status; change nothing\n"
+          "  --help              this text\n"
+          "  --version           print the version and exit\n"
           "\n"
           "Two-part packages (e.g. CAT-M1 5.2-48829-1.dup and -2.dup): give both,\n"
           "part 1 first. Part 2 follows part 1 in the same session, with no reboot\n"

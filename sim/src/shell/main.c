@@ -58,6 +58,7 @@ static const char sim_usage[] =
     "  --show [--json]    print the state file and exit\n"
     "  --decode TRACE     print a --trace file for people and exit\n"
     "  --help             this text\n"
+    "  --version          print the version and exit\n"
     "\n"
     "exit status: 0 ok, 1 runtime error (pty, I/O), 2 usage error,\n"
     "             3 bad state, faults or trace file\n";
