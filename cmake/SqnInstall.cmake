@@ -4,7 +4,7 @@
 # share/sqnup, man pages, bash completion, and the licence. Components:
 #   bin  the tools, libsqnup.so.N, data, man 1/5, completion  -> sqnup
 #   dev  headers, libsqnup.so, libsqnup.a, .pc, CMake, man 3  -> libsqnup-dev
-# and `cpack -G DEB` packages each (packaging/README.md).
+# and `cpack -G DEB` packages each (cmake/SqnPackage.cmake, README "Install").
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -44,7 +44,7 @@ install(EXPORT sqnupTargets NAMESPACE sqnup:: DESTINATION ${SQN_CMAKE_DIR}
         COMPONENT dev)
 configure_package_config_file(${CMAKE_SOURCE_DIR}/packaging/sqnupConfig.cmake.in
   ${CMAKE_BINARY_DIR}/sqnupConfig.cmake INSTALL_DESTINATION ${SQN_CMAKE_DIR}
-  PATH_VARS SQN_DATADIR)
+  PATH_VARS SQN_DATADIR CMAKE_INSTALL_BINDIR CMAKE_INSTALL_INCLUDEDIR)
 # 0.x: a new minor version may break the API.
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/sqnupConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
@@ -52,11 +52,14 @@ install(FILES ${CMAKE_BINARY_DIR}/sqnupConfig.cmake
               ${CMAKE_BINARY_DIR}/sqnupConfigVersion.cmake
         DESTINATION ${SQN_CMAKE_DIR} COMPONENT dev)
 
-# Data: what the scenarios and the tools' --from NAME need.
+# Data: what the scenarios and the tools' --from NAME need. Not the ELF
+# images: no scenario reads them (the harness builds its updater.elf), and
+# an ELF for another CPU has no place in share/ (`sqn-dup build-elf` makes
+# one).
 foreach(d states scenarios hosts packages)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/fixtures/${d} DESTINATION ${SQN_DATADIR}
           COMPONENT bin FILES_MATCHING PATTERN "*.json" PATTERN "*.yaml"
-          PATTERN "*.chat" PATTERN "*.dup" PATTERN "*.elf" PATTERN "*.md")
+          PATTERN "*.chat" PATTERN "*.dup" PATTERN "*.md")
 endforeach()
 
 foreach(t sqn-sim sqn-update sqn-dup sqn-scenario sqn-chat)

@@ -422,9 +422,11 @@ static bool harness_tool_exists(const char *prog) {
   const char *path = getenv("PATH");
   while (path && *path) {
     size_t n = strcspn(path, ":");
-    char cand[1024];
-    snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, path, prog);
-    if (access(cand, X_OK) == 0)
+    char cand[4096];
+    /* A directory too long for the buffer cannot be checked: skip it
+     * rather than test a truncated path that names another file. */
+    int len = snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, path, prog);
+    if (len > 0 && (size_t)len < sizeof(cand) && access(cand, X_OK) == 0)
       return true;
     path += n;
     if (*path == ':')
