@@ -401,8 +401,10 @@ void harness_find_tool(const struct harness_opts *o, const char *name,
     slash = strrchr(exe, '/');
     if (slash)
       *slash = '\0'; /* <build> */
+    /* the build tree's folders, then <prefix>/bin of an installed tree */
     const char *subs[] = {"%s/%s", "%s/sim/%s", "%s/harness/chat/%s",
-                          "%s/core/tools/%s/%s", "%s/harness/%s"};
+                          "%s/core/tools/%s/%s", "%s/harness/%s",
+                          "%s/bin/%s"};
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
       if (i == 3)
         snprintf(out, cap, "%s/core/tools/%s/%s", exe, name, name);
