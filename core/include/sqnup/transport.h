@@ -9,8 +9,9 @@
  *
  * Implementations: the POSIX termios port below, and whatever an MCU
  * provides (see core/PORTING.md); the tests use an in-memory port
- * (tests/support/memport.h), which is not part of the library. The update procedure itself does not call a
- * transport: the caller moves bytes between the two (sans-IO).
+ * (tests/support/memport.h), which is not part of the library. The update
+ * procedure itself does not call a transport: the caller moves bytes
+ * between the two (sans-IO).
  */
 #ifndef SQNUP_TRANSPORT_H
 #define SQNUP_TRANSPORT_H
