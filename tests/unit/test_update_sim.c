@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "check_ext.h"
 #include "sim/fault.h"
@@ -428,44 +427,30 @@ START_TEST(test_update_sim_info_reads_mode_and_version) {
 }
 END_TEST
 
-START_TEST(test_update_sim_big_push_is_fast) {
-  /* 5,665,583 bytes from RECOVERY through the model: >= 200 MB/s for the
-   * whole run (detection, STP push, apply, reboot, verify) in optimized,
-   * non-sanitized builds. Best of three, since the machine is shared. */
+START_TEST(test_update_sim_big_push_from_recovery_completes) {
+  /* 5,665,583 bytes from RECOVERY through the model: the whole run
+   * (detection, STP push, apply, reboot, verify) ends with the package
+   * running and every byte acked. How fast is bench_inproc's business
+   * (docs/benchmarks.md): a unit test asserts no timing. */
   struct sqn_pkg_opts o;
   size_t cap = 5665583, len = 0;
   uint8_t *pkg = malloc(cap);
-  double best = 0;
   ck_assert_ptr_nonnull(pkg);
   ck_assert_int_eq(sqn_pkg_opts_init(&o, SQN_PKG_FAMILY_LR5), 0);
   o.version.v[1] = 2; /* 5.2.1.0 > 5.1.1.0 */
   o.size = cap;
   ck_assert_int_eq(sqn_pkg_build_buf(&o, pkg, cap, &len), 0);
   ck_assert_uint_eq(len, cap);
-  for (int run = 0; run < 3; run++) {
-    struct bridge br;
-    struct timespec a, b;
-    bridge_init(&br, "interrupted-upgrade", 0.0, 921600);
-    br.pkg = pkg;
-    br.pkg_len = len;
-    ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    bridge_run(&br, 3600ull * 1000000);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    EXPECT_OK(br, sqn_update_result(&br.u));
-    assert_model_runs(&br, "5.2.1.0", o.version.build);
-    ck_assert_uint_eq(br.u.stpm.acked, len);
-    double s = (double)(b.tv_sec - a.tv_sec) +
-               (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    if ((double)len / 1e6 / s > best)
-      best = (double)len / 1e6 / s;
-    bridge_free(&br);
-  }
-  fprintf(stderr, "big push: %zu bytes, best %.1f MB/s (whole run)\n", len,
-          best);
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
-  ck_assert_msg(best >= 200.0, "%.1f MB/s < 200", best);
-#endif
+  struct bridge br;
+  bridge_init(&br, "interrupted-upgrade", 0.0, 921600);
+  br.pkg = pkg;
+  br.pkg_len = len;
+  ck_assert_int_eq(bridge_start(&br, SQN_UPDATE_MODE_UPGRADE, false, 0), 0);
+  bridge_run(&br, 3600ull * 1000000);
+  EXPECT_OK(br, sqn_update_result(&br.u));
+  assert_model_runs(&br, "5.2.1.0", o.version.build);
+  ck_assert_uint_eq(br.u.stpm.acked, len);
+  bridge_free(&br);
   free(pkg);
 }
 END_TEST
@@ -1212,7 +1197,7 @@ static Suite *update_sim_suite(void) {
   ADD(tc, test_update_sim_family_mismatch_refused_before_any_write);
   tcase_add_loop_test(tc, test_update_sim_downgrade_needs_force, 0, 2);
   ADD(tc, test_update_sim_info_reads_mode_and_version);
-  ADD(tc, test_update_sim_big_push_is_fast);
+  ADD(tc, test_update_sim_big_push_from_recovery_completes);
   ADD(tc, test_update_sim_two_parts_in_one_session);
   ADD(tc, test_update_sim_part1_alone_refused_before_any_write);
   ADD(tc, test_update_sim_parts_swapped_refused_before_any_write);
