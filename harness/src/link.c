@@ -316,37 +316,31 @@ static void harness_link_trace(void *user, const struct sim_trace_event *ev) {
     harness_link_event(l, HARNESS_CUT_AT_TX);
     break;
   case SIM_TRACE_STP_RX:
-    if (l->sh.otf && ev->raw && ev->raw_len >= SQN_STP_HDR_LEN) {
-      struct sqn_stp_hdr h;
-      sqn_stp_hdr_parse(&h, ev->raw);
-      if (h.op == SQN_STP_OP_BLOCK)
-        l->sh.pending = h.plen;
-    }
+    if (l->sh.otf && ev->ev.type == SIM_EVENT_STP_FRAME &&
+        ev->ev.op == SQN_STP_OP_BLOCK)
+      l->sh.pending = ev->ev.plen;
     harness_link_event(l, HARNESS_CUT_STP_RX);
     break;
   case SIM_TRACE_STP_TX:
-    if (l->sh.otf && ev->raw && ev->raw_len >= SQN_STP_HDR_LEN + 2) {
-      struct sqn_stp_hdr h;
-      sqn_stp_hdr_parse(&h, ev->raw);
-      if (h.op == (SQN_STP_OP_BLOCK | SQN_STP_ACK) && l->sh.pending) {
-        uint32_t residue = (uint32_t)ev->raw[SQN_STP_HDR_LEN] << 8 |
-                           ev->raw[SQN_STP_HDR_LEN + 1];
-        l->sh.consumed += residue < l->sh.pending ? l->sh.pending - residue : 0;
-        l->sh.pending = 0;
-      }
+    /* A BLOCK ack's payload is the residue: bytes the modem did not take. */
+    if (l->sh.otf && ev->ev.type == SIM_EVENT_STP_FRAME &&
+        ev->ev.op == (SQN_STP_OP_BLOCK | SQN_STP_ACK) && l->sh.pending &&
+        ev->raw_len >= SQN_STP_HDR_LEN + 2) {
+      uint32_t residue = (uint32_t)ev->raw[SQN_STP_HDR_LEN] << 8 |
+                         ev->raw[SQN_STP_HDR_LEN + 1];
+      l->sh.consumed += residue < l->sh.pending ? l->sh.pending - residue : 0;
+      l->sh.pending = 0;
     }
     harness_link_event(l, HARNESS_CUT_STP_TX);
     break;
-  case SIM_TRACE_MODE:
-    if (ev->text && strncmp(ev->text, "STP slave (", 11) == 0) {
-      harness_shadow_settle(l);
-      l->sh.otf = strncmp(ev->text + 11, "ON_THE_FLY", 10) == 0;
-    } else if (ev->text && strncmp(ev->text, "STP session ended", 17) == 0) {
-      harness_shadow_settle(l);
-    }
-    break;
   default:
     break;
+  }
+  if (ev->ev.type == SIM_EVENT_STP_OPEN) {
+    harness_shadow_settle(l);
+    l->sh.otf = strcmp(ev->ev.stp_mode, "ON_THE_FLY") == 0;
+  } else if (ev->ev.type == SIM_EVENT_STP_CLOSE) {
+    harness_shadow_settle(l);
   }
 }
 

@@ -250,23 +250,13 @@ static void harness_printable(const char *text, const uint8_t *raw,
   out[o < cap ? o : cap - 1] = '\0';
 }
 
-/* STP op of a traced frame: raw header byte 4, or -1. */
+/* STP op of a traced frame (its typed header), or -1. */
 static int harness_frame_op(const struct sim_trace_event *ev) {
-  if (ev->raw && ev->raw_len >= 16)
-    return ev->raw[4];
-  if (ev->text) {
-    if (strstr(ev->text, "BLOCK_CMD"))
-      return 2;
-    if (strstr(ev->text, "BLOCK"))
-      return 3;
-  }
-  return -1;
+  return ev->ev.type == SIM_EVENT_STP_FRAME ? ev->ev.op : -1;
 }
 
 static uint32_t harness_frame_plen(const struct sim_trace_event *ev) {
-  if (ev->raw && ev->raw_len >= 16)
-    return ((uint32_t)ev->raw[6] << 8) | ev->raw[7];
-  return 0;
+  return ev->ev.type == SIM_EVENT_STP_FRAME ? ev->ev.plen : 0;
 }
 
 void harness_narrate_sim(struct harness_narrator *n,
@@ -356,8 +346,8 @@ void harness_narrate_sim(struct harness_narrator *n,
     harness_narrate(n, ev->t_us, "Modem's STP decoder drops bytes: %s", body);
     break;
   case SIM_TRACE_MODE:
-    if (!strncmp(body, "power on", 8) || !strncmp(body, "STP session", 11) ||
-        !strncmp(body, "boot ", 5))
+    if (ev->ev.type == SIM_EVENT_POWER_ON ||
+        ev->ev.type == SIM_EVENT_STP_CLOSE || ev->ev.type == SIM_EVENT_BOOT)
       harness_narrate_detail(n, ev->t_us, "Modem: %s", body);
     else
       harness_narrate(n, ev->t_us, "Modem: %s", body);
@@ -370,7 +360,7 @@ void harness_narrate_sim(struct harness_narrator *n,
     harness_narrate(n, ev->t_us, "FAULT fired: %s", body);
     break;
   case SIM_TRACE_UPGRADE:
-    if (strstr(body, " checked"))
+    if (ev->ev.type == SIM_EVENT_RECORD)
       harness_narrate_detail(n, ev->t_us, "Modem upgrade engine: %s", body);
     else
       harness_narrate(n, ev->t_us, "Modem upgrade engine: %s", body);

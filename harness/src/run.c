@@ -144,8 +144,8 @@ static void harness_sim_tx(void *user, const uint8_t *buf, size_t len) {
 static void harness_sim_trace(void *user, const struct sim_trace_event *ev) {
   struct harness_ctx *c = user;
   harness_post_event(&c->post, ev);
-  if (ev->kind == SIM_TRACE_AT_RX) {
-    const char *t = ev->text ? ev->text : "";
+  if (ev->ev.type == SIM_EVENT_AT_LINE && ev->kind == SIM_TRACE_AT_RX) {
+    const char *t = ev->ev.line;
     harness_str_append(&c->sent, &c->sent_len, &c->sent_cap, t, strlen(t));
     harness_str_append(&c->sent, &c->sent_len, &c->sent_cap, "\n", 1);
   }
