@@ -57,3 +57,10 @@ sqn_add_check_test(test_harness_scenario
   LIBS harness
   LABELS unit
   TIMEOUT 30)
+
+# The judge: one planted defect per invariant; and the bridge's options.
+sqn_add_check_test(test_harness_judge
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_harness_judge.c
+  LIBS harness
+  LABELS unit
+  TIMEOUT 60)

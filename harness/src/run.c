@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "judge.h"
 #include "pkgbuild.h"
 #include "post.h"
 #include "simproc.h"
@@ -117,6 +118,24 @@ static int harness_cur_smod(struct harness_ctx *c) {
   if (c->real)
     return c->post.smod;
   return sim_modem_powered(c->m) ? (int)sim_modem_smod(c->m) : -1;
+}
+
+/* The modem as the judge sees it: the model, or (--pty) sqn-sim's trace
+ * (the mode; the process runs, so it is powered) and state file. */
+static void harness_cur_view(struct harness_ctx *c,
+                             struct harness_modem_view *v) {
+  if (!c->real) {
+    harness_view_model(v, c->m);
+    return;
+  }
+  v->powered = true;
+  v->smod = c->post.smod;
+  v->fff = harness_cur_state(c)->fff;
+}
+
+static struct harness_target harness_pkg_target(const struct harness_ctx *c) {
+  struct harness_target t = {c->pkg.version_text, c->pkg.version.build};
+  return t;
 }
 
 static void harness_str_append(char **buf, size_t *len, size_t *cap,
@@ -924,30 +943,17 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
   else
     snprintf(got, sizeof(got), "exit status %d", oc->exit);
 
-  if (oc->past_bound)
-    HARNESS_FAILF(c,
-                  "run %u did not finish within its bound of %.0f virtual "
-                  "seconds (a wait without a ceiling?)",
-                  run, ry->bound);
-  if (oc->stuck)
-    HARNESS_FAILF(c,
-                  "run %u: nothing left to happen but the updater is not "
-                  "done (no deadline on either side)",
-                  run);
-  /* Invariant: success only with the package's version running in FFF. */
+  char why[400];
+  if (harness_judge_bounded(oc->past_bound, oc->stuck, ry->bound, why,
+                            sizeof(why)) != HARNESS_INV_NONE)
+    HARNESS_FAILF(c, "run %u: %s", run, why);
+  /* Success only with the package running in FFF (judge.h). */
   if (is_sqn_update && ok) {
-    int sm = harness_cur_smod(c);
-    if (sm != SIM_SMOD_FFF)
-      HARNESS_FAILF(c,
-                    "run %u: INVARIANT: the updater reported success but the "
-                    "modem is in %s, not FFF",
-                    run, harness_mode_word((int)sm));
-    if (harness_check_version(c, "package", 0, run) != 0) {
-      size_t l = strlen(c->r->reason);
-      snprintf(c->r->reason + l, sizeof(c->r->reason) - l,
-               " (INVARIANT: success without the package's version)");
-      return -1;
-    }
+    struct harness_modem_view v;
+    struct harness_target t = harness_pkg_target(c);
+    harness_cur_view(c, &v);
+    if (harness_judge_success(&v, &t, why, sizeof(why)) != HARNESS_INV_NONE)
+      HARNESS_FAILF(c, "run %u: %s", run, why);
   }
   if (harness_check_report(c, run, oc, is_sqn_update) != 0)
     return -1;
@@ -1205,22 +1211,22 @@ static int harness_rerun_check(struct harness_ctx *c) {
   c->record = true;
   if (rc != 0)
     return -1;
-  if (c->post.violation[0]) {
-    snprintf(c->r->reason, sizeof(c->r->reason), "%s", c->post.violation);
+  if (harness_judge_commands(&c->post, c->r->reason, sizeof(c->r->reason)) !=
+      HARNESS_INV_NONE) {
     harness_narrator_append_other(&c->r->narr, &c->quiet);
     return -1;
   }
+  struct harness_modem_view v;
+  struct harness_target t = harness_pkg_target(c);
+  harness_view_model(&v, c->m);
   if (s->rerun == HARNESS_RERUN_SUCCEEDS) {
-    bool good = oc.err == 0 && sim_modem_smod(c->m) == SIM_SMOD_FFF &&
-                strcmp(sim_modem_state(c->m)->fff.version,
-                       c->pkg.version_text) == 0;
-    if (!good) {
+    char why[400];
+    if (harness_judge_remedy("the end state is not recoverable: after a "
+                             "power cycle",
+                             oc.err, &v, &t, why,
+                             sizeof(why)) != HARNESS_INV_NONE) {
       snprintf(c->r->reason, sizeof(c->r->reason),
-               "INVARIANT: the end state is not recoverable: a fault-free "
-               "rerun after a power cycle ended with %s, modem in %s "
-               "(rerun transcript follows)",
-               sqn_err_name(oc.err),
-               harness_mode_word((int)sim_modem_smod(c->m)));
+               "%s (rerun transcript follows)", why);
       harness_narrator_append_other(&c->r->narr, &c->quiet);
       return -1;
     }
@@ -1446,8 +1452,8 @@ int harness_run_scenario(const struct harness_scenario *s,
       r->status = HARNESS_FAIL;
       break;
     }
-    if (c->post.violation[0]) {
-      snprintf(r->reason, sizeof(r->reason), "%s", c->post.violation);
+    if (harness_judge_commands(&c->post, r->reason, sizeof(r->reason)) !=
+        HARNESS_INV_NONE) {
       r->status = HARNESS_FAIL;
       break;
     }
