@@ -1252,6 +1252,279 @@ static int harness_rerun_check(struct harness_ctx *c) {
   return 0;
 }
 
+/* The story's opening: the scenario, its package, the modem. */
+static void harness_narrate_intro(struct harness_ctx *c) {
+  const struct harness_scenario *s = c->s;
+  struct harness_narrator *n = &c->r->narr;
+  harness_narrate(n, 0, "Scenario %s (%s, %s) — %s", s->name ? s->name : "",
+                  s->id ? s->id : "-", s->mode ? s->mode : "-",
+                  s->verdict == HARNESS_VERDICT_RECOVER
+                      ? "the updater must recover"
+                      : "the updater must report a clear error");
+  if (s->summary)
+    harness_narrate(n, 0, "%s", s->summary);
+  for (unsigned i = 0; i < s->story_count; i++)
+    harness_narrate(n, 0, "%s", s->story[i]);
+  harness_narrate(n, 0, "Package: %s [%u], %zu bytes%s%s",
+                  c->pkg.version_text, c->pkg.version.build, c->pkg.len,
+                  c->pkg.elf ? ", with updater.elf" : "",
+                  c->pkg.missing ? " (path missing on purpose)" : "");
+  harness_narrate_state(n, 0, &c->start);
+  char pv[48], ov[48];
+  snprintf(pv, sizeof(pv), "%s-%u", c->pkg.version_text, c->pkg.version.build);
+  snprintf(ov, sizeof(ov), "%s-%u", c->start.fff.version, c->start.fff.build);
+  harness_narrator_set_versions(n, pv, ov);
+  harness_narrator_set_versions(&c->quiet, pv, ov);
+}
+
+/* --pty: sqn-sim must be found and get the starting flash as its state
+ * file. 0, 1 (the scenario is skipped), -1 (reason set). */
+static int harness_real_setup(struct harness_ctx *c) {
+  struct harness_result *r = c->r;
+  char bin[1024], state_path[600], err[512];
+  harness_find_tool(c->o, "sqn-sim", bin, sizeof(bin));
+  if (!harness_tool_exists(bin)) {
+    r->status = HARNESS_SKIP;
+    snprintf(r->reason, sizeof(r->reason),
+             "needs sqn-sim (not built here and not on PATH; see "
+             "--bin-dir)");
+    harness_narrate(&r->narr, 0, "Skipped: %s", r->reason);
+    return 1;
+  }
+  snprintf(state_path, sizeof(state_path), "%s/state.json", c->tmpdir);
+  if (sim_state_save(state_path, &c->start, err, sizeof(err)) != 0) {
+    snprintf(r->reason, sizeof(r->reason), "%s", err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Starting state, package (and its files), the story's opening, the model.
+ * 0, 1 (skipped, status set), or -1 (reason set). */
+static int harness_scenario_setup(struct harness_ctx *c) {
+  const struct harness_scenario *s = c->s;
+  const struct harness_opts *o = c->o;
+  struct harness_result *r = c->r;
+  char err[512];
+  if (harness_scenario_state(s, o->fixtures, &c->start, err, sizeof(err)) !=
+          0 ||
+      harness_pkg_build(s, &c->pkg, err, sizeof(err)) != 0) {
+    snprintf(r->reason, sizeof(r->reason), "%s", err);
+    return -1;
+  }
+  if ((o->pty || harness_needs_files(s)) &&
+      (harness_make_tmpdir(c) != 0 ||
+       harness_pkg_write(&c->pkg, c->tmpdir, c->pkg_path, sizeof(c->pkg_path),
+                         c->elf_path, sizeof(c->elf_path)) != 0)) {
+    snprintf(r->reason, sizeof(r->reason),
+             "cannot write the package to a temporary directory: %s",
+             strerror(errno));
+    return -1;
+  }
+  harness_narrate_intro(c);
+  harness_post_init(&c->post,
+                    strcmp(c->start.upgrade_status, "success") == 0);
+  c->real = o->pty && !o->pty_model;
+  /* With real processes the model only serves the final rerun check; its
+   * first boot is not part of the story. */
+  c->record = !c->real;
+  int created = harness_modem_create(c, &c->start);
+  c->record = true;
+  if (created != 0) {
+    snprintf(r->reason, sizeof(r->reason), "cannot create the modem model");
+    return -1;
+  }
+  return c->real ? harness_real_setup(c) : 0;
+}
+
+static void harness_narrate_faults(struct harness_ctx *c,
+                                   const struct harness_run_yaml *ry) {
+  for (unsigned f = 0; f < ry->faults_count; f++)
+    harness_narrate(&c->r->narr, c->br.now_us, "Fault armed: %s (%s → %s)",
+                    ry->faults[f].name[0] ? ry->faults[f].name : "unnamed",
+                    sim_fault_trigger_name(ry->faults[f].when),
+                    sim_fault_action_name(ry->faults[f].action));
+}
+
+/* Before run i (0-based) with real processes: sqn-sim loads faults at
+ * start, so a run with faults of its own gets a fresh sqn-sim (a power
+ * cycle), as does power_cycle: true. 0 or -1. */
+static int harness_real_prepare(struct harness_ctx *c, unsigned i,
+                                const struct harness_run_yaml *ry) {
+  bool restart =
+      c->sim.pid <= 0 || (i > 0 && (ry->power_cycle || ry->faults_count));
+  if (!restart)
+    return 0;
+  if (i > 0)
+    harness_narrate(&c->r->narr, c->br.now_us,
+                    "Harness: full power cycle of the modem (sqn-sim "
+                    "stopped and restarted on its state file%s)",
+                    ry->power_cycle ? "" : " to arm this run's faults");
+  if (harness_real_start(c, ry->faults, ry->faults_count) != 0)
+    return -1;
+  harness_narrate_faults(c, ry);
+  return harness_real_settle(c, HARNESS_SETTLE_US);
+}
+
+/* Before run i in-process: power cycle, faults, and a booted modem. */
+static int harness_model_prepare(struct harness_ctx *c, unsigned i,
+                                 const struct harness_run_yaml *ry) {
+  struct harness_result *r = c->r;
+  if (i > 0 && ry->power_cycle && harness_power_cycle(c) != 0) {
+    snprintf(r->reason, sizeof(r->reason), "power cycle failed");
+    return -1;
+  }
+  for (unsigned f = 0; f < ry->faults_count; f++) {
+    if (sim_modem_add_fault(c->m, &ry->faults[f]) != 0) {
+      snprintf(r->reason, sizeof(r->reason),
+               "run %u: the model's fault table is full at fault %u", i + 1,
+               f + 1);
+      return -1;
+    }
+  }
+  harness_narrate_faults(c, ry);
+  /* The host starts talking to a modem that has finished booting, as a
+   * person would: bytes sent during a boot are lost on real modems. */
+  if (i == 0 || ry->power_cycle)
+    harness_settle(c);
+  return 0;
+}
+
+static void harness_outcome_word(const struct harness_outcome *oc, char *out,
+                                 size_t cap) {
+  if (oc->inproc)
+    snprintf(out, cap, "%s", oc->err ? sqn_err_name(oc->err) : "success");
+  else
+    snprintf(out, cap, "exit %d", oc->exit);
+}
+
+/* How run i ended, for the story (one line when it is not in focus). */
+static void harness_narrate_run_end(struct harness_ctx *c, unsigned i,
+                                    const struct harness_run_yaml *ry,
+                                    const struct harness_outcome *oc,
+                                    uint64_t t0) {
+  struct harness_narrator *n = &c->r->narr;
+  const struct sim_state *st = harness_cur_state(c);
+  harness_narrate(n, c->br.now_us,
+                  "Run %u ends after %.1f virtual seconds: %s; modem in %s, "
+                  "application %s-%u%s",
+                  i + 1, (double)(c->br.now_us - t0) / 1e6,
+                  oc->inproc ? (oc->err ? sqn_err_name(oc->err) : "success")
+                             : (oc->exit == 0 ? "exit 0" : "non-zero exit"),
+                  harness_mode_word(harness_cur_smod(c)), st->fff.version,
+                  st->fff.build, st->fff.valid ? "" : " (invalid)");
+  if (!oc->inproc && oc->exit != 0)
+    harness_narrate(n, c->br.now_us, "Host exit status: %d", oc->exit);
+  (void)ry;
+}
+
+static void harness_compact_run(struct harness_ctx *c, unsigned i,
+                                const struct harness_run_yaml *ry,
+                                const struct harness_outcome *oc,
+                                uint64_t t0, size_t run_mark) {
+  /* It only re-establishes an earlier scenario's state: one line in the
+   * story, the whole run in full detail. */
+  struct harness_narrator *n = &c->r->narr;
+  char how[64];
+  harness_narrator_demote(n, run_mark);
+  harness_outcome_word(oc, how, sizeof(how));
+  harness_narrate_compact(
+      n, c->br.now_us,
+      "Run %u — %s: %s — %s, %.0f virtual s; modem left in %s", i + 1,
+      ry->label ? ry->label : "", ry->recap ? ry->recap : "as expected", how,
+      (double)(c->br.now_us - t0) / 1e6,
+      harness_mode_word(harness_cur_smod(c)));
+}
+
+/* Run i (0-based): prepare the modem, run the host, check. 0, or -1 with
+ * r->status set. */
+static int harness_scenario_step(struct harness_ctx *c, unsigned i,
+                                 bool has_focus) {
+  struct harness_result *r = c->r;
+  struct harness_narrator *n = &r->narr;
+  struct harness_run_yaml ry;
+  harness_scenario_run(c->s, i, &ry);
+  int prep = c->real ? harness_real_prepare(c, i, &ry)
+                     : harness_model_prepare(c, i, &ry);
+  if (prep != 0) {
+    r->status = HARNESS_FAIL;
+    return -1;
+  }
+  size_t run_mark = n->len;
+  uint32_t stp_before = n->stp_frames_rx;
+  struct harness_outcome oc;
+  memset(&oc, 0, sizeof(oc));
+  uint64_t t0 = c->br.now_us;
+  if (harness_one_run(c, i + 1, &ry, &oc) != 0) {
+    if (r->status != HARNESS_SKIP)
+      r->status = HARNESS_FAIL;
+    return -1;
+  }
+  harness_narrate_flush(n);
+  if (!c->real) {
+    harness_settle(c);
+  } else if (harness_real_settle(c, HARNESS_SETTLE_US) != 0 ||
+             harness_real_load_state(c) != 0) {
+    r->status = HARNESS_FAIL;
+    return -1;
+  }
+  harness_narrate_run_end(c, i, &ry, &oc, t0);
+  if (harness_check_expect(c, i + 1, &ry, &oc, stp_before) != 0 ||
+      harness_judge_commands(&c->post, r->reason, sizeof(r->reason)) !=
+          HARNESS_INV_NONE) {
+    r->status = HARNESS_FAIL;
+    return -1;
+  }
+  if (has_focus && !ry.focus)
+    harness_compact_run(c, i, &ry, &oc, t0, run_mark);
+  return 0;
+}
+
+/* After the runs: stop sqn-sim (the rerun check continues in-process from
+ * the flash it saved), the rerun check, the verdict. */
+static void harness_scenario_finish(struct harness_ctx *c) {
+  struct harness_result *r = c->r;
+  struct harness_narrator *n = &r->narr;
+  if (c->real) {
+    harness_simproc_stop(&c->sim, harness_real_trace, c);
+    harness_narrate_flush(n);
+    if (r->status == HARNESS_PASS) {
+      if (harness_real_load_state(c) != 0 ||
+          harness_modem_create(c, &c->real_state) != 0)
+        r->status = HARNESS_FAIL;
+      c->real = false;
+    }
+  }
+  if (r->status == HARNESS_SKIP)
+    harness_narrate(n, c->br.now_us, "Skipped: %s", r->reason);
+  else if (r->status == HARNESS_PASS && harness_rerun_check(c) != 0)
+    r->status = HARNESS_FAIL;
+  r->virtual_s = (double)c->br.now_us / 1e6;
+  if (r->status == HARNESS_PASS)
+    harness_narrate_detail(n, c->br.now_us, "Verdict: PASS");
+  else
+    harness_narrate(n, c->br.now_us, "Verdict: %s%s%s",
+                    harness_status_name(r->status), r->reason[0] ? " — " : "",
+                    r->reason);
+}
+
+static void harness_ctx_free(struct harness_ctx *c) {
+  if (c->m)
+    sim_modem_free(c->m);
+  if (c->sim.pid > 0)
+    harness_simproc_stop(&c->sim, NULL, NULL);
+  if (c->real_state_ok)
+    sim_state_release(&c->real_state);
+  harness_remove_tmpdir(c);
+  harness_pkg_free(&c->pkg);
+  sim_state_release(&c->start);
+  harness_bridge_free(&c->br);
+  harness_narrator_free(&c->quiet);
+  free(c->sent);
+  free(c->out);
+  free(c);
+}
+
 int harness_run_scenario(const struct harness_scenario *s,
                          const struct harness_opts *o,
                          struct harness_result *r) {
@@ -1276,86 +1549,13 @@ int harness_run_scenario(const struct harness_scenario *s,
   c->record = true;
   harness_narrator_init(&c->quiet);
   harness_bridge_init(&c->br, NULL, 0);
-  int rc = -1;
-  char err[512];
-
-  if (harness_scenario_state(s, o->fixtures, &c->start, err, sizeof(err)) !=
-      0) {
-    snprintf(r->reason, sizeof(r->reason), "%s", err);
-    goto out_free_ctx;
+  int set = harness_scenario_setup(c);
+  if (set != 0) {
+    if (set < 0)
+      r->status = HARNESS_FAIL;
+    harness_ctx_free(c);
+    return set < 0 ? -1 : 0;
   }
-  if (harness_pkg_build(s, &c->pkg, err, sizeof(err)) != 0) {
-    snprintf(r->reason, sizeof(r->reason), "%s", err);
-    goto out_release_state;
-  }
-  if (o->pty || harness_needs_files(s)) {
-    if (harness_make_tmpdir(c) != 0 ||
-        harness_pkg_write(&c->pkg, c->tmpdir, c->pkg_path,
-                          sizeof(c->pkg_path), c->elf_path,
-                          sizeof(c->elf_path)) != 0) {
-      snprintf(r->reason, sizeof(r->reason),
-               "cannot write the package to a temporary directory: %s",
-               strerror(errno));
-      goto out_free_pkg;
-    }
-  }
-  struct harness_narrator *n = &r->narr;
-  harness_narrate(n, 0, "Scenario %s (%s, %s) — %s", s->name ? s->name : "",
-                  s->id ? s->id : "-", s->mode ? s->mode : "-",
-                  s->verdict == HARNESS_VERDICT_RECOVER
-                      ? "the updater must recover"
-                      : "the updater must report a clear error");
-  if (s->summary)
-    harness_narrate(n, 0, "%s", s->summary);
-  for (unsigned i = 0; i < s->story_count; i++)
-    harness_narrate(n, 0, "%s", s->story[i]);
-  harness_narrate(n, 0, "Package: %s [%u], %zu bytes%s%s",
-                  c->pkg.version_text, c->pkg.version.build, c->pkg.len,
-                  c->pkg.elf ? ", with updater.elf" : "",
-                  c->pkg.missing ? " (path missing on purpose)" : "");
-  harness_narrate_state(n, 0, &c->start);
-  {
-    char pv[48], ov[48];
-    snprintf(pv, sizeof(pv), "%s-%u", c->pkg.version_text,
-             c->pkg.version.build);
-    snprintf(ov, sizeof(ov), "%s-%u", c->start.fff.version,
-             c->start.fff.build);
-    harness_narrator_set_versions(n, pv, ov);
-    harness_narrator_set_versions(&c->quiet, pv, ov);
-  }
-  harness_post_init(&c->post,
-                    strcmp(c->start.upgrade_status, "success") == 0);
-  c->real = o->pty && !o->pty_model;
-  /* With real processes the model only serves the final rerun check; its
-   * first boot is not part of the story. */
-  c->record = !c->real;
-  int created = harness_modem_create(c, &c->start);
-  c->record = true;
-  if (created != 0) {
-    snprintf(r->reason, sizeof(r->reason), "cannot create the modem model");
-    goto out_remove_tmp;
-  }
-  if (c->real) {
-    char bin[1024], state_path[600];
-    harness_find_tool(o, "sqn-sim", bin, sizeof(bin));
-    if (!harness_tool_exists(bin)) {
-      r->status = HARNESS_SKIP;
-      snprintf(r->reason, sizeof(r->reason),
-               "needs sqn-sim (not built here and not on PATH; see "
-               "--bin-dir)");
-      harness_narrate(n, 0, "Skipped: %s", r->reason);
-      rc = 0;
-      sim_modem_free(c->m);
-      goto out_remove_tmp;
-    }
-    snprintf(state_path, sizeof(state_path), "%s/state.json", c->tmpdir);
-    if (sim_state_save(state_path, &c->start, err, sizeof(err)) != 0) {
-      snprintf(r->reason, sizeof(r->reason), "%s", err);
-      sim_modem_free(c->m);
-      goto out_remove_tmp;
-    }
-  }
-
   unsigned runs = harness_scenario_run_count(s);
   bool has_focus = false;
   for (unsigned i = 0; i < runs; i++) {
@@ -1364,161 +1564,12 @@ int harness_run_scenario(const struct harness_scenario *s,
     has_focus = has_focus || ry.focus;
   }
   r->status = HARNESS_PASS;
-  for (unsigned i = 0; i < runs; i++) {
-    struct harness_run_yaml ry;
-    harness_scenario_run(s, i, &ry);
-    if (c->real) {
-      /* sqn-sim loads faults at start: a run with faults of its own gets
-       * a fresh sqn-sim (a power cycle), as does power_cycle: true. */
-      bool restart = c->sim.pid <= 0 ||
-                     (i > 0 && (ry.power_cycle || ry.faults_count));
-      if (restart && i > 0)
-        harness_narrate(n, c->br.now_us,
-                        "Harness: full power cycle of the modem (sqn-sim "
-                        "stopped and restarted on its state file%s)",
-                        ry.power_cycle ? "" : " to arm this run's faults");
-      if (restart && harness_real_start(c, ry.faults, ry.faults_count)) {
-        r->status = HARNESS_FAIL;
-        break;
-      }
-      if (restart) {
-        for (unsigned f = 0; f < ry.faults_count; f++)
-          harness_narrate(n, c->br.now_us, "Fault armed: %s (%s → %s)",
-                          ry.faults[f].name[0] ? ry.faults[f].name
-                                               : "unnamed",
-                          sim_fault_trigger_name(ry.faults[f].when),
-                          sim_fault_action_name(ry.faults[f].action));
-        if (harness_real_settle(c, HARNESS_SETTLE_US) != 0) {
-          r->status = HARNESS_FAIL;
-          break;
-        }
-      }
-    }
-    if (!c->real && i > 0 && ry.power_cycle && harness_power_cycle(c) != 0) {
-      snprintf(r->reason, sizeof(r->reason), "power cycle failed");
-      r->status = HARNESS_FAIL;
+  for (unsigned i = 0; i < runs; i++)
+    if (harness_scenario_step(c, i, has_focus) != 0)
       break;
-    }
-    for (unsigned f = 0; !c->real && f < ry.faults_count; f++) {
-      if (sim_modem_add_fault(c->m, &ry.faults[f]) != 0) {
-        snprintf(r->reason, sizeof(r->reason),
-                 "run %u: the model's fault table is full at fault %u", i + 1,
-                 f + 1);
-        r->status = HARNESS_FAIL;
-        break;
-      }
-      harness_narrate(n, c->br.now_us, "Fault armed: %s (%s → %s)",
-                      ry.faults[f].name[0] ? ry.faults[f].name : "unnamed",
-                      sim_fault_trigger_name(ry.faults[f].when),
-                      sim_fault_action_name(ry.faults[f].action));
-    }
-    if (r->status != HARNESS_PASS)
-      break;
-    /* The host starts talking to a modem that has finished booting, as a
-     * person would: bytes sent during a boot are lost on real modems. */
-    if (!c->real && (i == 0 || ry.power_cycle))
-      harness_settle(c);
-    size_t run_mark = n->len;
-    uint32_t stp_before = n->stp_frames_rx;
-    struct harness_outcome oc;
-    memset(&oc, 0, sizeof(oc));
-    uint64_t t0 = c->br.now_us;
-    if (harness_one_run(c, i + 1, &ry, &oc) != 0) {
-      if (r->status != HARNESS_SKIP)
-        r->status = HARNESS_FAIL;
-      break;
-    }
-    harness_narrate_flush(n);
-    if (!c->real) {
-      harness_settle(c);
-    } else if (harness_real_settle(c, HARNESS_SETTLE_US) != 0 ||
-               harness_real_load_state(c) != 0) {
-      r->status = HARNESS_FAIL;
-      break;
-    }
-    harness_narrate(n, c->br.now_us,
-                    "Run %u ends after %.1f virtual seconds: %s; modem in %s, "
-                    "application %s-%u%s",
-                    i + 1, (double)(c->br.now_us - t0) / 1e6,
-                    oc.inproc ? (oc.err ? sqn_err_name(oc.err) : "success")
-                              : (oc.exit == 0 ? "exit 0" : "non-zero exit"),
-                    harness_mode_word(harness_cur_smod(c)),
-                    harness_cur_state(c)->fff.version,
-                    harness_cur_state(c)->fff.build,
-                    harness_cur_state(c)->fff.valid ? "" : " (invalid)");
-    if (!oc.inproc && oc.exit != 0)
-      harness_narrate(n, c->br.now_us, "Host exit status: %d", oc.exit);
-    if (harness_check_expect(c, i + 1, &ry, &oc, stp_before) != 0) {
-      r->status = HARNESS_FAIL;
-      break;
-    }
-    if (harness_judge_commands(&c->post, r->reason, sizeof(r->reason)) !=
-        HARNESS_INV_NONE) {
-      r->status = HARNESS_FAIL;
-      break;
-    }
-    if (has_focus && !ry.focus) {
-      /* It only re-establishes an earlier scenario's state: one line in
-       * the story, the whole run in full detail. */
-      harness_narrator_demote(n, run_mark);
-      char how[64];
-      if (oc.inproc)
-        snprintf(how, sizeof(how), "%s",
-                 oc.err ? sqn_err_name(oc.err) : "success");
-      else
-        snprintf(how, sizeof(how), "exit %d", oc.exit);
-      harness_narrate_compact(
-          n, c->br.now_us,
-          "Run %u — %s: %s — %s, %.0f virtual s; modem left in %s", i + 1,
-          ry.label ? ry.label : "", ry.recap ? ry.recap : "as expected", how,
-          (double)(c->br.now_us - t0) / 1e6,
-          harness_mode_word(harness_cur_smod(c)));
-    }
-  }
-  if (c->real) {
-    /* The end of the real processes: sqn-sim saves the flash; the rerun
-     * check continues in-process from it. */
-    harness_simproc_stop(&c->sim, harness_real_trace, c);
-    harness_narrate_flush(n);
-    if (r->status == HARNESS_PASS) {
-      if (harness_real_load_state(c) != 0 ||
-          harness_modem_create(c, &c->real_state) != 0)
-        r->status = HARNESS_FAIL;
-      c->real = false;
-    }
-  }
-  if (r->status == HARNESS_SKIP) {
-    harness_narrate(n, c->br.now_us, "Skipped: %s", r->reason);
-  } else if (r->status == HARNESS_PASS && harness_rerun_check(c) != 0)
-    r->status = HARNESS_FAIL;
-  r->virtual_s = (double)c->br.now_us / 1e6;
-  rc = 0;
-  if (r->status == HARNESS_PASS)
-    harness_narrate_detail(n, c->br.now_us, "Verdict: PASS");
-  else
-    harness_narrate(n, c->br.now_us, "Verdict: %s%s%s",
-                    harness_status_name(r->status),
-                    r->reason[0] ? " — " : "", r->reason);
-  sim_modem_free(c->m);
-out_remove_tmp:
-  if (c->sim.pid > 0)
-    harness_simproc_stop(&c->sim, NULL, NULL);
-  if (c->real_state_ok)
-    sim_state_release(&c->real_state);
-  harness_remove_tmpdir(c);
-out_free_pkg:
-  harness_pkg_free(&c->pkg);
-out_release_state:
-  sim_state_release(&c->start);
-out_free_ctx:
-  if (rc != 0)
-    r->status = HARNESS_FAIL;
-  harness_bridge_free(&c->br);
-  harness_narrator_free(&c->quiet);
-  free(c->sent);
-  free(c->out);
-  free(c);
-  return rc;
+  harness_scenario_finish(c);
+  harness_ctx_free(c);
+  return 0;
 }
 
 void harness_result_free(struct harness_result *r) {
