@@ -485,6 +485,130 @@ static _Noreturn void harness_child_exec(int out, char *const *argv) {
   _exit(127);
 }
 
+/* Replace @PTY@ in argv by the pty's name (kept in `store`). */
+static void harness_argv_pty(char **argv, const char *pty,
+                             char store[][256]) {
+  for (int i = 0; argv[i]; i++) {
+    char *at = strstr(argv[i], "@PTY@");
+    if (at) {
+      snprintf(store[i], 256, "%.*s%s%s", (int)(at - argv[i]), argv[i], pty,
+               at + 5);
+      argv[i] = store[i];
+    }
+  }
+}
+
+/* Kill the host (by pid) when its bound passed: SIGTERM, a moment, SIGKILL. */
+static void harness_kill_host(pid_t pid, int *status) {
+  kill(pid, SIGTERM);
+  struct timespec ts = {0, 200000000};
+  nanosleep(&ts, NULL);
+  kill(pid, SIGKILL);
+  waitpid(pid, status, 0);
+}
+
+/* A host process on a pty whose master the in-process model serves. */
+struct harness_pty_run {
+  int master, slave, out; /* out: the host's stdout+stderr (a pipe) */
+  pid_t pid;
+  double scale, w0;
+  uint64_t v0;
+  char line[512];
+  size_t line_len;
+  bool pipe_open;
+};
+
+/* Virtual time from the wall clock. */
+static void harness_pty_clock(struct harness_ctx *c,
+                              const struct harness_pty_run *p) {
+  double wn = harness_wall_now();
+  harness_bridge_advance_to(&c->br,
+                            p->v0 + (uint64_t)((wn - p->w0) / p->scale * 1e6));
+}
+
+/* Wait at most until the model's next deadline (or 50 ms) for bytes from
+ * the host or its output. */
+static int harness_pty_wait(struct harness_ctx *c, struct harness_pty_run *p,
+                            struct pollfd pf[2]) {
+  uint64_t dl = sim_modem_next_deadline(c->m);
+  double wait_s = 0.05;
+  if (dl != SIM_NEVER && dl > c->br.now_us) {
+    double d = (double)(dl - c->br.now_us) / 1e6 * p->scale;
+    if (d < wait_s)
+      wait_s = d;
+  } else if (dl != SIM_NEVER) {
+    wait_s = 0;
+  }
+  pf[0] = (struct pollfd){.fd = p->master, .events = POLLIN};
+  pf[1] = (struct pollfd){.fd = p->out, .events = POLLIN};
+  if (harness_bridge_pending_to_host(&c->br))
+    pf[0].events |= POLLOUT;
+  int nfds = p->pipe_open ? 2 : 1;
+  return poll(pf, (nfds_t)nfds, (int)(wait_s * 1000.0 + 0.999));
+}
+
+/* One turn: timers, the host's line rate, modem -> host, a bounded wait,
+ * host -> modem, the host's output. -1 when poll() failed. */
+static int harness_pty_turn(struct harness_ctx *c, struct harness_pty_run *p,
+                            uint8_t *buf, size_t cap) {
+  if (sim_modem_next_deadline(c->m) <= c->br.now_us)
+    sim_modem_tick(c->m, c->br.now_us);
+  struct termios mt;
+  if (tcgetattr(p->master, &mt) == 0)
+    sim_modem_set_host_baud(c->m, harness_speed_baud(cfgetospeed(&mt)));
+  while (harness_bridge_pending_to_host(&c->br)) {
+    ssize_t w = write(p->master, harness_bridge_peek_to_host(&c->br),
+                      harness_bridge_pending_to_host(&c->br));
+    if (w <= 0)
+      break;
+    harness_bridge_consume_to_host(&c->br, (size_t)w);
+  }
+  struct pollfd pf[2];
+  if (harness_pty_wait(c, p, pf) < 0 && errno != EINTR)
+    return -1;
+  harness_pty_clock(c, p);
+  if (pf[0].revents & POLLIN) {
+    ssize_t n = read(p->master, buf, cap);
+    if (n > 0)
+      sim_modem_feed(c->m, c->br.now_us, buf, (size_t)n);
+  }
+  if (p->pipe_open && (pf[1].revents & (POLLIN | POLLHUP))) {
+    ssize_t n = read(p->out, buf, cap);
+    if (n > 0)
+      harness_host_output(c, p->line, &p->line_len, (const char *)buf,
+                          (size_t)n, false);
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+      p->pipe_open = false;
+  }
+  return 0;
+}
+
+/* A fresh raw pty at 921600 and a pipe for the host's output; 0 or -1. */
+static int harness_pty_open(struct harness_ctx *c, struct harness_pty_run *p,
+                            char *slave_name, size_t cap) {
+  int pipefd[2];
+  (void)cap;
+  if (openpty(&p->master, &p->slave, slave_name, NULL, NULL) != 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason),
+             "openpty failed: %s (pty runs need /dev/ptmx)", strerror(errno));
+    return -1;
+  }
+  struct termios tio;
+  if (tcgetattr(p->slave, &tio) == 0) {
+    cfmakeraw(&tio);
+    cfsetispeed(&tio, B921600);
+    cfsetospeed(&tio, B921600);
+    tcsetattr(p->slave, TCSANOW, &tio);
+  }
+  if (pipe(pipefd) != 0) {
+    close(p->master);
+    close(p->slave);
+    return -1;
+  }
+  p->out = pipefd[0];
+  return pipefd[1];
+}
+
 /*
  * Run argv on a fresh pty whose master drives the in-process model. The
  * child's stdout and stderr go through a pipe into the transcript.
@@ -492,143 +616,64 @@ static _Noreturn void harness_child_exec(int out, char *const *argv) {
 static int harness_run_pty(struct harness_ctx *c, char **argv,
                            double scale, uint64_t bound_us,
                            struct harness_outcome *out) {
-  int master = -1, slave = -1, pipefd[2] = {-1, -1};
+  static char pty_arg[HARNESS_ARGV_MAX][256];
+  struct harness_pty_run p = {.scale = scale, .pipe_open = true};
   char slave_name[128];
   out->exit = -1;
-  if (openpty(&master, &slave, slave_name, NULL, NULL) != 0) {
-    snprintf(c->r->reason, sizeof(c->r->reason),
-             "openpty failed: %s (pty runs need /dev/ptmx)", strerror(errno));
+  int wr = harness_pty_open(c, &p, slave_name, sizeof(slave_name));
+  if (wr < 0) {
+    if (!c->r->reason[0])
+      snprintf(c->r->reason, sizeof(c->r->reason), "cannot start %s: %s",
+               argv[0], strerror(errno));
     return -1;
   }
-  struct termios tio;
-  if (tcgetattr(slave, &tio) == 0) {
-    cfmakeraw(&tio);
-    cfsetispeed(&tio, B921600);
-    cfsetospeed(&tio, B921600);
-    tcsetattr(slave, TCSANOW, &tio);
+  harness_argv_pty(argv, slave_name, pty_arg);
+  p.pid = fork();
+  if (p.pid < 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason), "cannot start %s: %s",
+             argv[0], strerror(errno));
+    close(wr);
+    close(p.out);
+    close(p.master);
+    close(p.slave);
+    return -1;
   }
-  if (pipe(pipefd) != 0)
-    goto out_close_pty;
-  /* Substitute {pty} now that the slave name is known. */
-  for (int i = 0; argv[i]; i++) {
-    char *at = strstr(argv[i], "@PTY@");
-    if (at) {
-      static char pty_arg[HARNESS_ARGV_MAX][256];
-      snprintf(pty_arg[i], sizeof(pty_arg[i]), "%.*s%s%s",
-               (int)(at - argv[i]), argv[i], slave_name, at + 5);
-      argv[i] = pty_arg[i];
-    }
+  if (p.pid == 0) {
+    close(p.master);
+    close(p.out);
+    close(p.slave);
+    harness_child_exec(wr, argv);
   }
-  pid_t pid = fork();
-  if (pid < 0)
-    goto out_close_pipe;
-  if (pid == 0) {
-    close(master);
-    close(pipefd[0]);
-    close(slave);
-    harness_child_exec(pipefd[1], argv);
-  }
-  close(pipefd[1]);
-  pipefd[1] = -1;
+  close(wr);
   /* Keep the slave open so the master never sees EOF/EIO between the
    * child's opens and closes of the port. */
-  fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
-  fcntl(pipefd[0], F_SETFL, fcntl(pipefd[0], F_GETFL) | O_NONBLOCK);
-
-  double w0 = harness_wall_now();
-  uint64_t v0 = c->br.now_us;
-  uint64_t limit = v0 + bound_us;
-  char line[512];
-  size_t line_len = 0;
+  fcntl(p.master, F_SETFL, fcntl(p.master, F_GETFL) | O_NONBLOCK);
+  fcntl(p.out, F_SETFL, fcntl(p.out, F_GETFL) | O_NONBLOCK);
+  p.w0 = harness_wall_now();
+  p.v0 = c->br.now_us;
+  uint64_t limit = p.v0 + bound_us;
   int status = 0;
-  bool exited = false, pipe_open = true;
+  bool exited = false;
   uint8_t buf[65536];
-  while (!exited || pipe_open) {
-    double wn = harness_wall_now();
-    uint64_t vn = v0 + (uint64_t)((wn - w0) / scale * 1e6);
-    harness_bridge_advance_to(&c->br, vn);
+  while (!exited || p.pipe_open) {
+    harness_pty_clock(c, &p);
     if (c->br.now_us >= limit && !exited) {
       out->past_bound = true;
-      kill(pid, SIGTERM);
-      struct timespec ts = {0, 200000000};
-      nanosleep(&ts, NULL);
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      harness_kill_host(p.pid, &status);
+      break;
+    }
+    if (harness_pty_turn(c, &p, buf, sizeof(buf)) != 0)
+      break;
+    if (!exited && waitpid(p.pid, &status, WNOHANG) == p.pid)
       exited = true;
-      break;
-    }
-    if (sim_modem_next_deadline(c->m) <= c->br.now_us)
-      sim_modem_tick(c->m, c->br.now_us);
-    struct termios mt;
-    if (tcgetattr(master, &mt) == 0)
-      sim_modem_set_host_baud(c->m, harness_speed_baud(cfgetospeed(&mt)));
-    /* Modem -> host. */
-    while (harness_bridge_pending_to_host(&c->br)) {
-      ssize_t w = write(master, harness_bridge_peek_to_host(&c->br),
-                        harness_bridge_pending_to_host(&c->br));
-      if (w <= 0)
-        break;
-      harness_bridge_consume_to_host(&c->br, (size_t)w);
-    }
-    uint64_t dl = sim_modem_next_deadline(c->m);
-    double wait_s = 0.05;
-    if (dl != SIM_NEVER && dl > c->br.now_us) {
-      double d = (double)(dl - c->br.now_us) / 1e6 * scale;
-      if (d < wait_s)
-        wait_s = d;
-    } else if (dl != SIM_NEVER) {
-      wait_s = 0;
-    }
-    struct pollfd pf[2] = {{.fd = master, .events = POLLIN},
-                           {.fd = pipefd[0], .events = POLLIN}};
-    if (harness_bridge_pending_to_host(&c->br))
-      pf[0].events |= POLLOUT;
-    int nfds = pipe_open ? 2 : 1;
-    int pr = poll(pf, (nfds_t)nfds, (int)(wait_s * 1000.0 + 0.999));
-    if (pr < 0 && errno != EINTR)
-      break;
-    wn = harness_wall_now();
-    harness_bridge_advance_to(&c->br,
-                              v0 + (uint64_t)((wn - w0) / scale * 1e6));
-    if (pf[0].revents & POLLIN) {
-      ssize_t n = read(master, buf, sizeof(buf));
-      if (n > 0)
-        sim_modem_feed(c->m, c->br.now_us, buf, (size_t)n);
-    }
-    if (pipe_open && (pf[1].revents & (POLLIN | POLLHUP))) {
-      ssize_t n = read(pipefd[0], buf, sizeof(buf));
-      if (n > 0)
-        harness_host_output(c, line, &line_len, (const char *)buf, (size_t)n,
-                            false);
-      else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-        pipe_open = false;
-    }
-    if (!exited) {
-      pid_t w = waitpid(pid, &status, WNOHANG);
-      if (w == pid)
-        exited = true;
-    }
   }
-  harness_host_output(c, line, &line_len, "", 0, true);
-  if (WIFEXITED(status))
-    out->exit = WEXITSTATUS(status);
-  else
-    out->exit = -1;
+  harness_host_output(c, p.line, &p.line_len, "", 0, true);
+  out->exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   out->err = out->exit;
-  close(pipefd[0]);
-  close(master);
-  close(slave);
+  close(p.out);
+  close(p.master);
+  close(p.slave);
   return 0;
-
-out_close_pipe:
-  close(pipefd[0]);
-  close(pipefd[1]);
-out_close_pty:
-  close(master);
-  close(slave);
-  snprintf(c->r->reason, sizeof(c->r->reason), "cannot start %s: %s",
-           argv[0], strerror(errno));
-  return -1;
 }
 
 /* --- real processes (--pty): sqn-sim and the host ----------------------- */
@@ -744,14 +789,7 @@ static int harness_run_real(struct harness_ctx *c, char **argv,
   int pipefd[2] = {-1, -1};
   out->exit = -1;
   static char pty_arg[HARNESS_ARGV_MAX][256];
-  for (int i = 0; argv[i]; i++) {
-    char *at = strstr(argv[i], "@PTY@");
-    if (at) {
-      snprintf(pty_arg[i], sizeof(pty_arg[i]), "%.*s%s%s",
-               (int)(at - argv[i]), argv[i], c->sim.pty, at + 5);
-      argv[i] = pty_arg[i];
-    }
-  }
+  harness_argv_pty(argv, c->sim.pty, pty_arg);
   if (pipe(pipefd) != 0) {
     snprintf(c->r->reason, sizeof(c->r->reason), "pipe: %s", strerror(errno));
     return -1;
@@ -788,11 +826,7 @@ static int harness_run_real(struct harness_ctx *c, char **argv,
     }
     if (!exited && harness_simproc_vnow(&c->sim) >= limit) {
       out->past_bound = true;
-      kill(pid, SIGTERM);
-      struct timespec ts = {0, 200000000};
-      nanosleep(&ts, NULL);
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      harness_kill_host(pid, &status);
       exited = true;
       break;
     }
@@ -928,37 +962,18 @@ static int harness_check_report(struct harness_ctx *c, unsigned run,
   return 0;
 }
 
-static int harness_check_expect(struct harness_ctx *c, unsigned run,
-                                const struct harness_run_yaml *ry,
+/* The scenario's expected result: success or error, which error, exit
+ * status. */
+static int harness_check_result(struct harness_ctx *c, unsigned run,
+                                const struct harness_expect_yaml *e,
                                 const struct harness_outcome *oc,
-                                uint32_t stp_before) {
-  const struct harness_expect_yaml *e = ry->expect;
-  enum harness_updater_kind kind =
-      ry->updater ? ry->updater->kind : HARNESS_UPDATER_INPROC;
-  bool is_sqn_update = kind != HARNESS_UPDATER_EXTERNAL;
+                                bool is_sqn_update) {
   bool ok = oc->inproc ? oc->err == 0 : oc->exit == 0;
   char got[128];
   if (oc->inproc)
     snprintf(got, sizeof(got), "%s", ok ? "success" : sqn_err_name(oc->err));
   else
     snprintf(got, sizeof(got), "exit status %d", oc->exit);
-
-  char why[400];
-  if (harness_judge_bounded(oc->past_bound, oc->stuck, ry->bound, why,
-                            sizeof(why)) != HARNESS_INV_NONE)
-    HARNESS_FAILF(c, "run %u: %s", run, why);
-  /* Success only with the package running in FFF (judge.h). */
-  if (is_sqn_update && ok) {
-    struct harness_modem_view v;
-    struct harness_target t = harness_pkg_target(c);
-    harness_cur_view(c, &v);
-    if (harness_judge_success(&v, &t, why, sizeof(why)) != HARNESS_INV_NONE)
-      HARNESS_FAILF(c, "run %u: %s", run, why);
-  }
-  if (harness_check_report(c, run, oc, is_sqn_update) != 0)
-    return -1;
-  if (!e)
-    return 0;
   const char *want = e->result;
   if (!want)
     want = c->s->verdict == HARNESS_VERDICT_RECOVER ? "success" : "error";
@@ -986,6 +1001,12 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
   if (e->exit && !oc->inproc && oc->exit != *e->exit)
     HARNESS_FAILF(c, "run %u: expected exit status %d, got %s", run, *e->exit,
                   got);
+  return 0;
+}
+
+/* The scenario's expected modem: its mode and application version. */
+static int harness_check_modem(struct harness_ctx *c, unsigned run,
+                               const struct harness_expect_yaml *e) {
   if (e->mode) {
     int want_mode = harness_mode_parse(e->mode);
     int have = harness_cur_smod(c);
@@ -995,6 +1016,14 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
   }
   if (e->version && harness_check_version(c, e->version, e->build, run) != 0)
     return -1;
+  return 0;
+}
+
+/* The scenario's expected conversation: output seen, commands never sent,
+ * no STP. */
+static int harness_check_talk(struct harness_ctx *c, unsigned run,
+                              const struct harness_expect_yaml *e,
+                              uint32_t stp_before) {
   for (unsigned i = 0; i < e->output_contains_count; i++) {
     const char *needle = e->output_contains[i];
     bool in_out = c->out && strstr(c->out, needle);
@@ -1004,8 +1033,7 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
                     needle);
   }
   for (unsigned i = 0; i < e->never_sent_count; i++) {
-    const char *p = c->sent;
-    while (p && *p) {
+    for (const char *p = c->sent; p && *p;) {
       if (harness_has_prefix_ci(p, e->never_sent[i]))
         HARNESS_FAILF(c, "run %u: the host sent %s, which it must never "
                          "send here",
@@ -1020,7 +1048,120 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
   return 0;
 }
 
+/* After a run: the judge's invariants, the updater's report, then what the
+ * scenario expects. 0, or -1 with the reason. */
+static int harness_check_expect(struct harness_ctx *c, unsigned run,
+                                const struct harness_run_yaml *ry,
+                                const struct harness_outcome *oc,
+                                uint32_t stp_before) {
+  const struct harness_expect_yaml *e = ry->expect;
+  enum harness_updater_kind kind =
+      ry->updater ? ry->updater->kind : HARNESS_UPDATER_INPROC;
+  bool is_sqn_update = kind != HARNESS_UPDATER_EXTERNAL;
+  bool ok = oc->inproc ? oc->err == 0 : oc->exit == 0;
+  char why[400];
+  if (harness_judge_bounded(oc->past_bound, oc->stuck, ry->bound, why,
+                            sizeof(why)) != HARNESS_INV_NONE)
+    HARNESS_FAILF(c, "run %u: %s", run, why);
+  /* Success only with the package running in FFF (judge.h). */
+  if (is_sqn_update && ok) {
+    struct harness_modem_view v;
+    struct harness_target t = harness_pkg_target(c);
+    harness_cur_view(c, &v);
+    if (harness_judge_success(&v, &t, why, sizeof(why)) != HARNESS_INV_NONE)
+      HARNESS_FAILF(c, "run %u: %s", run, why);
+  }
+  if (harness_check_report(c, run, oc, is_sqn_update) != 0)
+    return -1;
+  if (!e)
+    return 0;
+  if (harness_check_result(c, run, e, oc, is_sqn_update) != 0 ||
+      harness_check_modem(c, run, e) != 0 ||
+      harness_check_talk(c, run, e, stp_before) != 0)
+    return -1;
+  return 0;
+}
+
 /* --- one run ---------------------------------------------------------------- */
+
+/* The host's command line (placeholders: see harness_argv_build), and the
+ * narrator's name for it. sqn-update gets --log for its final report. */
+static void harness_host_template(struct harness_ctx *c, unsigned idx,
+                                  const struct harness_run_yaml *ry,
+                                  const struct harness_updater_yaml *uy,
+                                  bool is_sqn_update, double scale,
+                                  char *tmpl, size_t cap) {
+  struct harness_narrator *n = harness_narr(c);
+  if (!is_sqn_update) {
+    snprintf(tmpl, cap, "%s", uy->command);
+    harness_narrator_set_host(n, ry->label ? ry->label : "Host");
+    return;
+  }
+  size_t l = (size_t)snprintf(tmpl, cap,
+                              "sqn-update --port @PTY@ --timeout-scale %g",
+                              scale);
+  if (c->elf_path[0] && !uy->no_updater_elf)
+    l += (size_t)snprintf(tmpl + l, cap - l, " --updater {elf}");
+  if (uy->force)
+    l += (size_t)snprintf(tmpl + l, cap - l, " --force");
+  /* Its final report (DONE, INFO events) for the post-conditions. */
+  snprintf(c->log_path, sizeof(c->log_path), "%s/update-%u-%u.log",
+           c->tmpdir, c->log_seq, idx);
+  c->log_seq++;
+  unlink(c->log_path);
+  l += (size_t)snprintf(tmpl + l, cap - l, " --log %s", c->log_path);
+  for (unsigned i = 0; i < uy->args_count; i++)
+    l += (size_t)snprintf(tmpl + l, cap - l, " %s", uy->args[i]);
+  snprintf(tmpl + l, cap - l, " {pkg}");
+  harness_narrator_set_host(n, "sqn-update");
+}
+
+/* The story names the host and its script; the exact command (temp paths,
+ * the @PTY@ placeholder) is detail, shown on failure. */
+static void harness_narrate_host_start(struct harness_ctx *c, unsigned idx,
+                                       const struct harness_run_yaml *ry,
+                                       bool is_sqn_update, const char *tmpl,
+                                       char **argv, int argc, double scale) {
+  struct harness_narrator *n = harness_narr(c);
+  char cmdline[1024] = "";
+  for (int i = 0; i < argc; i++) {
+    size_t l = strlen(cmdline);
+    snprintf(cmdline + l, sizeof(cmdline) - l, "%s%s", i ? " " : "", argv[i]);
+  }
+  char script[256] = "";
+  for (const char *t = strstr(tmpl, "{fixtures}/"); t;
+       t = strstr(t + 1, "{fixtures}/")) {
+    size_t tl = strcspn(t, " ");
+    if (tl > 16 && !strncmp(t + tl - 5, ".chat", 5)) {
+      snprintf(script, sizeof(script), "fixtures/%.*s", (int)(tl - 11),
+               t + 11);
+      break;
+    }
+  }
+  if (is_sqn_update)
+    snprintf(script, sizeof(script), "the sqn-update program");
+  harness_narrate(n, c->br.now_us, "Run %u — %s%s%s%s, on %s", idx,
+                  ry->label ? ry->label : argv[0], script[0] ? " (" : "",
+                  script, script[0] ? ")" : "",
+                  c->real ? "sqn-sim's pty" : "a pty");
+  harness_narrate_detail(n, c->br.now_us, "  command: %s (scale %g)",
+                         cmdline, scale);
+}
+
+/* sqn-update's final report from its --log file; refused before the
+ * procedure started (bad arguments, a missing package), the report is the
+ * "sqn-update: E_...: ..." stderr line. */
+static void harness_load_report(struct harness_ctx *c) {
+  harness_report_load_log(&c->rep, c->log_path);
+  unlink(c->log_path);
+  const char *e = c->out ? strstr(c->out, "sqn-update: E_") : NULL;
+  if (!c->rep.done && e) {
+    char line[320];
+    size_t ln = strcspn(e + 12, "\n");
+    snprintf(line, sizeof(line), "%.*s", (int)(ln < 319 ? ln : 319), e + 12);
+    harness_report_event(&c->rep, "DONE", line);
+  }
+}
 
 static int harness_one_run(struct harness_ctx *c, unsigned idx,
                            const struct harness_run_yaml *ry,
@@ -1066,29 +1207,8 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
   char *argv[HARNESS_ARGV_MAX];
   char store[8192];
   char tmpl[2048];
-  if (kind == HARNESS_UPDATER_PROCESS) {
-    size_t l = (size_t)snprintf(tmpl, sizeof(tmpl),
-                                "sqn-update --port @PTY@ --timeout-scale %g",
-                                scale);
-    if (c->elf_path[0] && !uy->no_updater_elf)
-      l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --updater {elf}");
-    if (uy->force)
-      l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --force");
-    /* Its final report (DONE, INFO events) for the post-conditions. */
-    snprintf(c->log_path, sizeof(c->log_path), "%s/update-%u-%u.log",
-             c->tmpdir, c->log_seq, idx);
-    c->log_seq++;
-    unlink(c->log_path);
-    l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --log %s",
-                          c->log_path);
-    for (unsigned i = 0; i < uy->args_count; i++)
-      l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " %s", uy->args[i]);
-    snprintf(tmpl + l, sizeof(tmpl) - l, " {pkg}");
-    harness_narrator_set_host(n, "sqn-update");
-  } else {
-    snprintf(tmpl, sizeof(tmpl), "%s", uy->command);
-    harness_narrator_set_host(n, ry->label ? ry->label : "Host");
-  }
+  harness_host_template(c, idx, ry, uy, kind == HARNESS_UPDATER_PROCESS, scale,
+                        tmpl, sizeof(tmpl));
   int argc = harness_argv_build(c, tmpl, "@PTY@", scale, argv, store,
                                 sizeof(store));
   if (argc <= 0) {
@@ -1103,46 +1223,12 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
              argv[0]);
     return -1;
   }
-  char cmdline[1024] = "";
-  for (int i = 0; i < argc; i++) {
-    size_t l = strlen(cmdline);
-    snprintf(cmdline + l, sizeof(cmdline) - l, "%s%s", i ? " " : "", argv[i]);
-  }
-  /* The story names the host and its script; the exact command (temp
-   * paths, the @PTY@ placeholder) is detail, shown on failure. */
-  char script[256] = "";
-  for (const char *t = strstr(tmpl, "{fixtures}/"); t;
-       t = strstr(t + 1, "{fixtures}/")) {
-    size_t tl = strcspn(t, " ");
-    if (tl > 16 && !strncmp(t + tl - 5, ".chat", 5)) {
-      snprintf(script, sizeof(script), "fixtures/%.*s", (int)(tl - 11),
-               t + 11);
-      break;
-    }
-  }
-  if (kind == HARNESS_UPDATER_PROCESS)
-    snprintf(script, sizeof(script), "the sqn-update program");
-  harness_narrate(n, c->br.now_us, "Run %u — %s%s%s%s, on %s", idx,
-                  ry->label ? ry->label : argv[0], script[0] ? " (" : "",
-                  script, script[0] ? ")" : "",
-                  c->real ? "sqn-sim's pty" : "a pty");
-  harness_narrate_detail(n, c->br.now_us, "  command: %s (scale %g)",
-                         cmdline, scale);
+  harness_narrate_host_start(c, idx, ry, kind == HARNESS_UPDATER_PROCESS,
+                             tmpl, argv, argc, scale);
   int rc = c->real ? harness_run_real(c, argv, bound_us, oc)
                    : harness_run_pty(c, argv, scale, bound_us, oc);
-  if (rc == 0 && c->log_path[0]) {
-    harness_report_load_log(&c->rep, c->log_path);
-    unlink(c->log_path);
-    /* Refused before the procedure started (bad arguments, a missing
-     * package): the report is the "sqn-update: E_...: ..." stderr line. */
-    const char *e = c->out ? strstr(c->out, "sqn-update: E_") : NULL;
-    if (!c->rep.done && e) {
-      char line[320];
-      size_t ln = strcspn(e + 12, "\n");
-      snprintf(line, sizeof(line), "%.*s", (int)(ln < 319 ? ln : 319), e + 12);
-      harness_report_event(&c->rep, "DONE", line);
-    }
-  }
+  if (rc == 0 && c->log_path[0])
+    harness_load_report(c);
   return rc;
 }
 
