@@ -1,13 +1,15 @@
 /*
  * Seeded fault campaigns.
  *
- * Overview. Run r of a campaign with seed S has the seed mix64(S + r); the
- * seed alone picks 1..4 faults from the catalogue below (trigger, action
+ * Overview. Run r of a campaign with seed S has the seed
+ * mix64(S * 0x9E3779B97F4A7C15 + r) (splitmix64's finaliser over the seed
+ * times the 64-bit golden ratio, so that campaigns S and S+1 do not share
+ * their runs shifted by one); the seed alone picks 1..4 faults from the catalogue below (trigger, action
  * and their parameters), so a run is reproduced from its seed with nothing
  * else (`--run-seed X`). Each run: a modem booted from the start state,
- * the faults armed, one sqn-update run on the virtual clock, then the
- * judgement of link.c (recovered / reported with a working remedy /
- * failed). A failed run is shrunk: faults are dropped one at a time while
+ * the faults armed, one sqn-update run on the virtual clock (the bridge),
+ * then the judgement of link.c with the invariants of judge.c (recovered /
+ * reported with a working remedy / failed). A failed run is shrunk: faults are dropped one at a time while
  * the run still fails, until no single fault can go; the minimal list is
  * printed as YAML (ready for a scenario file) with `--run-seed X --keep M`.
  *

@@ -30,26 +30,6 @@
 
 #define HARNESS_BOUND_DEFAULT 3600.0
 
-const char *harness_verdict_name(enum harness_verdict v) {
-  switch (v) {
-#define XX(n, w) \
-  case HARNESS_VERDICT_##n: return w;
-    HARNESS_VERDICT_MAP(XX)
-#undef XX
-  }
-  return "?";
-}
-
-const char *harness_updater_kind_name(enum harness_updater_kind k) {
-  switch (k) {
-#define XX(n, w) \
-  case HARNESS_UPDATER_##n: return w;
-    HARNESS_UPDATER_MAP(XX)
-#undef XX
-  }
-  return "?";
-}
-
 const char *harness_rerun_name(enum harness_rerun r) {
   switch (r) {
 #define XX(n, w) \
