@@ -212,6 +212,91 @@ void harness_chat_free(struct harness_chat_script *s) {
   free(s);
 }
 
+/* A keyword option of a step (`timeout 5`, `goto LABEL`); 0 or -1. */
+static int harness_chat_parse_kw(const char **p,
+                                 const struct harness_chat_opdef *def, int kw,
+                                 struct harness_chat_step *st, char *err,
+                                 size_t errcap) {
+  bool quoted;
+  if (!(def->kws & (1u << kw))) {
+    snprintf(err, errcap, "'%s' does not take '%s'", def->word,
+             harness_kw_words[kw]);
+    return -1;
+  }
+  if (st->has_kw[kw]) {
+    snprintf(err, errcap, "'%s' given twice", harness_kw_words[kw]);
+    return -1;
+  }
+  int r = harness_chat_token(p, &st->kw[kw], &quoted, err, errcap);
+  if (r <= 0) {
+    if (r == 0)
+      snprintf(err, errcap, "'%s' needs a value", harness_kw_words[kw]);
+    return -1;
+  }
+  st->has_kw[kw] = true;
+  if (kw != HARNESS_KW_ELSE && kw != HARNESS_KW_GOTO &&
+      (quoted || !harness_parse_num(&st->kw[kw], &st->kwnum[kw]))) {
+    snprintf(err, errcap, "'%s' needs a number >= 0, not '%s'",
+             harness_kw_words[kw], (char *)st->kw[kw].p);
+    return -1;
+  }
+  return 0;
+}
+
+/* A positional argument of a step (kept in st, even on error); 0 or -1. */
+static int harness_chat_parse_arg(const struct harness_chat_opdef *def,
+                                  struct harness_bytes *tok, bool quoted,
+                                  struct harness_chat_step *st, char *err,
+                                  size_t errcap) {
+  if (st->nargs >= def->max) {
+    snprintf(err, errcap, "'%s' takes at most %u argument%s", def->word,
+             def->max, def->max == 1 ? "" : "s");
+    free(tok->p);
+    return -1;
+  }
+  unsigned i = st->nargs++;
+  st->arg[i] = *tok;
+  size_t kl = strlen(def->kinds);
+  char kind = def->kinds[i < kl ? i : kl - 1];
+  if (kind == 'n' && (quoted || !harness_parse_num(tok, &st->num[i]))) {
+    snprintf(err, errcap, "argument %u of '%s' must be a number, not '%s'",
+             i + 1, def->word, (char *)tok->p);
+    return -1;
+  }
+  if (kind == 's' && !quoted) {
+    snprintf(err, errcap,
+             "argument %u of '%s' must be a \"quoted string\", not '%s'",
+             i + 1, def->word, (char *)tok->p);
+    return -1;
+  }
+  return 0;
+}
+
+/* A parsed step is complete: enough arguments, its goto, a known flavor.
+ * 1, or -1 with err. */
+static int harness_chat_check_step(const struct harness_chat_opdef *def,
+                                   const struct harness_chat_step *st,
+                                   char *err, size_t errcap) {
+  if (st->nargs < def->min) {
+    snprintf(err, errcap, "'%s' needs %u argument%s", def->word, def->min,
+             def->min == 1 ? "" : "s");
+    return -1;
+  }
+  if ((def->kws & KW(GOTO)) && !st->has_kw[HARNESS_KW_GOTO]) {
+    snprintf(err, errcap, "'%s' needs 'goto LABEL'", def->word);
+    return -1;
+  }
+  if (st->op == HARNESS_CHAT_OP_STP_PUSH &&
+      !harness_stp_flavor_known((char *)st->arg[1].p)) {
+    snprintf(err, errcap,
+             "unknown STP flavor '%s' (pycom, pycom2018, walter, "
+             "walter-espidf, microchip)",
+             (char *)st->arg[1].p);
+    return -1;
+  }
+  return 1;
+}
+
 static int harness_chat_parse_line(const char *line, struct harness_chat_step *st,
                                    char *err, size_t errcap) {
   struct harness_bytes tok;
@@ -245,28 +330,8 @@ static int harness_chat_parse_line(const char *line, struct harness_chat_step *s
         kw = i;
     if (kw >= 0) {
       free(tok.p);
-      if (!(def->kws & (1u << kw))) {
-        snprintf(err, errcap, "'%s' does not take '%s'", def->word,
-                 harness_kw_words[kw]);
+      if (harness_chat_parse_kw(&p, def, kw, st, err, errcap) != 0)
         return -1;
-      }
-      if (st->has_kw[kw]) {
-        snprintf(err, errcap, "'%s' given twice", harness_kw_words[kw]);
-        return -1;
-      }
-      r = harness_chat_token(&p, &st->kw[kw], &quoted, err, errcap);
-      if (r <= 0) {
-        if (r == 0)
-          snprintf(err, errcap, "'%s' needs a value", harness_kw_words[kw]);
-        return -1;
-      }
-      st->has_kw[kw] = true;
-      if (kw != HARNESS_KW_ELSE && kw != HARNESS_KW_GOTO &&
-          (quoted || !harness_parse_num(&st->kw[kw], &st->kwnum[kw]))) {
-        snprintf(err, errcap, "'%s' needs a number >= 0, not '%s'",
-                 harness_kw_words[kw], (char *)st->kw[kw].p);
-        return -1;
-      }
       in_kw = true;
       continue;
     }
@@ -276,47 +341,12 @@ static int harness_chat_parse_line(const char *line, struct harness_chat_step *s
       free(tok.p);
       return -1;
     }
-    if (st->nargs >= def->max) {
-      snprintf(err, errcap, "'%s' takes at most %u argument%s", def->word,
-               def->max, def->max == 1 ? "" : "s");
-      free(tok.p);
+    if (harness_chat_parse_arg(def, &tok, quoted, st, err, errcap) != 0)
       return -1;
-    }
-    unsigned i = st->nargs++;
-    st->arg[i] = tok;
-    size_t kl = strlen(def->kinds);
-    char kind = def->kinds[i < kl ? i : kl - 1];
-    if (kind == 'n' && (quoted || !harness_parse_num(&tok, &st->num[i]))) {
-      snprintf(err, errcap, "argument %u of '%s' must be a number, not '%s'",
-               i + 1, def->word, (char *)tok.p);
-      return -1;
-    }
-    if (kind == 's' && !quoted) {
-      snprintf(err, errcap,
-               "argument %u of '%s' must be a \"quoted string\", not '%s'",
-               i + 1, def->word, (char *)tok.p);
-      return -1;
-    }
   }
-  if (st->nargs < def->min) {
-    snprintf(err, errcap, "'%s' needs %u argument%s", def->word, def->min,
-             def->min == 1 ? "" : "s");
-    return -1;
-  }
-  if ((def->kws & KW(GOTO)) && !st->has_kw[HARNESS_KW_GOTO]) {
-    snprintf(err, errcap, "'%s' needs 'goto LABEL'", def->word);
-    return -1;
-  }
-  if (st->op == HARNESS_CHAT_OP_STP_PUSH &&
-      !harness_stp_flavor_known((char *)st->arg[1].p)) {
-    snprintf(err, errcap,
-             "unknown STP flavor '%s' (pycom, pycom2018, walter, "
-             "walter-espidf, microchip)",
-             (char *)st->arg[1].p);
-    return -1;
-  }
-  return 1;
+  return harness_chat_check_step(def, st, err, errcap);
 }
+
 
 static const char *harness_step_label(const struct harness_chat_step *st) {
   if (st->op == HARNESS_CHAT_OP_GOTO)
