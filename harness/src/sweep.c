@@ -175,7 +175,7 @@ static int harness_sweep_cut(struct harness_sweep_ctx *c, uint64_t i,
   struct harness_link *l = c->l;
   const struct harness_point *p = &c->pts[i - 1];
   if (replay) {
-    l->now_us = 0;
+    l->br.now_us = 0;
     l->on_event = NULL;
     if (harness_link_boot(l, c->o->start, true) != 0)
       return -1;
@@ -218,7 +218,7 @@ static int harness_sweep_cut(struct harness_sweep_ctx *c, uint64_t i,
     harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason));
     return 1;
   }
-  l->now_us = p->ev.t_us + 1000000u;
+  l->br.now_us = p->ev.t_us + 1000000u;
   return harness_link_boot_shadow(l, &c->snaps[p->snap], &p->sh) == 0 ? 0
                                                                        : -1;
 }
@@ -239,7 +239,7 @@ static int harness_sweep_point(struct harness_sweep_ctx *c, uint64_t i,
   struct harness_link_outcome oc;
   if (dbl) {
     if (l->narr)
-      harness_narrate(l->narr, l->now_us,
+      harness_narrate(l->narr, l->br.now_us,
                       "Recovery run, with a second power cut at its cut "
                       "point %llu",
                       (unsigned long long)dbl);
@@ -264,7 +264,7 @@ static int harness_sweep_point(struct harness_sweep_ctx *c, uint64_t i,
     }
   }
   if (l->narr)
-    harness_narrate(l->narr, l->now_us,
+    harness_narrate(l->narr, l->br.now_us,
                     "Recovery run: a fresh sqn-update, no faults");
   if (harness_link_run(l, false, true, c->o->bound_us, &oc) != 0)
     return -1;
@@ -341,7 +341,7 @@ static void harness_sweep_transcript(struct harness_sweep_ctx *c, uint64_t i,
   c->l->narr = &n;
   struct harness_judgement j;
   if (harness_sweep_point(c, i, true, dbl, NULL, &j) == 0)
-    harness_narrate(&n, c->l->now_us, "Verdict: %s%s%s",
+    harness_narrate(&n, c->l->br.now_us, "Verdict: %s%s%s",
                     harness_verdict_kind_name(j.kind),
                     j.reason[0] ? " — " : "", j.reason);
   c->l->narr = NULL;
