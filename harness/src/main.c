@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "campaign.h"
 #include "run.h"
@@ -35,6 +36,7 @@ static void harness_usage(FILE *f) {
           "                    [--only I] [--shard K/M] [--junit FILE]\n"
           "                    [--double N] [--seed S] [--replay]\n"
           "                    [--transcripts N] [--mutate KIND]\n"
+          "                    [--jobs N] [--rerun-all]\n"
           "       sqn-scenario campaign --seed S --runs N [--package-size B]\n"
           "                    [--shard K/M] [--self-check] [--junit FILE]\n"
           "                    [--run-seed X [--keep MASK]] [--package SPEC]\n"
@@ -131,6 +133,9 @@ static int harness_main_sweep(int argc, char **argv) {
   o.seed = 1;
   o.bound_us = 3600ull * 1000000ull;
   o.max_transcripts = 1;
+  /* --jobs default: the cores this process may run on. */
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  o.jobs = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
   const char *spec = NULL, *from = "healthy", *fixtures = HARNESS_FIXTURES;
   enum sim_profile profile = SIM_PROFILE_MONARCH1;
   static char repro[2048];
@@ -144,6 +149,10 @@ static int harness_main_sweep(int argc, char **argv) {
     if (!strcmp(a, "--replay")) {
       o.replay = true;
       harness_repro_add(repro, sizeof(repro), a);
+      continue;
+    }
+    if (!strcmp(a, "--rerun-all")) {
+      o.rerun_all = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -193,6 +202,13 @@ static int harness_main_sweep(int argc, char **argv) {
     } else if (!strcmp(a, "--shard")) {
       if (harness_arg_shard(v, &o.shard) != 0)
         return 2;
+      keep = false;
+    } else if (!strcmp(a, "--jobs")) {
+      if (harness_arg_u64(a, v, &n) != 0 || n < 1 || n > 64) {
+        fprintf(stderr, "sqn-scenario: --jobs wants 1..64\n");
+        return 2;
+      }
+      o.jobs = (unsigned)n;
       keep = false;
     } else if (!strcmp(a, "--stride") || !strcmp(a, "--only") ||
                !strcmp(a, "--double") || !strcmp(a, "--seed") ||
