@@ -259,6 +259,7 @@ static bool harness_state_eq(const struct sim_state *a,
          harness_image_eq(&a->updater, &b->updater) &&
          harness_image_eq(&a->bootrom, &b->bootrom) &&
          a->fs_store_len == b->fs_store_len &&
+         strcmp(a->fs_store_file, b->fs_store_file) == 0 &&
          (!a->fs_store_len ||
           memcmp(a->fs_store, b->fs_store, a->fs_store_len) == 0) &&
          strcmp(a->upgrade_status, b->upgrade_status) == 0 &&

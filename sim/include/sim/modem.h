@@ -66,6 +66,28 @@ struct sim_trace_event {
   size_t raw_len;
 };
 
+/*
+ * Where the file-system store's bytes live when they are not in the state
+ * (sim_state.fs_store_file; sqn-sim: a file beside the state file, so that
+ * a 4 MiB store costs no memory). All return 0 or -1 (an I/O error: the
+ * model then behaves as if the store were lost).
+ */
+struct sim_store_io {
+  void *ctx; /* passed to every callback */
+  /* The copy being received (volatile until committed): start it empty,
+   * append to it. */
+  int (*begin)(void *ctx);
+  int (*append)(void *ctx, const uint8_t *data, size_t len);
+  /* Make the received copy durable under a new name (written to `name`,
+   * at most `cap` bytes with the NUL); the flash commit that follows names
+   * it in the state. */
+  int (*commit)(void *ctx, char *name, size_t cap);
+  /* Read / flip one bit of (FLIP_STORE fault) the committed store `name`. */
+  int (*read)(void *ctx, const char *name, uint64_t off, uint8_t *buf,
+              size_t len);
+  int (*flip)(void *ctx, const char *name, uint64_t off);
+};
+
 struct sim_modem_config {
   enum sim_profile profile;
   const struct sim_state *state; /* initial flash; copied */
@@ -78,6 +100,8 @@ struct sim_modem_config {
   /* Trace sink; may be NULL. */
   void (*trace)(void *user, const struct sim_trace_event *ev);
   void *user;
+  /* NULL: the store is kept in memory (sim_state.fs_store). */
+  const struct sim_store_io *store_io;
   /* STP responses carry a computed hcrc instead of 0 (real modems send 0;
    * this exercises a host's header CRC check). */
   bool stp_compute_hcrc;

@@ -306,7 +306,7 @@ static int sim_at_smupgrade(struct sim_modem *m, const char *args,
                             struct sim_at_reply *r)
 {
   (void)args;
-  if (m->st.fs_store && m->st.fs_store_len) {
+  if (sim_store_present(m)) {
     r->after = SIM_AFTER_APPLY;
     return 1;
   }

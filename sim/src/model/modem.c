@@ -650,6 +650,10 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     if (m->st.fs_store && m->st.fs_store_len) {
       m->st.fs_store[f->count % m->st.fs_store_len] ^= 0x01;
       sim_flash_commit(m, "fs_store bit flip (fault)");
+    } else if (sim_store_present(m) &&
+               m->cfg.store_io->flip(m->cfg.store_io->ctx, m->st.fs_store_file,
+                                     f->count % m->st.fs_store_len) == 0) {
+      sim_flash_commit(m, "fs_store bit flip (fault)");
     }
     break;
   default:

@@ -172,9 +172,10 @@ struct sim_modem {
 
   /* upgrade engine and sessions */
   struct sim_upgrade up;
-  uint8_t *store;
+  uint8_t *store;        /* the copy being received (no store_io) */
   size_t store_len, store_cap;
   bool store_overflow;
+  bool store_io_err;     /* store_io failed during this session */
   uint8_t elf_head[4];
   uint64_t elf_len;
 
@@ -239,6 +240,8 @@ int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind);
  * inside the buffer; the rest then belongs to the AT layer. */
 size_t sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len);
 void sim_stp_abort(struct sim_modem *m);
+/* A committed fs store exists (in memory or in cfg.store_io's file). */
+bool sim_store_present(const struct sim_modem *m);
 /* AT+SMUPGRADE from the store; returns 0 when the apply started. */
 int sim_store_apply_start(struct sim_modem *m);
 void sim_store_apply_done(struct sim_modem *m);
