@@ -33,9 +33,9 @@ endfunction()
 
 sqn_add_bench(bench_codec SOURCES ${SQN_BENCH_DIR}/bench_codec.c)
 
-if(TARGET sim_model AND TARGET sqnup)
+if(TARGET harness_bridge)
   sqn_add_bench(bench_inproc SOURCES ${SQN_BENCH_DIR}/bench_inproc.c
-                LIBS sim_model sqnup)
+                LIBS harness_bridge sim_model sqnup)
 endif()
 
 if(TARGET sqnup_posix)

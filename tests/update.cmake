@@ -9,11 +9,11 @@ if(TARGET sqnup)
         TIMEOUT 60)
     endif()
   endforeach()
-  if(TARGET sim_model AND TARGET sqnup_pkg AND
+  if(TARGET harness_bridge AND TARGET sqnup_pkg AND
      EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c)
     sqn_add_check_test(test_update_sim
       SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c
-      LIBS sqnup sqnup_pkg sim_model
+      LIBS harness_bridge sqnup sqnup_pkg sim_model
       LABELS unit
       TIMEOUT 120)
   endif()

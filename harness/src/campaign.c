@@ -306,7 +306,7 @@ static int harness_campaign_run(struct harness_campaign_ctx *c, uint64_t seed,
   struct sim_fault f[HARNESS_CAMPAIGN_MAX_FAULTS];
   unsigned n = harness_campaign_faults(seed, c->o->pkg->len, f);
   l->narr = narr;
-  l->now_us = 0;
+  l->br.now_us = 0;
   int rc = -1;
   if (narr)
     harness_narrate(narr, 0, "Campaign run, seed 0x%016llx, faults mask 0x%x",
@@ -319,7 +319,7 @@ static int harness_campaign_run(struct harness_campaign_ctx *c, uint64_t seed,
     if (harness_link_add_fault(l, &f[i]) != 0)
       goto out_unset_narr;
     if (narr)
-      harness_narrate(narr, l->now_us, "Fault armed: %s (%s → %s)", f[i].name,
+      harness_narrate(narr, l->br.now_us, "Fault armed: %s (%s → %s)", f[i].name,
                       sim_fault_trigger_name(f[i].when),
                       sim_fault_action_name(f[i].action));
   }
@@ -327,12 +327,12 @@ static int harness_campaign_run(struct harness_campaign_ctx *c, uint64_t seed,
   if (harness_link_run(l, false, true, c->o->bound_us, &oc) != 0)
     goto out_unset_narr;
   if (narr)
-    harness_narrate(narr, l->now_us, "Run ends: %s",
+    harness_narrate(narr, l->br.now_us, "Run ends: %s",
                     oc.done ? sqn_err_name(oc.err) : "not done");
   if (harness_link_judge(l, &oc, c->o->bound_us, j) != 0)
     goto out_unset_narr;
   if (narr)
-    harness_narrate(narr, l->now_us, "Verdict: %s%s%s",
+    harness_narrate(narr, l->br.now_us, "Verdict: %s%s%s",
                     harness_verdict_kind_name(j->kind),
                     j->reason[0] ? " — " : "", j->reason);
   rc = 0;

@@ -1,15 +1,9 @@
 /*
  * The fast in-process link (see link.h).
  *
- * Overview. Same plumbing as the scenario runner (run.c), trimmed for
- * thousands of runs per second:
- *
- *   sqn_update ── write ─► h2m ─► sim_modem_feed     (split at byte steps)
- *   sqn_update ◄─ feed ─── m2h ◄─ tx callback
- *
- * Queues are swapped with a spare buffer before they are handed to the
- * other side, so draining allocates nothing in the steady state and a
- * callback never re-enters the side that called it.
+ * Overview. The updater and the model on the bridge (bridge.h), as in the
+ * scenario runner, with the bridge's hooks for cut points: host bytes
+ * split at byte steps, and a stop as soon as the power is cut.
  *
  * Cut points are counted from the model's trace (AT and STP lines), from
  * its persist callback (flash writes) and from the host byte count. The cut
@@ -70,32 +64,6 @@ int harness_mutation_parse(const char *word, enum harness_mutation *out) {
   HARNESS_MUTATION_MAP(XX)
 #undef XX
   return -1;
-}
-
-/* --- queues ------------------------------------------------------------- */
-
-static int harness_lq_push(struct harness_link_queue *q, const uint8_t *b,
-                           size_t n) {
-  if (q->len + n > q->cap) {
-    size_t cap = q->cap ? q->cap * 2 : 32768;
-    while (cap < q->len + n)
-      cap *= 2;
-    uint8_t *d = realloc(q->data, cap);
-    if (!d)
-      return -1;
-    q->data = d;
-    q->cap = cap;
-  }
-  memcpy(q->data + q->len, b, n);
-  q->len += n;
-  return 0;
-}
-
-static void harness_lq_swap(struct harness_link_queue *a,
-                            struct harness_link_queue *b) {
-  struct harness_link_queue t = *a;
-  *a = *b;
-  *b = t;
 }
 
 /* --- package layout -------------------------------------------------------- */
@@ -168,12 +136,7 @@ void harness_link_free(struct harness_link *l) {
     sim_modem_free(l->m);
   l->m = NULL;
   sim_state_release(&l->persisted);
-  free(l->h2m.data);
-  free(l->m2h.data);
-  free(l->spare.data);
-  memset(&l->h2m, 0, sizeof(l->h2m));
-  memset(&l->m2h, 0, sizeof(l->m2h));
-  memset(&l->spare, 0, sizeof(l->spare));
+  harness_bridge_free(&l->br);
 }
 
 /* --- the shadow ------------------------------------------------------------ */
@@ -317,8 +280,8 @@ static void harness_link_event(struct harness_link *l,
     memcpy(l->violation, l->ev_why, sizeof(l->violation));
   struct harness_cut_event ev = {.index = l->events,
                                  .kind = k,
-                                 .t_us = l->now_us,
-                                 .host_bytes = l->host_bytes,
+                                 .t_us = l->br.now_us,
+                                 .host_bytes = l->br.host_bytes,
                                  .writes = l->persisted.writes};
   if (l->on_event)
     l->on_event(l->ctx, &ev);
@@ -326,7 +289,7 @@ static void harness_link_event(struct harness_link *l,
     l->cut = true;
     l->cut_ev = ev;
     if (l->narr)
-      harness_narrate(l->narr, l->now_us,
+      harness_narrate(l->narr, l->br.now_us,
                       "POWER CUT at cut point %llu (%s)",
                       (unsigned long long)ev.index, harness_cut_kind_name(k));
   }
@@ -336,8 +299,7 @@ static void harness_link_tx(void *user, const uint8_t *buf, size_t len) {
   struct harness_link *l = user;
   if (l->cut)
     return;
-  if (harness_lq_push(&l->m2h, buf, len) != 0)
-    l->oom = true;
+  harness_bridge_to_host(&l->br, buf, len);
 }
 
 static void harness_link_trace(void *user, const struct sim_trace_event *ev) {
@@ -461,7 +423,7 @@ static int harness_link_boot_common(struct harness_link *l,
   l->ev_torn = false;
   l->shadow_armed = !l->no_shadow;
   l->cut = false;
-  l->h2m.len = l->m2h.len = 0;
+  harness_bridge_drop_all(&l->br);
   struct sim_modem_config mc = {
       .profile = l->profile,
       .state = &copy,
@@ -474,7 +436,8 @@ static int harness_link_boot_common(struct harness_link *l,
                          ? SIM_DEBUG_MARK_VALID_EARLY
                          : 0u,
   };
-  l->m = sim_modem_new(&mc, l->now_us);
+  l->m = sim_modem_new(&mc, l->br.now_us);
+  l->br.m = l->m;
   if (!l->m)
     return -1;
   harness_link_settle(l, 60ull * 1000000ull);
@@ -493,7 +456,7 @@ int harness_link_boot_shadow(struct harness_link *l, const struct sim_state *st,
 
 int harness_link_power_cycle(struct harness_link *l) {
   if (l->narr)
-    harness_narrate(l->narr, l->now_us,
+    harness_narrate(l->narr, l->br.now_us,
                     "Harness: the modem powers up again from its flash "
                     "(boot %d, fff %s %s-%u, updater %s, status %s)",
                     (int)l->persisted.boot_select,
@@ -503,7 +466,7 @@ int harness_link_power_cycle(struct harness_link *l) {
                     l->persisted.upgrade_status);
   /* Power stays off for a second: nothing in the model depends on it, but
    * the transcript reads like the bench. */
-  l->now_us += 1000000u;
+  l->br.now_us += 1000000u;
   return harness_link_boot(l, &l->persisted, false);
 }
 
@@ -513,25 +476,14 @@ int harness_link_add_fault(struct harness_link *l, const struct sim_fault *f) {
 }
 
 void harness_link_settle(struct harness_link *l, uint64_t max_us) {
-  uint64_t limit = l->now_us + max_us;
-  for (int i = 0; i < 100000 && !l->cut; i++) {
-    l->m2h.len = 0;
-    uint64_t dl = sim_modem_next_deadline(l->m);
-    if (dl == SIM_NEVER || dl > limit)
-      break;
-    if (dl > l->now_us)
-      l->now_us = dl;
-    sim_modem_tick(l->m, l->now_us);
-  }
-  l->m2h.len = 0;
-  l->h2m.len = 0;
+  harness_bridge_settle(&l->br, max_us);
 }
 
 /* --- one run --------------------------------------------------------------- */
 
 static int harness_link_write(void *user, const uint8_t *buf, size_t len) {
   struct harness_link *l = user;
-  if (harness_lq_push(&l->h2m, buf, len) != 0) {
+  if (harness_bridge_to_modem(&l->br, buf, len) != 0) {
     l->oom = true;
     return -1;
   }
@@ -540,7 +492,7 @@ static int harness_link_write(void *user, const uint8_t *buf, size_t len) {
 
 static int harness_link_set_baud(void *user, uint32_t baud) {
   struct harness_link *l = user;
-  l->m2h.len = 0; /* bytes in flight at the old rate are lost */
+  harness_bridge_drop_to_host(&l->br); /* bytes at the old rate are lost */
   sim_modem_set_host_baud(l->m, baud);
   return 0;
 }
@@ -564,42 +516,12 @@ static void harness_link_upd_event(void *user,
     harness_narrate_update(l->narr, ev);
 }
 
-/* Host bytes to the model, split at byte-step cut points. */
-static void harness_link_feed_model(struct harness_link *l, const uint8_t *b,
-                                    size_t n) {
-  while (n && !l->cut) {
-    size_t take = n;
-    if (l->byte_step) {
-      uint64_t to_next = l->byte_step - l->host_bytes % l->byte_step;
-      if (to_next < take)
-        take = (size_t)to_next;
-    }
-    sim_modem_feed(l->m, l->now_us, b, take);
-    l->host_bytes += take;
-    b += take;
-    n -= take;
-    if (l->byte_step && l->host_bytes % l->byte_step == 0)
-      harness_link_event(l, HARNESS_CUT_BYTE);
-  }
+static bool harness_link_is_cut(void *ctx) {
+  return ((struct harness_link *)ctx)->cut;
 }
 
-static void harness_link_drain(struct harness_link *l) {
-  while (!l->cut && (l->h2m.len || l->m2h.len)) {
-    if (l->h2m.len) {
-      harness_lq_swap(&l->h2m, &l->spare);
-      harness_link_feed_model(l, l->spare.data, l->spare.len);
-      l->spare.len = 0;
-    }
-    if (l->cut)
-      break;
-    if (l->m2h.len) {
-      harness_lq_swap(&l->m2h, &l->spare);
-      if (!sqn_update_done(&l->u))
-        sqn_update_feed(&l->u, l->now_us / 1000u, l->spare.data,
-                        l->spare.len);
-      l->spare.len = 0;
-    }
-  }
+static void harness_link_byte_step(void *ctx) {
+  harness_link_event(ctx, HARNESS_CUT_BYTE);
 }
 
 int harness_link_run(struct harness_link *l, bool force, bool with_elf,
@@ -622,10 +544,9 @@ int harness_link_run(struct harness_link *l, bool force, bool with_elf,
   cfg.event = harness_link_upd_event;
   cfg.user = l;
   l->events = 0;
-  l->host_bytes = 0;
   l->cut = false;
-  l->h2m.len = l->m2h.len = 0;
-  out->start_us = l->now_us;
+  harness_bridge_drop_all(&l->br);
+  out->start_us = l->br.now_us;
   out->err = 1;
   if (sqn_update_init(&l->u, &cfg) != 0) {
     out->err = SQN_E_BAD_ARGUMENTS;
@@ -635,43 +556,26 @@ int harness_link_run(struct harness_link *l, bool force, bool with_elf,
   if (l->narr)
     harness_narrator_set_host(l->narr, "sqn-update");
   sim_modem_set_host_baud(l->m, 921600);
-  uint64_t limit = l->now_us + bound_us;
-  sqn_update_start(&l->u, l->now_us / 1000u);
-  for (uint64_t steps = 0; !sqn_update_done(&l->u) && !l->cut; steps++) {
-    harness_link_drain(l);
-    if (l->oom)
-      return -1;
-    if (sqn_update_done(&l->u) || l->cut)
-      break;
-    uint64_t du = sqn_update_next_deadline(&l->u);
-    uint64_t tu = du == SQN_UPDATE_NEVER ? UINT64_MAX : du * 1000u;
-    uint64_t tm = sim_modem_next_deadline(l->m);
-    uint64_t next = tu < tm ? tu : tm;
-    if (next == UINT64_MAX || steps > HARNESS_LINK_MAX_STEPS) {
-      out->stuck = true;
-      break;
-    }
-    if (next > limit) {
-      l->now_us = limit;
-      out->past_bound = true;
-      break;
-    }
-    if (next > l->now_us)
-      l->now_us = next;
-    if (tm <= l->now_us)
-      sim_modem_tick(l->m, l->now_us);
-    if (!l->cut && tu <= l->now_us)
-      sqn_update_tick(&l->u, l->now_us / 1000u);
-  }
-  if (!l->cut)
-    harness_link_drain(l);
+  sqn_update_start(&l->u, l->br.now_us / 1000u);
+  l->br.host = &harness_bridge_sqn_update;
+  l->br.h = &l->u;
+  l->br.byte_step = l->byte_step;
+  l->br.max_steps = HARNESS_LINK_MAX_STEPS;
+  l->br.stopped = harness_link_is_cut;
+  l->br.on_byte_step = harness_link_byte_step;
+  l->br.ctx = l;
+  enum harness_bridge_end end = harness_bridge_run(&l->br, bound_us);
+  if (end == HARNESS_BRIDGE_OOM)
+    l->oom = true;
+  out->stuck = end == HARNESS_BRIDGE_STUCK;
+  out->past_bound = end == HARNESS_BRIDGE_PAST_BOUND;
   if (l->narr)
     harness_narrate_flush(l->narr);
   out->cut = l->cut;
   out->done = sqn_update_done(&l->u);
   if (out->done)
     out->err = sqn_update_result(&l->u);
-  out->end_us = l->now_us;
+  out->end_us = l->br.now_us;
   return l->oom ? -1 : 0;
 }
 

@@ -4,12 +4,10 @@
  * Overview. One modem model (sim_model, sans-IO) lives for the whole
  * scenario; each run talks to it through one of two links:
  *
- *   in-process   sqn_update ── write cb ─► h2m queue ─► sim_modem_feed
- *                sqn_update ◄─ feed ───── m2h queue ◄── sim tx cb
- *                Time is the virtual clock (vclock): after draining both
- *                queues the loop jumps to the earliest of the two deadlines.
- *                Nothing sleeps; a run whose next event lies past its bound
- *                is stopped and reported.
+ *   in-process   sqn_update and the model on the bridge (bridge.h): byte
+ *                queues both ways, the virtual clock jumping to the
+ *                earliest deadline. Nothing sleeps; a run whose next event
+ *                lies past its bound is stopped and reported.
  *
  *   pty          child process (sqn-update or an external host such as
  *                sqn-chat with the 2018 Pycom script) on the pty slave;
@@ -25,9 +23,6 @@
  *                narration and checks come from sqn-sim's trace file and
  *                state file. sqn-sim lives across runs; a power cycle (or a
  *                run with faults of its own) restarts it on the same file.
- *
- * Queues decouple the two state machines: a callback never re-enters the
- * other side (sqn_update forbids re-entry from its callbacks).
  *
  * After every run, the post-conditions (post.c: commands sent to a modem in
  * the wrong state, from the trace) and the updater's report against the
@@ -55,13 +50,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "pkgbuild.h"
 #include "post.h"
 #include "simproc.h"
-#include "vclock.h"
 
 #define HARNESS_SETTLE_US (60u * 1000000ull)
-#define HARNESS_MAX_STEPS 200000000ull
 
 const char *harness_status_name(enum harness_status s) {
   switch (s) {
@@ -70,51 +64,6 @@ const char *harness_status_name(enum harness_status s) {
   case HARNESS_SKIP: return "SKIP";
   }
   return "?";
-}
-
-/* --- byte queues ---------------------------------------------------------- */
-
-struct harness_queue {
-  uint8_t *data;
-  size_t head, len, cap;
-  bool oom;
-};
-
-static void harness_queue_push(struct harness_queue *q, const uint8_t *b,
-                               size_t n) {
-  if (q->head > 0 && q->head == q->len) {
-    q->head = q->len = 0;
-  }
-  if (q->len + n > q->cap) {
-    if (q->head > 0) {
-      memmove(q->data, q->data + q->head, q->len - q->head);
-      q->len -= q->head;
-      q->head = 0;
-    }
-    if (q->len + n > q->cap) {
-      size_t cap = q->cap ? q->cap * 2 : 16384;
-      while (cap < q->len + n)
-        cap *= 2;
-      uint8_t *d = realloc(q->data, cap);
-      if (!d) {
-        q->oom = true;
-        return;
-      }
-      q->data = d;
-      q->cap = cap;
-    }
-  }
-  memcpy(q->data + q->len, b, n);
-  q->len += n;
-}
-
-static size_t harness_queue_avail(const struct harness_queue *q) {
-  return q->len - q->head;
-}
-
-static void harness_queue_free(struct harness_queue *q) {
-  free(q->data);
-  memset(q, 0, sizeof(*q));
 }
 
 /* --- the scenario context ------------------------------------------------ */
@@ -126,8 +75,7 @@ struct harness_ctx {
   struct harness_pkg pkg;
   struct sim_state start;
   struct sim_modem *m;
-  struct harness_vclock clock;
-  struct harness_queue h2m, m2h;
+  struct harness_bridge br; /* the clock, and the link in-process */
   /* AT lines the modem received in the current run, '\n'-separated. */
   char *sent;
   size_t sent_len, sent_cap;
@@ -190,7 +138,7 @@ static void harness_str_append(char **buf, size_t *len, size_t *cap,
 
 static void harness_sim_tx(void *user, const uint8_t *buf, size_t len) {
   struct harness_ctx *c = user;
-  harness_queue_push(&c->m2h, buf, len);
+  harness_bridge_to_host(&c->br, buf, len);
 }
 
 static void harness_sim_trace(void *user, const struct sim_trace_event *ev) {
@@ -217,7 +165,8 @@ static int harness_modem_create(struct harness_ctx *c,
   };
   if (c->m)
     sim_modem_free(c->m);
-  c->m = sim_modem_new(&mc, c->clock.now_us);
+  c->m = sim_modem_new(&mc, c->br.now_us);
+  c->br.m = c->m;
   return c->m ? 0 : -1;
 }
 
@@ -227,7 +176,7 @@ static int harness_power_cycle(struct harness_ctx *c) {
   memset(&st, 0, sizeof(st));
   if (sim_state_copy(&st, sim_modem_state(c->m)) != 0)
     return -1;
-  harness_narrate(harness_narr(c), c->clock.now_us,
+  harness_narrate(harness_narr(c), c->br.now_us,
                   "Harness: full power cycle of the modem (faults cleared)");
   harness_post_power(&c->post);
   int rc = harness_modem_create(c, &st);
@@ -239,14 +188,13 @@ static int harness_power_cycle(struct harness_ctx *c) {
 
 static int harness_upd_write(void *user, const uint8_t *buf, size_t len) {
   struct harness_ctx *c = user;
-  harness_queue_push(&c->h2m, buf, len);
-  return c->h2m.oom ? -1 : (int)len;
+  return harness_bridge_to_modem(&c->br, buf, len) != 0 ? -1 : (int)len;
 }
 
 static int harness_upd_set_baud(void *user, uint32_t baud) {
   struct harness_ctx *c = user;
   /* The host reopens the port: bytes in flight at the old rate are lost. */
-  c->m2h.head = c->m2h.len = 0;
+  harness_bridge_drop_to_host(&c->br);
   sim_modem_set_host_baud(c->m, baud);
   return 0;
 }
@@ -285,37 +233,6 @@ struct harness_outcome {
   double wall_ms;
 };
 
-static int harness_drain(struct harness_ctx *c) {
-  int moved = 0;
-  while (harness_queue_avail(&c->h2m) || harness_queue_avail(&c->m2h)) {
-    if (harness_queue_avail(&c->h2m)) {
-      size_t n = harness_queue_avail(&c->h2m);
-      /* Copy first: feeding may make the updater write again. */
-      uint8_t *tmp = malloc(n);
-      if (!tmp)
-        return -1;
-      memcpy(tmp, c->h2m.data + c->h2m.head, n);
-      c->h2m.head += n;
-      sim_modem_feed(c->m, c->clock.now_us, tmp, n);
-      free(tmp);
-      moved = 1;
-    }
-    if (harness_queue_avail(&c->m2h)) {
-      size_t n = harness_queue_avail(&c->m2h);
-      uint8_t *tmp = malloc(n);
-      if (!tmp)
-        return -1;
-      memcpy(tmp, c->m2h.data + c->m2h.head, n);
-      c->m2h.head += n;
-      if (!sqn_update_done(&c->u))
-        sqn_update_feed(&c->u, c->clock.now_us / 1000u, tmp, n);
-      free(tmp);
-      moved = 1;
-    }
-  }
-  return moved;
-}
-
 static int harness_run_inproc(struct harness_ctx *c,
                               const struct harness_updater_yaml *uy,
                               bool force, uint64_t bound_us,
@@ -344,39 +261,21 @@ static int harness_run_inproc(struct harness_ctx *c,
     return 0;
   }
   sim_modem_set_host_baud(c->m, 921600);
-  uint64_t start = c->clock.now_us;
-  uint64_t limit = start + bound_us;
-  sqn_update_start(&c->u, start / 1000u);
-  uint64_t steps = 0;
-  while (!sqn_update_done(&c->u)) {
-    if (harness_drain(c) < 0)
-      return -1;
-    if (sqn_update_done(&c->u))
-      break;
-    uint64_t du = sqn_update_next_deadline(&c->u);
-    uint64_t tu = du == SQN_UPDATE_NEVER ? UINT64_MAX : du * 1000u;
-    uint64_t tm = sim_modem_next_deadline(c->m);
-    uint64_t next = tu < tm ? tu : tm;
-    if (next == UINT64_MAX) {
-      out->stuck = true;
-      break;
-    }
-    if (next > limit) {
-      harness_vclock_advance_to(&c->clock, limit);
-      out->past_bound = true;
-      break;
-    }
-    harness_vclock_advance_to(&c->clock, next);
-    if (tm <= c->clock.now_us)
-      sim_modem_tick(c->m, c->clock.now_us);
-    if (tu <= c->clock.now_us)
-      sqn_update_tick(&c->u, c->clock.now_us / 1000u);
-    if (++steps > HARNESS_MAX_STEPS) {
-      out->stuck = true;
-      break;
-    }
+  sqn_update_start(&c->u, c->br.now_us / 1000u);
+  c->br.host = &harness_bridge_sqn_update;
+  c->br.h = &c->u;
+  switch (harness_bridge_run(&c->br, bound_us)) {
+  case HARNESS_BRIDGE_OOM:
+    return -1;
+  case HARNESS_BRIDGE_PAST_BOUND:
+    out->past_bound = true;
+    break;
+  case HARNESS_BRIDGE_STUCK:
+    out->stuck = true;
+    break;
+  default:
+    break;
   }
-  (void)harness_drain(c);
   out->err = sqn_update_done(&c->u) ? sqn_update_result(&c->u) : 1;
   return 0;
 }
@@ -533,7 +432,7 @@ static void harness_host_output(struct harness_ctx *c, char *line_buf,
     if (ch == '\n' || *line_len >= 400) {
       line_buf[*line_len] = '\0';
       if (*line_len)
-        harness_narrate_host_says(harness_narr(c), c->clock.now_us,
+        harness_narrate_host_says(harness_narr(c), c->br.now_us,
                                   line_buf);
       harness_str_append(&c->out, &c->out_len, &c->out_cap, line_buf,
                          *line_len);
@@ -618,7 +517,7 @@ static int harness_run_pty(struct harness_ctx *c, char **argv,
   fcntl(pipefd[0], F_SETFL, fcntl(pipefd[0], F_GETFL) | O_NONBLOCK);
 
   double w0 = harness_wall_now();
-  uint64_t v0 = c->clock.now_us;
+  uint64_t v0 = c->br.now_us;
   uint64_t limit = v0 + bound_us;
   char line[512];
   size_t line_len = 0;
@@ -628,8 +527,8 @@ static int harness_run_pty(struct harness_ctx *c, char **argv,
   while (!exited || pipe_open) {
     double wn = harness_wall_now();
     uint64_t vn = v0 + (uint64_t)((wn - w0) / scale * 1e6);
-    harness_vclock_advance_to(&c->clock, vn);
-    if (c->clock.now_us >= limit && !exited) {
+    harness_bridge_advance_to(&c->br, vn);
+    if (c->br.now_us >= limit && !exited) {
       out->past_bound = true;
       kill(pid, SIGTERM);
       struct timespec ts = {0, 200000000};
@@ -639,23 +538,23 @@ static int harness_run_pty(struct harness_ctx *c, char **argv,
       exited = true;
       break;
     }
-    if (sim_modem_next_deadline(c->m) <= c->clock.now_us)
-      sim_modem_tick(c->m, c->clock.now_us);
+    if (sim_modem_next_deadline(c->m) <= c->br.now_us)
+      sim_modem_tick(c->m, c->br.now_us);
     struct termios mt;
     if (tcgetattr(master, &mt) == 0)
       sim_modem_set_host_baud(c->m, harness_speed_baud(cfgetospeed(&mt)));
     /* Modem -> host. */
-    while (harness_queue_avail(&c->m2h)) {
-      ssize_t w = write(master, c->m2h.data + c->m2h.head,
-                        harness_queue_avail(&c->m2h));
+    while (harness_bridge_pending_to_host(&c->br)) {
+      ssize_t w = write(master, harness_bridge_peek_to_host(&c->br),
+                        harness_bridge_pending_to_host(&c->br));
       if (w <= 0)
         break;
-      c->m2h.head += (size_t)w;
+      harness_bridge_consume_to_host(&c->br, (size_t)w);
     }
     uint64_t dl = sim_modem_next_deadline(c->m);
     double wait_s = 0.05;
-    if (dl != SIM_NEVER && dl > c->clock.now_us) {
-      double d = (double)(dl - c->clock.now_us) / 1e6 * scale;
+    if (dl != SIM_NEVER && dl > c->br.now_us) {
+      double d = (double)(dl - c->br.now_us) / 1e6 * scale;
       if (d < wait_s)
         wait_s = d;
     } else if (dl != SIM_NEVER) {
@@ -663,19 +562,19 @@ static int harness_run_pty(struct harness_ctx *c, char **argv,
     }
     struct pollfd pf[2] = {{.fd = master, .events = POLLIN},
                            {.fd = pipefd[0], .events = POLLIN}};
-    if (harness_queue_avail(&c->m2h))
+    if (harness_bridge_pending_to_host(&c->br))
       pf[0].events |= POLLOUT;
     int nfds = pipe_open ? 2 : 1;
     int pr = poll(pf, (nfds_t)nfds, (int)(wait_s * 1000.0 + 0.999));
     if (pr < 0 && errno != EINTR)
       break;
     wn = harness_wall_now();
-    harness_vclock_advance_to(&c->clock,
+    harness_bridge_advance_to(&c->br,
                               v0 + (uint64_t)((wn - w0) / scale * 1e6));
     if (pf[0].revents & POLLIN) {
       ssize_t n = read(master, buf, sizeof(buf));
       if (n > 0)
-        sim_modem_feed(c->m, c->clock.now_us, buf, (size_t)n);
+        sim_modem_feed(c->m, c->br.now_us, buf, (size_t)n);
     }
     if (pipe_open && (pf[1].revents & (POLLIN | POLLHUP))) {
       ssize_t n = read(pipefd[0], buf, sizeof(buf));
@@ -717,14 +616,14 @@ out_close_pty:
 
 static void harness_real_trace(void *user, const struct sim_trace_event *ev) {
   struct harness_ctx *c = user;
-  harness_vclock_advance_to(&c->clock, ev->t_us);
+  harness_bridge_advance_to(&c->br, ev->t_us);
   harness_sim_trace(c, ev);
 }
 
 /* Read what sqn-sim traced so far; -1 (reason set) on a broken trace. */
 static int harness_real_poll(struct harness_ctx *c) {
   char err[512];
-  harness_vclock_advance_to(&c->clock, harness_simproc_vnow(&c->sim));
+  harness_bridge_advance_to(&c->br, harness_simproc_vnow(&c->sim));
   if (harness_simproc_poll_trace(&c->sim, harness_real_trace, c, err,
                                  sizeof(err)) < 0) {
     snprintf(c->r->reason, sizeof(c->r->reason), "%s", err);
@@ -743,7 +642,7 @@ static bool harness_real_alive(struct harness_ctx *c) {
   c->sim.pid = 0;
   char tail[300];
   harness_simproc_stderr(&c->sim, tail, sizeof(tail));
-  harness_narrate(harness_narr(c), c->clock.now_us,
+  harness_narrate(harness_narr(c), c->br.now_us,
                   "Harness: sqn-sim exited on its own (status %d)%s%s",
                   WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                   tail[0] ? ": " : "", tail);
@@ -803,12 +702,12 @@ static int harness_real_start(struct harness_ctx *c,
   if (harness_simproc_start(&c->sim, bin, c->tmpdir,
                             c->s->profile == SIM_PROFILE_GM02S ? "gm02s"
                                                                : "monarch1",
-                            scale, faults, n, c->clock.now_us, err,
+                            scale, faults, n, c->br.now_us, err,
                             sizeof(err)) != 0) {
     snprintf(c->r->reason, sizeof(c->r->reason), "%s", err);
     return -1;
   }
-  harness_narrate(nr, c->clock.now_us,
+  harness_narrate(nr, c->br.now_us,
                   "Harness: sqn-sim #%u started on %s (time scale %g%s%s)",
                   c->sim.starts, c->sim.pty, scale, n ? ", faults in " : "",
                   n ? c->sim.faults_path : "");
@@ -907,17 +806,7 @@ static int harness_run_real(struct harness_ctx *c, char **argv,
 
 /* Let the modem finish what it was doing (boot, apply) with a silent host. */
 static void harness_settle(struct harness_ctx *c) {
-  uint64_t limit = c->clock.now_us + HARNESS_SETTLE_US;
-  for (int i = 0; i < 100000; i++) {
-    c->m2h.head = c->m2h.len = 0;
-    uint64_t dl = sim_modem_next_deadline(c->m);
-    if (dl == SIM_NEVER || dl > limit)
-      break;
-    harness_vclock_advance_to(&c->clock, dl);
-    sim_modem_tick(c->m, c->clock.now_us);
-  }
-  c->m2h.head = c->m2h.len = 0;
-  c->h2m.head = c->h2m.len = 0;
+  harness_bridge_settle(&c->br, HARNESS_SETTLE_US);
 }
 
 /* --- expectations ------------------------------------------------------- */
@@ -1157,7 +1046,7 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
   n->unpaced = kind == HARNESS_UPDATER_INPROC;
   if (kind == HARNESS_UPDATER_INPROC) {
     harness_narrator_set_host(n, "sqn-update");
-    harness_narrate(n, c->clock.now_us,
+    harness_narrate(n, c->br.now_us,
                     "Run %u%s%s: sqn-update (in-process, virtual clock)", idx,
                     ry->label ? " — " : "", ry->label ? ry->label : "");
     return harness_run_inproc(c, uy, false, bound_us, oc);
@@ -1227,11 +1116,11 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
   }
   if (kind == HARNESS_UPDATER_PROCESS)
     snprintf(script, sizeof(script), "the sqn-update program");
-  harness_narrate(n, c->clock.now_us, "Run %u — %s%s%s%s, on %s", idx,
+  harness_narrate(n, c->br.now_us, "Run %u — %s%s%s%s, on %s", idx,
                   ry->label ? ry->label : argv[0], script[0] ? " (" : "",
                   script, script[0] ? ")" : "",
                   c->real ? "sqn-sim's pty" : "a pty");
-  harness_narrate_detail(n, c->clock.now_us, "  command: %s (scale %g)",
+  harness_narrate_detail(n, c->br.now_us, "  command: %s (scale %g)",
                          cmdline, scale);
   int rc = c->real ? harness_run_real(c, argv, bound_us, oc)
                    : harness_run_pty(c, argv, scale, bound_us, oc);
@@ -1294,7 +1183,7 @@ static int harness_rerun_check(struct harness_ctx *c) {
   if (s->rerun == HARNESS_RERUN_NONE)
     return 0;
   size_t mark = c->r->narr.len;
-  harness_narrate(&c->r->narr, c->clock.now_us,
+  harness_narrate(&c->r->narr, c->br.now_us,
                   "Invariant check: power-cycle, then rerun sqn-update "
                   "without faults (expected: %s)",
                   harness_rerun_name(s->rerun));
@@ -1336,7 +1225,7 @@ static int harness_rerun_check(struct harness_ctx *c) {
       return -1;
     }
     harness_narrator_demote(&c->r->narr, mark);
-    harness_narrate(&c->r->narr, c->clock.now_us,
+    harness_narrate(&c->r->narr, c->br.now_us,
                     "Invariant check: after a power cycle, a fault-free "
                     "sqn-update rerun succeeds (%s %s in FFF)",
                     c->pkg.version_text, "running");
@@ -1348,7 +1237,7 @@ static int harness_rerun_check(struct harness_ctx *c) {
       return -1;
     }
     harness_narrator_demote(&c->r->narr, mark);
-    harness_narrate(&c->r->narr, c->clock.now_us,
+    harness_narrate(&c->r->narr, c->br.now_us,
                     "Invariant check: after a power cycle, a fault-free "
                     "rerun fails as the real modem "
                     "would, with %s — remedy: %s",
@@ -1380,7 +1269,7 @@ int harness_run_scenario(const struct harness_scenario *s,
   c->r = r;
   c->record = true;
   harness_narrator_init(&c->quiet);
-  harness_vclock_init(&c->clock, 0);
+  harness_bridge_init(&c->br, NULL, 0);
   int rc = -1;
   char err[512];
 
@@ -1478,7 +1367,7 @@ int harness_run_scenario(const struct harness_scenario *s,
       bool restart = c->sim.pid <= 0 ||
                      (i > 0 && (ry.power_cycle || ry.faults_count));
       if (restart && i > 0)
-        harness_narrate(n, c->clock.now_us,
+        harness_narrate(n, c->br.now_us,
                         "Harness: full power cycle of the modem (sqn-sim "
                         "stopped and restarted on its state file%s)",
                         ry.power_cycle ? "" : " to arm this run's faults");
@@ -1488,7 +1377,7 @@ int harness_run_scenario(const struct harness_scenario *s,
       }
       if (restart) {
         for (unsigned f = 0; f < ry.faults_count; f++)
-          harness_narrate(n, c->clock.now_us, "Fault armed: %s (%s → %s)",
+          harness_narrate(n, c->br.now_us, "Fault armed: %s (%s → %s)",
                           ry.faults[f].name[0] ? ry.faults[f].name
                                                : "unnamed",
                           sim_fault_trigger_name(ry.faults[f].when),
@@ -1512,7 +1401,7 @@ int harness_run_scenario(const struct harness_scenario *s,
         r->status = HARNESS_FAIL;
         break;
       }
-      harness_narrate(n, c->clock.now_us, "Fault armed: %s (%s → %s)",
+      harness_narrate(n, c->br.now_us, "Fault armed: %s (%s → %s)",
                       ry.faults[f].name[0] ? ry.faults[f].name : "unnamed",
                       sim_fault_trigger_name(ry.faults[f].when),
                       sim_fault_action_name(ry.faults[f].action));
@@ -1527,7 +1416,7 @@ int harness_run_scenario(const struct harness_scenario *s,
     uint32_t stp_before = n->stp_frames_rx;
     struct harness_outcome oc;
     memset(&oc, 0, sizeof(oc));
-    uint64_t t0 = c->clock.now_us;
+    uint64_t t0 = c->br.now_us;
     if (harness_one_run(c, i + 1, &ry, &oc) != 0) {
       if (r->status != HARNESS_SKIP)
         r->status = HARNESS_FAIL;
@@ -1541,10 +1430,10 @@ int harness_run_scenario(const struct harness_scenario *s,
       r->status = HARNESS_FAIL;
       break;
     }
-    harness_narrate(n, c->clock.now_us,
+    harness_narrate(n, c->br.now_us,
                     "Run %u ends after %.1f virtual seconds: %s; modem in %s, "
                     "application %s-%u%s",
-                    i + 1, (double)(c->clock.now_us - t0) / 1e6,
+                    i + 1, (double)(c->br.now_us - t0) / 1e6,
                     oc.inproc ? (oc.err ? sqn_err_name(oc.err) : "success")
                               : (oc.exit == 0 ? "exit 0" : "non-zero exit"),
                     harness_mode_word(harness_cur_smod(c)),
@@ -1552,7 +1441,7 @@ int harness_run_scenario(const struct harness_scenario *s,
                     harness_cur_state(c)->fff.build,
                     harness_cur_state(c)->fff.valid ? "" : " (invalid)");
     if (!oc.inproc && oc.exit != 0)
-      harness_narrate(n, c->clock.now_us, "Host exit status: %d", oc.exit);
+      harness_narrate(n, c->br.now_us, "Host exit status: %d", oc.exit);
     if (harness_check_expect(c, i + 1, &ry, &oc, stp_before) != 0) {
       r->status = HARNESS_FAIL;
       break;
@@ -1573,10 +1462,10 @@ int harness_run_scenario(const struct harness_scenario *s,
       else
         snprintf(how, sizeof(how), "exit %d", oc.exit);
       harness_narrate_compact(
-          n, c->clock.now_us,
+          n, c->br.now_us,
           "Run %u — %s: %s — %s, %.0f virtual s; modem left in %s", i + 1,
           ry.label ? ry.label : "", ry.recap ? ry.recap : "as expected", how,
-          (double)(c->clock.now_us - t0) / 1e6,
+          (double)(c->br.now_us - t0) / 1e6,
           harness_mode_word(harness_cur_smod(c)));
     }
   }
@@ -1593,15 +1482,15 @@ int harness_run_scenario(const struct harness_scenario *s,
     }
   }
   if (r->status == HARNESS_SKIP) {
-    harness_narrate(n, c->clock.now_us, "Skipped: %s", r->reason);
+    harness_narrate(n, c->br.now_us, "Skipped: %s", r->reason);
   } else if (r->status == HARNESS_PASS && harness_rerun_check(c) != 0)
     r->status = HARNESS_FAIL;
-  r->virtual_s = (double)c->clock.now_us / 1e6;
+  r->virtual_s = (double)c->br.now_us / 1e6;
   rc = 0;
   if (r->status == HARNESS_PASS)
-    harness_narrate_detail(n, c->clock.now_us, "Verdict: PASS");
+    harness_narrate_detail(n, c->br.now_us, "Verdict: PASS");
   else
-    harness_narrate(n, c->clock.now_us, "Verdict: %s%s%s",
+    harness_narrate(n, c->br.now_us, "Verdict: %s%s%s",
                     harness_status_name(r->status),
                     r->reason[0] ? " — " : "", r->reason);
   sim_modem_free(c->m);
@@ -1618,8 +1507,7 @@ out_release_state:
 out_free_ctx:
   if (rc != 0)
     r->status = HARNESS_FAIL;
-  harness_queue_free(&c->h2m);
-  harness_queue_free(&c->m2h);
+  harness_bridge_free(&c->br);
   harness_narrator_free(&c->quiet);
   free(c->sent);
   free(c->out);

@@ -196,7 +196,7 @@ static int harness_sweep_cut(struct harness_sweep_ctx *c, uint64_t i,
   struct harness_link *l = c->l;
   const struct harness_point *p = &c->pts[i - 1];
   if (replay) {
-    l->now_us = 0;
+    l->br.now_us = 0;
     l->on_event = NULL;
     if (harness_link_boot(l, c->o->start, true) != 0)
       return -1;
@@ -239,7 +239,7 @@ static int harness_sweep_cut(struct harness_sweep_ctx *c, uint64_t i,
     harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason));
     return 1;
   }
-  l->now_us = p->ev.t_us + 1000000u;
+  l->br.now_us = p->ev.t_us + 1000000u;
   return harness_link_boot_shadow(l, &c->snaps[p->snap], &p->sh) == 0 ? 0
                                                                        : -1;
 }
@@ -286,7 +286,7 @@ static struct harness_memo *harness_memo_find(struct harness_sweep_ctx *c,
   const struct harness_link *l = c->l;
   for (size_t k = 0; k < c->nmemo; k++) {
     struct harness_memo *e = &c->memo[k];
-    if (e->phase_us == l->now_us % 1000u &&
+    if (e->phase_us == l->br.now_us % 1000u &&
         harness_slot_eq(&e->base[0], &l->sh.base[0]) &&
         harness_slot_eq(&e->base[1], &l->sh.base[1]) &&
         harness_state_eq(&e->st, st))
@@ -320,10 +320,10 @@ static int harness_sweep_recover(struct harness_sweep_ctx *c,
       return -1;
     key.base[0] = l->sh.base[0];
     key.base[1] = l->sh.base[1];
-    key.phase_us = (uint32_t)(l->now_us % 1000u);
+    key.phase_us = (uint32_t)(l->br.now_us % 1000u);
   }
   if (l->narr)
-    harness_narrate(l->narr, l->now_us,
+    harness_narrate(l->narr, l->br.now_us,
                     "Recovery run: a fresh sqn-update, no faults");
   struct harness_link_outcome oc;
   c->runs++;
@@ -375,7 +375,7 @@ static int harness_sweep_point(struct harness_sweep_ctx *c, uint64_t i,
   memset(&at_cut, 0, sizeof(at_cut));
   if (dbl) {
     if (l->narr)
-      harness_narrate(l->narr, l->now_us,
+      harness_narrate(l->narr, l->br.now_us,
                       "Recovery run, with a second power cut at its cut "
                       "point %llu",
                       (unsigned long long)dbl);
@@ -479,7 +479,7 @@ static void harness_sweep_transcript(struct harness_sweep_ctx *c, uint64_t i,
   c->l->narr = &n;
   struct harness_judgement j;
   if (harness_sweep_point(c, i, true, dbl, NULL, &j) == 0)
-    harness_narrate(&n, c->l->now_us, "Verdict: %s%s%s",
+    harness_narrate(&n, c->l->br.now_us, "Verdict: %s%s%s",
                     harness_verdict_kind_name(j.kind),
                     j.reason[0] ? " — " : "", j.reason);
   c->l->narr = NULL;
