@@ -45,6 +45,7 @@ struct sim_serve {
   struct sim_bucket rd;
   struct sim_bucket wr;
   int exit_code;
+  uint8_t rbuf[16384]; /* host bytes: two whole 8,208-byte STP frames */
 };
 
 uint64_t sim_shell_now_us(void) { return uv_hrtime() / 1000u; }
@@ -142,30 +143,47 @@ static void sim_serve_flush_queue(struct sim_serve *s) {
   }
 }
 
-static void sim_serve_read(struct sim_serve *s) {
-  uint8_t buf[4096];
-  size_t cap = sizeof buf;
-  uint64_t now = sim_shell_now_us();
+/* Tell the model the host's rates as the pty last read them. */
+static void sim_serve_host_rate(struct sim_serve *s) {
+  struct sim_pty *p = s->cfg->pty;
+  sim_pty_refresh_rate(p);
+  sim_modem_set_host_rate(s->cfg->modem, p->host_in, p->host_out);
+}
 
-  if (sim_serve_paced(s)) {
-    sim_serve_bucket_fill(s, &s->rd, now);
-    size_t allow = (size_t)s->rd.tokens;
-    if (allow < cap)
-      cap = allow;
-    if (cap == 0)
+/* Read what the host sent, as much as pacing allows, in as few reads as the
+ * kernel allows; the rate is re-read only when the host changed its termios
+ * (or before every read where the kernel cannot report that). */
+static void sim_serve_read(struct sim_serve *s) {
+  struct sim_pty *p = s->cfg->pty;
+  /* A change of settings ends a batch; a host changes its rate only a few
+   * times a session, so a few rounds drain what follows it. */
+  for (int round = 0; round < 4; round++) {
+    size_t cap = sizeof s->rbuf;
+    uint64_t now = sim_shell_now_us();
+    if (sim_serve_paced(s)) {
+      sim_serve_bucket_fill(s, &s->rd, now);
+      size_t allow = (size_t)s->rd.tokens;
+      if (allow < cap)
+        cap = allow;
+      if (cap == 0)
+        return;
+    }
+    if (p->rate_poll || p->rate_dirty)
+      sim_serve_host_rate(s);
+    ssize_t n = sim_pty_read(p, s->rbuf, cap);
+    if (n > 0) {
+      if (sim_serve_paced(s))
+        s->rd.tokens -= (double)n;
+      sim_modem_feed(s->cfg->modem, now, s->rbuf, (size_t)n);
+    } else if (n < 0) {
+      /* EIO: no slave open (should not happen while we hold one): back off
+       * and poll again later rather than spin or exit. */
+      if (errno == EIO)
+        s->hup_backoff = true;
       return;
-  }
-  /* The host may have changed its rate since the last read. */
-  sim_modem_set_host_baud(s->cfg->modem, sim_pty_host_baud(s->cfg->pty));
-  ssize_t n = read(s->cfg->pty->master, buf, cap);
-  if (n > 0) {
-    if (sim_serve_paced(s))
-      s->rd.tokens -= (double)n;
-    sim_modem_feed(s->cfg->modem, now, buf, (size_t)n);
-  } else if (n < 0 && errno == EIO) {
-    /* No slave open (should not happen while we hold one): back off and
-     * poll again later rather than spin or exit. */
-    s->hup_backoff = true;
+    }
+    if (!p->rate_dirty)
+      return;
   }
 }
 
@@ -186,6 +204,10 @@ static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
 
 static void sim_serve_deadline_cb(uv_timer_t *t) {
   struct sim_serve *s = t->data;
+  /* Without change reports, what the modem sends now meets the rate the
+   * host has now. */
+  if (s->cfg->pty->rate_poll)
+    sim_serve_host_rate(s);
   sim_modem_tick(s->cfg->modem, sim_shell_now_us());
   sim_serve_flush_queue(s);
   sim_serve_arm_deadline(s);
@@ -288,6 +310,8 @@ int sim_serve(const struct sim_serve_config *cfg, uint64_t t0_us) {
   sigaddset(&stop_signals, SIGTERM);
   sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 
+  /* The host's rate before the modem says anything. */
+  sim_serve_host_rate(&s);
   /* Output produced before the loop (none today) and the first deadline. */
   sim_serve_flush_queue(&s);
   sim_serve_arm_deadline(&s);
