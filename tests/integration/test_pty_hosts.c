@@ -149,6 +149,57 @@ START_TEST(test_pty_updater_elf_then_package_upgrades) {
 }
 END_TEST
 
+/* Issue 16: Pycom's updater asked for a rate other than 921600 loads the
+ * updater and the firmware at that rate, then waits for FFF's +SYSSTART at
+ * it while FFF comes up at 921600: garbage and a timeout, as on hardware.
+ * At 921600 the same sequence completes. */
+static void pty_rate_case(const char *rate, bool works) {
+  struct pty_sim s;
+  char trace[600], var[32], needle[160];
+  char dir[256];
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(trace, sizeof trace, "%s/trace.jsonl", dir);
+  snprintf(var, sizeof var, "RATE=%s", rate);
+  const char *args[] = {"--time-scale", "0.02", "--trace", trace, NULL};
+  const char *vars[] = {"UPDATER=" PKG("updater.elf"),
+                        "PACKAGE=" PKG("lr5-5.2.0.0-48829.dup"), var, NULL};
+  pty_sim_start(&s, "ffh-only.json", args);
+  int rc = pty_chat(&s, "sqnsupgrade-updater-elf-rate", vars, out, sizeof out);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+  /* The upgrade itself went through at RATE either way. */
+  ASSERT_SHOW(s.state, "fff.version", "5.2.0.0");
+  ASSERT_SHOW(s.state, "upgrade_status", "success");
+  if (works) {
+    ck_assert_msg(rc == 0, "RATE %s: rc %d\n%s", rate, rc, out);
+    ck_assert_msg(strstr(out, "Upgrade completed") != NULL, "%s", out);
+    snprintf(needle, sizeof needle,
+             "boot: host at %s baud, modem at 921600: clean", rate);
+  } else {
+    ck_assert_msg(rc == 1, "RATE %s: rc %d\n%s", rate, rc, out);
+    ck_assert_msg(strstr(out, "+SYSSTART") != NULL, "RATE %s:\n%s", rate,
+                  out);
+    snprintf(needle, sizeof needle,
+             "boot: host at %s baud, modem at 921600: garbled both ways",
+             rate);
+  }
+  ck_assert_msg(pty_file_wait(trace, needle, 5), "trace lacks '%s'", needle);
+}
+
+START_TEST(test_pty_updater_at_3686400_fails_at_fff_boot) {
+  pty_rate_case("3686400", false);
+}
+END_TEST
+
+START_TEST(test_pty_updater_at_460800_fails_at_fff_boot) {
+  pty_rate_case("460800", false);
+}
+END_TEST
+
+START_TEST(test_pty_updater_at_921600_completes) {
+  pty_rate_case("921600", true);
+}
+END_TEST
+
 START_TEST(test_pty_walter_mota_upgrades_gm02s) {
   const char *vars[] = {"PACKAGE=" PKG("lr8-8.2.1.0-61488.dup"), NULL};
   const char *args[] = {"--time-scale", "0.02", "--profile", "gm02s", NULL};
@@ -782,6 +833,9 @@ static Suite *pty_suite(void) {
   tcase_add_test(tc, test_pty_detect_fff_reports_application_mode);
   tcase_add_test(tc, test_pty_detect_ffh_falls_back_to_115200);
   tcase_add_test(tc, test_pty_updater_elf_then_package_upgrades);
+  tcase_add_test(tc, test_pty_updater_at_3686400_fails_at_fff_boot);
+  tcase_add_test(tc, test_pty_updater_at_460800_fails_at_fff_boot);
+  tcase_add_test(tc, test_pty_updater_at_921600_completes);
   tcase_add_test(tc, test_pty_walter_mota_upgrades_gm02s);
   tcase_add_test(tc, test_pty_walter_espidf_recovers_gm02s);
   tcase_add_test(tc, test_pty_microchip_upgrades_gm02s);
