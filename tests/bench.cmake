@@ -40,7 +40,7 @@ endif()
 
 if(TARGET sqnup_posix)
   sqn_add_bench(bench_pingpong SOURCES ${SQN_BENCH_DIR}/bench_pingpong.c
-                LIBS sqnup_posix sqnup PkgConfig::JANSSON util)
+                LIBS sqnup_posix sqnup sim_pty_rate PkgConfig::JANSSON util)
   # The pty benchmark runs the tools as processes: build them with it.
   foreach(tool sqn-sim sqn-update)
     if(TARGET ${tool})

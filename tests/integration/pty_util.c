@@ -1,5 +1,7 @@
 #include "pty_util.h"
 
+#include "pty_rate.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -317,10 +319,14 @@ int pty_open_port(const char *path, unsigned baud) {
   struct termios t;
   ck_assert_int_eq(tcgetattr(fd, &t), 0);
   cfmakeraw(&t);
-  speed_t sp = baud == 115200 ? B115200 : baud == 921600 ? B921600 : B9600;
-  cfsetspeed(&t, sp);
   ck_assert_int_eq(tcsetattr(fd, TCSANOW, &t), 0);
+  pty_set_rate(fd, baud, baud);
   return fd;
+}
+
+void pty_set_rate(int fd, unsigned in, unsigned out) {
+  ck_assert_msg(sim_tty_set_rate(fd, in, out) == 0, "set %u/%u baud: %s", in,
+                out, strerror(errno));
 }
 
 bool pty_file_wait(const char *path, const char *needle, double timeout_s) {

@@ -139,9 +139,23 @@ void sim_modem_tick(struct sim_modem *m, uint64_t now_us);
 /* Absolute time of the next timer, or SIM_NEVER. */
 uint64_t sim_modem_next_deadline(const struct sim_modem *m);
 
-/* The host side's UART rate (from the pty's termios or the harness); 0 means
- * unknown: no garbling. */
+/*
+ * The host side's UART (modem-model.md section 7), from the pty's termios or
+ * the harness: the rate the host receives at (`in`) and sends at (`out`).
+ * Bytes garble in a direction whose two ends differ by more than the UART
+ * tolerance (SIM_UART_TOLERANCE_PCT of the modem's rate); a rate the caller
+ * could not read is passed as 0 and counts as a mismatch, and the trace says
+ * it was unreadable. Until the first call there is no line (in-process
+ * hosts): nothing garbles.
+ */
+void sim_modem_set_host_rate(struct sim_modem *m, uint32_t in, uint32_t out);
+/* Same rate both ways: sim_modem_set_host_rate(m, baud, baud). */
 void sim_modem_set_host_baud(struct sim_modem *m, uint32_t baud);
+/* Two UARTs at `a` and `b` baud exchange clean bytes: within the tolerance
+ * (2 % of the faster one: a receiver samples mid-bit and a 10-bit frame
+ * stays readable with about that much drift per side). 0 never matches. */
+#define SIM_UART_TOLERANCE_PCT 2
+bool sim_uart_rates_match(uint32_t a, uint32_t b);
 /* The rate the modem's UART runs at now. */
 uint32_t sim_modem_uart_baud(const struct sim_modem *m);
 

@@ -148,9 +148,60 @@ uint32_t sim_mode_baud(const struct sim_modem *m, enum sim_smod s)
   return sim_profile_baud(m, s);
 }
 
-static bool sim_line_garbled(const struct sim_modem *m)
+bool sim_uart_rates_match(uint32_t a, uint32_t b)
 {
-  return m->host_baud && m->uart_baud && m->host_baud != m->uart_baud;
+  if (!a || !b)
+    return false;
+  uint64_t hi = a > b ? a : b, diff = a > b ? a - b : b - a;
+  return diff * 100 <= hi * SIM_UART_TOLERANCE_PCT;
+}
+
+/* Modem -> host: the host's receiver against the modem's transmitter. */
+static bool sim_line_garbled_tx(const struct sim_modem *m)
+{
+  return m->host_line && m->uart_baud &&
+         !sim_uart_rates_match(m->host_in, m->uart_baud);
+}
+
+/* Host -> modem: the modem's receiver against the host's transmitter. */
+static bool sim_line_garbled_rx(const struct sim_modem *m)
+{
+  return m->host_line && m->uart_baud &&
+         !sim_uart_rates_match(m->host_out, m->uart_baud);
+}
+
+/* "921600", or "unreadable" for a rate the shell could not read. */
+static const char *sim_rate_text(char *buf, size_t cap, uint32_t baud)
+{
+  if (baud)
+    snprintf(buf, cap, "%u", baud);
+  else
+    snprintf(buf, cap, "unreadable");
+  return buf;
+}
+
+/* The line as it stands, naming both ends' rates, for the trace. */
+void sim_line_trace(struct sim_modem *m, const char *why)
+{
+  char in[16], out[16];
+  bool tx = sim_line_garbled_tx(m), rx = sim_line_garbled_rx(m);
+  if (!m->host_line)
+    return;
+  sim_rate_text(in, sizeof(in), m->host_in);
+  sim_rate_text(out, sizeof(out), m->host_out);
+  if (!m->uart_baud)
+    sim_trace(m, SIM_TRACE_LINE, NULL, 0,
+              "%s: host receives at %s baud and sends at %s, modem UART "
+              "not running", why, in, out);
+  else if (m->host_in == m->host_out)
+    sim_trace(m, SIM_TRACE_LINE, NULL, 0,
+              "%s: host at %s baud, modem at %u: %s", why, in, m->uart_baud,
+              tx ? "garbled both ways" : "clean");
+  else
+    sim_trace(m, SIM_TRACE_LINE, NULL, 0,
+              "%s: host receives at %s baud and sends at %s, modem at %u: "
+              "modem->host %s, host->modem %s", why, in, out, m->uart_baud,
+              tx ? "garbled" : "clean", rx ? "garbled" : "clean");
 }
 
 /* What a UART at the wrong rate makes of a byte: framing garbage of the
@@ -203,13 +254,19 @@ void sim_out(struct sim_modem *m, const void *buf, size_t len,
     return;
   /* Shape now, with the rate in force when the modem sends (AT+IPR answers
    * at the old rate). */
-  bool garble = m->garble_fault || sim_line_garbled(m);
-  if (garble) {
+  bool line_garbled = sim_line_garbled_tx(m);
+  if (m->garble_fault || line_garbled) {
     p = len <= sizeof(small) ? small : malloc(len);
     if (!p)
       return;
     for (size_t i = 0; i < len; i++)
       p[i] = sim_garble_byte(((const uint8_t *)buf)[i]);
+    if (line_garbled) {
+      char in[16];
+      sim_trace(m, SIM_TRACE_LINE, p, len,
+                "%zu bytes at %u baud, host receives at %s: garbage", len,
+                m->uart_baud, sim_rate_text(in, sizeof(in), m->host_in));
+    }
   } else {
     p = (uint8_t *)buf;
   }
@@ -381,6 +438,7 @@ static void sim_boot_done(struct sim_modem *m)
     m->uart_baud = sim_mode_baud(m, m->smod);
   sim_trace(m, SIM_TRACE_MODE, NULL, 0, "up: SMOD %d %s, %u baud",
             (int)m->smod, sim_smod_name(m->smod), m->uart_baud);
+  sim_line_trace(m, "boot");
   if (m->quiet_boots) {
     m->quiet_boots--;
     sim_trace(m, SIM_TRACE_MODE, NULL, 0, "quiet boot: no +SYSSTART (fault)");
@@ -884,10 +942,11 @@ void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
   if (m->power != SIM_PWR_ON || m->silent) {
     return; /* booting, applying, off or dark: the bytes are lost */
   }
-  if (sim_line_garbled(m)) {
+  if (sim_line_garbled_rx(m)) {
+    char out[16];
     sim_trace(m, SIM_TRACE_LINE, buf, len,
-              "%zu bytes at %u baud, modem at %u: noise, ignored", len,
-              m->host_baud, m->uart_baud);
+              "%zu bytes at %s baud, modem at %u: noise, ignored", len,
+              sim_rate_text(out, sizeof(out), m->host_out), m->uart_baud);
     return;
   }
   while (len && m->power == SIM_PWR_ON && !m->silent) {
@@ -910,12 +969,19 @@ void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
 
 /* ---- accessors ----------------------------------------------------------- */
 
+void sim_modem_set_host_rate(struct sim_modem *m, uint32_t in, uint32_t out)
+{
+  bool changed = !m->host_line || in != m->host_in || out != m->host_out;
+  m->host_line = true;
+  m->host_in = in;
+  m->host_out = out;
+  if (changed)
+    sim_line_trace(m, "host rate");
+}
+
 void sim_modem_set_host_baud(struct sim_modem *m, uint32_t baud)
 {
-  if (baud != m->host_baud)
-    sim_trace(m, SIM_TRACE_LINE, NULL, 0, "host at %u baud, modem at %u",
-              baud, m->uart_baud);
-  m->host_baud = baud;
+  sim_modem_set_host_rate(m, baud, baud);
 }
 
 uint32_t sim_modem_uart_baud(const struct sim_modem *m)
