@@ -4,7 +4,7 @@
 # assertions): it checks that the benchmark runs, its own correctness checks
 # pass and the figures are printed. Run the real thing by hand:
 #   build-bench/tests/bench_codec; build-bench/tests/bench_inproc;
-#   build-bench/tests/bench_pingpong
+#   build-bench/tests/bench_pingpong; build-bench/tests/bench_sweep
 if(NOT TARGET sqnup_pkg)
   return()
 endif()
@@ -36,6 +36,13 @@ sqn_add_bench(bench_codec SOURCES ${SQN_BENCH_DIR}/bench_codec.c)
 if(TARGET harness_bridge)
   sqn_add_bench(bench_inproc SOURCES ${SQN_BENCH_DIR}/bench_inproc.c
                 LIBS harness_bridge sim_model sqnup)
+endif()
+
+if(TARGET sqn-scenario)
+  sqn_add_bench(bench_sweep SOURCES ${SQN_BENCH_DIR}/bench_sweep.c)
+  target_compile_definitions(bench_sweep PRIVATE
+                             SQN_SCENARIO_EXE="$<TARGET_FILE:sqn-scenario>")
+  add_dependencies(bench_sweep sqn-scenario)
 endif()
 
 if(TARGET sqnup_posix)
