@@ -324,8 +324,8 @@ static bool harness_tool_exists(const char *prog) {
   while (path && *path) {
     size_t n = strcspn(path, ":");
     char cand[1024];
-    snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, path, prog);
-    if (access(cand, X_OK) == 0)
+    int k = snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, path, prog);
+    if (k > 0 && (size_t)k < sizeof(cand) && access(cand, X_OK) == 0)
       return true;
     path += n;
     if (*path == ':')
