@@ -95,12 +95,33 @@ struct harness_result_row {
  * flash it started from, what the slots physically held, and the clock's
  * sub-millisecond phase; any run that starts from an equal key has the same
  * result. */
+/* The recovery run of a memo entry, recorded like the clean run (flash per
+ * write, shadow and clock per cut point), so a second cut at any of its
+ * points restarts from there instead of rerunning up to it. */
+struct harness_rec_event {
+  uint64_t t_us;
+  uint32_t snap;
+  struct harness_shadow_state sh;
+};
+
+struct harness_rec {
+  struct harness_rec_event *ev;
+  size_t nev, capev;
+  struct sim_state *snaps;
+  int8_t *snap_json; /* 0 unchecked, 1 good, -1 bad */
+  size_t nsnaps, capsnaps;
+  uint64_t first_violation; /* cut point of the first violation, 0: none */
+  char violation[320];
+  bool oom;
+};
+
 struct harness_memo {
   struct sim_state st;
   struct harness_slot_shadow base[HARNESS_SLOT_N];
   uint32_t phase_us;
   struct harness_judgement j;
   uint64_t rec_events;
+  struct harness_rec *rec; /* NULL: not recorded */
 };
 
 struct harness_sweep_ctx {
@@ -109,6 +130,7 @@ struct harness_sweep_ctx {
   size_t nmemo, capmemo;
   uint64_t memo_hits;
   uint64_t runs;     /* recovery runs judged (not shared) */
+  size_t last_memo;  /* entry of the last shared run; SIZE_MAX: none */
   bool worker_failed;
   FILE *out;
   struct harness_link *l;
@@ -295,26 +317,97 @@ static struct harness_memo *harness_memo_find(struct harness_sweep_ctx *c,
   return NULL;
 }
 
+static int harness_rec_snap(struct harness_rec *r, const struct sim_state *st) {
+  if (r->nsnaps == r->capsnaps) {
+    size_t cap = r->capsnaps ? r->capsnaps * 2 : 16;
+    struct sim_state *n = realloc(r->snaps, cap * sizeof(*n));
+    if (!n)
+      return -1;
+    r->snaps = n;
+    int8_t *jj = realloc(r->snap_json, cap);
+    if (!jj)
+      return -1;
+    r->snap_json = jj;
+    r->capsnaps = cap;
+  }
+  memset(&r->snaps[r->nsnaps], 0, sizeof(r->snaps[0]));
+  if (sim_state_copy(&r->snaps[r->nsnaps], st) != 0)
+    return -1;
+  r->snap_json[r->nsnaps++] = 0;
+  return 0;
+}
+
+struct harness_rec_ctx {
+  struct harness_rec *r;
+  struct harness_link *l;
+};
+
+static void harness_rec_event(void *ctx, const struct harness_cut_event *ev) {
+  struct harness_rec_ctx *x = ctx;
+  struct harness_rec *r = x->r;
+  if (r->oom)
+    return;
+  if (ev->kind == HARNESS_CUT_FLASH &&
+      harness_rec_snap(r, &x->l->persisted) != 0) {
+    r->oom = true;
+    return;
+  }
+  if (!r->first_violation && x->l->violation[0]) {
+    r->first_violation = ev->index;
+    snprintf(r->violation, sizeof(r->violation), "%s", x->l->violation);
+  }
+  if (r->nev == r->capev) {
+    size_t cap = r->capev ? r->capev * 2 : 1024;
+    struct harness_rec_event *n = realloc(r->ev, cap * sizeof(*n));
+    if (!n) {
+      r->oom = true;
+      return;
+    }
+    r->ev = n;
+    r->capev = cap;
+  }
+  r->ev[r->nev++] = (struct harness_rec_event){
+      ev->t_us, (uint32_t)(r->nsnaps - 1), x->l->sh};
+}
+
+static void harness_rec_free(struct harness_rec *r) {
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->nsnaps; i++)
+    sim_state_release(&r->snaps[i]);
+  free(r->snaps);
+  free(r->snap_json);
+  free(r->ev);
+  free(r);
+}
+
 /* The recovery run from the link as just powered up (model booted from
  * `st`), judged; shared with every earlier run from an equal start unless
  * `st` is NULL (replay), the sweep reruns everything or narrates. 0 or -1. */
 static int harness_sweep_recover(struct harness_sweep_ctx *c,
-                                 const struct sim_state *st,
+                                 const struct sim_state *st, bool record,
                                  uint64_t *rec_events,
                                  struct harness_judgement *j) {
   struct harness_link *l = c->l;
   bool share = st && !c->o->rerun_all && !l->narr && !l->sh.otf &&
                !l->violation[0];
   struct harness_memo key;
+  memset(&key, 0, sizeof(key));
+  struct harness_rec_ctx rx = {NULL, l};
+  c->last_memo = SIZE_MAX;
+  size_t attach = SIZE_MAX; /* an entry that lacks only its recording */
   if (share) {
     struct harness_memo *e = harness_memo_find(c, st);
-    if (e) {
+    if (e && (e->rec || !record)) {
       *j = e->j;
       if (rec_events)
         *rec_events = e->rec_events;
       c->memo_hits++;
+      c->last_memo = (size_t)(e - c->memo);
       return 0;
     }
+    if (e)
+      attach = (size_t)(e - c->memo);
     memset(&key, 0, sizeof(key));
     if (sim_state_copy(&key.st, st) != 0)
       return -1;
@@ -327,13 +420,32 @@ static int harness_sweep_recover(struct harness_sweep_ctx *c,
                     "Recovery run: a fresh sqn-update, no faults");
   struct harness_link_outcome oc;
   c->runs++;
-  if (harness_link_run(l, false, true, c->o->bound_us, &oc) != 0)
+  if (share && record) {
+    key.rec = calloc(1, sizeof(*key.rec));
+    rx.r = key.rec;
+    if (!key.rec || harness_rec_snap(key.rec, &l->persisted) != 0)
+      goto fail;
+    l->on_event = harness_rec_event;
+    l->ctx = &rx;
+  }
+  int rrc = harness_link_run(l, false, true, c->o->bound_us, &oc);
+  l->on_event = NULL;
+  l->ctx = NULL;
+  if (rrc != 0 || (key.rec && key.rec->oom))
     goto fail;
   uint64_t ev = l->events;
   if (rec_events)
     *rec_events = ev;
   if (harness_link_judge(l, &oc, c->o->bound_us, j) != 0)
     goto fail;
+  if (share && attach != SIZE_MAX) {
+    /* Same start as a run judged without a recording: same verdict. */
+    sim_state_release(&key.st);
+    c->memo[attach].rec = key.rec;
+    *j = c->memo[attach].j;
+    c->last_memo = attach;
+    return 0;
+  }
   if (share) {
     if (c->nmemo == c->capmemo) {
       size_t cap = c->capmemo ? c->capmemo * 2 : 64;
@@ -345,13 +457,62 @@ static int harness_sweep_recover(struct harness_sweep_ctx *c,
     }
     key.j = *j;
     key.rec_events = ev;
+    c->last_memo = c->nmemo;
     c->memo[c->nmemo++] = key;
   }
   return 0;
 fail:
-  if (share)
+  if (share) {
     sim_state_release(&key.st);
+    harness_rec_free(key.rec);
+  }
   return -1;
+}
+
+/* Point i's second cut at point `dbl` of its (shared, recorded) recovery
+ * run `e`, restarted from the recording: the same as cutting a rerun
+ * there (docs/sweeps.md). 0 or -1. */
+static int harness_sweep_double_from_rec(struct harness_sweep_ctx *c,
+                                         size_t memo, uint64_t dbl,
+                                         struct harness_judgement *j) {
+  struct harness_link *l = c->l;
+  struct harness_rec *r = c->memo[memo].rec;
+  const struct harness_rec_event *ev = &r->ev[dbl - 1];
+  memset(j, 0, sizeof(*j));
+  j->kind = HARNESS_VK_FAILED;
+  if (r->first_violation && r->first_violation <= dbl) {
+    snprintf(j->reason, sizeof(j->reason), "%s (before the second cut)",
+             r->violation);
+    return 0;
+  }
+  if (r->snap_json[ev->snap] == 0) {
+    struct harness_link tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.persisted = r->snaps[ev->snap];
+    r->snap_json[ev->snap] =
+        harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason)) == 0
+            ? 1
+            : -1;
+  }
+  if (r->snap_json[ev->snap] < 0) {
+    struct harness_link tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.persisted = r->snaps[ev->snap];
+    harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason));
+    return 0;
+  }
+  /* Power back a second after the cut, from the flash and slots then. */
+  l->br.now_us = ev->t_us + 1000000u;
+  if (harness_link_boot_shadow(l, &r->snaps[ev->snap], &ev->sh) != 0)
+    return -1;
+  /* `r` may move: the run below can add memo entries. */
+  struct sim_state from;
+  memset(&from, 0, sizeof(from));
+  if (sim_state_copy(&from, &c->memo[memo].rec->snaps[ev->snap]) != 0)
+    return -1;
+  int rc = harness_sweep_recover(c, &from, false, NULL, j);
+  sim_state_release(&from);
+  return rc;
 }
 
 /* Run point i (and its double cut at recovery event `dbl`, 0: none).
@@ -406,7 +567,8 @@ static int harness_sweep_point(struct harness_sweep_ctx *c, uint64_t i,
       return harness_link_judge(l, &oc, c->o->bound_us, j);
     }
   }
-  int rc2 = harness_sweep_recover(c, from, rec_events, j);
+  int rc2 = harness_sweep_recover(c, from, !dbl && c->o->double_every,
+                                  rec_events, j);
   sim_state_release(&at_cut);
   return rc2;
 }
@@ -510,14 +672,20 @@ static int harness_sweep_eval_range(struct harness_sweep_ctx *c,
     double pt0 = harness_wall_s();
     uint64_t runs0 = c->runs;
     uint64_t rec_events = 0;
+    c->last_memo = SIZE_MAX;
     if (harness_sweep_point(c, i, o->replay, 0, &rec_events, &j) != 0)
       return -1;
     uint64_t dbl = 0;
     if (j.kind != HARNESS_VK_FAILED && o->double_every && rec_events &&
         (o->only || harness_mix64(o->seed + i) % o->double_every == 0)) {
       dbl = 1 + harness_mix64(o->seed ^ (i * 0x100000001B3ull)) % rec_events;
-      if (harness_sweep_point(c, i, o->replay, dbl, NULL, &j) != 0)
+      size_t e = c->last_memo;
+      if (e != SIZE_MAX && c->memo[e].rec && dbl <= c->memo[e].rec->nev) {
+        if (harness_sweep_double_from_rec(c, e, dbl, &j) != 0)
+          return -1;
+      } else if (harness_sweep_point(c, i, o->replay, dbl, NULL, &j) != 0) {
         return -1;
+      }
     }
     struct harness_point_result *r = &res[k];
     memset(r, 0, sizeof(*r));
@@ -787,8 +955,10 @@ out_free_link:
   free(c.pts);
   for (size_t i = 0; i < c.nsnaps; i++)
     sim_state_release(&c.snaps[i]);
-  for (size_t i = 0; i < c.nmemo; i++)
+  for (size_t i = 0; i < c.nmemo; i++) {
     sim_state_release(&c.memo[i].st);
+    harness_rec_free(c.memo[i].rec);
+  }
   free(c.memo);
   free(c.snaps);
   free(c.snap_json);
