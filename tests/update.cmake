@@ -9,6 +9,11 @@ if(TARGET sqnup)
         TIMEOUT 60)
     endif()
   endforeach()
+  if(TARGET test_update)
+    # the whole-text test calls the procedure's internal sqn_upd_finish()
+    target_include_directories(test_update PRIVATE
+      ${PROJECT_SOURCE_DIR}/core/src/update)
+  endif()
   if(TARGET harness_bridge AND TARGET sqnup_pkg AND
      EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c)
     sqn_add_check_test(test_update_sim

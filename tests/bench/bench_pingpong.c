@@ -24,9 +24,10 @@
  *           against a fresh sqn-sim --time-scale 0 from fixtures/states/
  *           healthy (FFF, an older version), timed from fork to exit 0;
  *           checked with sqn-sim --show --json (FFF valid, package version).
- *           Requirement: <= 1.5 x floor. Peak RSS of both processes (wait4
- *           rusage) for two package sizes shows that memory does not grow
- *           with the package.
+ *           Requirement: <= 1.5 x floor. The same from interrupted-upgrade
+ *           (RECOVERY: no mode switch) is shown too. Peak RSS of both
+ *           processes (wait4 rusage) for two package sizes shows that memory
+ *           does not grow with the package.
  *   store   sqn-update --method store (default options otherwise) with a
  *           4 MiB package, once: sqn-sim's peak RSS against the on-the-fly
  *           run's. Requirement: at most 4 MiB.
@@ -684,12 +685,14 @@ struct bench_full_result {
 };
 
 /* One sqn-update run as a user starts it: `tscale` NULL (default options)
- * or a --timeout-scale value; `method` NULL (default) or "store". */
+ * or a --timeout-scale value; `method` NULL (default) or "store"; sqn-sim
+ * from fixtures/states/`from`. */
 static int bench_full(const char *pkg_path, const char *tscale,
-                      const char *method, struct bench_full_result *r) {
+                      const char *method, const char *from,
+                      struct bench_full_result *r) {
   struct bench_sim sim;
   char log[512], rss[512];
-  if (bench_sim_start(&sim, "full", "healthy", 0.0) != 0)
+  if (bench_sim_start(&sim, "full", from, 0.0) != 0)
     return -1;
   snprintf(log, sizeof log, "%s/full-update.log", bench_dir);
   snprintf(rss, sizeof rss, "%s/full-update.rss", bench_dir);
@@ -775,6 +778,7 @@ int main(int argc, char **argv) {
   uint64_t line_size = 256 * 1024, small_size = 1024 * 1024;
   uint32_t line_baud = 921600;
   double tfl[BENCH_MAX_ROUNDS], tpu[BENCH_MAX_ROUNDS], tfu[BENCH_MAX_ROUNDS];
+  double tfi[BENCH_MAX_ROUNDS];
   struct bench_full_result fr_big = {0}, fr_small = {0};
   struct bench_seq seq = {0};
   uint8_t *pkg = NULL, *small = NULL;
@@ -899,7 +903,12 @@ int main(int argc, char **argv) {
         goto out_free;
     }
     if (do_full) {
-      if (bench_full(pkg_path, tscale, NULL, &fr_big) != 0)
+      if (bench_full(pkg_path, tscale, NULL, "interrupted-upgrade",
+                     &fr_big) != 0)
+        goto out_free;
+      tfi[r] = fr_big.secs;
+      /* last: fr_big is the run from healthy, as fr_small below */
+      if (bench_full(pkg_path, tscale, NULL, "healthy", &fr_big) != 0)
         goto out_free;
       tfu[r] = fr_big.secs;
     }
@@ -919,10 +928,14 @@ int main(int argc, char **argv) {
     double fu = do_full ? bench_median(v, o.rounds) : 0;
     bench_row_rounds("sim push: stpm -> sqn-sim -ts 0", (double)len, tpu,
                      o.rounds, fl);
-    if (do_full)
-      bench_row_rounds(tscale ? "full update (SCALED timeouts)"
-                              : "full update: sqn-update, defaults",
+    if (do_full) {
+      bench_row_rounds(tscale ? "full update from healthy (SCALED)"
+                              : "full update from healthy, defaults",
                        (double)len, tfu, o.rounds, fl);
+      bench_row_rounds(tscale ? "full update from RECOVERY (SCALED)"
+                              : "full update from RECOVERY, defaults",
+                       (double)len, tfi, o.rounds, fl);
+    }
     /* Requirements hold for real sizes; the quick smoke only reports. */
     if (!o.quick) {
       bench_require("sim push / floor", pu / fl, "<=", 1.2);
@@ -934,7 +947,7 @@ int main(int argc, char **argv) {
   if (do_full) {
     small = bench_make_pkg(small_size, &small_len);
     if (!small || bench_write_file(small_path, small, small_len) != 0 ||
-        bench_full(small_path, tscale, NULL, &fr_small) != 0)
+        bench_full(small_path, tscale, NULL, "healthy", &fr_small) != 0)
       goto out_free;
     printf("\n== peak RSS (ru_maxrss through a launcher of %ld KiB) of one "
            "full update\n", fr_big.launcher_kb);
@@ -961,7 +974,7 @@ int main(int argc, char **argv) {
     uint8_t *sp = bench_make_pkg(o.quick ? 64 * 1024 : 4u * 1024 * 1024,
                                  &store_len);
     int src = !sp || bench_write_file(store_path, sp, store_len) != 0 ||
-              bench_full(store_path, tscale, "store", &fr_store) != 0;
+              bench_full(store_path, tscale, "store", "healthy", &fr_store) != 0;
     free(sp);
     if (src)
       goto out_free;

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check_ext.h"
@@ -193,6 +196,8 @@ END_TEST
 #ifdef SQN_SIM_BIN
 /* Start sqn-sim on `state_fixture` (copied to tmpdir); its pty path goes to
  * `pty`. False (skip) when no pty can be had. */
+static const char *sim_trace; /* --trace FILE for the next start_sim */
+
 static bool start_sim(const char *state_fixture, char *pty, size_t cap,
                       pid_t *pid, int *fd) {
   char state[256], line[512] = "";
@@ -211,8 +216,12 @@ static bool start_sim(const char *state_fixture, char *pty, size_t cap,
     close(p[0]);
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 2);
-    execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale", "0.01",
-          (char *)NULL);
+    if (sim_trace)
+      execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale",
+            "0.01", "--trace", sim_trace, (char *)NULL);
+    else
+      execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale", "0.01",
+            (char *)NULL);
     _exit(127);
   }
   close(p[1]);
@@ -329,7 +338,135 @@ START_TEST(test_update_cli_json_transfer_phase_is_not_power_safe) {
   ck_assert_int_gt(transfer_events, 1);
 }
 END_TEST
+
+static void stop_sim(pid_t sim, int fd) {
+  kill(sim, SIGTERM);
+  waitpid(sim, NULL, 0);
+  close(fd);
+}
+
+/* A terminal (or any program) holding the port with flock, as picocom and
+ * ModemManager do: sqn-update exits with the busy code, names the holder,
+ * and the emulator never sees a byte. */
+START_TEST(test_update_cli_locked_port_busy_exit_13_nothing_sent) {
+  char pty[512], trace[300], who[64];
+  pid_t sim;
+  int fd, hold;
+  size_t len;
+  snprintf(trace, sizeof trace, "%s/trace.jsonl", tmpdir);
+  sim_trace = trace;
+  bool ok = start_sim(SQN_FIXTURES "/states/healthy.json", pty, sizeof pty,
+                      &sim, &fd);
+  sim_trace = NULL;
+  if (!ok)
+    return;
+  hold = open(pty, O_RDWR | O_NOCTTY | O_NONBLOCK);
+  ck_assert_int_ge(hold, 0);
+  ck_assert_int_eq(flock(hold, LOCK_EX | LOCK_NB), 0);
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                        "0.05", PKG, NULL};
+  int rc = run(argv);
+  close(hold);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 13, "exit %d: %s", rc, out);
+  ck_assert_msg(strstr(out, "E_PORT_BUSY") && strstr(out, "nothing was sent"),
+                "%s", out);
+  snprintf(who, sizeof who, "pid %ld", (long)getpid());
+  ck_assert_msg(strstr(out, who), "holder not named: %s", out);
+  char *t = (char *)sqn_read_file(trace, &len);
+  ck_assert_ptr_nonnull(t);
+  ck_assert_msg(!strstr(t, "\"kind\":\"at<\""), "bytes reached the modem: %s",
+                t);
+  free(t);
+}
+END_TEST
+
+/* Two sqn-update at once on one port: exactly one runs (and succeeds), the
+ * other exits 13 before sending a byte. */
+START_TEST(test_update_cli_two_updaters_one_runs) {
+  char pty[512];
+  pid_t sim, first;
+  int fd, probe, st;
+  if (!start_sim(SQN_FIXTURES "/states/healthy.json", pty, sizeof pty, &sim,
+                 &fd))
+    return;
+  first = fork();
+  ck_assert_int_ge(first, 0);
+  if (first == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    alarm(60);
+    execl(SQN_UPDATE_BIN, SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+          "0.05", PKG, (char *)NULL);
+    _exit(127);
+  }
+  /* Wait (bounded: 10 s) until the first one holds the port. */
+  probe = open(pty, O_RDWR | O_NOCTTY | O_NONBLOCK);
+  ck_assert_int_ge(probe, 0);
+  bool held = false;
+  for (int i = 0; i < 2000 && !held; i++) {
+    if (flock(probe, LOCK_EX | LOCK_NB) == 0) {
+      flock(probe, LOCK_UN);
+      struct timespec ts = {0, 5 * 1000000L};
+      nanosleep(&ts, NULL);
+    } else {
+      held = true;
+    }
+  }
+  close(probe);
+  ck_assert_msg(held, "the first sqn-update never took the port");
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                        "0.05", PKG, NULL};
+  int rc = run(argv);
+  ck_assert_int_eq(waitpid(first, &st, 0), first);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 13, "second: exit %d: %s", rc, out);
+  ck_assert(WIFEXITED(st));
+  ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
 #endif
+
+/* --log onto the package (the log name forgotten) is refused and the
+ * package stays intact; a FIFO package and an empty updater are refused up
+ * front; a --port symlink to a non-tty is refused. */
+START_TEST(test_update_cli_inputs_never_damaged) {
+  char pkg[300], fifo[300], elf[300], link[300];
+  size_t len0, len1;
+  uint8_t *b0 = sqn_read_file(PKG, &len0), *b1;
+  ck_assert_ptr_nonnull(b0);
+  snprintf(pkg, sizeof pkg, "%s/fw.dup", tmpdir);
+  write_file(pkg, b0, len0);
+  const char *a1[] = {SQN_UPDATE_BIN, "--port", "/dev/null", "--log", pkg,
+                      pkg, NULL};
+  ck_assert_int_eq(run(a1), 2);
+  ck_assert_msg(strstr(out, "refusing to overwrite"), "%s", out);
+  b1 = sqn_read_file(pkg, &len1);
+  ck_assert_ptr_nonnull(b1);
+  ck_assert_uint_eq(len0, len1);
+  ck_assert(memcmp(b0, b1, len0) == 0);
+  free(b1);
+  free(b0);
+  snprintf(fifo, sizeof fifo, "%s/fifo.dup", tmpdir);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  const char *a2[] = {SQN_UPDATE_BIN, "--port", "/dev/null", fifo, NULL};
+  ck_assert_int_eq(run(a2), 3);
+  ck_assert_msg(strstr(out, "a FIFO"), "%s", out);
+  snprintf(elf, sizeof elf, "%s/empty.elf", tmpdir);
+  write_file(elf, "", 0);
+  const char *a3[] = {SQN_UPDATE_BIN, "--port", "/dev/null", "--updater", elf,
+                      PKG, NULL};
+  ck_assert_int_eq(run(a3), 3);
+  ck_assert_msg(strstr(out, "E_UPDATER_INVALID") && strstr(out, "0 bytes"),
+                "%s", out);
+  snprintf(link, sizeof link, "%s/ttyFAKE", tmpdir);
+  ck_assert_int_eq(symlink(pkg, link), 0);
+  const char *a4[] = {SQN_UPDATE_BIN, "--port", link, PKG, NULL};
+  ck_assert_int_eq(run(a4), 4);
+  ck_assert_msg(strstr(out, "which is not a tty"), "%s", out);
+}
+END_TEST
 
 /* ---- suite --------------------------------------------------------------- */
 
@@ -345,10 +482,13 @@ int main(void) {
   tcase_add_test(tc, test_update_cli_bad_port_exit_4);
   tcase_add_test(tc, test_update_cli_legacy_positional_exit_2);
   tcase_add_test(tc, test_update_cli_bad_option_logs_done_exit_2);
+  tcase_add_test(tc, test_update_cli_inputs_never_damaged);
 #ifdef SQN_SIM_BIN
   tcase_add_test(tc, test_update_cli_upgrades_sqn_sim_over_pty);
   tcase_add_test(tc, test_update_cli_info_reads_sqn_sim_over_pty);
   tcase_add_test(tc, test_update_cli_json_transfer_phase_is_not_power_safe);
+  tcase_add_test(tc, test_update_cli_locked_port_busy_exit_13_nothing_sent);
+  tcase_add_test(tc, test_update_cli_two_updaters_one_runs);
 #endif
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
