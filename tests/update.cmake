@@ -33,7 +33,7 @@ if(TARGET sqnup)
     sqn_add_check_test(test_update_cli
       SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_cli.c
       LABELS unit
-      TIMEOUT 90)
+      TIMEOUT 240)
     target_compile_definitions(test_update_cli PRIVATE
       SQN_UPDATE_BIN="$<TARGET_FILE:sqn-update>")
     add_dependencies(test_update_cli sqn-update)
@@ -41,6 +41,11 @@ if(TARGET sqnup)
       target_compile_definitions(test_update_cli PRIVATE
         SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>")
       add_dependencies(test_update_cli sqn-sim)
+    endif()
+    if(TARGET sqn-dup)
+      target_compile_definitions(test_update_cli PRIVATE
+        SQN_DUP_BIN="$<TARGET_FILE:sqn-dup>")
+      add_dependencies(test_update_cli sqn-dup)
     endif()
   endif()
   include(${CMAKE_CURRENT_LIST_DIR}/fuzz.cmake OPTIONAL)

@@ -426,6 +426,94 @@ START_TEST(test_update_cli_two_updaters_one_runs) {
   ck_assert_int_eq(WEXITSTATUS(st), 0);
 }
 END_TEST
+
+#ifdef SQN_DUP_BIN
+/* Run sqn-update --json on `pty` and kill -9 it once its package progress
+ * reaches `at` bytes (mid-push); returns the bytes it had reported. */
+static unsigned long long kill_mid_push(const char *pty, const char *pkg,
+                                        unsigned long long at) {
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    dup2(p[1], 1);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    close(p[0]);
+    alarm(60);
+    execl(SQN_UPDATE_BIN, SQN_UPDATE_BIN, "--port", pty, "--json",
+          "--timeout-scale", "0.05", pkg, (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  char buf[8192];
+  size_t len = 0;
+  unsigned long long done = 0;
+  bool killed = false;
+  for (;;) {
+    ssize_t n = read(p[0], buf + len, sizeof buf - 1 - len);
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+    buf[len] = '\0';
+    char *nl, *line = buf;
+    while ((nl = strchr(line, '\n'))) {
+      *nl = '\0';
+      const char *d = strstr(line, "\"done\":");
+      if (d && !strstr(line, "\"updater\":true"))
+        done = strtoull(d + 7, NULL, 10);
+      line = nl + 1;
+      if (!killed && done >= at) {
+        kill(pid, SIGKILL);
+        killed = true;
+      }
+    }
+    memmove(buf, line, strlen(line) + 1);
+    len = strlen(buf);
+    if (len >= sizeof buf - 1)
+      len = 0;
+  }
+  close(p[0]);
+  int st;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert_msg(killed, "the run ended before %llu bytes (at %llu)", at, done);
+  return done;
+}
+
+/* After kill -9 of sqn-update mid-push (20 seeded points), a rerun
+ * recovers the modem without a power cycle every time: the rerun finds the
+ * modem silent in STP and sends the STP RESET sequence (protocol.md 4). */
+START_TEST(test_update_cli_kill9_mid_push_rerun_recovers) {
+  char pty[512], pkg[300], state[300];
+  pid_t sim;
+  int fd;
+  const unsigned long long size = 262144;
+  snprintf(pkg, sizeof pkg, "%s/big.dup", tmpdir);
+  const char *mk[] = {SQN_DUP_BIN, "build", "--version", "5.2.0.0", "--build",
+                      "48829", "--size", "262144", "-o", pkg, NULL};
+  ck_assert_int_eq(run(mk), 0);
+  snprintf(state, sizeof state, "%s/modem.json", tmpdir);
+  uint64_t seed = 0x10u;
+  for (int k = 0; k < 20; k++) {
+    if (!start_sim(SQN_FIXTURES "/states/healthy.json", pty, sizeof pty, &sim,
+                   &fd))
+      return;
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    unsigned long long at = 8192 + (seed >> 33) % (size - 16384);
+    unsigned long long got = kill_mid_push(pty, pkg, at);
+    const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                          "0.05", pkg, NULL};
+    int rc = run(argv);
+    stop_sim(sim, fd);
+    ck_assert_msg(rc == 0, "point %d (killed at %llu of %llu bytes): exit %d: %s",
+                  k, got, size, rc, out);
+    ck_assert_msg(strstr(out, "upgrade verified: modem runs LR5.2.0.0-48829"),
+                  "point %d: %s", k, out);
+  }
+}
+END_TEST
+#endif
 #endif
 
 /* --log onto the package (the log name forgotten) is refused and the
@@ -489,6 +577,16 @@ int main(void) {
   tcase_add_test(tc, test_update_cli_json_transfer_phase_is_not_power_safe);
   tcase_add_test(tc, test_update_cli_locked_port_busy_exit_13_nothing_sent);
   tcase_add_test(tc, test_update_cli_two_updaters_one_runs);
+#ifdef SQN_DUP_BIN
+  {
+    /* 20 kill -9 points, each with a rerun: its own, longer bound */
+    TCase *tk = tcase_create("kill9");
+    tcase_set_timeout(tk, 200);
+    tcase_add_checked_fixture(tk, setup, teardown);
+    tcase_add_test(tk, test_update_cli_kill9_mid_push_rerun_recovers);
+    suite_add_tcase(s, tk);
+  }
+#endif
 #endif
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);

@@ -39,6 +39,7 @@
  * everywhere).
  */
 #include "update_int.h"
+#include "sqnup/stp.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -341,6 +342,30 @@ void sqn_upd_wait_progress(struct sqn_update *u) {
   u->progress_at = u->now + sqn_upd_ms(u, SQN_UPD_PROGRESS_MS);
 }
 
+/* The STP RESET sequence for a modem stranded in STP slave mode: RESET
+ * ends an open session (the slave leaves STP); with no session open it is
+ * acked and OPEN + RESET open and end one. Sent without waiting for acks
+ * (the replies are dropped as line noise); a modem in AT mode sees one
+ * garbage line. Then probing resumes after a short pause. */
+static void sqn_upd_stp_rescue(struct sqn_update *u) {
+  uint8_t f[48];
+  size_t n = sqn_stp_encode(f, sizeof f, SQN_STP_MAGIC_REQ, SQN_STP_OP_RESET,
+                            0, 0, NULL, 0, 0);
+  n += sqn_stp_encode(f + n, sizeof f - n, SQN_STP_MAGIC_REQ, SQN_STP_OP_OPEN,
+                      1, 1, NULL, 0, 0);
+  n += sqn_stp_encode(f + n, sizeof f - n, SQN_STP_MAGIC_REQ,
+                      SQN_STP_OP_RESET, 0, 0, NULL, 0, 0);
+  sqn_upd_log(u, SQN_LOG_WARN,
+              "no answer at %u or %u baud: sending the STP RESET sequence at "
+              "%u baud in case an interrupted transfer left the modem in STP",
+              (unsigned)u->alt_baud, (unsigned)u->cur_baud,
+              (unsigned)u->cur_baud);
+  sqn_at_cancel(&u->at);
+  if (!sqn_upd_write(u, f, n))
+    return;
+  sqn_upd_wait(u, SQN_UPDATE_ST_REBOOT_WAIT, u->t.probe_ms);
+}
+
 void sqn_upd_probe_timeout(struct sqn_update *u) {
   sqn_upd_wait_progress(u);
   if (u->probe_purpose != SQN_UPD_P_DETECT && u->now >= u->phase_deadline) {
@@ -391,6 +416,14 @@ void sqn_upd_probe_timeout(struct sqn_update *u) {
     u->alt_baud = u->cur_baud;
     if (!sqn_upd_baud(u, b))
       return;
+  }
+  /* A first round without any answer at either rate: the modem may be an
+   * STP slave left by a killed updater (protocol.md 4: it ignores AT until
+   * a RESET ends its session). Rescue it once at each rate, then probe. */
+  if (u->probe_purpose == SQN_UPD_P_DETECT && !u->noise &&
+      (u->attempts == 2 || u->attempts == 3)) {
+    sqn_upd_stp_rescue(u);
+    return;
   }
   /* At each rate of every round: AT first, the data-mode escape after a
    * silent AT (a modem still booting in the first round may be in data
