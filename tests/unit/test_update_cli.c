@@ -427,6 +427,88 @@ START_TEST(test_update_cli_two_updaters_one_runs) {
 }
 END_TEST
 
+/* Start sqn-sim on a copy of `state_fixture` with --link `link`; wait
+ * (bounded) for its pty line. */
+static bool start_sim_link(const char *state_fixture, const char *profile,
+                           const char *link, pid_t *pid, int *fd) {
+  char state[256], line[512] = "";
+  size_t len, got = 0;
+  snprintf(state, sizeof state, "%s/modem-link.json", tmpdir);
+  unlink(state);
+  if (state_fixture) {
+    uint8_t *b = sqn_read_file(state_fixture, &len);
+    ck_assert_ptr_nonnull(b);
+    write_file(state, b, len);
+    free(b);
+  }
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  pid_t sim = fork();
+  ck_assert_int_ge(sim, 0);
+  if (sim == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--profile", profile,
+          "--link", link, "--time-scale", "0.01", (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  while (!strchr(line, '\n') && got < sizeof line - 1) {
+    struct pollfd pf = {p[0], POLLIN, 0};
+    if (poll(&pf, 1, 10000) <= 0)
+      break;
+    ssize_t n = read(p[0], line + got, sizeof line - 1 - got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+    line[got] = '\0';
+  }
+  if (strncmp(line, "pty: ", 5) != 0) {
+    kill(sim, SIGTERM);
+    waitpid(sim, NULL, 0);
+    close(p[0]);
+    return false;
+  }
+  *pid = sim;
+  *fd = p[0];
+  return true;
+}
+
+/* The per-port journal: a GM02S seen running LR8 on a port (here the
+ * emulator's --link name) is known to be a Monarch 2 when it is later
+ * found in RECOVERY, where ATI1 answers ERROR: an LR5 (Monarch 1) package
+ * is refused before any write. */
+START_TEST(test_update_cli_journal_refuses_chip_mismatch_in_recovery) {
+  char link[300], env[320], jdir[300];
+  pid_t sim;
+  int fd;
+  snprintf(link, sizeof link, "%s/ttyMODEM", tmpdir);
+  snprintf(jdir, sizeof jdir, "%s/state", tmpdir);
+  snprintf(env, sizeof env, "XDG_STATE_HOME=%s", jdir);
+  putenv(env);
+  if (!start_sim_link(NULL, "gm02s", link, &sim, &fd))
+    return;
+  const char *info[] = {SQN_UPDATE_BIN, "--port", link, "--timeout-scale",
+                        "0.05", "--info", NULL};
+  int rc = run(info);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 0, "info: exit %d: %s", rc, out);
+  ck_assert_msg(strstr(out, "LR8"), "%s", out);
+  ck_assert(start_sim_link(SQN_FIXTURES "/states/gm02s-recovery.json", "gm02s",
+                           link, &sim, &fd));
+  const char *up[] = {SQN_UPDATE_BIN, "--port", link, "--timeout-scale", "0.05",
+                      PKG, NULL};
+  rc = run(up);
+  stop_sim(sim, fd);
+  unsetenv("XDG_STATE_HOME");
+  ck_assert_msg(rc == 6, "exit %d: %s", rc, out);
+  ck_assert_msg(strstr(out, "E_CHIP_MISMATCH") && strstr(out, "from the journal"),
+                "%s", out);
+}
+END_TEST
+
 #ifdef SQN_DUP_BIN
 /* Run sqn-update --json on `pty` and kill -9 it once its package progress
  * reaches `at` bytes (mid-push); returns the bytes it had reported. */
@@ -577,6 +659,7 @@ int main(void) {
   tcase_add_test(tc, test_update_cli_json_transfer_phase_is_not_power_safe);
   tcase_add_test(tc, test_update_cli_locked_port_busy_exit_13_nothing_sent);
   tcase_add_test(tc, test_update_cli_two_updaters_one_runs);
+  tcase_add_test(tc, test_update_cli_journal_refuses_chip_mismatch_in_recovery);
 #ifdef SQN_DUP_BIN
   {
     /* 20 kill -9 points, each with a rerun: its own, longer bound */

@@ -146,6 +146,10 @@ enum sqn_next {
      "the modem did not answer after switching boot mode",                     \
      "power-cycle the board, then rerun (with --updater updater.elf and a "    \
      "full package if it comes up in SMOD 0)")                                 \
+  XX(CHIP_MISMATCH, -125, REFUSED, true, FORCE,                                \
+     "the package is for the other Sequans chip than the modem (LR5/LR6: "     \
+     "Monarch 1, LR8: Monarch 2); such an image is written but never boots",   \
+     "use a package for the modem's chip (--force writes it anyway)")          \
   XX(MODEM_STATE_UNKNOWN, -124, REFUSED, true, FORCE,                          \
      "the modem's mode or version could not be read, so the family, chip and " \
      "downgrade checks cannot run; nothing was written",                       \

@@ -271,6 +271,11 @@ struct sqn_update_config {
    * that cannot tell (recovery chain) needs `force` (E_PART1_MISSING).
    */
   uint64_t pkg2_size;
+  /* What the caller last saw on this port (sqn-update's journal, keyed by
+   * the port's stable id): the firmware family (5, 6, 8) the modem ran,
+   * 0 unknown. Used for the chip check where the modem cannot tell
+   * (RECOVERY, UPDATER, FFH answer ATI1 with ERROR). */
+  int journal_family;
   /* Options. */
   uint32_t baud;              /* first rate to try; 0 = 921600 */
   bool force;                 /* allow family mismatch and downgrade */

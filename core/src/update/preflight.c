@@ -353,6 +353,43 @@ static bool sqn_upd_check_bootrom(struct sqn_update *u) {
   return true;
 }
 
+/* The chip of a family: 1 Monarch 1 (LR5, LR6), 2 Monarch 2 (LR8), 0 ?. */
+static int sqn_upd_chip(int family) {
+  return family == 5 || family == 6 ? 1 : family == 8 ? 2 : 0;
+}
+
+/* A known chip mismatch is refused unless forced; an unknown chip (a modem
+ * in RECOVERY with no journal) is a warning (modem-model.md 6: a foreign
+ * image is written, reported "success" and never boots). */
+static bool sqn_upd_check_chip(struct sqn_update *u) {
+  const struct sqn_modem_info *mi = &u->modem;
+  uint32_t all = u->pkg.families | u->part1.families;
+  int fam = mi->family ? mi->family : u->cfg.journal_family;
+  int chip = sqn_upd_chip(fam);
+  uint32_t other = chip == 1 ? 1u << 8 : chip == 2 ? (1u << 5 | 1u << 6) : 0;
+  if (!chip) {
+    sqn_upd_log(u, SQN_LOG_WARN,
+                "the modem's chip is unknown (SMOD %d, no journal for this "
+                "port): an image for the other chip would be written and "
+                "never boot; make sure the package is for this modem",
+                mi->smod);
+    return true;
+  }
+  if (!(all & other))
+    return true;
+  if (u->cfg.force) {
+    sqn_upd_log(u, SQN_LOG_WARN, "chip mismatch forced: the modem is a "
+                "Monarch %d, the package is not", chip);
+    return true;
+  }
+  sqn_upd_finish(u, SQN_E_CHIP_MISMATCH,
+                 "the modem is a Monarch %d (LR%d%s), the package is for "
+                 "Monarch %d",
+                 chip, fam, mi->family ? "" : ", from the journal",
+                 chip == 1 ? 2 : 1);
+  return false;
+}
+
 /* Unknown never skips a safety check: a mode that could not be read, or an
  * application (SMOD 2) whose version could not be read, refuses every
  * write the checks would have guarded, unless forced. */
@@ -382,7 +419,8 @@ static bool sqn_upd_check_known(struct sqn_update *u) {
 bool sqn_upd_check_modem(struct sqn_update *u) {
   const struct sqn_modem_info *mi = &u->modem;
   sqn_upd_set_phase(u, SQN_UPDATE_PHASE_CHECK_MODEM);
-  if (!sqn_upd_check_known(u) || !sqn_upd_check_family(u) ||
+  if (!sqn_upd_check_known(u) || !sqn_upd_check_chip(u) ||
+      !sqn_upd_check_family(u) ||
       !sqn_upd_check_downgrade(u) || !sqn_upd_check_part2_alone(u))
     return false;
   if (!mi->version.found)

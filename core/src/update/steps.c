@@ -339,6 +339,14 @@ static void sqn_upd_smod_updater(struct sqn_update *u, int smod) {
 }
 
 static void sqn_upd_smod_fff_boot(struct sqn_update *u, int smod) {
+  if (smod == 4) {
+    sqn_upd_finish(u, SQN_E_VERIFY_MISMATCH,
+                   "after the new firmware was selected the modem fell back "
+                   "to RECOVERY (SMOD 4): the image does not boot on this "
+                   "modem (a package for the other chip?); rerun with a "
+                   "package for this modem");
+    return;
+  }
   if (smod != 2) {
     sqn_upd_finish(u, SQN_E_VERIFY_MISMATCH,
                    "modem booted SMOD %d instead of FFF (2)", smod);

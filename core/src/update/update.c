@@ -361,6 +361,17 @@ static void sqn_upd_stp_rescue(struct sqn_update *u) {
               (unsigned)u->alt_baud, (unsigned)u->cur_baud,
               (unsigned)u->cur_baud);
   sqn_at_cancel(&u->at);
+  /* First complete a frame the killed master may have left half-sent (a
+   * BLOCK waits for up to 8192 bytes): NUL filler, which the slave then
+   * drops (bad CRC) and an AT parser ignores. tx_buf is free while
+   * detecting. */
+  memset(u->cfg.tx_buf, 0, u->cfg.tx_cap);
+  for (size_t left = SQN_UPDATE_TX_GOOD + 16; left > 0;) {
+    size_t k = left < u->cfg.tx_cap ? left : u->cfg.tx_cap;
+    if (!sqn_upd_write(u, u->cfg.tx_buf, k))
+      return;
+    left -= k;
+  }
   if (!sqn_upd_write(u, f, n))
     return;
   sqn_upd_wait(u, SQN_UPDATE_ST_REBOOT_WAIT, u->t.probe_ms);

@@ -7,8 +7,10 @@
  * package is reported before the port is touched), the poll() loop
  * (core/port), and progress output for a terminal, a pipe or --json.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +44,9 @@ struct cli {
   int power_shown;     /* power safety last printed: -1 none, 0 or 1 */
   char port_err[520];  /* why the port could not be opened or set */
   const struct sqn_update *u; /* the run, for the "modem found" line */
+  char journal[600];   /* this port's journal file; "" when it has no
+                          stable id */
+  int journal_family;  /* family read from it, 0 none */
   unsigned attempt;    /* detection attempts shown on a terminal */
   char detect_rate[24];
 };
@@ -353,8 +358,13 @@ static void sqn_cli_plain_event(struct cli *c, const struct sqn_update_event *ev
   }
 }
 
+static void sqn_cli_journal_write(struct cli *c, const char *lr);
+
 static void sqn_cli_event(void *user, const struct sqn_update_event *in) {
   struct cli *c = user;
+  if (in->kind == SQN_UPDATE_EV_INFO && in->text &&
+      strncmp(in->text, "version=", 8) == 0)
+    sqn_cli_journal_write(c, in->text + 8);
   struct sqn_update_event done_ev;
   char done_text[2048];
   const struct sqn_update_event *ev = in;
@@ -390,6 +400,113 @@ static void sqn_cli_event(void *user, const struct sqn_update_event *in) {
     c->power_shown = ev->power_safe;
   }
   sqn_cli_plain_event(c, ev);
+}
+
+/* ---- the per-port journal ------------------------------------------------ */
+
+/*
+ * What sqn-update saw of the modem on a port, kept across runs so that a
+ * modem in RECOVERY (ATI1 answers ERROR) can still be checked for its chip:
+ * $XDG_STATE_HOME/sqnup/<id> (default ~/.local/state/sqnup/<id>), a few
+ * "key=value" lines. <id> is the port's stable id: its /dev/serial/by-id
+ * name, or the symlink given as --port (a udev or sqn-sim --link name).
+ * A bare /dev/ttyUSBn or /dev/pts/N has no stable id: no journal.
+ */
+static bool sqn_cli_by_id(const char *port, char *out, size_t cap) {
+  char want[512], got[512], path[768];
+  DIR *d;
+  struct dirent *e;
+  bool found = false;
+  if (!realpath(port, want) || !(d = opendir("/dev/serial/by-id")))
+    return false;
+  while (!found && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof path, "/dev/serial/by-id/%s", e->d_name);
+    if (realpath(path, got) && strcmp(got, want) == 0) {
+      snprintf(out, cap, "by-id_%s", e->d_name);
+      found = true;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+static void sqn_cli_journal_path(struct cli *c) {
+  char id[400] = "", dir[300];
+  struct stat st;
+  const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+  c->journal[0] = '\0';
+  if (!sqn_cli_by_id(c->port, id, sizeof id)) {
+    char abs[400];
+    if (lstat(c->port, &st) != 0 || !S_ISLNK(st.st_mode) ||
+        !realpath(c->port, abs) || strncmp(c->port, "/dev/pts/", 9) == 0)
+      return;
+    /* the symlink's own absolute path, not its target */
+    int n = -1;
+    if (c->port[0] == '/')
+      n = snprintf(id, sizeof id, "%s", c->port);
+    else if (getcwd(abs, sizeof abs))
+      n = snprintf(id, sizeof id, "%s/%s", abs, c->port);
+    if (n < 0 || (size_t)n >= sizeof id)
+      return; /* no id that fits: no journal */
+  }
+  for (char *p = id; *p; p++)
+    if (*p == '/')
+      *p = '_';
+  if (xdg && *xdg)
+    snprintf(dir, sizeof dir, "%s/sqnup", xdg);
+  else if (home && *home)
+    snprintf(dir, sizeof dir, "%s/.local/state/sqnup", home);
+  else
+    return;
+  snprintf(c->journal, sizeof c->journal, "%s/%s", dir, id);
+}
+
+static void sqn_cli_journal_read(struct cli *c) {
+  char line[128];
+  FILE *f;
+  sqn_cli_journal_path(c);
+  if (!c->journal[0] || !(f = fopen(c->journal, "r")))
+    return;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "family=", 7) == 0)
+      c->journal_family = atoi(line + 7);
+  fclose(f);
+}
+
+/* Called with the version ATI1 showed (before any write of the run). */
+static void sqn_cli_journal_write(struct cli *c, const char *lr) {
+  char dir[600], tmp[620];
+  char *slash;
+  FILE *f;
+  int fam = (lr[0] == 'L' && lr[1] == 'R') ? atoi(lr + 2) : 0;
+  if (!c->journal[0] || fam <= 0)
+    return;
+  snprintf(dir, sizeof dir, "%s", c->journal);
+  slash = strrchr(dir, '/');
+  if (!slash)
+    return;
+  *slash = '\0';
+  {
+    char *q = strrchr(dir, '/'); /* .../state then .../state/sqnup */
+    if (q) {
+      *q = '\0';
+      (void)mkdir(dir, 0700);
+      *q = '/';
+    }
+  }
+  (void)mkdir(dir, 0700);
+  snprintf(tmp, sizeof tmp, "%s.tmp", c->journal);
+  f = fopen(tmp, "w");
+  if (!f)
+    return;
+  fprintf(f, "chip=monarch%d\nfamily=%d\nversion=%s\n", fam == 8 ? 2 : 1,
+          fam, lr);
+  if (fclose(f) == 0)
+    (void)rename(tmp, c->journal);
+  else
+    (void)unlink(tmp);
 }
 
 /* ---- arguments and input checks ------------------------------------------ */
@@ -643,6 +760,8 @@ static int sqn_cli_run(struct cli *c, struct sqn_update *u, uint8_t *tx,
   cfg.updater_size = c->elf_size;
   cfg.baud = c->baud;
   cfg.force = c->force;
+  sqn_cli_journal_read(c);
+  cfg.journal_family = c->journal_family;
   cfg.method = c->method;
   cfg.timeout_scale = c->scale;
   cfg.write = sqn_cli_write;

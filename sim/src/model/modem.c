@@ -320,10 +320,22 @@ bool sim_mode_app_style(const struct sim_modem *m)
 
 /* ---- boot ---------------------------------------------------------------- */
 
+/* modem-model.md section 6: an fff image built for the other chip (LR8 is
+ * Monarch 2 / gm02s, LR5 and LR6 Monarch 1) is written like any other but
+ * never boots: FFF falls back to RECOVERY. An unknown version is not
+ * foreign. */
+static bool sim_fff_foreign(const struct sim_state *st)
+{
+  char major = st->fff.version[0];
+  if (!st->fff.valid || major < '0' || major > '9' || st->fff.version[1] != '.')
+    return false;
+  return (major == '8') != (st->profile == SIM_PROFILE_GM02S);
+}
+
 static enum sim_smod sim_boot_resolve(const struct sim_state *st)
 {
   enum sim_boot b = st->boot_select;
-  if (b == SIM_BOOT_FFF && !st->fff.valid)
+  if (b == SIM_BOOT_FFF && (!st->fff.valid || sim_fff_foreign(st)))
     b = SIM_BOOT_RECOVERY;
   if ((b == SIM_BOOT_RECOVERY || b == SIM_BOOT_UPDATER) && !st->updater.valid)
     b = SIM_BOOT_FFH;
@@ -388,6 +400,14 @@ void sim_boot_into(struct sim_modem *m, enum sim_smod target,
   m->boot_done_at = m->now + sim_scaled(m, sim_boot_delay(target));
   sim_trace(m, SIM_TRACE_MODE, NULL, 0, "boot %s (%s)", sim_smod_name(target),
             why);
+  if (target == SIM_SMOD_RECOVERY && m->st.boot_select == SIM_BOOT_FFF &&
+      sim_fff_foreign(&m->st))
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0,
+              "fff holds LR%s-%u, built for the other chip (this is %s): it "
+              "never boots, RECOVERY instead (modem-model.md 6)",
+              m->st.fff.version, (unsigned)m->st.fff.build,
+              m->st.profile == SIM_PROFILE_GM02S ? "a Monarch 2 (gm02s)"
+                                                 : "a Monarch 1");
   if (target == SIM_SMOD_FFF && m->st.fff.incomplete) {
     /* Only a broken write ordering (SIM_DEBUG_MARK_VALID_EARLY) gets a
      * half-written image marked valid: the boot jumps into it and never
