@@ -46,6 +46,9 @@ if(TARGET sqn-scenario)
 endif()
 
 if(TARGET sqnup_posix)
+  # The smoke scales sqn-update's timeouts by 0.02, not the default 0.001:
+  # 10 ms ack timeouts failed it on a loaded machine (a healthy run waits
+  # for no timeout, so the figures do not change).
   sqn_add_bench(bench_pingpong SOURCES ${SQN_BENCH_DIR}/bench_pingpong.c
                 LIBS sqnup_posix sqnup sim_pty_rate PkgConfig::JANSSON util)
   # The pty benchmark runs the tools as processes: build them with it.

@@ -18,6 +18,8 @@
  */
 #include "link.h"
 
+#include "judge.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +117,7 @@ static int harness_walk_cb(void *user, enum sqn_caba_event ev,
 int harness_link_init(struct harness_link *l, enum sim_profile profile,
                       const struct harness_pkg *pkg) {
   memset(l, 0, sizeof(*l));
+  harness_post_init(&l->post, false);
   l->profile = profile;
   l->pkg = pkg;
   /* Bytewise, so that the callback knows the exact stream offset. */
@@ -308,6 +311,7 @@ static void harness_link_trace(void *user, const struct sim_trace_event *ev) {
     return;
   if (l->narr)
     harness_narrate_sim(l->narr, ev);
+  harness_post_event(&l->post, ev);
   switch (ev->kind) {
   case SIM_TRACE_AT_RX:
     harness_link_event(l, HARNESS_CUT_AT_RX);
@@ -316,37 +320,31 @@ static void harness_link_trace(void *user, const struct sim_trace_event *ev) {
     harness_link_event(l, HARNESS_CUT_AT_TX);
     break;
   case SIM_TRACE_STP_RX:
-    if (l->sh.otf && ev->raw && ev->raw_len >= SQN_STP_HDR_LEN) {
-      struct sqn_stp_hdr h;
-      sqn_stp_hdr_parse(&h, ev->raw);
-      if (h.op == SQN_STP_OP_BLOCK)
-        l->sh.pending = h.plen;
-    }
+    if (l->sh.otf && ev->ev.type == SIM_EVENT_STP_FRAME &&
+        ev->ev.op == SQN_STP_OP_BLOCK)
+      l->sh.pending = ev->ev.plen;
     harness_link_event(l, HARNESS_CUT_STP_RX);
     break;
   case SIM_TRACE_STP_TX:
-    if (l->sh.otf && ev->raw && ev->raw_len >= SQN_STP_HDR_LEN + 2) {
-      struct sqn_stp_hdr h;
-      sqn_stp_hdr_parse(&h, ev->raw);
-      if (h.op == (SQN_STP_OP_BLOCK | SQN_STP_ACK) && l->sh.pending) {
-        uint32_t residue = (uint32_t)ev->raw[SQN_STP_HDR_LEN] << 8 |
-                           ev->raw[SQN_STP_HDR_LEN + 1];
-        l->sh.consumed += residue < l->sh.pending ? l->sh.pending - residue : 0;
-        l->sh.pending = 0;
-      }
+    /* A BLOCK ack's payload is the residue: bytes the modem did not take. */
+    if (l->sh.otf && ev->ev.type == SIM_EVENT_STP_FRAME &&
+        ev->ev.op == (SQN_STP_OP_BLOCK | SQN_STP_ACK) && l->sh.pending &&
+        ev->raw_len >= SQN_STP_HDR_LEN + 2) {
+      uint32_t residue = (uint32_t)ev->raw[SQN_STP_HDR_LEN] << 8 |
+                         ev->raw[SQN_STP_HDR_LEN + 1];
+      l->sh.consumed += residue < l->sh.pending ? l->sh.pending - residue : 0;
+      l->sh.pending = 0;
     }
     harness_link_event(l, HARNESS_CUT_STP_TX);
     break;
-  case SIM_TRACE_MODE:
-    if (ev->text && strncmp(ev->text, "STP slave (", 11) == 0) {
-      harness_shadow_settle(l);
-      l->sh.otf = strncmp(ev->text + 11, "ON_THE_FLY", 10) == 0;
-    } else if (ev->text && strncmp(ev->text, "STP session ended", 17) == 0) {
-      harness_shadow_settle(l);
-    }
-    break;
   default:
     break;
+  }
+  if (ev->ev.type == SIM_EVENT_STP_OPEN) {
+    harness_shadow_settle(l);
+    l->sh.otf = strcmp(ev->ev.stp_mode, "ON_THE_FLY") == 0;
+  } else if (ev->ev.type == SIM_EVENT_STP_CLOSE) {
+    harness_shadow_settle(l);
   }
 }
 
@@ -424,6 +422,7 @@ static int harness_link_boot_common(struct harness_link *l,
   l->shadow_armed = !l->no_shadow;
   l->cut = false;
   harness_bridge_drop_all(&l->br);
+  harness_post_power(&l->post);
   struct sim_modem_config mc = {
       .profile = l->profile,
       .state = &copy,
@@ -546,6 +545,12 @@ int harness_link_run(struct harness_link *l, bool force, bool with_elf,
   l->events = 0;
   l->cut = false;
   harness_bridge_drop_all(&l->br);
+  /* The commands of this run are judged from here (post.h); a modem whose
+   * flash already says success may be switched to FFF at once. */
+  l->post.start_success =
+      strcmp(sim_modem_state(l->m)->upgrade_status, "success") == 0;
+  l->post.violation[0] = '\0';
+  harness_post_run(&l->post, 1);
   out->start_us = l->br.now_us;
   out->err = 1;
   if (sqn_update_init(&l->u, &cfg) != 0) {
@@ -579,11 +584,17 @@ int harness_link_run(struct harness_link *l, bool force, bool with_elf,
   return l->oom ? -1 : 0;
 }
 
+static struct harness_target harness_link_target(const struct harness_link *l) {
+  struct harness_target t = {l->pkg->version_text, l->pkg->version.build};
+  return t;
+}
+
 bool harness_link_runs_package(const struct harness_link *l) {
-  const struct sim_state *st = sim_modem_state(l->m);
-  return sim_modem_powered(l->m) && sim_modem_smod(l->m) == SIM_SMOD_FFF &&
-         st->fff.valid && strcmp(st->fff.version, l->pkg->version_text) == 0 &&
-         st->fff.build == l->pkg->version.build;
+  struct harness_modem_view v;
+  struct harness_target t = harness_link_target(l);
+  char why[400];
+  harness_view_model(&v, l->m);
+  return harness_judge_success(&v, &t, why, sizeof(why)) == HARNESS_INV_NONE;
 }
 
 int harness_link_check_flash_json(const struct harness_link *l, char *why,
@@ -632,16 +643,9 @@ const char *harness_verdict_kind_name(enum harness_verdict_kind k) {
 }
 
 static const char *harness_link_mode(const struct harness_link *l) {
-  if (!sim_modem_powered(l->m))
-    return "OFF";
-  switch (sim_modem_smod(l->m)) {
-  case SIM_SMOD_FFH: return "FFH";
-  case SIM_SMOD_FFH_ELF: return "FFH-ELF";
-  case SIM_SMOD_FFF: return "FFF";
-  case SIM_SMOD_UPDATER: return "UPDATER";
-  case SIM_SMOD_RECOVERY: return "RECOVERY";
-  default: return "booting";
-  }
+  struct harness_modem_view v;
+  harness_view_model(&v, l->m);
+  return harness_view_mode(&v);
 }
 
 /* The invariants every run must keep, whatever its result: within its
@@ -651,19 +655,12 @@ static int harness_link_run_ok(struct harness_link *l,
                                const struct harness_link_outcome *oc,
                                uint64_t bound_us, const char *what,
                                struct harness_judgement *j) {
-  if (oc->past_bound) {
+  char why[400];
+  if (harness_judge_bounded(oc->past_bound, oc->stuck, (double)bound_us / 1e6,
+                            why, sizeof(why)) != HARNESS_INV_NONE) {
     snprintf(j->reason, sizeof(j->reason),
-             "INVARIANT: %s did not end within its bound of %.0f virtual s "
-             "(updater in %s, modem in %s)",
-             what, (double)bound_us / 1e6, sqn_update_state_name(l->u.state),
-             harness_link_mode(l));
-    return -1;
-  }
-  if (oc->stuck) {
-    snprintf(j->reason, sizeof(j->reason),
-             "INVARIANT: %s is stuck: no deadline on either side, updater in "
-             "%s, modem in %s",
-             what, sqn_update_state_name(l->u.state), harness_link_mode(l));
+             "%s: %s (updater in %s, modem in %s)", what, why,
+             sqn_update_state_name(l->u.state), harness_link_mode(l));
     return -1;
   }
   if (l->violation[0]) {
@@ -671,16 +668,17 @@ static int harness_link_run_ok(struct harness_link *l,
              what);
     return -1;
   }
+  if (harness_judge_commands(&l->post, why, sizeof(why)) != HARNESS_INV_NONE) {
+    snprintf(j->reason, sizeof(j->reason), "%s: %s", what, why);
+    return -1;
+  }
   if (oc->err == 0) {
+    struct harness_modem_view v;
+    struct harness_target t = harness_link_target(l);
     harness_link_settle(l, 60ull * 1000000ull);
-    if (!harness_link_runs_package(l)) {
-      const struct sim_state *st = sim_modem_state(l->m);
-      snprintf(j->reason, sizeof(j->reason),
-               "INVARIANT: %s reported success, but the modem is in %s with "
-               "fff %s %s-%u (package %s-%u)",
-               what, harness_link_mode(l), st->fff.valid ? "valid" : "INVALID",
-               st->fff.version, st->fff.build, l->pkg->version_text,
-               l->pkg->version.build);
+    harness_view_model(&v, l->m);
+    if (harness_judge_success(&v, &t, why, sizeof(why)) != HARNESS_INV_NONE) {
+      snprintf(j->reason, sizeof(j->reason), "%s: %s", what, why);
       return -1;
     }
   }
@@ -735,15 +733,15 @@ int harness_link_judge(struct harness_link *l,
   if (harness_link_run_ok(l, &r, bound_us, "the rerun after a power cycle",
                           j) != 0)
     return 0;
-  if (r.err != 0) {
-    snprintf(j->reason, sizeof(j->reason),
-             "INVARIANT: not rerunnable: the run ended with %s (remedy: %s), "
-             "but after it a power-cycled, fault-free rerun ended with %s "
-             "(modem in %s)",
-             sqn_err_name(oc->err), sqn_next_text(next), sqn_err_name(r.err),
-             harness_link_mode(l));
+  struct harness_modem_view v;
+  struct harness_target t = harness_link_target(l);
+  char what[160];
+  snprintf(what, sizeof(what), "not rerunnable: after %s (remedy: %s) and a "
+           "power cycle", sqn_err_name(oc->err), sqn_next_text(next));
+  harness_view_model(&v, l->m);
+  if (harness_judge_remedy(what, r.err, &v, &t, j->reason,
+                           sizeof(j->reason)) != HARNESS_INV_NONE)
     return 0;
-  }
   j->kind = HARNESS_VK_REPORTED;
   snprintf(j->reason, sizeof(j->reason),
            "%s (remedy: %s), then a power-cycled rerun succeeded",

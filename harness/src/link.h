@@ -29,6 +29,7 @@
 
 #include "bridge.h"
 #include "narrate.h"
+#include "post.h"
 #include "pkgbuild.h"
 #include "sim/fault.h"
 #include "sim/modem.h"
@@ -139,6 +140,7 @@ struct harness_link {
   uint64_t persists;            /* persist callbacks over the link's life */
   struct harness_shadow_state sh;
   char violation[320];          /* first write-ordering violation, or "" */
+  struct harness_post post;     /* the host's commands in the current run */
   bool ev_torn;                 /* the last event violated it */
   char ev_why[320];             /* ... and how */
   bool oom;

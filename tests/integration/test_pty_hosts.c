@@ -518,7 +518,7 @@ static void kill9_sim(struct pty_sim *s) {
   snprintf(trace, sizeof trace, "%s/trace.jsonl", dir);
   const char *args[] = {"--time-scale", "0.02", "--trace", trace, NULL};
   pty_sim_start(s, "interrupted-upgrade.json", args);
-  ck_assert_msg(pty_file_wait(trace, "\"up: SMOD", 10),
+  ck_assert_msg(pty_file_wait(trace, "\"event\":\"up\"", 30),
                 "sqn-sim did not come up within 10 s");
 }
 

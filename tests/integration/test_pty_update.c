@@ -112,7 +112,7 @@ static void upd_modem_start(struct upd_modem *m, const char *state,
   const char *args[] = {"--time-scale", SIM_SCALE, "--trace", m->trace,
                         profile ? "--profile" : NULL, profile, NULL};
   pty_sim_start(&m->sim, state, args);
-  ck_assert_msg(pty_file_wait(m->trace, "\"up: SMOD", 10),
+  ck_assert_msg(pty_file_wait(m->trace, "\"event\":\"up\"", 30),
                 "sqn-sim did not finish booting within 10 s");
 }
 

@@ -4,10 +4,11 @@
  * compatibility checks once the modem is known (family, downgrade, part 2
  * alone, factory bootrom), all before the first byte that changes anything.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "update_int.h"
+
+#include "../sqn_libc.h"
 
 
 /* The fff record's part tag (sqnup/pkg.h): "... part N/M" and optionally

@@ -12,11 +12,11 @@
  * (struct sqn_upd_swboot): entering recovery (m = 3) and selecting the new
  * firmware (m = 1) differ only in their row of sqn_upd_swboots[].
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "update_int.h"
+
+#include "../sqn_libc.h"
 
 typedef void (*sqn_upd_fn)(struct sqn_update *u);
 

@@ -42,9 +42,9 @@
 #include "sqnup/stp.h"
 
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "../sqn_libc.h"
 
 static const char sqn_upd_arrow[] = "\xe2\x86\x92"; /* → */
 

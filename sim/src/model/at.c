@@ -614,8 +614,9 @@ void sim_at_feed(struct sim_modem *m, const uint8_t *buf, size_t len,
     if (c == '\r' || c == '\n') {
       m->last_cr = c == '\r';
       if (m->line_overflow) {
-        sim_trace(m, SIM_TRACE_AT_RX, NULL, 0,
-                  "line longer than %d bytes, discarded", SIM_AT_LINE_MAX);
+        struct sim_event e = {.type = SIM_EVENT_AT_OVERLONG};
+        sim_trace_ev(m, SIM_TRACE_AT_RX, &e, NULL, 0,
+                     "line longer than %d bytes, discarded", SIM_AT_LINE_MAX);
         sim_at_reply_lines(m, NULL, 0, 0, NULL);
       } else if (m->line_len) {
         m->line[m->line_len] = '\0';

@@ -196,12 +196,20 @@ struct sim_modem {
   struct sim_outq_item *q;
   size_t qlen, qcap;
   uint64_t q_last_due;
+
+  /* image slots as last committed, to name the slot a commit changed */
+  struct sim_image committed[3]; /* fff, updater, bootrom */
 };
 
 /* modem.c */
 void sim_trace(struct sim_modem *m, enum sim_trace_kind k, const void *raw,
                size_t raw_len, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same with typed content `e` (AT lines and STP frames are typed by
+ * sim_trace itself). */
+void sim_trace_ev(struct sim_modem *m, enum sim_trace_kind k,
+                  const struct sim_event *e, const void *raw, size_t raw_len,
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 uint64_t sim_scaled(const struct sim_modem *m, uint64_t us);
 void sim_flash_commit(struct sim_modem *m, const char *what);
 /* Send bytes now or after `delay_us` (already scaled); shaped by the line. */

@@ -249,7 +249,10 @@ static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
     if (!up->dry && slot == SIM_SLOT_FFF && up->marked[slot] &&
         sim_debug_valid_early(m))
       sim_up_commit_slot(m, slot);
-    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+    struct sim_event e = {.type = SIM_EVENT_RECORD,
+                          .slot = sim_slot_names[slot],
+                          .bytes = rec->offset};
+    sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0,
               "record %s (%s) at %llu checked, version %s%u.%u.%u.%u [%u]",
               rec->magic, sim_slot_names[slot],
               (unsigned long long)rec->offset, rec->image.found ? "" : "none ",
@@ -334,11 +337,19 @@ static void sim_otf_end(struct sim_modem *m)
     sim_up_commit_slots(m);
     sim_set_status(m, "success", NULL);
     sim_upgrade_success_hooks(m);
-    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: success (%llu bytes)",
-              (unsigned long long)m->pkg_off);
+    struct sim_event e = {.type = SIM_EVENT_VERDICT,
+                          .success = true,
+                          .bytes = m->pkg_off};
+    sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0,
+                 "verdict: success (%llu bytes)",
+                 (unsigned long long)m->pkg_off);
   } else {
     sim_set_status(m, "fail", reason);
-    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: fail: %s", reason);
+    struct sim_event e = {.type = SIM_EVENT_VERDICT,
+                          .bytes = m->pkg_off,
+                          .reason = reason};
+    sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0, "verdict: fail: %s",
+                 reason);
   }
 }
 
@@ -455,7 +466,8 @@ static void sim_stp_end_session(struct sim_modem *m)
   m->session = false;
   m->link = SIM_LINK_AT;
   sim_at_reset(m);
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "STP session ended");
+  struct sim_event closed = {.type = SIM_EVENT_STP_CLOSE};
+  sim_trace_ev(m, SIM_TRACE_MODE, &closed, NULL, 0, "STP session ended");
   switch (m->stp_kind) {
   case SIM_STP_OTF:
     sim_otf_end(m);
@@ -682,8 +694,11 @@ int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind)
   if (kind == SIM_STP_OTF)
     sim_up_init(m, false);
   static const char *const names[] = {"ON_THE_FLY", "store", "ELF"};
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "STP slave (%s, max transfer %u)",
-            names[kind], m->mts);
+  struct sim_event e = {.type = SIM_EVENT_STP_OPEN,
+                        .stp_mode = names[kind],
+                        .mts = m->mts};
+  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0,
+               "STP slave (%s, max transfer %u)", names[kind], m->mts);
   return 0;
 }
 
@@ -815,9 +830,13 @@ void sim_store_apply_done(struct sim_modem *m)
   } else {
     sim_set_status(m, "fail", m->apply_reason);
   }
-  sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: %s%s%s",
-            m->apply_ok ? "success" : "fail", m->apply_ok ? "" : ": ",
-            m->apply_reason);
+  struct sim_event e = {.type = SIM_EVENT_VERDICT,
+                        .success = m->apply_ok,
+                        .bytes = m->store_len,
+                        .reason = m->apply_ok ? NULL : m->apply_reason};
+  sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0, "verdict: %s%s%s",
+               m->apply_ok ? "success" : "fail", m->apply_ok ? "" : ": ",
+               m->apply_reason);
   sim_state_release(&m->st);
   sim_flash_commit(m, "fs_store cleared");
   sim_boot_start(m, "after upgrade");
