@@ -21,7 +21,7 @@ static const uint32_t sqn_crc32_t4[16] = {
     0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
     0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c};
 
-uint16_t sqn_crc16(uint16_t crc, const void *data, size_t len) {
+uint16_t sqn_crc16_portable(uint16_t crc, const void *data, size_t len) {
   const uint8_t *p = data;
   while (len--) {
     uint8_t b = *p++;
