@@ -14,11 +14,11 @@ if(TARGET sqnup)
     target_include_directories(test_update PRIVATE
       ${PROJECT_SOURCE_DIR}/core/src/update)
   endif()
-  if(TARGET sim_model AND TARGET sqnup_pkg AND
+  if(TARGET harness_bridge AND TARGET sqnup_pkg AND
      EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c)
     sqn_add_check_test(test_update_sim
       SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c
-      LIBS sqnup sqnup_pkg sim_model
+      LIBS harness_bridge sqnup sqnup_pkg sim_model
       LABELS unit
       TIMEOUT 120)
   endif()
