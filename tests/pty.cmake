@@ -5,7 +5,7 @@
 if(TARGET sqn-sim AND TARGET sqn-chat)
   sqn_add_check_test(test_pty_hosts
     SOURCES integration/test_pty_hosts.c integration/pty_util.c
-    LIBS sim_model PkgConfig::JANSSON
+    LIBS sim_model sim_pty_rate PkgConfig::JANSSON
     LABELS pty TIMEOUT 180)
   # Two ctest tests from one binary (Check's CK_RUN_CASE), so that neither
   # is near its timeout on a loaded machine and -j2 runs them side by side:
@@ -32,7 +32,7 @@ endif()
 if(TARGET sqn-sim AND TARGET sqn-chat)
   sqn_add_check_test(test_pty_pacing
     SOURCES integration/test_pty_pacing.c integration/pty_util.c
-    LIBS sim_model PkgConfig::JANSSON
+    LIBS sim_model sim_pty_rate PkgConfig::JANSSON
     LABELS slow TIMEOUT 60)
   target_include_directories(test_pty_pacing PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   target_compile_definitions(test_pty_pacing PRIVATE
@@ -46,7 +46,7 @@ endif()
 if(TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup)
   sqn_add_check_test(test_pty_update
     SOURCES integration/test_pty_update.c integration/pty_util.c
-    LIBS PkgConfig::JANSSON
+    LIBS sim_pty_rate PkgConfig::JANSSON
     LABELS pty TIMEOUT 120)
   # sqnup/err.h: the documented exit codes (header only, nothing linked).
   target_include_directories(test_pty_update PRIVATE

@@ -33,6 +33,8 @@
  */
 #include "run.h"
 
+#include "pty_rate.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -355,20 +357,6 @@ static bool harness_tool_exists(const char *prog) {
   return false;
 }
 
-static uint32_t harness_speed_baud(speed_t s) {
-  switch (s) {
-  case B9600: return 9600;
-  case B19200: return 19200;
-  case B38400: return 38400;
-  case B57600: return 57600;
-  case B115200: return 115200;
-  case B230400: return 230400;
-  case B460800: return 460800;
-  case B921600: return 921600;
-  default: return 0;
-  }
-}
-
 #define HARNESS_ARGV_MAX 64
 
 /* Split a command template on blanks (double quotes group), substituting
@@ -557,9 +545,10 @@ static int harness_pty_turn(struct harness_ctx *c, struct harness_pty_run *p,
                             uint8_t *buf, size_t cap) {
   if (sim_modem_next_deadline(c->m) <= c->br.now_us)
     sim_modem_tick(c->m, c->br.now_us);
-  struct termios mt;
-  if (tcgetattr(p->master, &mt) == 0)
-    sim_modem_set_host_baud(c->m, harness_speed_baud(cfgetospeed(&mt)));
+  /* The host's exact rates, as sqn-sim reads them (0: unreadable). */
+  uint32_t host_in, host_out;
+  sim_pty_host_rate(p->master, &host_in, &host_out);
+  sim_modem_set_host_rate(c->m, host_in, host_out);
   while (harness_bridge_pending_to_host(&c->br)) {
     ssize_t w = write(p->master, harness_bridge_peek_to_host(&c->br),
                       harness_bridge_pending_to_host(&c->br));

@@ -129,6 +129,28 @@ struct sim_trace_event {
   struct sim_event ev;     /* the typed content (ev.type NONE: commentary) */
 };
 
+/*
+ * Where the file-system store's bytes live when they are not in the state
+ * (sim_state.fs_store_file; sqn-sim: a file beside the state file, so that
+ * a 4 MiB store costs no memory). All return 0 or -1 (an I/O error: the
+ * model then behaves as if the store were lost).
+ */
+struct sim_store_io {
+  void *ctx; /* passed to every callback */
+  /* The copy being received (volatile until committed): start it empty,
+   * append to it. */
+  int (*begin)(void *ctx);
+  int (*append)(void *ctx, const uint8_t *data, size_t len);
+  /* Make the received copy durable under a new name (written to `name`,
+   * at most `cap` bytes with the NUL); the flash commit that follows names
+   * it in the state. */
+  int (*commit)(void *ctx, char *name, size_t cap);
+  /* Read / flip one bit of (FLIP_STORE fault) the committed store `name`. */
+  int (*read)(void *ctx, const char *name, uint64_t off, uint8_t *buf,
+              size_t len);
+  int (*flip)(void *ctx, const char *name, uint64_t off);
+};
+
 struct sim_modem_config {
   enum sim_profile profile;
   const struct sim_state *state; /* initial flash; copied */
@@ -141,6 +163,8 @@ struct sim_modem_config {
   /* Trace sink; may be NULL. */
   void (*trace)(void *user, const struct sim_trace_event *ev);
   void *user;
+  /* NULL: the store is kept in memory (sim_state.fs_store). */
+  const struct sim_store_io *store_io;
   /* STP responses carry a computed hcrc instead of 0 (real modems send 0;
    * this exercises a host's header CRC check). */
   bool stp_compute_hcrc;
@@ -178,9 +202,23 @@ void sim_modem_tick(struct sim_modem *m, uint64_t now_us);
 /* Absolute time of the next timer, or SIM_NEVER. */
 uint64_t sim_modem_next_deadline(const struct sim_modem *m);
 
-/* The host side's UART rate (from the pty's termios or the harness); 0 means
- * unknown: no garbling. */
+/*
+ * The host side's UART (modem-model.md section 7), from the pty's termios or
+ * the harness: the rate the host receives at (`in`) and sends at (`out`).
+ * Bytes garble in a direction whose two ends differ by more than the UART
+ * tolerance (SIM_UART_TOLERANCE_PCT of the modem's rate); a rate the caller
+ * could not read is passed as 0 and counts as a mismatch, and the trace says
+ * it was unreadable. Until the first call there is no line (in-process
+ * hosts): nothing garbles.
+ */
+void sim_modem_set_host_rate(struct sim_modem *m, uint32_t in, uint32_t out);
+/* Same rate both ways: sim_modem_set_host_rate(m, baud, baud). */
 void sim_modem_set_host_baud(struct sim_modem *m, uint32_t baud);
+/* Two UARTs at `a` and `b` baud exchange clean bytes: within the tolerance
+ * (2 % of the faster one: a receiver samples mid-bit and a 10-bit frame
+ * stays readable with about that much drift per side). 0 never matches. */
+#define SIM_UART_TOLERANCE_PCT 2
+bool sim_uart_rates_match(uint32_t a, uint32_t b);
 /* The rate the modem's UART runs at now. */
 uint32_t sim_modem_uart_baud(const struct sim_modem *m);
 

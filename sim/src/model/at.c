@@ -306,7 +306,7 @@ static int sim_at_smupgrade(struct sim_modem *m, const char *args,
                             struct sim_at_reply *r)
 {
   (void)args;
-  if (m->st.fs_store && m->st.fs_store_len) {
+  if (sim_store_present(m)) {
     r->after = SIM_AFTER_APPLY;
     return 1;
   }
@@ -514,6 +514,7 @@ static void sim_at_after(struct sim_modem *m, const struct sim_at_reply *r)
     sim_trace(m, SIM_TRACE_LINE, NULL, 0, "AT+IPR: %u -> %u baud",
               m->uart_baud, r->ipr);
     m->uart_baud = r->ipr;
+    sim_line_trace(m, "AT+IPR");
     /* Once an upgrade has reset the UART config (F22), the application's
      * AT+IPR is what restores it: stored, so the next boot keeps it. */
     if (m->st.uart_baud && m->smod != SIM_SMOD_FFH &&

@@ -237,9 +237,60 @@ uint32_t sim_mode_baud(const struct sim_modem *m, enum sim_smod s)
   return sim_profile_baud(m, s);
 }
 
-static bool sim_line_garbled(const struct sim_modem *m)
+bool sim_uart_rates_match(uint32_t a, uint32_t b)
 {
-  return m->host_baud && m->uart_baud && m->host_baud != m->uart_baud;
+  if (!a || !b)
+    return false;
+  uint64_t hi = a > b ? a : b, diff = a > b ? a - b : b - a;
+  return diff * 100 <= hi * SIM_UART_TOLERANCE_PCT;
+}
+
+/* Modem -> host: the host's receiver against the modem's transmitter. */
+static bool sim_line_garbled_tx(const struct sim_modem *m)
+{
+  return m->host_line && m->uart_baud &&
+         !sim_uart_rates_match(m->host_in, m->uart_baud);
+}
+
+/* Host -> modem: the modem's receiver against the host's transmitter. */
+static bool sim_line_garbled_rx(const struct sim_modem *m)
+{
+  return m->host_line && m->uart_baud &&
+         !sim_uart_rates_match(m->host_out, m->uart_baud);
+}
+
+/* "921600", or "unreadable" for a rate the shell could not read. */
+static const char *sim_rate_text(char *buf, size_t cap, uint32_t baud)
+{
+  if (baud)
+    snprintf(buf, cap, "%u", baud);
+  else
+    snprintf(buf, cap, "unreadable");
+  return buf;
+}
+
+/* The line as it stands, naming both ends' rates, for the trace. */
+void sim_line_trace(struct sim_modem *m, const char *why)
+{
+  char in[16], out[16];
+  bool tx = sim_line_garbled_tx(m), rx = sim_line_garbled_rx(m);
+  if (!m->host_line)
+    return;
+  sim_rate_text(in, sizeof(in), m->host_in);
+  sim_rate_text(out, sizeof(out), m->host_out);
+  if (!m->uart_baud)
+    sim_trace(m, SIM_TRACE_LINE, NULL, 0,
+              "%s: host receives at %s baud and sends at %s, modem UART "
+              "not running", why, in, out);
+  else if (m->host_in == m->host_out)
+    sim_trace(m, SIM_TRACE_LINE, NULL, 0,
+              "%s: host at %s baud, modem at %u: %s", why, in, m->uart_baud,
+              tx ? "garbled both ways" : "clean");
+  else
+    sim_trace(m, SIM_TRACE_LINE, NULL, 0,
+              "%s: host receives at %s baud and sends at %s, modem at %u: "
+              "modem->host %s, host->modem %s", why, in, out, m->uart_baud,
+              tx ? "garbled" : "clean", rx ? "garbled" : "clean");
 }
 
 /* What a UART at the wrong rate makes of a byte: framing garbage of the
@@ -292,13 +343,19 @@ void sim_out(struct sim_modem *m, const void *buf, size_t len,
     return;
   /* Shape now, with the rate in force when the modem sends (AT+IPR answers
    * at the old rate). */
-  bool garble = m->garble_fault || sim_line_garbled(m);
-  if (garble) {
+  bool line_garbled = sim_line_garbled_tx(m);
+  if (m->garble_fault || line_garbled) {
     p = len <= sizeof(small) ? small : malloc(len);
     if (!p)
       return;
     for (size_t i = 0; i < len; i++)
       p[i] = sim_garble_byte(((const uint8_t *)buf)[i]);
+    if (line_garbled) {
+      char in[16];
+      sim_trace(m, SIM_TRACE_LINE, p, len,
+                "%zu bytes at %u baud, host receives at %s: garbage", len,
+                m->uart_baud, sim_rate_text(in, sizeof(in), m->host_in));
+    }
   } else {
     p = (uint8_t *)buf;
   }
@@ -352,10 +409,22 @@ bool sim_mode_app_style(const struct sim_modem *m)
 
 /* ---- boot ---------------------------------------------------------------- */
 
+/* modem-model.md section 6: an fff image built for the other chip (LR8 is
+ * Monarch 2 / gm02s, LR5 and LR6 Monarch 1) is written like any other but
+ * never boots: FFF falls back to RECOVERY. An unknown version is not
+ * foreign. */
+static bool sim_fff_foreign(const struct sim_state *st)
+{
+  char major = st->fff.version[0];
+  if (!st->fff.valid || major < '0' || major > '9' || st->fff.version[1] != '.')
+    return false;
+  return (major == '8') != (st->profile == SIM_PROFILE_GM02S);
+}
+
 static enum sim_smod sim_boot_resolve(const struct sim_state *st)
 {
   enum sim_boot b = st->boot_select;
-  if (b == SIM_BOOT_FFF && !st->fff.valid)
+  if (b == SIM_BOOT_FFF && (!st->fff.valid || sim_fff_foreign(st)))
     b = SIM_BOOT_RECOVERY;
   if ((b == SIM_BOOT_RECOVERY || b == SIM_BOOT_UPDATER) && !st->updater.valid)
     b = SIM_BOOT_FFH;
@@ -421,6 +490,14 @@ void sim_boot_into(struct sim_modem *m, enum sim_smod target,
   struct sim_event e = {.type = SIM_EVENT_BOOT, .smod = (int)target};
   sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "boot %s (%s)",
                sim_smod_name(target), why);
+  if (target == SIM_SMOD_RECOVERY && m->st.boot_select == SIM_BOOT_FFF &&
+      sim_fff_foreign(&m->st))
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0,
+              "fff holds LR%s-%u, built for the other chip (this is %s): it "
+              "never boots, RECOVERY instead (modem-model.md 6)",
+              m->st.fff.version, (unsigned)m->st.fff.build,
+              m->st.profile == SIM_PROFILE_GM02S ? "a Monarch 2 (gm02s)"
+                                                 : "a Monarch 1");
   if (target == SIM_SMOD_FFF && m->st.fff.incomplete) {
     /* Only a broken write ordering (SIM_DEBUG_MARK_VALID_EARLY) gets a
      * half-written image marked valid: the boot jumps into it and never
@@ -474,6 +551,7 @@ static void sim_boot_done(struct sim_modem *m)
                          .baud = m->uart_baud};
   sim_trace_ev(m, SIM_TRACE_MODE, &up, NULL, 0, "up: SMOD %d %s, %u baud",
                (int)m->smod, sim_smod_name(m->smod), m->uart_baud);
+  sim_line_trace(m, "boot");
   if (m->quiet_boots) {
     m->quiet_boots--;
     sim_trace(m, SIM_TRACE_MODE, NULL, 0, "quiet boot: no +SYSSTART (fault)");
@@ -746,6 +824,10 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     if (m->st.fs_store && m->st.fs_store_len) {
       m->st.fs_store[f->count % m->st.fs_store_len] ^= 0x01;
       sim_flash_commit(m, "fs_store bit flip (fault)");
+    } else if (sim_store_present(m) &&
+               m->cfg.store_io->flip(m->cfg.store_io->ctx, m->st.fs_store_file,
+                                     f->count % m->st.fs_store_len) == 0) {
+      sim_flash_commit(m, "fs_store bit flip (fault)");
     }
     break;
   default:
@@ -987,10 +1069,11 @@ void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
   if (m->power != SIM_PWR_ON || m->silent) {
     return; /* booting, applying, off or dark: the bytes are lost */
   }
-  if (sim_line_garbled(m)) {
+  if (sim_line_garbled_rx(m)) {
+    char out[16];
     sim_trace(m, SIM_TRACE_LINE, buf, len,
-              "%zu bytes at %u baud, modem at %u: noise, ignored", len,
-              m->host_baud, m->uart_baud);
+              "%zu bytes at %s baud, modem at %u: noise, ignored", len,
+              sim_rate_text(out, sizeof(out), m->host_out), m->uart_baud);
     return;
   }
   while (len && m->power == SIM_PWR_ON && !m->silent) {
@@ -1013,12 +1096,19 @@ void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
 
 /* ---- accessors ----------------------------------------------------------- */
 
+void sim_modem_set_host_rate(struct sim_modem *m, uint32_t in, uint32_t out)
+{
+  bool changed = !m->host_line || in != m->host_in || out != m->host_out;
+  m->host_line = true;
+  m->host_in = in;
+  m->host_out = out;
+  if (changed)
+    sim_line_trace(m, "host rate");
+}
+
 void sim_modem_set_host_baud(struct sim_modem *m, uint32_t baud)
 {
-  if (baud != m->host_baud)
-    sim_trace(m, SIM_TRACE_LINE, NULL, 0, "host at %u baud, modem at %u",
-              baud, m->uart_baud);
-  m->host_baud = baud;
+  sim_modem_set_host_rate(m, baud, baud);
 }
 
 uint32_t sim_modem_uart_baud(const struct sim_modem *m)
