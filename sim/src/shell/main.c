@@ -37,7 +37,7 @@ static const char sim_usage[] =
     "usage: sqn-sim --state FILE [--profile monarch1|gm02s] [--link PATH]\n"
     "               [--time-scale X] [--trace FILE] [--faults FILE]\n"
     "       sqn-sim --state FILE --show [--json]\n"
-    "       sqn-sim --decode TRACE\n"
+    "       sqn-sim --decode TRACE [--pcapng FILE]\n"
     "\n"
     "Emulates a Sequans Monarch LTE modem on a pseudo-terminal. The first line\n"
     "on stdout is \"pty: /dev/pts/N\"; connect a host tool to that path (or to\n"
@@ -56,6 +56,9 @@ static const char sim_usage[] =
     "                     docs/emulator.md and sim/include/sim/fault.h)\n"
     "  --show [--json]    print the state file and exit\n"
     "  --decode TRACE     print a --trace file for people and exit\n"
+    "  --pcapng FILE      with --decode: write TRACE (a --trace file, an\n"
+    "                     sqn-update --log or a socat -x dump) as pcapng for\n"
+    "                     Wireshark instead (docs/wireshark.md)\n"
     "  --help             this text\n"
     "\n"
     "exit status: 0 ok, 1 runtime error (pty, I/O), 2 usage error,\n"
@@ -229,7 +232,7 @@ static int sim_check_link(const char *link) {
 
 int main(int argc, char **argv) {
   enum { OPT_STATE = 256, OPT_PROFILE, OPT_LINK, OPT_SCALE, OPT_TRACE,
-         OPT_FAULTS, OPT_SHOW, OPT_JSON, OPT_DECODE, OPT_HELP };
+         OPT_FAULTS, OPT_SHOW, OPT_JSON, OPT_DECODE, OPT_HELP, OPT_PCAPNG };
   static const struct option opts[] = {
       {"state", required_argument, NULL, OPT_STATE},
       {"profile", required_argument, NULL, OPT_PROFILE},
@@ -240,10 +243,12 @@ int main(int argc, char **argv) {
       {"show", no_argument, NULL, OPT_SHOW},
       {"json", no_argument, NULL, OPT_JSON},
       {"decode", required_argument, NULL, OPT_DECODE},
+      {"pcapng", required_argument, NULL, OPT_PCAPNG},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const char *state_path = NULL, *profile_arg = NULL, *link = NULL;
   const char *trace_path = NULL, *faults_path = NULL, *decode = NULL;
+  const char *pcapng = NULL;
   enum sim_profile profile = SIM_PROFILE_MONARCH1;
   double scale = 1.0;
   bool show = false, json = false;
@@ -281,6 +286,7 @@ int main(int argc, char **argv) {
     case OPT_SHOW: show = true; break;
     case OPT_JSON: json = true; break;
     case OPT_DECODE: decode = optarg; break;
+    case OPT_PCAPNG: pcapng = optarg; break;
     case 'h':
     case OPT_HELP: fputs(sim_usage, stdout); return SIM_EXIT_OK;
     default: fputs(sim_usage, stderr); return SIM_EXIT_USAGE;
@@ -291,8 +297,13 @@ int main(int argc, char **argv) {
             sim_usage);
     return SIM_EXIT_USAGE;
   }
+  if (pcapng && !decode) {
+    fprintf(stderr, "sqn-sim: --pcapng goes with --decode TRACE\n");
+    return SIM_EXIT_USAGE;
+  }
   if (decode)
-    return sim_trace_decode(decode, stdout);
+    return pcapng ? sim_pcapng_export(decode, pcapng)
+                  : sim_trace_decode(decode, stdout);
   if (!state_path) {
     fprintf(stderr, "sqn-sim: --state FILE is required\n%s", sim_usage);
     return SIM_EXIT_USAGE;

@@ -69,5 +69,8 @@ uint64_t sim_shell_now_us(void);
 void sim_trace_write_json(void *file, const struct sim_trace_event *ev);
 /* `sqn-sim --decode TRACE`: print a JSON-lines trace for people. */
 int sim_trace_decode(const char *path, FILE *out);
+/* `sqn-sim --decode TRACE --pcapng FILE` (pcapng.c): any trace format of
+ * sim/tracefile.h as pcapng. Returns a SIM_EXIT_* code. */
+int sim_pcapng_export(const char *trace_path, const char *out_path);
 
 #endif /* SIM_SHELL_H */

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# pcapng export and the Wireshark dissector (share/wireshark/sqnup.lua),
+# checked with Debian's tshark against the emulator's own trace events:
+#  - a 1 MiB upgrade (sqn-update against sqn-sim on a pty): the BLOCK frames
+#    tshark decodes are as many as the emulator's stp< BLOCK events, their
+#    payload bytes add up to the package size, no CRC verdict is bad, no
+#    bad-CRC expert mark;
+#  - the same upgrade with one response frame's payload CRC corrupted by a
+#    fault: exactly one bad-CRC expert mark, on that frame;
+#  - sqn-update's --log converts too (AT lines and notes).
+# Skips (77) without tshark or without a pty.
+#
+# usage: test_wireshark.sh SQN_SIM SQN_UPDATE SQN_DUP REPO_ROOT WORKDIR
+set -u
+SIM=$1 UPD=$2 DUP=$3 ROOT=$4 WORK=$5
+LUA=$ROOT/share/wireshark/sqnup.lua
+command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
+rm -rf "$WORK"
+mkdir -p "$WORK"
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+ts() { tshark -X lua_script:"$LUA" -r "$@" 2>"$WORK/tshark.err"; }
+
+# run_upgrade NAME [FAULTS]: sqn-update against a fresh sqn-sim, with a trace.
+run_upgrade() {
+  local name=$1 faults=${2:-}
+  local args=(--state "$WORK/$name.json" --time-scale 0 --trace "$WORK/$name.trace")
+  [ -n "$faults" ] && args+=(--faults "$faults")
+  "$SIM" "${args[@]}" >"$WORK/$name.sim" 2>&1 &
+  local pid=$! pty="" i
+  for i in $(seq 1 200); do # bounded wait for the "pty:" line (20 s)
+    pty=$(sed -n 's/^pty: //p' "$WORK/$name.sim")
+    [ -n "$pty" ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$pty" ]; then
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+    if grep -q openpty "$WORK/$name.sim"; then echo "SKIP: no pty"; exit 77; fi
+    fail "$name: sqn-sim did not start: $(cat "$WORK/$name.sim")"
+    return 1
+  fi
+  timeout 120 "$UPD" --port "$pty" --timeout-scale 0.01 --log "$WORK/$name.log" \
+    "$WORK/pkg.dup" >"$WORK/$name.upd" 2>&1 || fail "$name: sqn-update failed: $(tail -3 "$WORK/$name.upd")"
+  kill -TERM $pid; wait $pid 2>/dev/null
+  return 0
+}
+
+"$DUP" build --size 1048576 -o "$WORK/pkg.dup" >/dev/null || { fail "sqn-dup"; exit 1; }
+size=$(stat -c %s "$WORK/pkg.dup")
+
+# 1. clean upgrade
+run_upgrade clean || exit 1
+"$SIM" --decode "$WORK/clean.trace" --pcapng "$WORK/clean.pcapng" >/dev/null \
+  || fail "--pcapng of the emulator trace"
+want_blocks=$(grep -c '"kind":"stp<","text":"op 3 ' "$WORK/clean.trace")
+ts "$WORK/clean.pcapng" -Y 'sqn_stp.op == 3 && sqn_stp.magic == 0x66617374' \
+  -T fields -e sqn_stp.plen -e sqn_stp.hcrc.status -e sqn_stp.pcrc.status \
+  >"$WORK/blocks.txt" || fail "tshark: $(cat "$WORK/tshark.err")"
+got_blocks=$(wc -l <"$WORK/blocks.txt")
+got_bytes=$(awk '{s += $1} END {print s + 0}' "$WORK/blocks.txt")
+[ "$got_blocks" -gt 0 ] && [ "$got_blocks" = "$want_blocks" ] \
+  || fail "BLOCK frames: tshark $got_blocks, emulator $want_blocks"
+[ "$got_bytes" = "$size" ] || fail "BLOCK bytes: tshark $got_bytes, package $size"
+n_good=$(grep -c $'\tgood\tgood$' "$WORK/blocks.txt")
+[ "$n_good" = "$got_blocks" ] || fail "BLOCK CRC verdicts: $n_good of $got_blocks good"
+# every frame: both verdicts good, or an hcrc of 0 ("not computed": real
+# modems send 0 in responses); never bad
+ts "$WORK/clean.pcapng" -Y sqn_stp -T fields -e sqn_stp.hcrc.status \
+  -e sqn_stp.pcrc.status >"$WORK/verdicts.txt"
+want_frames=$(grep -c '"kind":"stp[<>]"' "$WORK/clean.trace")
+[ "$(wc -l <"$WORK/verdicts.txt")" = "$want_frames" ] \
+  || fail "STP frames: tshark $(wc -l <"$WORK/verdicts.txt"), emulator $want_frames"
+if grep -q bad "$WORK/verdicts.txt"; then fail "a bad CRC verdict in a clean upgrade"; fi
+ts "$WORK/clean.pcapng" -Y 'sqn_stp.bad_hcrc || sqn_stp.bad_pcrc' -T fields \
+  -e frame.number >"$WORK/bad.txt"
+[ ! -s "$WORK/bad.txt" ] || fail "bad-CRC expert marks in a clean upgrade: $(tr '\n' ' ' <"$WORK/bad.txt")"
+# the ops in order match the emulator's events (op numbers with ACK bits)
+ts "$WORK/clean.pcapng" -Y sqn_stp -T fields -e sqn_stp.op -e sqn_stp.ack \
+  -e sqn_stp.tid >"$WORK/ops.txt"
+sed -n 's/.*"kind":"stp[<>]".*"raw":"\([0-9a-f]*\)".*/\1/p' "$WORK/clean.trace" |
+  awk 'function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++)
+         v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+       { op = hex(substr($1, 9, 2)); print op % 64, (op >= 128) ? 1 : 0, hex(substr($1, 17, 8)) }' \
+  >"$WORK/ops.want"
+awk -F'\t' '{print $1, ($2 == "True" || $2 == "1") ? 1 : 0, $3}' "$WORK/ops.txt" >"$WORK/ops.got"
+cmp -s "$WORK/ops.got" "$WORK/ops.want" || fail "STP ops/tids differ from the emulator's events: $(diff "$WORK/ops.want" "$WORK/ops.got" | head -4 | tr '\n' ' ')"
+
+# 2. one corrupted response
+cat >"$WORK/corrupt.yaml" <<'EOF'
+- name: pcrc-4
+  when: stp-frame
+  first: 4
+  last: 4
+  do: corrupt-pcrc
+EOF
+run_upgrade corrupt "$WORK/corrupt.yaml" || exit 1
+grep -q '"kind":"fault","text":"pcrc-4' "$WORK/corrupt.trace" || fail "the fault did not fire"
+"$SIM" --decode "$WORK/corrupt.trace" --pcapng "$WORK/corrupt.pcapng" >/dev/null \
+  || fail "--pcapng of the corrupted trace"
+ts "$WORK/corrupt.pcapng" -Y 'sqn_stp.bad_hcrc || sqn_stp.bad_pcrc' -T fields \
+  -e frame.number -e sqn_stp.op -e sqn_stp.ack >"$WORK/bad2.txt"
+[ "$(wc -l <"$WORK/bad2.txt")" = 1 ] || fail "bad-CRC expert marks: $(wc -l <"$WORK/bad2.txt"), want exactly 1"
+
+# 3. sqn-update --log converts: its AT commands are there
+"$SIM" --decode "$WORK/clean.log" --pcapng "$WORK/log.pcapng" >/dev/null \
+  || fail "--pcapng of an sqn-update --log"
+ts "$WORK/log.pcapng" -Y 'sqn_at.line == "AT+SMSWBOOT=3,1"' -T fields \
+  -e sqn_at.kind >"$WORK/log.txt"
+grep -qx command "$WORK/log.txt" || fail "AT+SMSWBOOT=3,1 not a command in the --log capture"
+
+# 4. bad input: a clear error naming file and line, nothing written
+printf '{"t":1,"kind":"at<","text":"AT"}\n{"t":2,"kind":\n' >"$WORK/bad.trace"
+"$SIM" --decode "$WORK/bad.trace" --pcapng "$WORK/bad.pcapng" 2>"$WORK/bad.err"
+rc=$?
+[ $rc = 3 ] || fail "bad trace: exit $rc, want 3"
+grep -q "bad.trace:2:" "$WORK/bad.err" || fail "bad trace: error does not name line 2: $(cat "$WORK/bad.err")"
+[ ! -e "$WORK/bad.pcapng" ] || fail "bad trace: a pcapng was written"
+
+if [ $fails -ne 0 ]; then
+  echo "$fails failure(s)" >&2
+  exit 1
+fi
+echo "ok: $got_blocks BLOCK frames, $got_bytes bytes, 1 bad-CRC mark with one corrupted frame"

@@ -1,0 +1,11 @@
+# Field traces in, Wireshark out (issue 13): pcapng export and the Lua
+# dissector under tshark (skips without tshark or a pty), the proxy mode.
+find_program(SQN_BASH bash)
+if(SQN_BASH AND TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup)
+  add_test(NAME test_wireshark
+    COMMAND ${SQN_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_wireshark.sh
+            $<TARGET_FILE:sqn-sim> $<TARGET_FILE:sqn-update> $<TARGET_FILE:sqn-dup>
+            ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/wireshark)
+  set_tests_properties(test_wireshark PROPERTIES LABELS pty TIMEOUT 240
+                       SKIP_RETURN_CODE 77)
+endif()
