@@ -9,3 +9,11 @@ if(SQN_BASH AND TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup)
   set_tests_properties(test_wireshark PROPERTIES LABELS pty TIMEOUT 240
                        SKIP_RETURN_CODE 77)
 endif()
+if(SQN_BASH AND TARGET sqn-sim AND TARGET sqn-chat AND TARGET sqn-update AND TARGET sqn-dup)
+  add_test(NAME test_proxy
+    COMMAND ${SQN_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_proxy.sh
+            $<TARGET_FILE:sqn-sim> $<TARGET_FILE:sqn-chat> $<TARGET_FILE:sqn-update>
+            $<TARGET_FILE:sqn-dup> ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/proxy)
+  set_tests_properties(test_proxy PROPERTIES LABELS pty TIMEOUT 240
+                       SKIP_RETURN_CODE 77)
+endif()

@@ -73,4 +73,14 @@ int sim_trace_decode(const char *path, FILE *out);
  * sim/tracefile.h as pcapng. Returns a SIM_EXIT_* code. */
 int sim_pcapng_export(const char *trace_path, const char *out_path);
 
+/* `sqn-sim --proxy MODEM_TTY` (proxy.c): forward a pty to a real modem,
+ * with a trace and faults. Returns a SIM_EXIT_* code. */
+struct sim_proxy_config {
+  const char *modem_tty;
+  const char *link;        /* or NULL */
+  const char *faults_path; /* or NULL */
+  const char *trace_path;  /* or NULL */
+};
+int sim_proxy_main(const struct sim_proxy_config *cfg);
+
 #endif /* SIM_SHELL_H */
