@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "import.h"
 #include "campaign.h"
 #include "run.h"
 #include "scenario.h"
@@ -390,6 +391,10 @@ int main(int argc, char **argv) {
     return harness_main_sweep(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "campaign"))
     return harness_main_campaign(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "import"))
+    return harness_main_import(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "diff"))
+    return harness_main_diff(argc, argv);
   if (argc < 2) {
     harness_usage(stderr);
     return 2;
