@@ -17,10 +17,12 @@ if(SQN_BASH AND TARGET sqn-sim AND TARGET sqn-chat AND TARGET sqn-update AND TAR
   set_tests_properties(test_proxy PROPERTIES LABELS pty TIMEOUT 240
                        SKIP_RETURN_CODE 77)
 endif()
-if(SQN_BASH AND TARGET sqn-sim AND TARGET sqn-chat AND TARGET sqn-scenario)
+if(SQN_BASH AND TARGET sqn-sim AND TARGET sqn-chat AND TARGET sqn-scenario
+   AND TARGET sqn-update AND TARGET sqn-dup)
   add_test(NAME test_import
     COMMAND ${SQN_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_import.sh
             $<TARGET_FILE:sqn-sim> $<TARGET_FILE:sqn-chat> $<TARGET_FILE:sqn-scenario>
+            $<TARGET_FILE:sqn-update> $<TARGET_FILE:sqn-dup>
             ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/import)
   set_tests_properties(test_import PROPERTIES LABELS pty TIMEOUT 240
                        SKIP_RETURN_CODE 77)

@@ -19,8 +19,11 @@
  *    recorded. The faults go into the scenario and into OUT-faults.yaml
  *    (for sqn-sim --faults, or sqn-sim --proxy --faults against a real
  *    modem).
- * Only the AT part of a session is imported: STP frames are counted and
- * reported, not replayed (an emulator trace holds only the BLOCK headers).
+ * STP frames are replayed too: the host script sends each frame as
+ * recorded and checks the modem's response frames byte for byte. A
+ * sqn-sim trace holds only a BLOCK's header: --package FILE supplies the
+ * payloads (each found by the header's payload CRC). STP deviations are
+ * counted in the scenario's comment, not turned into faults.
  */
 #include "import.h"
 
@@ -34,6 +37,7 @@
 #include "sim/modem.h"
 #include "sim/state.h"
 #include "sim/tracefile.h"
+#include "sqnup/crc.h"
 
 #define IMP_MAX_FAULTS 64
 #define IMP_MAX_LINES 64
@@ -41,7 +45,10 @@
 /* ---- the exchange: host commands, each with the modem lines after it ---- */
 
 struct imp_step {
-  const struct sim_trec *cmd;           /* host AT line */
+  const struct sim_trec *cmd;           /* host AT line or STP frame */
+  bool stp;
+  uint8_t *frame;                       /* STP: the whole frame (owned) */
+  size_t frame_len;
   const struct sim_trec *ans[IMP_MAX_LINES];
   size_t nans;
 };
@@ -55,13 +62,57 @@ struct imp {
   unsigned baud;
   struct sim_fault faults[IMP_MAX_FAULTS];
   int nfaults;
+  uint8_t *pkg;          /* --package: BLOCK payloads an emulator trace lacks */
+  size_t pkg_len, pkg_off, pkg_prev;
+  size_t stp_dev;        /* STP steps the model answered differently */
+  long first_stp_dev;
+  const char *fixtures;
 };
+
+/* The whole frame of a host STP record: as recorded, or its header plus the
+ * package bytes whose CRC is the header's pcrc (the next slice, or the
+ * previous one again: a resend). */
+static int imp_fill_frame(struct imp *im, struct imp_step *st, char *err,
+                          size_t errcap, const char *path) {
+  const struct sim_trec *r = st->cmd;
+  st->frame = malloc(r->orig_len);
+  if (!st->frame)
+    return -1;
+  st->frame_len = r->orig_len;
+  memcpy(st->frame, r->data, r->len);
+  if (r->len == r->orig_len)
+    return 0;
+  size_t plen = r->orig_len - 16;
+  uint16_t pcrc = (uint16_t)(r->data[14] << 8 | r->data[15]);
+  if (!im->pkg) {
+    snprintf(err, errcap, "%s:%lu: this trace holds only the header of an "
+             "STP BLOCK; give the package with --package FILE", path, r->line);
+    return -1;
+  }
+  size_t cand[2] = {im->pkg_off, im->pkg_prev};
+  for (int i = 0; i < 2; i++) {
+    size_t off = cand[i];
+    if (off + plen > im->pkg_len || sqn_crc16(0, im->pkg + off, plen) != pcrc)
+      continue;
+    memcpy(st->frame + 16, im->pkg + off, plen);
+    if (i == 0) {
+      im->pkg_prev = off;
+      im->pkg_off = off + plen;
+    }
+    return 0;
+  }
+  snprintf(err, errcap, "%s:%lu: no %zu package bytes at offset %zu with this "
+           "BLOCK's payload CRC 0x%04x: not the package of this session?",
+           path, r->line, plen, im->pkg_off, pcrc);
+  return -1;
+}
 
 static bool imp_is_echo(const struct sim_trec *r, const struct sim_trec *cmd) {
   return cmd && r->len == cmd->len && !memcmp(r->data, cmd->data, r->len);
 }
 
-static int imp_build_steps(struct imp *im) {
+static int imp_build_steps(struct imp *im, const char *path, char *err,
+                           size_t errcap) {
   im->steps = calloc(im->tf.n + 1, sizeof *im->steps);
   if (!im->steps)
     return -1;
@@ -70,6 +121,17 @@ static int imp_build_steps(struct imp *im) {
     const struct sim_trec *r = &im->tf.rec[i];
     if (r->proto == SIM_TREC_STP) {
       im->stp_frames++;
+      if (r->dir == SIM_TREC_HOST) {
+        struct imp_step *st = &im->steps[im->nsteps++];
+        st->cmd = r;
+        st->stp = true;
+        if (imp_fill_frame(im, st, err, errcap, path) != 0)
+          return -1;
+      } else if (im->nsteps) {
+        struct imp_step *st = &im->steps[im->nsteps - 1];
+        if (st->nans < IMP_MAX_LINES)
+          st->ans[st->nans++] = r;
+      }
       continue;
     }
     if (r->proto == SIM_TREC_TEXT) {
@@ -94,7 +156,7 @@ static int imp_build_steps(struct imp *im) {
       if (s->nans < IMP_MAX_LINES && !(s->nans == 0 && imp_is_echo(r, s->cmd)))
         s->ans[s->nans++] = r;
       /* an AT+SMOD? reply tells the mode (before any reset) */
-      if (im->boot < 0 && s->nans == 1 && s->cmd->len == 8 &&
+      if (im->boot < 0 && s->nans == 1 && !s->stp && s->cmd->len == 8 &&
           !strncasecmp((const char *)s->cmd->data, "AT+SMOD?", 8) &&
           r->len == 1 && r->data[0] >= '0' && r->data[0] <= '4') {
         int smod = r->data[0] - '0';
@@ -147,11 +209,19 @@ static void imp_settle(struct sim_modem *m, uint64_t *now) {
   sim_modem_tick(m, *now);
 }
 
-static void imp_start_state(const struct imp *im, struct sim_state *st) {
-  sim_state_factory(st, SIM_PROFILE_MONARCH1);
-  /* healthy: an fff at the package's version, as fixtures/states/healthy */
+/* fixtures/states/healthy.json, the scenario's `state: healthy`, with the
+ * boot mode the recording showed. */
+static int imp_start_state(const struct imp *im, struct sim_state *st,
+                           char *err, size_t errcap) {
+  char path[4096], lerr[256];
+  snprintf(path, sizeof path, "%s/states/healthy.json", im->fixtures);
+  if (sim_state_load(path, st, lerr, sizeof lerr) != 0) {
+    snprintf(err, errcap, "the healthy state: %s", lerr);
+    return -1;
+  }
   if (im->boot >= 0)
     st->boot_select = (enum sim_boot)im->boot;
+  return 0;
 }
 
 static bool imp_match(const char *pat, const char *line);
@@ -161,7 +231,8 @@ static bool imp_match(const char *pat, const char *line);
 static long imp_replay(struct imp *im, char *err, size_t errcap) {
   struct sim_state st;
   memset(&st, 0, sizeof st);
-  imp_start_state(im, &st);
+  if (imp_start_state(im, &st, err, errcap) != 0)
+    return -2;
   struct imp_out *out = calloc(1, sizeof *out);
   if (!out) {
     sim_state_release(&st);
@@ -182,9 +253,28 @@ static long imp_replay(struct imp *im, char *err, size_t errcap) {
     sim_modem_add_fault(m, &im->faults[i]);
   imp_settle(m, &now);
   long bad = -1;
+  im->stp_dev = 0;
   for (size_t i = 0; i < im->nsteps && bad < 0; i++) {
     const struct imp_step *s = &im->steps[i];
     out->len = 0;
+    if (s->stp) {
+      sim_modem_feed(m, now, s->frame, s->frame_len);
+      imp_settle(m, &now);
+      /* the recorded frames, then lines, against what the model sent */
+      size_t off = 0;
+      bool same = true;
+      for (size_t k = 0; k < s->nans && same; k++) {
+        const struct sim_trec *a = s->ans[k];
+        if (a->proto != SIM_TREC_STP)
+          continue;
+        same = off + a->len <= out->len && !memcmp(out->buf + off, a->data,
+                                                   a->len);
+        off += a->len;
+      }
+      if (!same && im->stp_dev++ == 0)
+        im->first_stp_dev = (long)i;
+      continue;
+    }
     sim_modem_feed(m, now, s->cmd->data, s->cmd->len);
     sim_modem_feed(m, now, (const uint8_t *)"\r", 1);
     imp_settle(m, &now);
@@ -202,6 +292,8 @@ static long imp_replay(struct imp *im, char *err, size_t errcap) {
       same = !strcmp(got.line[skip + k], (const char *)s->ans[k]->data);
     if (same)
       continue;
+    if (s->nans && s->ans[0]->proto == SIM_TREC_STP)
+      continue; /* frames after a command line: not an AT answer */
     if (im->nfaults == IMP_MAX_FAULTS) {
       snprintf(err, errcap, "more than %d deviations", IMP_MAX_FAULTS);
       bad = -2;
@@ -214,7 +306,8 @@ static long imp_replay(struct imp *im, char *err, size_t errcap) {
     snprintf(f->match, sizeof f->match, "%s", cmd);
     uint32_t occ = 0;
     for (size_t j = 0; j <= i; j++)
-      occ += imp_match(f->match, (const char *)im->steps[j].cmd->data);
+      occ += !im->steps[j].stp &&
+             imp_match(f->match, (const char *)im->steps[j].cmd->data);
     f->when = SIM_FAULT_ON_AT;
     f->first = f->last = occ;
     snprintf(f->name, sizeof f->name, "import-%d", im->nfaults + 1);
@@ -261,20 +354,55 @@ static bool imp_match(const char *pat, const char *line) {
 
 /* ---- output ---- */
 
-static void imp_quote(FILE *f, const uint8_t *p, size_t n) {
+/* A chat string of bytes. sqn-chat expands ${NAME} after unescaping, so
+ * a "${" in the data is written as ${DOLLAR}{ (the script sets DOLLAR). */
+static void imp_quote(FILE *f, const uint8_t *p, size_t n, bool hex) {
   fputc('"', f);
   for (size_t i = 0; i < n; i++) {
     uint8_t c = p[i];
-    if (c == '"' || c == '\\')
+    if (c == '$' && i + 1 < n && p[i + 1] == '{')
+      fputs("${DOLLAR}", f);
+    else if (c == '"' || c == '\\')
       fprintf(f, "\\%c", c);
-    else if (c < 32 || c > 126)
+    else if (hex || c < 32 || c > 126)
       fprintf(f, "\\x%02x", c);
-    else if (c == '$' && i + 1 < n && p[i + 1] == '{')
-      fputs("\\x24", f);
     else
       fputc(c, f);
   }
   fputc('"', f);
+}
+
+static int imp_read_file(const char *path, uint8_t **out, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return -1;
+  size_t cap = 1 << 20, n = 0;
+  uint8_t *b = malloc(cap);
+  while (b) {
+    size_t r = fread(b + n, 1, cap - n, f);
+    n += r;
+    if (n < cap)
+      break;
+    uint8_t *nb = realloc(b, cap * 2);
+    if (!nb) {
+      free(b);
+      b = NULL;
+      break;
+    }
+    b = nb;
+    cap *= 2;
+  }
+  int bad = !b || ferror(f);
+  fclose(f);
+  if (bad) {
+    free(b);
+    if (!errno)
+      errno = EIO;
+    return -1;
+  }
+  *out = b;
+  *len = n;
+  return 0;
 }
 
 static int imp_write_chat(const struct imp *im, const char *path,
@@ -286,16 +414,54 @@ static int imp_write_chat(const struct imp *im, const char *path,
              "# What the host sent, in order; after each command, what the\n"
              "# recording shows the modem answered is checked.\n",
           trace, sim_tracefmt_name(im->tf.fmt));
-  fprintf(f, "open %u\n", im->baud ? im->baud : 921600);
+  fprintf(f, "set DOLLAR \"$\"\nopen %u\n", im->baud ? im->baud : 921600);
   for (size_t i = 0; i < im->nsteps; i++) {
     const struct imp_step *s = &im->steps[i];
+    if (s->stp) {
+      fputs("send ", f);
+      imp_quote(f, s->frame, s->frame_len, false);
+      fputc('\n', f);
+      size_t total = 0, lines = 0;
+      for (size_t k = 0; k < s->nans; k++)
+        if (s->ans[k]->proto == SIM_TREC_STP)
+          total += s->ans[k]->len;
+        else
+          lines++;
+      if (total) {
+        uint8_t *all = malloc(total);
+        if (!all) {
+          fclose(f);
+          return -1;
+        }
+        size_t off = 0;
+        for (size_t k = 0; k < s->nans; k++)
+          if (s->ans[k]->proto == SIM_TREC_STP) {
+            memcpy(all + off, s->ans[k]->data, s->ans[k]->len);
+            off += s->ans[k]->len;
+          }
+        fprintf(f, "read %zu timeout 20\nexpect-any ", total);
+        imp_quote(f, all, total, true);
+        free(all);
+        fprintf(f, " else \"step %zu: the modem's STP response differs "
+                   "from the recording\"\n", i + 1);
+      } else if (!lines) {
+        fputs("read-any timeout 2\n", f);
+      }
+      for (size_t k = 0; k < s->nans; k++)
+        if (s->ans[k]->proto != SIM_TREC_STP) {
+          fputs("read-until ", f);
+          imp_quote(f, s->ans[k]->data, s->ans[k]->len, false);
+          fputs(" timeout 20\n", f);
+        }
+      continue;
+    }
     fputs("send ", f);
     uint8_t line[300];
     size_t n = s->cmd->len < 296 ? s->cmd->len : 296;
     memcpy(line, s->cmd->data, n);
     line[n++] = '\r';
     line[n++] = '\n';
-    imp_quote(f, line, n);
+    imp_quote(f, line, n, false);
     fputc('\n', f);
     if (s->nans == 0) {
       fputs("read-any timeout 2\n", f);
@@ -304,11 +470,14 @@ static int imp_write_chat(const struct imp *im, const char *path,
       continue;
     }
     fputs("read-until ", f);
-    imp_quote(f, s->ans[s->nans - 1]->data, s->ans[s->nans - 1]->len);
+    imp_quote(f, s->ans[s->nans - 1]->data, s->ans[s->nans - 1]->len,
+              false);
     fputs(" timeout 20\n", f);
     for (size_t k = 0; k < s->nans; k++) {
+      if (s->ans[k]->proto != SIM_TREC_AT)
+        continue;
       fputs("expect-contains ", f);
-      imp_quote(f, s->ans[k]->data, s->ans[k]->len);
+      imp_quote(f, s->ans[k]->data, s->ans[k]->len, false);
       fprintf(f, " else \"step %zu: the modem did not answer as recorded\"\n",
               i + 1);
     }
@@ -356,13 +525,16 @@ static const char *imp_boot_word(int b) {
 }
 
 static void imp_usage(FILE *f) {
-  fputs("usage: sqn-scenario import TRACE -o OUT.yaml [--name NAME]\n"
+  fputs("usage: sqn-scenario import TRACE -o OUT.yaml [--name NAME] [--package F]\n"
+        "                           [--fixtures DIR]\n"
         "       sqn-scenario diff TRACE_A TRACE_B\n"
         "\n"
         "import turns a recorded session (sqn-sim or sqn-sim --proxy --trace,\n"
         "sqn-update --log, or a socat -x hex dump whose first address is the\n"
         "host side) into a scenario: OUT.yaml, the host's chat script\n"
-        "OUT.chat and its faults alone in OUT-faults.yaml. diff prints where\n"
+        "OUT.chat and its faults alone in OUT-faults.yaml. --package gives\n"
+        "the STP BLOCK payloads an sqn-sim trace does not hold (each found by\n"
+        "its CRC). diff prints where\n"
         "two recorded sessions part (AT lines and STP frames, times ignored).\n"
         "exit status: 0 ok (diff: same exchange), 1 the traces differ,\n"
         "             2 usage error, 3 bad trace file or cannot write\n",
@@ -381,8 +553,8 @@ static char *imp_sibling(const char *out, const char *suffix) {
   return p;
 }
 
-int harness_main_import(int argc, char **argv) {
-  const char *trace = NULL, *out = NULL, *name = NULL;
+int harness_main_import(int argc, char **argv, const char *fixtures) {
+  const char *trace = NULL, *out = NULL, *name = NULL, *package = NULL;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       imp_usage(stdout);
@@ -392,6 +564,10 @@ int harness_main_import(int argc, char **argv) {
       out = argv[++i];
     } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
       name = argv[++i];
+    } else if (!strcmp(argv[i], "--fixtures") && i + 1 < argc) {
+      fixtures = argv[++i];
+    } else if (!strcmp(argv[i], "--package") && i + 1 < argc) {
+      package = argv[++i];
     } else if (argv[i][0] != '-' && !trace) {
       trace = argv[i];
     } else {
@@ -409,17 +585,28 @@ int harness_main_import(int argc, char **argv) {
   char err[512];
   if (!im)
     return 3;
+  im->fixtures = fixtures;
   if (sim_tracefile_load(trace, &im->tf, err, sizeof err) != 0) {
     fprintf(stderr, "sqn-scenario: %s\n", err);
     free(im);
     return 3;
   }
   int rc = 3;
+  if (package && imp_read_file(package, &im->pkg, &im->pkg_len) != 0) {
+    fprintf(stderr, "sqn-scenario: --package %s: %s\n", package,
+            strerror(errno));
+    sim_tracefile_free(&im->tf);
+    free(im);
+    return 3;
+  }
   char *chat = imp_sibling(out, ".chat");
   char *faults = imp_sibling(out, "-faults.yaml");
   char *abs_chat = NULL;
-  if (!chat || !faults || imp_build_steps(im) != 0)
+  err[0] = '\0';
+  if (!chat || !faults || imp_build_steps(im, trace, err, sizeof err) != 0) {
+    fprintf(stderr, "sqn-scenario: %s\n", err[0] ? err : "out of memory");
     goto done;
+  }
   if (im->nsteps == 0) {
     fprintf(stderr, "sqn-scenario: %s: no AT command from the host in it\n",
             trace);
@@ -459,10 +646,15 @@ int harness_main_import(int argc, char **argv) {
   snprintf(defname, sizeof defname, "imported-%.*s",
            (int)(strlen(base) > 5 ? strlen(base) - 5 : strlen(base)), base);
   fprintf(f, "# Imported by sqn-scenario import from %s (format %s):\n"
-             "# %zu host commands, %zu STP frames (not replayed), %d "
+             "# %zu host units (AT commands, STP frames), %zu STP frames in all, %d "
              "deviation(s) from the healthy emulator turned into faults.\n",
           trace, sim_tracefmt_name(im->tf.fmt), im->nsteps, im->stp_frames,
           im->nfaults);
+  if (im->stp_dev)
+    fprintf(f, "# The emulator answered %zu STP frame(s) differently from "
+               "the recording (first: host unit %ld); STP deviations are "
+               "not turned into faults.\n",
+            im->stp_dev, im->first_stp_dev + 1);
   fprintf(f, "name: ");
   imp_yaml_str(f, name ? name : defname);
   fprintf(f, "\nid: \"IMPORT\"\nverdict: \"report\"\n"
@@ -483,7 +675,7 @@ int harness_main_import(int argc, char **argv) {
     fprintf(stderr, "sqn-scenario: %s: %s\n", out, strerror(errno));
     goto done;
   }
-  printf("%s: %zu host commands, %d fault(s), boot %s; host script %s\n", out,
+  printf("%s: %zu host units, %d fault(s), boot %s; host script %s\n", out,
          im->nsteps, im->nfaults,
          im->boot >= 0 ? imp_boot_word(im->boot) : "as healthy", chat);
   rc = 0;
@@ -491,7 +683,10 @@ done:
   free(abs_chat);
   free(chat);
   free(faults);
+  for (size_t i = 0; im->steps && i < im->nsteps; i++)
+    free(im->steps[i].frame);
   free(im->steps);
+  free(im->pkg);
   sim_tracefile_free(&im->tf);
   free(im);
   return rc;

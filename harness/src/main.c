@@ -392,7 +392,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "campaign"))
     return harness_main_campaign(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "import"))
-    return harness_main_import(argc, argv);
+    return harness_main_import(argc, argv, HARNESS_FIXTURES);
   if (argc >= 2 && !strcmp(argv[1], "diff"))
     return harness_main_diff(argc, argv);
   if (argc < 2) {

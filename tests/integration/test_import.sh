@@ -8,9 +8,13 @@
 # sqn-scenario diff finds the same exchange as the recording. Skips (77)
 # without a pty.
 #
-# usage: test_import.sh SQN_SIM SQN_CHAT SQN_SCENARIO REPO_ROOT WORKDIR
+# An emulator trace of a clean upgrade (sqn-update against a healthy
+# sqn-sim) imports with no fault and reproduces itself: the generated host
+# script checks every response byte, and diff finds the same exchange.
+#
+# usage: test_import.sh SQN_SIM SQN_CHAT SQN_SCENARIO SQN_UPDATE SQN_DUP REPO_ROOT WORKDIR
 set -u
-SIM=$1 CHAT=$2 SCN=$3 ROOT=$4 WORK=$5
+SIM=$1 CHAT=$2 SCN=$3 UPD=$4 DUP=$5 ROOT=$6 WORK=$7
 rm -rf "$WORK"
 mkdir -p "$WORK"
 fails=0
@@ -69,6 +73,7 @@ if "$SCN" run "$WORK/nofault.yaml" >"$WORK/nofault.out" 2>&1; then
 fi
 
 # the real 2018 host, a healthy modem and the imported faults: run 1 again
+cp "$ROOT/fixtures/states/healthy.json" "$WORK/healthy.json"
 start healthy --state "$WORK/healthy.json" --time-scale 0 --faults "$WORK/run1-faults.yaml" \
   --trace "$WORK/replay.trace"
 sim=$pid
@@ -89,6 +94,32 @@ grep -v '"at>","text":"+SYSSTART"' "$WORK/replay.trace" >"$WORK/replay2.trace"
   || fail "diff missed the +SYSSTART: $(cat "$WORK/diff2.out")"
 "$SCN" diff "$WORK/run1.trace" "$WORK/missing.trace" 2>"$WORK/diff3.err"
 [ $? = 3 ] && grep -q "missing.trace" "$WORK/diff3.err" || fail "diff of a missing file: $(cat "$WORK/diff3.err")"
+
+# a clean upgrade reproduces itself
+"$DUP" build --size 200000 -o "$WORK/pkg.dup" >/dev/null || fail "sqn-dup"
+cp "$ROOT/fixtures/states/healthy.json" "$WORK/clean.json"
+start clean --state "$WORK/clean.json" --time-scale 0 --trace "$WORK/clean.trace"
+sim=$pid
+timeout 120 "$UPD" --port "$pty" --timeout-scale 0.01 "$WORK/pkg.dup" >"$WORK/clean.upd" 2>&1 \
+  || fail "clean upgrade failed: $(tail -3 "$WORK/clean.upd")"
+stop $sim
+"$SCN" import "$WORK/clean.trace" -o "$WORK/clean-imp.yaml" 2>"$WORK/noimport.err" \
+  && fail "import of header-only BLOCKs without --package succeeded"
+grep -q -- "--package" "$WORK/noimport.err" || fail "no hint at --package: $(cat "$WORK/noimport.err")"
+"$SCN" import "$WORK/clean.trace" -o "$WORK/clean-imp.yaml" --package "$WORK/pkg.dup" \
+  >"$WORK/import2.out" 2>&1 || fail "import of the clean upgrade: $(cat "$WORK/import2.out")"
+grep -q "0 fault(s)" "$WORK/import2.out" || fail "clean upgrade imported with faults: $(cat "$WORK/clean-imp-faults.yaml")"
+cp "$ROOT/fixtures/states/healthy.json" "$WORK/clean2.json"
+start clean2 --state "$WORK/clean2.json" --time-scale 0 --trace "$WORK/clean2.trace"
+sim=$pid
+timeout 120 "$CHAT" --timeout-scale 0.05 --sleep-scale 0.05 "$WORK/clean-imp.chat" "$pty" \
+  >"$WORK/clean2.chatout" 2>&1 || fail "the imported host script: $(cat "$WORK/clean2.chatout")"
+stop $sim
+"$SCN" diff "$WORK/clean.trace" "$WORK/clean2.trace" >"$WORK/diff4.out" \
+  || fail "clean upgrade replay differs: $(cat "$WORK/diff4.out")"
+grep -q 'fff slot valid: 5.1.1.0 \[38638\]' "$WORK/clean2.trace" \
+  || fail "the replay did not upgrade the modem"
+"$SCN" run "$WORK/clean-imp.yaml" >"$WORK/run3.out" 2>&1 || fail "imported clean scenario: $(head -5 "$WORK/run3.out")"
 
 if [ $fails -ne 0 ]; then
   echo "$fails failure(s)" >&2
