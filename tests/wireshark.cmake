@@ -27,3 +27,10 @@ if(SQN_BASH AND TARGET sqn-sim AND TARGET sqn-chat AND TARGET sqn-scenario
   set_tests_properties(test_import PROPERTIES LABELS pty TIMEOUT 240
                        SKIP_RETURN_CODE 77)
 endif()
+if(SQN_BASH AND TARGET sqn-scenario)
+  add_test(NAME test_golden
+    COMMAND ${SQN_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_golden.sh
+            $<TARGET_FILE:sqn-scenario> ${CMAKE_SOURCE_DIR}
+            ${CMAKE_CURRENT_BINARY_DIR}/golden)
+  set_tests_properties(test_golden PROPERTIES LABELS scenario TIMEOUT 120)
+endif()

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "golden.h"
 #include "import.h"
 #include "campaign.h"
 #include "run.h"
@@ -63,7 +64,15 @@ static void harness_usage(FILE *f) {
           "  --fixtures DIR   fixtures directory (default: %s)\n"
           "  --scale X        wall seconds per virtual second for pty runs\n"
           "                   (default 0.02)\n"
+          "  --update-golden  write each in-process scenario's exchange to\n"
+          "                   golden/NAME.txt next to it; without it, a\n"
+          "                   scenario with a golden file fails when its\n"
+          "                   exchange differs (docs/scenarios.md)\n"
           "  -h, --help       this text\n"
+          "\n"
+          "       sqn-scenario import TRACE -o OUT.yaml, sqn-scenario diff A B\n"
+          "                   recorded sessions into scenarios\n"
+          "                   (docs/wireshark.md; import --help)\n"
           "\n"
           "exit status: 0 all passed (some may be skipped), 1 a scenario\n"
           "failed, 2 bad command line or malformed scenario file, 77 every\n"
@@ -415,6 +424,7 @@ int main(int argc, char **argv) {
   bool narrate = false;
   int narrate_count = 0;
   bool full = false; /* every line of the transcript, not the short story */
+  bool update_golden = false;
   int first = argc;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -424,6 +434,8 @@ int main(int argc, char **argv) {
         full = true;
     } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
       full = true;
+    } else if (!strcmp(a, "--update-golden")) {
+      update_golden = true;
     } else if (!strcmp(a, "--pty")) {
       o.pty = true;
     } else if (!strcmp(a, "--pty=model")) {
@@ -489,6 +501,23 @@ int main(int argc, char **argv) {
     double t0 = harness_mono_ms();
     harness_run_scenario(s, &o, &r);
     double wall = harness_mono_ms() - t0;
+    /* Golden transcripts (golden.h): in-process runs only, deterministic. */
+    if (r.status == HARNESS_PASS && !o.pty && harness_golden_applies(s)) {
+      char gmsg[1024];
+      switch (harness_golden_check(argv[i], &r.golden, update_golden, gmsg,
+                                   sizeof gmsg)) {
+      case HARNESS_GOLDEN_DIFFERS:
+      case HARNESS_GOLDEN_ERROR:
+        r.status = HARNESS_FAIL;
+        snprintf(r.reason, sizeof r.reason, "%s", gmsg);
+        break;
+      case HARNESS_GOLDEN_WRITTEN:
+        fprintf(stderr, "sqn-scenario: %s\n", gmsg);
+        break;
+      default:
+        break;
+      }
+    }
     /* A narrated success reads as a story followed by its verdict; a
      * failure leads with the verdict and the reason, then every line. */
     bool story_first = narrate && r.status != HARNESS_FAIL;
