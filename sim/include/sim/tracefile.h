@@ -82,6 +82,11 @@ struct sim_tracefile {
 int sim_tracefile_load(const char *path, struct sim_tracefile *tf, char *err,
                        size_t errcap);
 void sim_tracefile_free(struct sim_tracefile *tf);
+/* SIM_TRACEFILE_READS: keep a socat -x dump's chunks as recorded, one RAW
+ * record (kind "read") per chunk, instead of cutting them into units. */
+#define SIM_TRACEFILE_READS 0x1u
+int sim_tracefile_load_ex(const char *path, struct sim_tracefile *tf,
+                          unsigned flags, char *err, size_t errcap);
 
 /* Append one record (copies `data`). 0, or -1 on out of memory. */
 int sim_tracefile_add(struct sim_tracefile *tf, uint64_t t_us,

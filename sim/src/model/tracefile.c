@@ -300,6 +300,7 @@ static int sim_tf_log_line(struct sim_tracefile *tf, const char *path,
 
 struct sim_tf_socat {
   struct sim_tracefile *tf;
+  bool reads; /* keep each chunk as one RAW record */
   struct sim_splitter split[2];
   uint64_t t_us;
   unsigned long line;
@@ -329,12 +330,20 @@ static void sim_tf_socat_modem(void *u, enum sim_trec_proto pr,
 /* "> 2024/03/05 10:11:12.123456  length=4 from=0 to=3": direction, time
  * of day in microseconds. */
 static int sim_tf_socat_head(const char *line, int *dir, uint64_t *us) {
-  unsigned y, mo, d, h, mi, sec, frac;
-  char c;
-  if (sscanf(line, "%c %u/%u/%u %u:%u:%u.%u", &c, &y, &mo, &d, &h, &mi, &sec,
-             &frac) != 8 ||
+  unsigned y, mo, d, h, mi, sec;
+  char c, fracs[16];
+  if (sscanf(line, "%c %u/%u/%u %u:%u:%u.%15[0-9]", &c, &y, &mo, &d, &h, &mi,
+             &sec, fracs) != 8 ||
       (c != '>' && c != '<') || !strstr(line, "length="))
     return -1;
+  /* socat prints microseconds or (newer) nanoseconds: the first six
+   * digits, padded, are microseconds */
+  uint64_t frac = 0;
+  bool more = true;
+  for (size_t i = 0; i < 6; i++) {
+    more = more && fracs[i];
+    frac = frac * 10 + (more ? (uint64_t)(fracs[i] - '0') : 0);
+  }
   *dir = c == '>' ? SIM_TREC_HOST : SIM_TREC_MODEM;
   /* Days matter only across midnight; count them roughly (monotonic). */
   uint64_t days = (uint64_t)y * 372 + mo * 31 + d;
@@ -343,12 +352,13 @@ static int sim_tf_socat_head(const char *line, int *dir, uint64_t *us) {
 }
 
 static int sim_tf_load_socat(FILE *f, const char *path,
-                             struct sim_tracefile *tf, char *err,
-                             size_t errcap) {
+                             struct sim_tracefile *tf, unsigned flags,
+                             char *err, size_t errcap) {
   struct sim_tf_socat *sc = calloc(1, sizeof *sc);
   if (!sc)
     return sim_tf_fail(err, errcap, path, 0, "out of memory");
   sc->tf = tf;
+  sc->reads = flags & SIM_TRACEFILE_READS;
   sim_splitter_init(&sc->split[0], SIM_TREC_HOST, sim_tf_socat_host, sc);
   sim_splitter_init(&sc->split[1], SIM_TREC_MODEM, sim_tf_socat_modem, sc);
   char *line = NULL;
@@ -388,7 +398,29 @@ static int sim_tf_load_socat(FILE *f, const char *path,
           (p[3] != ' ' && p[3] != '\n' && p[3] != '\0'))
         break;
       uint8_t b = (uint8_t)(sim_tf_hexval(p[1]) << 4 | sim_tf_hexval(p[2]));
-      sim_splitter_feed(&sc->split[dir], &b, 1);
+      if (sc->reads) {
+        /* one record per chunk header; hex lines append to it */
+        struct sim_trec *last = tf->n ? &tf->rec[tf->n - 1] : NULL;
+        if (!last || last->line != sc->line || last->proto != SIM_TREC_RAW) {
+          if (sim_tracefile_add(tf, sc->t_us, (enum sim_trec_dir)dir,
+                                SIM_TREC_RAW, "read", NULL, 0, sc->line))
+            sc->oom = 1;
+          last = sc->oom ? NULL : &tf->rec[tf->n - 1];
+        }
+        if (last) {
+          uint8_t *nd = realloc(last->data, last->len + 2);
+          if (!nd) {
+            sc->oom = 1;
+          } else {
+            last->data = nd;
+            nd[last->len++] = b;
+            nd[last->len] = '\0';
+            last->orig_len = last->len;
+          }
+        }
+      } else {
+        sim_splitter_feed(&sc->split[dir], &b, 1);
+      }
       p += 3;
       (void)col;
     }
@@ -416,6 +448,11 @@ static int sim_tf_load_socat(FILE *f, const char *path,
 
 int sim_tracefile_load(const char *path, struct sim_tracefile *tf, char *err,
                        size_t errcap) {
+  return sim_tracefile_load_ex(path, tf, 0, err, errcap);
+}
+
+int sim_tracefile_load_ex(const char *path, struct sim_tracefile *tf,
+                          unsigned flags, char *err, size_t errcap) {
   memset(tf, 0, sizeof *tf);
   FILE *f = fopen(path, "r");
   if (!f)
@@ -441,7 +478,7 @@ int sim_tracefile_load(const char *path, struct sim_tracefile *tf, char *err,
                  strstr(line, "length=")) {
         tf->fmt = SIM_TRACEFMT_SOCAT;
         rewind(f);
-        rc = sim_tf_load_socat(f, path, tf, err, errcap);
+        rc = sim_tf_load_socat(f, path, tf, flags, err, errcap);
         break;
       } else {
         tf->fmt = SIM_TRACEFMT_LOG;

@@ -20,6 +20,9 @@
  *           length is then the whole frame's
  *
  * followed by the unit's bytes; a note is "kind: text" ("mode: boot FFF").
+ * With --reads, a socat -x dump's chunks stay as recorded: one packet of
+ * protocol 3 per read, which the dissector reassembles into lines and
+ * frames.
  * Timestamps are the trace's times from 1970-01-01 00:00:00 (the trace knows
  * no wall-clock start), microsecond resolution; epb_flags carries the
  * direction too (host -> modem outbound, modem -> host inbound), as seen
@@ -161,10 +164,12 @@ static void sim_pcapng_packet(struct sim_pcapng_buf *b,
   sim_pb_close_block(b, start);
 }
 
-int sim_pcapng_export(const char *trace_path, const char *out_path) {
+int sim_pcapng_export(const char *trace_path, const char *out_path,
+                      bool reads) {
   struct sim_tracefile tf;
   char err[512];
-  if (sim_tracefile_load(trace_path, &tf, err, sizeof err) != 0) {
+  if (sim_tracefile_load_ex(trace_path, &tf, reads ? SIM_TRACEFILE_READS : 0,
+                            err, sizeof err) != 0) {
     fprintf(stderr, "sqn-sim: %s\n", err);
     return SIM_EXIT_INPUT;
   }

@@ -6,6 +6,7 @@
 #ifndef SIM_SHELL_H
 #define SIM_SHELL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,7 +72,8 @@ void sim_trace_write_json(void *file, const struct sim_trace_event *ev);
 int sim_trace_decode(const char *path, FILE *out);
 /* `sqn-sim --decode TRACE --pcapng FILE` (pcapng.c): any trace format of
  * sim/tracefile.h as pcapng. Returns a SIM_EXIT_* code. */
-int sim_pcapng_export(const char *trace_path, const char *out_path);
+int sim_pcapng_export(const char *trace_path, const char *out_path,
+                      bool reads);
 
 /* `sqn-sim --proxy MODEM_TTY` (proxy.c): forward a pty to a real modem,
  * with a trace and faults. Returns a SIM_EXIT_* code. */
