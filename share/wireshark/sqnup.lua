@@ -119,11 +119,16 @@ for i = 0, 255 do
   crc_table[i] = c
 end
 
+local function crc16_byte(crc, b)
+  local idx = bit32.band(bit32.bxor(bit32.rshift(crc, 8), b), 0xff)
+  return bit32.band(bit32.bxor(bit32.lshift(crc, 8), crc_table[idx]), 0xffff)
+end
+
 local function crc16(crc, tvb, off, len)
-  for i = off, off + len - 1 do
-    local b = tvb(i, 1):uint()
-    local idx = bit32.band(bit32.bxor(bit32.rshift(crc, 8), b), 0xff)
-    crc = bit32.band(bit32.bxor(bit32.lshift(crc, 8), crc_table[idx]), 0xffff)
+  if len <= 0 then return crc end
+  local bytes = tvb:bytes(off, len)
+  for i = 0, len - 1 do
+    crc = crc16_byte(crc, bytes:get_index(i))
   end
   return crc
 end
@@ -220,7 +225,7 @@ local function dissect_stp(tvb, pinfo, tree, dir, flags, origlen)
   sub:add(sf.tid, tvb(8, 4))
   -- header CRC: over the header with the hcrc field as zero
   local calc = crc16(0, tvb, 0, 12)
-  calc = crc16(calc, ByteArray.new("0000"):tvb("zero"), 0, 2)
+  calc = crc16_byte(crc16_byte(calc, 0), 0) -- the hcrc field as zero
   calc = crc16(calc, tvb, 14, 2)
   local hi = sub:add(sf.hcrc, tvb(12, 2))
   local hstat
