@@ -95,6 +95,24 @@ grep -v '"at>","text":"+SYSSTART"' "$WORK/replay.trace" >"$WORK/replay2.trace"
 "$SCN" diff "$WORK/run1.trace" "$WORK/missing.trace" 2>"$WORK/diff3.err"
 [ $? = 3 ] && grep -q "missing.trace" "$WORK/diff3.err" || fail "diff of a missing file: $(cat "$WORK/diff3.err")"
 
+# the imported faults through the proxy, in front of a healthy "real" modem:
+# run 1 again, and the modem never sees AT+SMSWBOOT=3,0 (answered by the proxy)
+cp "$ROOT/fixtures/states/healthy.json" "$WORK/real.json"
+start real --state "$WORK/real.json" --time-scale 0 --trace "$WORK/real.trace"
+sim=$pid
+start pxy --proxy "$pty" --faults "$WORK/run1-faults.yaml" --trace "$WORK/pxy.trace"
+px=$pid
+pycom "$pty" "$WORK/pxy.chatout"
+rc=$?
+stop $px
+stop $sim
+[ $rc = 1 ] && grep -q "AT+SMSWBOOT=3,0 failed!" "$WORK/pxy.chatout" \
+  || fail "the imported faults through the proxy did not reproduce run 1: $(cat "$WORK/pxy.chatout")"
+grep -q 'AT+SMSWBOOT' "$WORK/real.trace" && fail "the proxy forwarded AT+SMSWBOOT=3,0 it was to answer ERROR"
+grep -q '"kind":"fault","text":"import-1: at \\"AT+SMSWBOOT=3,0\\" #1 -> error"' "$WORK/pxy.trace" \
+  || fail "the proxy's trace lacks the fault: $(grep fault "$WORK/pxy.trace")"
+grep -q '"kind":"at>","text":"ERROR"' "$WORK/pxy.trace" || fail "the proxy's trace lacks its ERROR"
+
 # a clean upgrade reproduces itself
 "$DUP" build --size 200000 -o "$WORK/pkg.dup" >/dev/null || fail "sqn-dup"
 cp "$ROOT/fixtures/states/healthy.json" "$WORK/clean.json"

@@ -136,6 +136,37 @@ tid=$(grep '"kind":"stp<"' "$WORK/proxy4.trace" | sed -n 4p | sed 's/.* tid \([0
 n=$(grep -c "\"kind\":\"stp<\",\"text\":\"op 3 sid [0-9]* tid $tid " "$WORK/proxy4.trace")
 [ "$n" = 2 ] || fail "frame 4 corrupted: BLOCK tid $tid sent $n times, want 2 (a retry)"
 
+# 2c. delay and hang: ATE0's answer held 300 ms; the modem hangs at
+# AT+SMSWBOOT (nothing forwarded either way from then on)
+cat >"$WORK/hang.yaml" <<'EOF'
+- name: slow-ate0
+  when: at
+  match: "ATE0"
+  do: delay
+  delay_us: 300000
+- name: hang
+  when: at
+  match: "AT+SMSWBOOT"
+  do: silent
+EOF
+cp "$state" "$WORK/modem5.json"
+start modem5 --state "$WORK/modem5.json" --time-scale 0 --trace "$WORK/modem5.trace"
+simB=$pid
+start proxy5 --proxy "$pty" --faults "$WORK/hang.yaml" --trace "$WORK/proxy5.trace"
+px=$pid
+chat "$pty" "$WORK/hang.chat"
+rc=$?
+stop $px
+stop $simB
+[ $rc = 1 ] || fail "hang: host exit $rc, want 1"
+t_cmd=$(sed -n 's/^{"t":\([0-9]*\),"kind":"at<","text":"ATE0".*/\1/p' "$WORK/proxy5.trace")
+t_ok=$(sed -n '/"text":"ATE0"/,$p' "$WORK/proxy5.trace" | sed -n 's/^{"t":\([0-9]*\),"kind":"at>","text":"OK".*/\1/p' | head -1)
+[ -n "$t_cmd" ] && [ -n "$t_ok" ] && [ $((t_ok - t_cmd)) -ge 300000 ] \
+  || fail "delay: ATE0 at $t_cmd us, its OK at $t_ok us: want >= 300000 us later"
+grep -q 'AT+SMSWBOOT' "$WORK/modem5.trace" && fail "hang: the modem got AT+SMSWBOOT"
+after=$(sed -n '/"hang: at/,$p' "$WORK/proxy5.trace" | grep -c '"kind":"at>"')
+[ "$after" = 0 ] || fail "hang: $after modem lines after the hang"
+
 # 3. a power cut cannot go through a proxy
 cat >"$WORK/cut.yaml" <<'EOF'
 - name: cut
