@@ -118,7 +118,7 @@ grep -q '"kind":"at>","text":"ERROR"' "$WORK/pxy.trace" || fail "the proxy's tra
 cp "$ROOT/fixtures/states/healthy.json" "$WORK/clean.json"
 start clean --state "$WORK/clean.json" --time-scale 0 --trace "$WORK/clean.trace"
 sim=$pid
-timeout 120 "$UPD" --port "$pty" --timeout-scale 0.01 "$WORK/pkg.dup" >"$WORK/clean.upd" 2>&1 \
+timeout 120 "$UPD" --port "$pty" --timeout-scale 0.2 "$WORK/pkg.dup" >"$WORK/clean.upd" 2>&1 \
   || fail "clean upgrade failed: $(tail -3 "$WORK/clean.upd")"
 stop $sim
 "$SCN" import "$WORK/clean.trace" -o "$WORK/clean-imp.yaml" 2>"$WORK/noimport.err" \

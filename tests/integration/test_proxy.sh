@@ -127,7 +127,7 @@ start modem4 --state "$WORK/modem4.json" --time-scale 0
 simB=$pid
 start proxy4 --proxy "$pty" --faults "$WORK/frame4.yaml" --trace "$WORK/proxy4.trace"
 px=$pid
-timeout 120 "$UPD" --port "$pty" --timeout-scale 0.01 "$WORK/pkg.dup" >"$WORK/upd4.out" 2>&1
+timeout 120 "$UPD" --port "$pty" --timeout-scale 0.2 "$WORK/pkg.dup" >"$WORK/upd4.out" 2>&1
 rc=$?
 stop $px
 stop $simB

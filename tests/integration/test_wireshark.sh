@@ -45,7 +45,7 @@ run_upgrade() {
     fail "$name: sqn-sim did not start: $(cat "$WORK/$name.sim")"
     return 1
   fi
-  timeout 120 "$UPD" --port "$pty" --timeout-scale 0.01 --log "$WORK/$name.log" \
+  timeout 120 "$UPD" --port "$pty" --timeout-scale 0.2 --log "$WORK/$name.log" \
     "$WORK/pkg.dup" >"$WORK/$name.upd" 2>&1 || fail "$name: sqn-update failed: $(tail -3 "$WORK/$name.upd")"
   kill -TERM $pid; wait $pid 2>/dev/null
   return 0
@@ -125,7 +125,8 @@ if command -v socat >/dev/null; then
   socat -x PTY,link="$WORK/sniff",raw,echo=0 "$spty",raw,echo=0,b921600 2>"$WORK/sniff.dump" &
   sopid=$!
   for i in $(seq 1 100); do [ -e "$WORK/sniff" ] && break; sleep 0.1; done
-  timeout 120 "$UPD" --port "$WORK/sniff" --timeout-scale 0.01 "$WORK/pkg.dup" >"$WORK/sniff.upd" 2>&1 \
+  "$DUP" build --size 300000 -o "$WORK/small.dup" >/dev/null || fail "sqn-dup"
+  timeout 120 "$UPD" --port "$WORK/sniff" --timeout-scale 0.2 "$WORK/small.dup" >"$WORK/sniff.upd" 2>&1 \
     || fail "upgrade through socat: $(tail -2 "$WORK/sniff.upd")"
   kill $sopid; wait $sopid 2>/dev/null
   kill -TERM $spid; wait $spid 2>/dev/null

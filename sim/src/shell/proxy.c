@@ -662,6 +662,19 @@ int sim_proxy_main(const struct sim_proxy_config *cfg) {
   }
   p->tty = -1;
   p->pty.master = p->pty.slave = -1;
+  /* A stop request from here on ends in a clean exit that removes the
+   * --link symlink: no default action kills us half set up. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = px_on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
+
   p->hold[0] = malloc(SIM_SPLIT_CAP + 16);
   p->hold[1] = malloc(SIM_SPLIT_CAP + 16);
   p->q[0].tail = &p->q[0].head;
@@ -715,17 +728,6 @@ int sim_proxy_main(const struct sim_proxy_config *cfg) {
   }
   sim_splitter_init(&p->split[0], SIM_TREC_HOST, px_unit_host, p);
   sim_splitter_init(&p->split[1], SIM_TREC_MODEM, px_unit_modem, p);
-
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = px_on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 
   p->t0_us = p->now = sim_shell_now_us();
   px_trace(p, SIM_TRACE_MODE, NULL, 0, "proxy to %s, %d fault(s)",
