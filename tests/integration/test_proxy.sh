@@ -7,6 +7,8 @@
 #     (stripped copy, straight to the push) fails on the bad response, and
 #     the trace shows it; sqn-update with frame 4's response CRC corrupted
 #     resends that block (the retry shows in the trace) and succeeds.
+#  2c/d. Delay and hang faults; AT+IPR: the modem port follows the host's
+#     rate change (the sqnsupgrade updater-elf host, FFH at 115200).
 #  3. A power-cut fault is refused: impossible through a proxy.
 # Skips (77) where no pty can be opened.
 #
@@ -166,6 +168,28 @@ t_ok=$(sed -n '/"text":"ATE0"/,$p' "$WORK/proxy5.trace" | sed -n 's/^{"t":\([0-9
 grep -q 'AT+SMSWBOOT' "$WORK/modem5.trace" && fail "hang: the modem got AT+SMSWBOOT"
 after=$(sed -n '/"hang: at/,$p' "$WORK/proxy5.trace" | grep -c '"kind":"at>"')
 [ "$after" = 0 ] || fail "hang: $after modem lines after the hang"
+
+# 2d. rate changes follow the host: Pycom's updater-elf host sends
+# AT+IPR=921600 to a modem in FFH at 115200 and reopens the port at 921600
+cp "$ROOT/fixtures/states/ffh-only.json" "$WORK/ffh.json"
+start ffh --state "$WORK/ffh.json" --time-scale 0.02 --trace "$WORK/ffh.trace"
+simB=$pid
+start proxy6 --proxy "$pty" --trace "$WORK/proxy6.trace"
+px=$pid
+timeout 120 "$CHAT" --timeout-scale 0.2 --sleep-scale 0.05 \
+  --var UPDATER="$ROOT/fixtures/packages/updater.elf" \
+  --var PACKAGE="$ROOT/fixtures/packages/lr5-5.2.0.0-48829.dup" \
+  "$ROOT/fixtures/hosts/sqnsupgrade-updater-elf.chat" "$pty" >"$WORK/ipr.chat" 2>&1
+rc=$?
+stop $px
+stop $simB
+[ $rc = 0 ] && grep -q "LR5.2.0.0-48829" "$WORK/ipr.chat" \
+  || fail "AT+IPR through the proxy: exit $rc: $(tail -3 "$WORK/ipr.chat")"
+sed -n '/"text":"AT+IPR=921600"/,$p' "$WORK/proxy6.trace" \
+  | grep -q '"kind":"line","text":"host at 921600 baud, modem port set to 921600"' \
+  || fail "the proxy did not follow the host to 921600 after AT+IPR"
+grep -q '"kind":"line","text":"host at 921600 baud, modem at 921600"' "$WORK/ffh.trace" \
+  || fail "the modem did not see the host at 921600 after AT+IPR"
 
 # 3. a power cut cannot go through a proxy
 cat >"$WORK/cut.yaml" <<'EOF'
