@@ -107,6 +107,27 @@ ts "$WORK/corrupt.pcapng" -Y 'sqn_stp.bad_hcrc || sqn_stp.bad_pcrc' -T fields \
   -e frame.number -e sqn_stp.op -e sqn_stp.ack >"$WORK/bad2.txt"
 [ "$(wc -l <"$WORK/bad2.txt")" = 1 ] || fail "bad-CRC expert marks: $(wc -l <"$WORK/bad2.txt"), want exactly 1"
 
+# 2b. the other expert marks, on a trace put together from frames the
+# emulator sent under faults (corrupt-tid, residue 100): a URC, ERROR to a
+# command, a response with the wrong tid, a BLOCK answered with a residue
+cat >"$WORK/marks.trace" <<'EOF'
+{"t":1,"kind":"at>","text":"+SYSSTART"}
+{"t":2,"kind":"at<","text":"AT+SMSWBOOT=3,0","raw":"41542b534d5357424f4f543d332c30"}
+{"t":3,"kind":"at>","text":"ERROR"}
+{"t":4,"kind":"stp<","text":"op 3 sid 1 tid 3 plen 8176 hcrc ok pcrc ok","raw":"6661737403011ff000000003ea34131c"}
+{"t":5,"kind":"stp>","text":"op 0x83 sid 1 tid 2 plen 2","raw":"747361668301000200000002000000000000"}
+{"t":6,"kind":"stp<","text":"op 3 sid 1 tid 5 plen 8176 hcrc ok pcrc ok","raw":"6661737403011ff000000005222794ae"}
+{"t":7,"kind":"stp>","text":"op 0x83 sid 1 tid 5 plen 2","raw":"74736166830100020000000500002c220064"}
+EOF
+"$SIM" --decode "$WORK/marks.trace" --pcapng "$WORK/marks.pcapng" >/dev/null || fail "--pcapng of marks.trace"
+ts "$WORK/marks.pcapng" -Y _ws.expert -T fields -E 'aggregator=|' -e frame.number \
+  -e _ws.expert.message >"$WORK/marks.txt"
+printf '3\tERROR answering AT+SMSWBOOT=3,0\n5\ttid 2 answers a request with tid 3\n7\tresidue 100\n' >"$WORK/marks.want"
+cmp -s "$WORK/marks.txt" "$WORK/marks.want" || fail "expert marks: $(cat "$WORK/marks.txt" | tr '\n\t' '; ')"
+ts "$WORK/marks.pcapng" -Y sqn_at -T fields -e sqn_at.kind >"$WORK/kinds.txt"
+printf 'URC\ncommand\nfinal result\n' | cmp -s - "$WORK/kinds.txt" \
+  || fail "AT kinds: $(tr '\n' ' ' <"$WORK/kinds.txt")"
+
 # 3. sqn-update --log converts: its AT commands are there
 "$SIM" --decode "$WORK/clean.log" --pcapng "$WORK/log.pcapng" >/dev/null \
   || fail "--pcapng of an sqn-update --log"
