@@ -64,6 +64,28 @@ grep -q 'match: "AT+SMSWBOOT=3,0"' "$WORK/run1-faults.yaml" \
   || fail "import did not turn the ERROR to AT+SMSWBOOT=3,0 into a fault: $(cat "$WORK/run1-faults.yaml")"
 grep -q '^state: "healthy"' "$WORK/run1.yaml" || fail "the imported scenario does not start healthy"
 
+# the same run sniffed with socat -x (when installed) imports the same way
+if command -v socat >/dev/null; then
+  cp "$ROOT/fixtures/states/interrupted-upgrade.json" "$WORK/incident2.json"
+  start modem2 --state "$WORK/incident2.json" --time-scale 0
+  modem=$pid
+  socat -x PTY,link="$WORK/sniff",raw,echo=0 "$pty",raw,echo=0,b921600 2>"$WORK/run1.dump" &
+  sopid=$!
+  pids+=("$sopid")
+  for i in $(seq 1 100); do [ -e "$WORK/sniff" ] && break; sleep 0.1; done
+  pycom "$WORK/sniff" "$WORK/run1s.chatout"
+  kill $sopid; wait $sopid 2>/dev/null
+  stop $modem
+  "$SCN" import "$WORK/run1.dump" -o "$WORK/sniffed.yaml" >"$WORK/import3.out" 2>&1 \
+    || fail "import of a socat dump: $(cat "$WORK/import3.out")"
+  cmp -s "$WORK/run1-faults.yaml" "$WORK/sniffed-faults.yaml" 2>/dev/null \
+    || diff <(sed 1d "$WORK/run1-faults.yaml") <(sed 1d "$WORK/sniffed-faults.yaml") >/dev/null \
+    || fail "the socat dump imports other faults: $(cat "$WORK/sniffed-faults.yaml")"
+  grep -q "format socat" "$WORK/sniffed.yaml" || fail "the dump was not read as socat -x"
+else
+  echo "note: socat not installed, sniffer import skipped"
+fi
+
 # the scenario reproduces the recording, and fails without the fault
 "$SCN" run "$WORK/run1.yaml" >"$WORK/run.out" 2>&1 || fail "imported scenario: $(head -5 "$WORK/run.out")"
 "$SCN" run --pty "$WORK/run1.yaml" >"$WORK/runpty.out" 2>&1 || fail "imported scenario --pty: $(head -5 "$WORK/runpty.out")"
