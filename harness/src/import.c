@@ -525,11 +525,11 @@ static const char *imp_boot_word(int b) {
 }
 
 static void imp_usage(FILE *f) {
-  fputs("usage: sqn-scenario import TRACE -o OUT.yaml [--name NAME] [--package F]\n"
-        "                           [--fixtures DIR]\n"
+  fputs("usage: sqn-scenario import TRACE -o|--output OUT.yaml [--name NAME]\n"
+        "                           [--package FILE] [--fixtures DIR]\n"
         "       sqn-scenario diff TRACE_A TRACE_B\n"
         "\n"
-        "import turns a recorded session (sqn-sim or sqn-sim --proxy --trace,\n"
+        "import turns a recorded session (an sqn-sim or sqn-sim --proxy trace,\n"
         "sqn-update --log, or a socat -x hex dump whose first address is the\n"
         "host side) into a scenario: OUT.yaml, the host's chat script\n"
         "OUT.chat and its faults alone in OUT-faults.yaml. --package gives\n"
