@@ -41,7 +41,7 @@ start() {
 }
 stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 pycom() {
-  timeout 120 "$CHAT" --timeout-scale 0.05 --sleep-scale 0.05 --var PACKAGE=/dev/null \
+  timeout 120 "$CHAT" --timeout-scale 0.1 --sleep-scale 0.05 --var PACKAGE=/dev/null \
     "$ROOT/fixtures/hosts/pycom-2018.chat" "$1" >"$2" 2>&1
 }
 
@@ -152,7 +152,7 @@ grep -q "0 fault(s)" "$WORK/import2.out" || fail "clean upgrade imported with fa
 cp "$ROOT/fixtures/states/healthy.json" "$WORK/clean2.json"
 start clean2 --state "$WORK/clean2.json" --time-scale 0 --trace "$WORK/clean2.trace"
 sim=$pid
-timeout 120 "$CHAT" --timeout-scale 0.05 --sleep-scale 0.05 "$WORK/clean-imp.chat" "$pty" \
+timeout 120 "$CHAT" --timeout-scale 0.1 --sleep-scale 0.05 "$WORK/clean-imp.chat" "$pty" \
   >"$WORK/clean2.chatout" 2>&1 || fail "the imported host script: $(cat "$WORK/clean2.chatout")"
 stop $sim
 "$SCN" diff "$WORK/clean.trace" "$WORK/clean2.trace" >"$WORK/diff4.out" \

@@ -51,7 +51,7 @@ exchange() {
 chat() { # chat PTY OUT [VARS...]
   local port=$1 out=$2
   shift 2
-  timeout 120 "$CHAT" --timeout-scale 0.05 --sleep-scale 0.05 \
+  timeout 120 "$CHAT" --timeout-scale 0.1 --sleep-scale 0.05 \
     --var PACKAGE="$WORK/pkg.dup" "$@" "$ROOT/fixtures/hosts/pycom-2018.chat" \
     "$port" >"$out" 2>&1
 }
@@ -176,7 +176,7 @@ start ffh --state "$WORK/ffh.json" --time-scale 0.02 --trace "$WORK/ffh.trace"
 simB=$pid
 start proxy6 --proxy "$pty" --trace "$WORK/proxy6.trace"
 px=$pid
-timeout 120 "$CHAT" --timeout-scale 0.2 --sleep-scale 0.05 \
+timeout 120 "$CHAT" --timeout-scale 1 --sleep-scale 0.05 \
   --var UPDATER="$ROOT/fixtures/packages/updater.elf" \
   --var PACKAGE="$ROOT/fixtures/packages/lr5-5.2.0.0-48829.dup" \
   "$ROOT/fixtures/hosts/sqnsupgrade-updater-elf.chat" "$pty" >"$WORK/ipr.chat" 2>&1
