@@ -26,9 +26,10 @@ fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
 ts() { tshark -X lua_script:"$LUA" -r "$@" 2>"$WORK/tshark.err"; }
 
-# run_upgrade NAME [FAULTS]: sqn-update against a fresh sqn-sim, with a trace.
+# run_upgrade NAME PACKAGE [FAULTS]: sqn-update against a fresh sqn-sim,
+# with a trace.
 run_upgrade() {
-  local name=$1 faults=${2:-}
+  local name=$1 pkg=$2 faults=${3:-}
   local args=(--state "$WORK/$name.json" --time-scale 0 --trace "$WORK/$name.trace")
   [ -n "$faults" ] && args+=(--faults "$faults")
   "$SIM" "${args[@]}" >"$WORK/$name.sim" 2>&1 &
@@ -46,49 +47,48 @@ run_upgrade() {
     return 1
   fi
   timeout 120 "$UPD" --port "$pty" --timeout-scale 0.2 --log "$WORK/$name.log" \
-    "$WORK/pkg.dup" >"$WORK/$name.upd" 2>&1 || fail "$name: sqn-update failed: $(tail -3 "$WORK/$name.upd")"
+    "$pkg" >"$WORK/$name.upd" 2>&1 || fail "$name: sqn-update failed: $(tail -3 "$WORK/$name.upd")"
   kill -TERM $pid; wait $pid 2>/dev/null
   return 0
 }
 
 "$DUP" build --size 1048576 -o "$WORK/pkg.dup" >/dev/null || { fail "sqn-dup"; exit 1; }
+"$DUP" build --size 300000 -o "$WORK/small.dup" >/dev/null || { fail "sqn-dup"; exit 1; }
 size=$(stat -c %s "$WORK/pkg.dup")
 
 # 1. clean upgrade
-run_upgrade clean || exit 1
+run_upgrade clean "$WORK/pkg.dup" || exit 1
 "$SIM" --decode "$WORK/clean.trace" --pcapng "$WORK/clean.pcapng" >/dev/null \
   || fail "--pcapng of the emulator trace"
+# one tshark pass over every STP frame: op, ACK bit, tid, plen, magic,
+# both verdicts, and whether it carries a bad-CRC expert mark
+ts "$WORK/clean.pcapng" -Y sqn_stp -T fields -E 'aggregator=|' -e sqn_stp.op \
+  -e sqn_stp.ack -e sqn_stp.tid -e sqn_stp.plen -e sqn_stp.magic \
+  -e sqn_stp.hcrc.status -e sqn_stp.pcrc.status -e sqn_stp.bad_hcrc \
+  -e sqn_stp.bad_pcrc >"$WORK/frames.txt" || fail "tshark: $(cat "$WORK/tshark.err")"
 want_blocks=$(grep -c '"kind":"stp<","text":"op 3 ' "$WORK/clean.trace")
-ts "$WORK/clean.pcapng" -Y 'sqn_stp.op == 3 && sqn_stp.magic == 0x66617374' \
-  -T fields -e sqn_stp.plen -e sqn_stp.hcrc.status -e sqn_stp.pcrc.status \
-  >"$WORK/blocks.txt" || fail "tshark: $(cat "$WORK/tshark.err")"
+awk -F'\t' '$1 == 3 && $5 == "0x66617374"' "$WORK/frames.txt" >"$WORK/blocks.txt"
 got_blocks=$(wc -l <"$WORK/blocks.txt")
-got_bytes=$(awk '{s += $1} END {print s + 0}' "$WORK/blocks.txt")
+got_bytes=$(awk -F'\t' '{s += $4} END {print s + 0}' "$WORK/blocks.txt")
 [ "$got_blocks" -gt 0 ] && [ "$got_blocks" = "$want_blocks" ] \
   || fail "BLOCK frames: tshark $got_blocks, emulator $want_blocks"
 [ "$got_bytes" = "$size" ] || fail "BLOCK bytes: tshark $got_bytes, package $size"
-n_good=$(grep -c $'\tgood\tgood$' "$WORK/blocks.txt")
+n_good=$(awk -F'\t' '$6 == "good" && $7 == "good"' "$WORK/blocks.txt" | wc -l)
 [ "$n_good" = "$got_blocks" ] || fail "BLOCK CRC verdicts: $n_good of $got_blocks good"
 # every frame: both verdicts good, or an hcrc of 0 ("not computed": real
-# modems send 0 in responses); never bad
-ts "$WORK/clean.pcapng" -Y sqn_stp -T fields -e sqn_stp.hcrc.status \
-  -e sqn_stp.pcrc.status >"$WORK/verdicts.txt"
+# modems send 0 in responses); never bad, no bad-CRC mark
 want_frames=$(grep -c '"kind":"stp[<>]"' "$WORK/clean.trace")
-[ "$(wc -l <"$WORK/verdicts.txt")" = "$want_frames" ] \
-  || fail "STP frames: tshark $(wc -l <"$WORK/verdicts.txt"), emulator $want_frames"
-if grep -q bad "$WORK/verdicts.txt"; then fail "a bad CRC verdict in a clean upgrade"; fi
-ts "$WORK/clean.pcapng" -Y 'sqn_stp.bad_hcrc || sqn_stp.bad_pcrc' -T fields \
-  -e frame.number >"$WORK/bad.txt"
-[ ! -s "$WORK/bad.txt" ] || fail "bad-CRC expert marks in a clean upgrade: $(tr '\n' ' ' <"$WORK/bad.txt")"
+[ "$(wc -l <"$WORK/frames.txt")" = "$want_frames" ] \
+  || fail "STP frames: tshark $(wc -l <"$WORK/frames.txt"), emulator $want_frames"
+n_bad=$(awk -F'\t' '$6 == "bad" || $7 == "bad" || $8 != "" || $9 != ""' "$WORK/frames.txt" | wc -l)
+[ "$n_bad" = 0 ] || fail "$n_bad frames with a bad CRC verdict or mark in a clean upgrade"
 # the ops in order match the emulator's events (op numbers with ACK bits)
-ts "$WORK/clean.pcapng" -Y sqn_stp -T fields -e sqn_stp.op -e sqn_stp.ack \
-  -e sqn_stp.tid >"$WORK/ops.txt"
 sed -n 's/.*"kind":"stp[<>]".*"raw":"\([0-9a-f]*\)".*/\1/p' "$WORK/clean.trace" |
   awk 'function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++)
          v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
        { op = hex(substr($1, 9, 2)); print op % 64, (op >= 128) ? 1 : 0, hex(substr($1, 17, 8)) }' \
   >"$WORK/ops.want"
-awk -F'\t' '{print $1, ($2 == "True" || $2 == "1") ? 1 : 0, $3}' "$WORK/ops.txt" >"$WORK/ops.got"
+awk -F'\t' '{print $1, ($2 == "True" || $2 == "1") ? 1 : 0, $3}' "$WORK/frames.txt" >"$WORK/ops.got"
 cmp -s "$WORK/ops.got" "$WORK/ops.want" || fail "STP ops/tids differ from the emulator's events: $(diff "$WORK/ops.want" "$WORK/ops.got" | head -4 | tr '\n' ' ')"
 
 # 2. one corrupted response
@@ -99,7 +99,7 @@ cat >"$WORK/corrupt.yaml" <<'EOF'
   last: 4
   do: corrupt-pcrc
 EOF
-run_upgrade corrupt "$WORK/corrupt.yaml" || exit 1
+run_upgrade corrupt "$WORK/small.dup" "$WORK/corrupt.yaml" || exit 1
 grep -q '"kind":"fault","text":"pcrc-4' "$WORK/corrupt.trace" || fail "the fault did not fire"
 "$SIM" --decode "$WORK/corrupt.trace" --pcapng "$WORK/corrupt.pcapng" >/dev/null \
   || fail "--pcapng of the corrupted trace"
@@ -146,7 +146,6 @@ if command -v socat >/dev/null; then
   socat -x PTY,link="$WORK/sniff",raw,echo=0 "$spty",raw,echo=0,b921600 2>"$WORK/sniff.dump" &
   sopid=$!
   for i in $(seq 1 100); do [ -e "$WORK/sniff" ] && break; sleep 0.1; done
-  "$DUP" build --size 300000 -o "$WORK/small.dup" >/dev/null || fail "sqn-dup"
   timeout 120 "$UPD" --port "$WORK/sniff" --timeout-scale 0.2 "$WORK/small.dup" >"$WORK/sniff.upd" 2>&1 \
     || fail "upgrade through socat: $(tail -2 "$WORK/sniff.upd")"
   kill $sopid; wait $sopid 2>/dev/null
