@@ -22,6 +22,7 @@
 
 #include "sim/fault.h"
 #include "sim/state.h"
+#include "store.h"
 #include "tool.h"
 
 #define SIM_MAX_FAULTS 64
@@ -32,6 +33,7 @@ struct sim_shell {
   FILE *trace;
   uint64_t t0_us;
   unsigned persist_errors;
+  struct sim_store_files store; /* the fs store's file (store.h) */
 };
 
 static const char sim_usage[] =
@@ -102,6 +104,8 @@ static void sim_shell_persist(void *user, const struct sim_state *st) {
   if (sim_state_save(sh->state_path, st, err, sizeof err) != 0) {
     sh->persist_errors++;
     sim_shell_err("saving", sh->state_path, err);
+  } else {
+    sim_store_files_saved(&sh->store, st);
   }
 }
 
@@ -363,6 +367,7 @@ int main(int argc, char **argv) {
 
   memset(&sh, 0, sizeof sh);
   sh.state_path = state_path;
+  sh.store.fd = -1;
   signal(SIGPIPE, SIG_IGN);
 
   /* Hold SIGINT/SIGTERM from here until sim_serve() has its handlers
@@ -402,6 +407,12 @@ int main(int argc, char **argv) {
     rc = SIM_EXIT_INPUT;
     goto out_free_faults;
   }
+  if (sim_store_files_init(&sh.store, state_path, &st, err, sizeof err) !=
+      0) {
+    fprintf(stderr, "sqn-sim: %s\n", err);
+    rc = SIM_EXIT_INPUT;
+    goto out_release_state;
+  }
   if (trace_path) {
     sh.trace = fopen(trace_path, "w");
     if (!sh.trace) {
@@ -424,6 +435,7 @@ int main(int argc, char **argv) {
       .persist = sim_shell_persist,
       .trace = sim_shell_trace,
       .user = &sh,
+      .store_io = &sh.store.io,
   };
   m = sim_modem_new(&mc, sh.t0_us);
   if (!m) {
@@ -454,6 +466,8 @@ int main(int argc, char **argv) {
   if (sim_state_save(state_path, sim_modem_state(m), err, sizeof err) != 0) {
     sim_shell_err("saving", state_path, err);
     rc = SIM_EXIT_RUNTIME;
+  } else {
+    sim_store_files_saved(&sh.store, sim_modem_state(m));
   }
   created = false; /* served: the state file is the modem's now */
 
@@ -474,5 +488,6 @@ out_release_state:
 out_free_faults:
   free(faults);
   sim_txq_free(&sh.txq);
+  sim_store_files_free(&sh.store);
   return rc;
 }

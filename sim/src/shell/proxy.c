@@ -124,7 +124,8 @@ static void px_trace(struct px *p, enum sim_trace_kind k, const uint8_t *raw,
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  struct sim_trace_event ev = {p->now - p->t0_us, k, text, raw, n};
+  struct sim_trace_event ev = {.t_us = p->now - p->t0_us, .kind = k,
+                               .text = text, .raw = raw, .raw_len = n};
   sim_trace_write_json(p->trace, &ev);
 }
 
