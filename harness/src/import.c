@@ -138,7 +138,8 @@ static int imp_build_steps(struct imp *im, const char *path, char *err,
       const char *t = (const char *)r->data;
       unsigned b;
       int smod;
-      if (!im->nsteps && sscanf(t, "host at %u baud", &b) == 1)
+      const char *ha = strstr(t, "host at ");
+      if (!im->nsteps && ha && sscanf(ha, "host at %u baud", &b) == 1)
         im->baud = b;
       if (im->boot < 0 && sscanf(t, "up: SMOD %d", &smod) == 1)
         im->boot = smod == 0 || smod == 1 ? SIM_BOOT_FFH

@@ -43,9 +43,10 @@ start() {
 }
 stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
-# the exchange of a trace: AT lines and STP frames, in order, without time
+# the exchange of a trace: AT lines and STP frames (kind, text and bytes),
+# in order, without time or typed fields
 exchange() {
-  grep -E '"kind":"(at[<>]|stp[<>])"' "$1" | sed 's/^{"t":[0-9]*,//; s/,"raw":"[0-9a-f]*"//'
+  sed -n 's/^{"t":[0-9]*,\("kind":"\(at[<>]\|stp[<>]\)","text":"\([^"\\]\|\\.\)*"\).*/\1/p' "$1"
 }
 
 chat() { # chat PTY OUT [VARS...]
@@ -188,7 +189,7 @@ stop $simB
 sed -n '/"text":"AT+IPR=921600"/,$p' "$WORK/proxy6.trace" \
   | grep -q '"kind":"line","text":"host at 921600 baud, modem port set to 921600"' \
   || fail "the proxy did not follow the host to 921600 after AT+IPR"
-grep -q '"kind":"line","text":"host at 921600 baud, modem at 921600"' "$WORK/ffh.trace" \
+grep -q '"kind":"line","text":"[^"]*host at 921600 baud, modem at 921600' "$WORK/ffh.trace" \
   || fail "the modem did not see the host at 921600 after AT+IPR"
 
 # 3. a power cut cannot go through a proxy

@@ -51,6 +51,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "pty_rate.h"
 #include "sim/fault.h"
 #include "sim/tracefile.h"
 #include "sqnup/crc.h"
@@ -494,38 +495,24 @@ static void px_feed(struct px *p, int dir, const uint8_t *d, size_t n) {
 
 /* ---- line rate ---- */
 
-static speed_t px_speed_code(uint32_t baud) {
-  static const struct { uint32_t b; speed_t c; } t[] = {
-      {9600, B9600},       {19200, B19200},     {38400, B38400},
-      {57600, B57600},     {115200, B115200},   {230400, B230400},
-      {460800, B460800},   {921600, B921600},   {1000000, B1000000},
-      {1500000, B1500000}, {2000000, B2000000}, {3000000, B3000000},
-      {4000000, B4000000}};
-  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-    if (t[i].b == baud)
-      return t[i].c;
-  return 0;
-}
-
+/* The modem port follows the host's rate on the pty, exactly (pty_rate.h:
+ * any rate the host can set, 3686400 too). */
 static void px_follow_rate(struct px *p) {
-  uint32_t b = sim_pty_host_baud(&p->pty);
-  if (!b || b == p->baud)
+  uint32_t in = 0, out = 0;
+  if (p->pty.rate_dirty)
+    sim_pty_refresh_rate(&p->pty);
+  if (sim_pty_host_rate(p->pty.master, &in, &out) == SIM_RATE_UNREAD || !out ||
+      out == p->baud)
     return;
-  struct termios tio;
-  speed_t code = px_speed_code(b);
-  if (code && tcgetattr(p->tty, &tio) == 0) {
-    cfsetspeed(&tio, code);
-    if (tcsetattr(p->tty, TCSANOW, &tio) == 0) {
-      px_trace(p, SIM_TRACE_LINE, NULL, 0,
-               "host at %lu baud, modem port set to %lu", (unsigned long)b,
-               (unsigned long)b);
-      p->baud = b;
-      return;
-    }
-  }
-  px_trace(p, SIM_TRACE_LINE, NULL, 0,
-           "host at %lu baud; the modem port cannot follow", (unsigned long)b);
-  p->baud = b;
+  if (sim_tty_set_rate(p->tty, in ? in : out, out) == 0)
+    px_trace(p, SIM_TRACE_LINE, NULL, 0,
+             "host at %lu baud, modem port set to %lu", (unsigned long)out,
+             (unsigned long)out);
+  else
+    px_trace(p, SIM_TRACE_LINE, NULL, 0,
+             "host at %lu baud; the modem port cannot follow: %s",
+             (unsigned long)out, strerror(errno));
+  p->baud = out;
 }
 
 static int px_open_tty(const char *path, char *err, size_t cap) {
@@ -633,7 +620,11 @@ static int px_loop(struct px *p) {
     for (int i = 0; i < 2; i++) {
       if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
-      ssize_t n = read(fds[i], buf, sizeof buf);
+      /* the pty master may be in packet mode: sim_pty_read strips it */
+      ssize_t n = i == 0 ? sim_pty_read(&p->pty, buf, sizeof buf)
+                         : read(fds[i], buf, sizeof buf);
+      if (i == 0 && n == 0)
+        continue; /* a termios report, or nothing */
       if (n > 0) {
         p->last_rx_us[i] = p->now;
         if (i == 0)
