@@ -173,7 +173,7 @@ after=$(sed -n '/"hang: at/,$p' "$WORK/proxy5.trace" | grep -c '"kind":"at>"')
 # 2d. rate changes follow the host: Pycom's updater-elf host sends
 # AT+IPR=921600 to a modem in FFH at 115200 and reopens the port at 921600
 cp "$ROOT/fixtures/states/ffh-only.json" "$WORK/ffh.json"
-start ffh --state "$WORK/ffh.json" --time-scale 0.02 --trace "$WORK/ffh.trace"
+start ffh --state "$WORK/ffh.json" --time-scale 0 --trace "$WORK/ffh.trace"
 simB=$pid
 start proxy6 --proxy "$pty" --trace "$WORK/proxy6.trace"
 px=$pid
