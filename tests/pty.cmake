@@ -23,7 +23,7 @@ if(TARGET sqn-sim AND TARGET sqn-chat)
   sqn_add_check_test(test_pty_pacing
     SOURCES integration/test_pty_pacing.c integration/pty_util.c
     LIBS sim_model sim_pty_rate PkgConfig::JANSSON
-    LABELS slow TIMEOUT 60)
+    LABELS slow TIMEOUT 120)
   target_include_directories(test_pty_pacing PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   target_compile_definitions(test_pty_pacing PRIVATE
     SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>" SQN_CHAT_BIN="$<TARGET_FILE:sqn-chat>")

@@ -195,8 +195,10 @@ static void sim_serve_read(struct sim_serve *s) {
       sim_serve_host_rate(s);
     ssize_t n = sim_pty_read(p, s->rbuf, cap);
     if (sim_serve_paced(s))
-      /* All the tokens allowed went: more is probably waiting. */
-      s->rd.busy = n > 0 && (size_t)n == cap;
+      /* All the tokens allowed went, or the host filled the pty: it is
+       * streaming, and time the loop spends late is still line time. A
+       * short read (a request, a frame's tail) leaves the line idle. */
+      s->rd.busy = n > 0 && p->read_full;
     if (n > 0) {
       if (sim_serve_paced(s))
         s->rd.tokens -= (double)n;
