@@ -232,9 +232,10 @@ static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
 
 static void sim_serve_deadline_cb(uv_timer_t *t) {
   struct sim_serve *s = t->data;
-  /* Without change reports, what the modem sends now meets the rate the
-   * host has now. */
-  if (s->cfg->pty->rate_poll)
+  /* What the modem sends now meets the rate the host has now. Without
+   * change reports, or when pacing holds reads back (a booting modem's UART
+   * reads nothing, so a report would wait behind it), read it here. */
+  if (s->cfg->pty->rate_poll || sim_serve_paced(s))
     sim_serve_host_rate(s);
   sim_modem_tick(s->cfg->modem, sim_shell_now_us());
   sim_serve_flush_queue(s);
