@@ -833,9 +833,6 @@ static Suite *pty_suite(void) {
   tcase_add_test(tc, test_pty_detect_fff_reports_application_mode);
   tcase_add_test(tc, test_pty_detect_ffh_falls_back_to_115200);
   tcase_add_test(tc, test_pty_updater_elf_then_package_upgrades);
-  tcase_add_test(tc, test_pty_updater_at_3686400_fails_at_fff_boot);
-  tcase_add_test(tc, test_pty_updater_at_460800_fails_at_fff_boot);
-  tcase_add_test(tc, test_pty_updater_at_921600_completes);
   tcase_add_test(tc, test_pty_walter_mota_upgrades_gm02s);
   tcase_add_test(tc, test_pty_walter_espidf_recovers_gm02s);
   tcase_add_test(tc, test_pty_microchip_upgrades_gm02s);
@@ -846,7 +843,6 @@ static Suite *pty_suite(void) {
   tcase_add_test(line, test_pty_link_over_regular_file_is_refused);
   tcase_add_test(line, test_pty_reopen_keeps_the_modem);
   tcase_add_test(line, test_pty_wrong_baud_sees_garbage_and_ipr_switches);
-  tcase_add_test(line, test_pty_every_rate_mismatch_garbles_and_ipr_follows);
   tcase_add_test(line, test_pty_random_bytes_and_vanishing_host_never_crash);
   tcase_add_test(line, test_pty_kill9_during_upgrade_never_tears_state);
   tcase_add_test(line, test_pty_show_and_decode_report_bad_input);
@@ -855,6 +851,16 @@ static Suite *pty_suite(void) {
   tcase_add_test(line, test_pty_chat_blames_the_port_not_the_script);
   tcase_add_test(line, test_pty_stop_signal_right_after_pty_line_exits_0);
   suite_add_tcase(s, line);
+  /* Issue 16, run by ctest as test_pty_rates (tag "rates": the ctest
+   * entries include and exclude it with CK_INCLUDE_TAGS / CK_EXCLUDE_TAGS). */
+  TCase *rates = tcase_create("rates");
+  tcase_set_tags(rates, "rates");
+  tcase_set_timeout(rates, 60);
+  tcase_add_test(rates, test_pty_every_rate_mismatch_garbles_and_ipr_follows);
+  tcase_add_test(rates, test_pty_updater_at_3686400_fails_at_fff_boot);
+  tcase_add_test(rates, test_pty_updater_at_460800_fails_at_fff_boot);
+  tcase_add_test(rates, test_pty_updater_at_921600_completes);
+  suite_add_tcase(s, rates);
   return s;
 }
 
