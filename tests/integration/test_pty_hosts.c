@@ -435,6 +435,38 @@ START_TEST(test_pty_every_rate_mismatch_garbles_and_ipr_follows) {
 }
 END_TEST
 
+/* A host that asks for canonical mode: EXTPROC would bypass its line
+ * discipline, so sqn-sim takes it off again and reads the rate before every
+ * read from then on; the line model still follows the host's rate. */
+START_TEST(test_pty_cooked_host_is_left_its_line_discipline) {
+  struct pty_sim s;
+  char buf[512];
+  pty_sim_start(&s, "healthy.json", (const char *const[]){"--time-scale", "0",
+                                                          NULL});
+  int fd = pty_open_port(s.pty, 921600);
+  struct termios t;
+  ck_assert_int_eq(tcgetattr(fd, &t), 0);
+  ck_assert_msg(t.c_lflag & EXTPROC, "the slave starts with EXTPROC");
+  t.c_lflag |= ICANON;
+  ck_assert_int_eq(tcsetattr(fd, TCSANOW, &t), 0);
+  double end = pty_now() + 5;
+  do { /* bounded: sqn-sim reacts to the change report */
+    ck_assert_msg(pty_now() < end, "EXTPROC still set under ICANON");
+    poll(NULL, 0, 5);
+    ck_assert_int_eq(tcgetattr(fd, &t), 0);
+  } while (t.c_lflag & EXTPROC);
+  ck_assert_msg(t.c_lflag & ICANON, "the host's ICANON was kept");
+  pty_set_rate(fd, 3686400, 3686400);
+  size_t n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(!line_has(buf, n, "OK"), "host at 3686400 was heard");
+  pty_set_rate(fd, 921600, 921600);
+  n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(line_has(buf, n, "OK"), "back at 921600: '%s'", buf);
+  close(fd);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+}
+END_TEST
+
 /* ---- robustness ---- */
 
 START_TEST(test_pty_random_bytes_and_vanishing_host_never_crash) {
@@ -857,6 +889,7 @@ static Suite *pty_suite(void) {
   tcase_set_tags(rates, "rates");
   tcase_set_timeout(rates, 60);
   tcase_add_test(rates, test_pty_every_rate_mismatch_garbles_and_ipr_follows);
+  tcase_add_test(rates, test_pty_cooked_host_is_left_its_line_discipline);
   tcase_add_test(rates, test_pty_updater_at_3686400_fails_at_fff_boot);
   tcase_add_test(rates, test_pty_updater_at_460800_fails_at_fff_boot);
   tcase_add_test(rates, test_pty_updater_at_921600_completes);
