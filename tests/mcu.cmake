@@ -27,7 +27,7 @@ set_tests_properties(mcu_linkcheck_rejects_malloc PROPERTIES LABELS mcu
 if(TARGET sqn-sim AND TARGET sqn-dup)
   sqn_add_check_test(test_mcu
     SOURCES integration/test_mcu.c integration/pty_util.c
-    LIBS PkgConfig::JANSSON
+    LIBS sim_pty_rate PkgConfig::JANSSON
     LABELS mcu TIMEOUT 400)
   target_include_directories(test_mcu PRIVATE
     ${CMAKE_CURRENT_SOURCE_DIR}/integration ${CMAKE_SOURCE_DIR}/core/include)
