@@ -79,8 +79,9 @@ static void sim_serve_bucket_fill(struct sim_serve *s, struct sim_bucket *b,
     b->tokens = burst;
 }
 
-/* Tokens worth a wake-up: 1 ms of line time (at least 1 byte), so a paced
- * transfer moves in ms-sized reads instead of spinning byte by byte. */
+/* Tokens worth a wake-up while the host streams: 1 ms of line time (at
+ * least 1 byte), so a paced transfer moves in ms-sized reads instead of
+ * spinning a few bytes at a time. */
 static double sim_serve_min_tokens(const struct sim_serve *s) {
   double ms = sim_serve_rate(s) / 1000.0;
   return ms < 1 ? 1 : ms;
@@ -265,7 +266,9 @@ static void sim_serve_update_poll(struct sim_serve *s) {
       uint64_t now = sim_shell_now_us();
       sim_serve_bucket_fill(s, &s->rd, now);
       sim_serve_bucket_fill(s, &s->wr, now);
-      if (s->rd.tokens < sim_serve_min_tokens(s)) {
+      /* Streaming: wait for 1 ms worth. Idle: a request goes through as
+       * soon as its first byte may. */
+      if (s->rd.tokens < (s->rd.busy ? sim_serve_min_tokens(s) : 1)) {
         rd_ok = false;
         need_pace = true;
       }
