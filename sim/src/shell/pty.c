@@ -98,6 +98,7 @@ bool sim_pty_refresh_rate(struct sim_pty *p) {
 
 ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap) {
   size_t got = 0;
+  p->read_full = false;
   while (got < cap) {
     size_t want = cap - got;
     uint8_t hdr = 0; /* TIOCPKT_DATA */
@@ -134,7 +135,8 @@ ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap) {
     got += (size_t)n;
     /* A read short of both our request and a full n_tty buffer (4 KiB)
      * emptied what was pending: no point asking again now. */
-    if ((size_t)n < want && n < 4095)
+    p->read_full = (size_t)n == want || n >= 4095;
+    if (!p->read_full)
       break;
   }
   return (ssize_t)got;

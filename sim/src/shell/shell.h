@@ -34,6 +34,8 @@ struct sim_pty {
   int rate_how;      /* enum sim_rate_how of the last refresh */
   uint32_t host_in;  /* the host's rates (baud) at the last refresh, 0 where */
   uint32_t host_out; /* the termios could not be read */
+  bool read_full;    /* the last sim_pty_read ended on a full read: the host
+                        was streaming and probably has more */
 };
 
 /* openpty, raw slave, owner-only node, non-blocking master, optional
