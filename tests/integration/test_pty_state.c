@@ -516,6 +516,128 @@ START_TEST(test_state_kill9_mid_upgrade_then_rerun_completes) {
 }
 END_TEST
 
+/* ---- bounded everything ---- */
+
+static void st_write(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+  fputs(text, f);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Numbers in fault files and scenarios are range-checked at load, with
+ * FILE:LINE: a NUL count of 2^32-1 used to grow sqn-sim to gigabytes, a
+ * scenario bound of 1e300 overflowed the clock. */
+START_TEST(test_limits_fault_and_scenario_numbers_are_range_checked) {
+  char dir[256], state[300], faults[300], scen[300], err[2048], want[400];
+  struct st_sim a;
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(state, sizeof state, "%s/s.json", dir);
+  snprintf(faults, sizeof faults, "%s/f.yaml", dir);
+  st_write(faults, "- name: fine\n"
+                   "  when: at\n"
+                   "  match: \"AT\"\n"
+                   "  do: error\n"
+                   "- name: nasty\n"
+                   "  when: at\n"
+                   "  match: \"AT\"\n"
+                   "  do: nul\n"
+                   "  count: 4294967295\n");
+  const char *a1[] = {"--state", state, "--faults", faults, NULL};
+  int rc = st_start(&a, dir, 0, a1);
+  st_stderr(&a, err, sizeof err);
+  snprintf(want, sizeof want, "%s:9: fault #2: nasty: count 4294967295 out "
+           "of range", faults);
+  ck_assert_msg(rc == 3 && strstr(err, want), "status %d: %s", rc, err);
+  st_write(faults, "- {when: at, match: AT, do: delay,\n"
+                   "   delay_us: 18446744073709551615}\n");
+  rc = st_start(&a, dir, 0, a1);
+  st_stderr(&a, err, sizeof err);
+  ck_assert_msg(rc == 3 && strstr(err, "delay_us") && strstr(err, ":2:"),
+                "status %d: %s", rc, err);
+  st_write(faults, "- {when: at, match: AT, do: fail-upgrade, text: \"a\\r\\nOK\"}\n");
+  rc = st_start(&a, dir, 0, a1);
+  st_stderr(&a, err, sizeof err);
+  ck_assert_msg(rc == 3 && strstr(err, "not printable"), "status %d: %s", rc,
+                err);
+  /* A FIFO as the fault file ends at once. */
+  char fifo[300];
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  const char *a2[] = {"--state", state, "--faults", fifo, NULL};
+  rc = st_start(&a, dir, 0, a2);
+  st_stderr(&a, err, sizeof err);
+  ck_assert_msg(rc == 3 && strstr(err, "not a regular file"), "status %d: %s",
+                rc, err);
+  /* Scenarios. */
+  snprintf(scen, sizeof scen, "%s/b.yaml", dir);
+  st_write(scen, "name: big bound\n"
+                 "verdict: pass\n"
+                 "state: healthy\n"
+                 "updater: {kind: sqn-update}\n"
+                 "expect: {result: success}\n"
+                 "bound: 1e300\n");
+  const char *a3[] = {SQN_SCENARIO_BIN, "run", scen, NULL};
+  rc = pty_run(a3, out, sizeof out, 20);
+  snprintf(want, sizeof want, "%s:6: bound: 1e+300 out of range", scen);
+  ck_assert_msg(rc != 0 && strstr(out, want), "status %d: %s", rc, out);
+}
+END_TEST
+
+/* The nastiest fault file we found and a host that writes AT lines as
+ * fast as the line takes them and never reads: sqn-sim's peak RSS stays
+ * under 16 MiB (it reached 975 MB / 1.3 GB before). */
+START_TEST(test_limits_rss_bounded_with_a_host_that_never_reads) {
+  char dir[256], state[300], faults[300], status[64], line[256];
+  struct st_sim a;
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(state, sizeof state, "%s/s.json", dir);
+  snprintf(faults, sizeof faults, "%s/nasty.yaml", dir);
+  st_write(faults,
+           "- {name: nul, when: at, match: \"AT*\", do: nul, count: 65536}\n"
+           "- {name: hold, when: at, match: \"AT*\", do: delay,\n"
+           "   delay_us: 604800000000}\n"
+           "- {name: split, when: at, match: \"AT*\", do: split, count: 1024,\n"
+           "   delay_us: 604800000000}\n"
+           "- {name: urc, when: at, match: \"AT*\", do: urc, text: \"+URC: "
+           "0123456789012345678901234567890123456789012345678901234567890\"}\n");
+  const char *args[] = {"--state", state, "--faults", faults, "--time-scale",
+                        "0", NULL};
+  ck_assert_int_eq(st_start(&a, dir, 0, args), 0);
+  int fd = pty_open_port(a.pty, 921600);
+  ck_assert_int_ge(fd, 0);
+  static char burst[3000];
+  for (size_t i = 0; i + 3 <= sizeof burst; i += 3)
+    memcpy(burst + i, "AT\r", 3);
+  size_t sent = 0;
+  double end = pty_now() + 3; /* load for 3 s: a duration, not a wait */
+  while (pty_now() < end) {
+    ssize_t n = write(fd, burst, sizeof burst);
+    if (n > 0)
+      sent += (size_t)n;
+    else {
+      struct pollfd p = {.fd = fd, .events = POLLOUT};
+      poll(&p, 1, 10);
+    }
+  }
+  snprintf(status, sizeof status, "/proc/%ld/status", (long)a.pid);
+  FILE *f = fopen(status, "r");
+  ck_assert_ptr_nonnull(f);
+  long hwm_kb = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmHWM: %ld kB", &hwm_kb) == 1)
+      break;
+  fclose(f);
+  close(fd);
+  kill(a.pid, SIGTERM);
+  ck_assert_int_eq(st_wait(&a, 20), 0);
+  fprintf(stderr, "rss: host sent %zu bytes, read none; sqn-sim peak RSS "
+                  "%ld KiB\n", sent, hwm_kb);
+  ck_assert_int_gt(hwm_kb, 0);
+  ck_assert_msg(hwm_kb < 16 * 1024, "peak RSS %ld KiB", hwm_kb);
+}
+END_TEST
+
 static Suite *st_suite(void) {
   Suite *s = suite_create("state");
   TCase *tc = tcase_create("ownership");
@@ -527,6 +649,8 @@ static Suite *st_suite(void) {
   tcase_add_test(tc, test_state_second_signal_during_save_is_held);
   tcase_add_test(tc, test_state_full_disk_makes_the_modem_vanish);
   tcase_add_test(tc, test_state_read_only_folder_makes_the_modem_vanish);
+  tcase_add_test(tc, test_limits_fault_and_scenario_numbers_are_range_checked);
+  tcase_add_test(tc, test_limits_rss_bounded_with_a_host_that_never_reads);
   suite_add_tcase(s, tc);
   TCase *k = tcase_create("kill9");
   tcase_set_timeout(k, 3000);
