@@ -349,13 +349,25 @@ static int sqn_cli_parse_u32(const char *s, uint32_t *out) {
 static int sqn_cli_open_file(struct cli *c, const char *path, int *fd,
                              uint64_t *size, int missing_err) {
   struct stat st;
-  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+   * refused as not a regular file). */
+  *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (*fd < 0)
     return sqn_cli_fail(c, missing_err, "%s: %s", path, strerror(errno));
   if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(*fd);
     *fd = -1;
     return sqn_cli_fail(c, missing_err, "%s: not a regular file", path);
+  }
+  /* Nothing a modem takes is this large: a 20 GB file is not checked for
+   * minutes before being refused. */
+  if ((uint64_t)st.st_size > 64ull * 1024 * 1024) {
+    close(*fd);
+    *fd = -1;
+    return sqn_cli_fail(c, missing_err,
+                        "%s: %llu bytes, larger than any plausible package "
+                        "(at most 64 MiB)",
+                        path, (unsigned long long)st.st_size);
   }
   *size = (uint64_t)st.st_size;
   return 0;
