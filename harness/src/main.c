@@ -47,6 +47,9 @@ static void harness_usage(FILE *f) {
           "reproduces it. A missing file: FAIL FILE (cannot open: ...).\n"
           "\n"
           "options:\n"
+          "  --safe           for scenarios from strangers: refuse any\n"
+          "                   `command:` and paths outside the scenario's\n"
+          "                   folder (docs/scenarios.md, \"Scenarios are code\")\n"
           "  --narrate        print the story of each run, then its verdict\n"
           "                   (runs that only re-establish an earlier\n"
           "                   scenario's state in one line)\n"
@@ -410,6 +413,7 @@ int main(int argc, char **argv) {
   bool narrate = false;
   int narrate_count = 0;
   bool full = false; /* every line of the transcript, not the short story */
+  bool safe = false; /* --safe: refuse commands and outside paths */
   int first = argc;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -419,6 +423,8 @@ int main(int argc, char **argv) {
         full = true;
     } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
       full = true;
+    } else if (!strcmp(a, "--safe")) {
+      safe = true;
     } else if (!strcmp(a, "--pty")) {
       o.pty = true;
     } else if (!strcmp(a, "--pty=model")) {
@@ -471,6 +477,13 @@ int main(int argc, char **argv) {
     if (!s) {
       fprintf(stderr, "%s\n", err);
       printf("FAIL  %s  (malformed scenario file)\n", argv[i]);
+      bad++;
+      continue;
+    }
+    if (safe && harness_scenario_check_safe(s, err, sizeof(err)) != 0) {
+      fprintf(stderr, "%s\n", err);
+      printf("FAIL  %s  (refused by --safe)\n", argv[i]);
+      harness_scenario_free(s);
       bad++;
       continue;
     }

@@ -629,6 +629,50 @@ static int harness_scenario_check(const struct harness_scenario *s,
   return 0;
 }
 
+/* --- --safe: scenarios from strangers ------------------------------------ */
+
+/* A path that stays inside the scenario's folder: relative, no "..". */
+static bool harness_path_inside(const char *p) {
+  if (!p || p[0] == '/' || p[0] == '~')
+    return false;
+  for (const char *c = p; (c = strstr(c, "..")) != NULL; c += 2)
+    if ((c == p || c[-1] == '/') && (c[2] == '/' || c[2] == '\0'))
+      return false;
+  return true;
+}
+
+int harness_scenario_check_safe(const struct harness_scenario *s, char *err,
+                                size_t errcap) {
+  const char *path = s->path;
+  /* A named state is a file name in the fixtures' states folder. */
+  if (s->state && (strchr(s->state, '/') || s->state[0] == '.'))
+    return harness_fail(path, "state", err, errcap,
+                        "--safe: state '%s' is not a plain state name",
+                        s->state);
+  unsigned n = harness_scenario_run_count(s);
+  for (unsigned i = 0; i < n; i++) {
+    struct harness_run_yaml r;
+    harness_scenario_run(s, i, &r);
+    if (!r.updater)
+      continue;
+    if (r.updater->kind == HARNESS_UPDATER_EXTERNAL || r.updater->command)
+      return harness_fail(path, "command", err, errcap,
+                          "--safe: run %u runs a command (%s); refused", i + 1,
+                          r.updater->command ? r.updater->command
+                                             : "external updater");
+    for (unsigned k = 0; k < r.updater->args_count; k++) {
+      const char *a = r.updater->args[k];
+      const char *v = strchr(a, '=') ? strchr(a, '=') + 1 : a;
+      if ((strchr(v, '/') || strstr(v, "..")) && !harness_path_inside(v))
+        return harness_fail(path, "args", err, errcap,
+                            "--safe: run %u: argument '%s' names a path "
+                            "outside the scenario's folder; refused",
+                            i + 1, a);
+    }
+  }
+  return 0;
+}
+
 /* --- load/free ----------------------------------------------------------- */
 
 void harness_scenario_free(struct harness_scenario *s) {
