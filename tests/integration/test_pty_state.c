@@ -580,6 +580,27 @@ START_TEST(test_limits_fault_and_scenario_numbers_are_range_checked) {
   rc = pty_run(a3, out, sizeof out, 20);
   snprintf(want, sizeof want, "%s:5: bound: 1e+300 out of range", scen);
   ck_assert_msg(rc != 0 && strstr(out, want), "status %d: %s", rc, out);
+  /* --safe: a scenario that runs a command, or names a state outside the
+   * fixtures, is refused; an ordinary one runs. */
+  const char *a4[] = {SQN_SCENARIO_BIN, "run", "--safe",
+                      SQN_FIXTURES "/scenarios/incident-1-pycom-2018-fails.yaml",
+                      NULL};
+  rc = pty_run(a4, out, sizeof out, 20);
+  ck_assert_msg(rc != 0 && strstr(out, "refused by --safe") &&
+                    strstr(out, "runs a command"),
+                "status %d: %s", rc, out);
+  st_write(scen, "name: escape\n"
+                 "verdict: recover\n"
+                 "state: \"../../etc/x\"\n"
+                 "expect: {mode: fff, version: package}\n");
+  const char *a5[] = {SQN_SCENARIO_BIN, "run", "--safe", scen, NULL};
+  rc = pty_run(a5, out, sizeof out, 20);
+  snprintf(want, sizeof want, "%s:3: --safe: state", scen);
+  ck_assert_msg(rc != 0 && strstr(out, want), "status %d: %s", rc, out);
+  const char *a6[] = {SQN_SCENARIO_BIN, "run", "--safe",
+                      SQN_FIXTURES "/scenarios/s00-healthy-upgrade.yaml", NULL};
+  rc = pty_run(a6, out, sizeof out, 60);
+  ck_assert_msg(rc == 0, "status %d: %s", rc, out);
 }
 END_TEST
 
