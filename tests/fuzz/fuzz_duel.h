@@ -78,6 +78,9 @@ struct duel {
   int done_events;
   int done_err;
   bool fault_armed[32];
+  /* How the last AT+SMOD? was answered: ERROR (the documented recovery
+   * boot, "ERROR to everything") or something else. */
+  bool smod_answer_error;
 };
 
 /* ---- the package, built once ---- */
@@ -172,6 +175,8 @@ static void duel_once(void)
 
 /* ---- the line ---- */
 
+static void duel_show(const char *dir, const uint8_t *buf, size_t n);
+
 static void duel_modem_tx(void *user, const uint8_t *buf, size_t len)
 {
   struct duel *d = user;
@@ -190,6 +195,7 @@ static void duel_modem_tx(void *user, const uint8_t *buf, size_t len)
 static int duel_host_write(void *user, const uint8_t *buf, size_t len)
 {
   struct duel *d = user;
+  duel_show("host> ", buf, len);
   DUEL_ON_WRITE(d, buf, len);
   size_t room = sizeof(d->h2m) - d->h2m_len;
   size_t n = len < room ? len : room;
@@ -221,9 +227,32 @@ static int duel_read_pkg(void *user, enum sqn_update_src src, uint64_t off,
   return (int)len;
 }
 
+static bool duel_verbose(void)
+{
+  static int v = -1;
+  if (v < 0)
+    v = getenv("SQN_DUEL_VERBOSE") != NULL;
+  return v;
+}
+
+static void duel_show(const char *dir, const uint8_t *buf, size_t n)
+{
+  if (!duel_verbose())
+    return;
+  fprintf(stderr, "%s ", dir);
+  for (size_t i = 0; i < n && i < 80; i++)
+    fprintf(stderr, buf[i] >= 0x20 && buf[i] < 0x7f ? "%c" : "\\x%02x",
+            buf[i]);
+  fputc('\n', stderr);
+}
+
 static void duel_event(void *user, const struct sqn_update_event *ev)
 {
   struct duel *d = user;
+  if (duel_verbose() && (ev->kind == SQN_UPDATE_EV_LOG ||
+                         ev->kind == SQN_UPDATE_EV_DONE))
+    fprintf(stderr, "  [%s] %s\n", sqn_update_state_name(ev->state),
+            ev->text ? ev->text : "");
   if (ev->kind == SQN_UPDATE_EV_DONE) {
     d->done_events++;
     d->done_err = ev->err;
@@ -260,7 +289,16 @@ static void duel_to_host(struct duel *d, const uint8_t *buf, size_t n)
   if (!n || sqn_update_done(&d->u))
     return;
   duel_note(d, DUEL_IN_FEED);
+  duel_show("modem>", buf, n);
+  enum sqn_update_state before = d->u.state;
   sqn_update_feed(&d->u, duel_now_ms(d), buf, n);
+  if ((before == SQN_UPDATE_ST_SMOD || before == SQN_UPDATE_ST_VERIFY_SMOD) &&
+      d->u.state != before) {
+    bool err = false;
+    for (size_t k = 0; k + 5 <= n && !err; k++)
+      err = memcmp(buf + k, "ERROR", 5) == 0;
+    d->smod_answer_error = err;
+  }
   duel_state_seen[d->u.state % SQN_UPDATE_ST_COUNT] = 1;
 }
 

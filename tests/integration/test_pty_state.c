@@ -40,6 +40,7 @@
 
 static char out[65536];
 static char pkgdir[256], pkg[512];
+static char st_root[256]; /* the session's temp root (pty_util.h) */
 
 #define ASSERT_SHOW(st, key, want)                                           \
   do {                                                                       \
@@ -109,6 +110,15 @@ static int st_start(struct st_sim *s, const char *dir, uid_t uid,
     _exit(127);
   }
   close(pfd[1]);
+  /* Listed for pty_util's session end, which kills what a failed test
+   * left running (its arguments name the root). */
+  char list[300];
+  snprintf(list, sizeof list, "%s/sims.pids", st_root);
+  FILE *pl = fopen(list, "a");
+  if (pl) {
+    fprintf(pl, "%ld\n", (long)s->pid);
+    fclose(pl);
+  }
   char line[256];
   size_t got = 0;
   double deadline = pty_now() + 10;
@@ -682,6 +692,8 @@ static Suite *st_suite(void) {
 int main(void) {
   pty_require_openpty();
   pty_session_begin();
+  pty_tmpdir(st_root, sizeof st_root);
+  *strrchr(st_root, '/') = 0;
   SRunner *sr = srunner_create(st_suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
