@@ -113,6 +113,10 @@ static int st_start(struct st_sim *s, const char *dir, uid_t uid,
   /* Listed for pty_util's session end, which kills what a failed test
    * left running (its arguments name the root). */
   char list[300];
+  if (!st_root[0]) { /* `dir` is a pty_tmpdir: its parent is the root */
+    snprintf(st_root, sizeof st_root, "%s", dir);
+    *strrchr(st_root, '/') = 0;
+  }
   snprintf(list, sizeof list, "%s/sims.pids", st_root);
   FILE *pl = fopen(list, "a");
   if (pl) {
@@ -692,8 +696,6 @@ static Suite *st_suite(void) {
 int main(void) {
   pty_require_openpty();
   pty_session_begin();
-  pty_tmpdir(st_root, sizeof st_root);
-  *strrchr(st_root, '/') = 0;
   SRunner *sr = srunner_create(st_suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
