@@ -414,8 +414,12 @@ static void duel_fault(struct duel *d, unsigned i)
                ? "failure[diffUpgrade,239] Patch didn't apply!"
                : "+CEREG: 2");
   char err[128];
-  if (sim_fault_check(&f, err, sizeof err) == 0)
-    sim_modem_add_fault(d->m, &f);
+  /* A fault armed late may already be due (an ELAPSED time that has
+   * passed): the clock owner ticks, as sqn-sim's loop and the harness do
+   * after every call into the model. */
+  if (sim_fault_check(&f, err, sizeof err) == 0 &&
+      sim_modem_add_fault(d->m, &f) == 0)
+    sim_modem_tick(d->m, d->now_us);
 }
 
 /* ---- the duel ---- */

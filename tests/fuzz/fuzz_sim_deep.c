@@ -14,8 +14,12 @@ static void duel_check(struct duel *d)
   enum sim_smod s = sim_modem_smod(d->m);
   if (s < SIM_SMOD_NONE || s > SIM_SMOD_RECOVERY)
     abort();
-  if (sim_modem_next_deadline(d->m) < d->now_us)
+  if (sim_modem_next_deadline(d->m) < d->now_us) {
+    fprintf(stderr, "duel: modem deadline %llu us is before now %llu us\n",
+            (unsigned long long)sim_modem_next_deadline(d->m),
+            (unsigned long long)d->now_us);
     abort();
+  }
   const struct sim_state *st = sim_modem_state(d->m);
   char *text = sim_state_to_json(st);
   if (!text)
