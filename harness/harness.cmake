@@ -12,9 +12,8 @@ if(TARGET sqnup_pkg)
   sqn_target_warnings(harness)
 
   add_executable(sqn-scenario ${CMAKE_CURRENT_SOURCE_DIR}/src/main.c)
-  target_link_libraries(sqn-scenario PRIVATE harness)
-  target_compile_definitions(sqn-scenario PRIVATE _DEFAULT_SOURCE
-                             HARNESS_FIXTURES="${CMAKE_SOURCE_DIR}/fixtures")
+  target_link_libraries(sqn-scenario PRIVATE harness sqn_tool)
+  target_compile_definitions(sqn-scenario PRIVATE _DEFAULT_SOURCE)
   sqn_target_warnings(sqn-scenario)
 
   # The README's main job: narrate the incident.

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "tool.h"
 
 static const char harness_chat_usage[] =
     "usage: sqn-chat [--var NAME=VALUE]... [--timeout-scale X] [--sleep-scale X]\n"
@@ -23,6 +24,8 @@ static const char harness_chat_usage[] =
     "  --sleep-scale X      multiply the host's sleeps by X (default 1; use a\n"
     "                       small value against sqn-sim --time-scale 0)\n"
     "  --transcript FILE    log every byte sent (>) and received (<)\n"
+    "  --help               this text\n"
+    "  --version            print the version and exit\n"
     "\n"
     "exit status: 0 the script completed, 1 it failed (message on stderr),\n"
     "             2 usage or script error (file:line), 3 port or file error\n";
@@ -39,6 +42,10 @@ static double harness_chat_scale(const char *opt, const char *v) {
 }
 
 int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-chat");
+    return 0;
+  }
   enum { OPT_VAR = 256, OPT_TSCALE, OPT_SSCALE, OPT_TRANSCRIPT, OPT_HELP };
   static const struct option opts[] = {
       {"var", required_argument, NULL, OPT_VAR},

@@ -2,11 +2,16 @@
  * sqn-scenario: run fault-injection scenario files against the emulated
  * modem and report one line per scenario.
  *
- *   sqn-scenario run [--narrate] [--pty] [--bin-dir D] [--fixtures D]
- *                    [--scale X] FILE...
- *   sqn-scenario check FILE...        parse only
- *   sqn-scenario sweep [options]       power-cut sweep (docs/sweeps.md)
- *   sqn-scenario campaign [options]    seeded fault campaign (docs/sweeps.md)
+ *   sqn-scenario run [options] FILE...   run scenarios
+ *   sqn-scenario check FILE...           parse only
+ *   sqn-scenario sweep [options]         power-cut sweep (docs/sweeps.md)
+ *   sqn-scenario campaign [options]      seeded fault campaign (docs/sweeps.md)
+ *   sqn-scenario merge -o OUT FILE...    join shards' JUnit files (docs/ci.md)
+ *
+ * Every option of every command is one row of harness_opts_table (name,
+ * argument, the commands that take it, whether it goes into the
+ * reproduction command, help text): one parser, and `sqn-scenario CMD
+ * --help` prints the rows of CMD.
  *
  * Exit status: 0 when every scenario passed (or was skipped), 1 when one
  * failed, 2 on a bad command line or a malformed scenario file.
@@ -19,74 +24,236 @@
 #include <time.h>
 
 #include "campaign.h"
+#include "ci.h"
 #include "run.h"
 #include "scenario.h"
 #include "sweep.h"
+#include "tool.h"
 
-#ifndef HARNESS_FIXTURES
-#define HARNESS_FIXTURES "fixtures"
-#endif
+enum harness_cmd {
+  CMD_RUN = 1 << 0,
+  CMD_CHECK = 1 << 1,
+  CMD_SWEEP = 1 << 2,
+  CMD_CAMPAIGN = 1 << 3,
+  CMD_MERGE = 1 << 4,
+};
+#define CMD_SIM (CMD_SWEEP | CMD_CAMPAIGN)
+
+static const struct harness_cmd_info {
+  enum harness_cmd cmd;
+  const char *name, *synopsis, *summary, *about, *exit;
+} harness_cmds[] = {
+    {CMD_RUN, "run", "[options] FILE...", "run scenario files",
+     "Runs fault-injection scenarios (fixtures/scenarios/*.yaml; installed:\n"
+     "share/sqnup/scenarios) against the emulated modem and prints one line\n"
+     "per scenario:\n"
+     "  PASS|FAIL|SKIP  name  virtual time  wall ms\n"
+     "A failure prints the whole transcript and the command that reproduces\n"
+     "it. A missing file: FAIL FILE (cannot open: ...).",
+     "exit status: 0 all passed (some may be skipped), 1 a scenario failed,\n"
+     "2 bad command line or malformed scenario file, 77 every scenario was\n"
+     "skipped"},
+    {CMD_CHECK, "check", "FILE...", "parse scenario files, run nothing",
+     "Loads each scenario file and reports OK or what is wrong with it\n"
+     "(file:line).",
+     "exit status: 0 every file is well-formed, 2 one is not"},
+    {CMD_SWEEP, "sweep", "[options]", "power-cut sweep of one upgrade",
+     "Runs one clean upgrade on the virtual clock, then cuts the power at\n"
+     "every cut point of it (host/modem frames, flash writes; docs/sweeps.md),\n"
+     "reboots the modem and checks that the updater recovers it or reports\n"
+     "and that the flash is never half-written.",
+     "exit status: 0 every selected point passed, 1 one failed (or the clean\n"
+     "run failed), 2 bad command line"},
+    {CMD_CAMPAIGN, "campaign", "[options]", "seeded random fault campaign",
+     "Runs N upgrades, each with up to four faults drawn from a seed (run r\n"
+     "has seed mix64(seed, r)), and checks every verdict (docs/sweeps.md).",
+     "exit status: 0 every run passed, 1 one failed, 2 bad command line"},
+    {CMD_MERGE, "merge", "-o OUT FILE...", "join shards' JUnit files",
+     "Joins the JUnit files of the shards of a sweep or campaign (or any\n"
+     "JUnit files) into one report with the totals summed. Suites named\n"
+     "\"... shard K/M\" must all be there, each once (docs/ci.md).",
+     "exit status: 0 merged, no failure; 1 merged, but a test failed or a\n"
+     "shard is missing; 2 bad command line, unreadable or malformed file, or\n"
+     "the same shard twice"},
+};
+
+enum harness_opt_id {
+  O_HELP, O_NARRATE, O_VERBOSE, O_PTY, O_BIN_DIR, O_FIXTURES, O_SCALE,
+  O_PACKAGE, O_FROM, O_PROFILE, O_EVERY, O_STRIDE, O_ONLY, O_SHARD, O_JUNIT,
+  O_DOUBLE, O_SEED, O_REPLAY, O_TRANSCRIPTS, O_MUTATE, O_BOUND, O_RUNS,
+  O_PACKAGE_SIZE, O_SELF_CHECK, O_RUN_SEED, O_KEEP, O_OUTPUT, O_SAFE,
+};
+
+/* One row per option. `repro`: the commands whose reproduction command
+ * (printed for a failing point or run) keeps this option. */
+static const struct harness_opt {
+  enum harness_opt_id id;
+  const char *name; /* without "--" */
+  char short_name;
+  const char *arg; /* NULL: a flag */
+  unsigned cmds, repro;
+  const char *help;
+} harness_opts_table[] = {
+    {O_NARRATE, "narrate", 0, NULL, CMD_RUN | CMD_CHECK, 0,
+     "print the story of each run, then its verdict (runs that only "
+     "re-establish an earlier scenario's state in one line)"},
+    {O_NARRATE, "narrate", 0, NULL, CMD_CAMPAIGN, 0,
+     "print the transcript of every run"},
+    {O_VERBOSE, "verbose", 'v', NULL, CMD_RUN | CMD_CHECK, 0,
+     "every line of the story (STP frames, flash records, exact command "
+     "lines), like --narrate twice"},
+    {O_VERBOSE, "verbose", 'v', NULL, CMD_CAMPAIGN, 0,
+     "one line per run: its seed and verdict"},
+    {O_SAFE, "safe", 0, NULL, CMD_RUN | CMD_CHECK, 0,
+     "for scenarios from strangers: refuse any `command:` and paths outside "
+     "the scenario's folder (docs/scenarios.md, \"Scenarios are code\")"},
+    {O_PTY, "pty", 0, "[=model]", CMD_RUN | CMD_CHECK, 0,
+     "real processes: every run starts sqn-sim (state and faults in temp "
+     "files) and runs sqn-update (or the scenario's command) on its pty; "
+     "--pty=model: a process on a pty driven by the in-process model"},
+    {O_BIN_DIR, "bin-dir", 0, "DIR", CMD_RUN | CMD_CHECK, 0,
+     "where sqn-update / sqn-chat / sqn-sim live (default: the build tree, "
+     "then PATH)"},
+    {O_FIXTURES, "fixtures", 0, "DIR", CMD_RUN | CMD_CHECK | CMD_SIM, CMD_SIM,
+     "data directory: named states, host scripts, packages (default: "
+     "$SQNUP_DATADIR, else share/sqnup next to the executable, else the "
+     "installed one)"},
+    {O_SCALE, "scale", 0, "X", CMD_RUN | CMD_CHECK, 0,
+     "wall seconds per virtual second for pty runs (0 < X <= 1, default "
+     "0.02)"},
+    {O_PACKAGE, "package", 0, "SPEC", CMD_SIM, CMD_SIM,
+     "the package: comma-separated size=BYTES, version=A.B.C.D, build=N, "
+     "family=lr5|lr6|lr8, records=boot+updater+fff+fs, no-pack, no-elf "
+     "(default: genuine layout, 262144 bytes, with an updater.elf)"},
+    {O_FROM, "from", 0, "STATE", CMD_SIM, CMD_SIM,
+     "the modem's flash at the start: a named state (states/STATE.json in "
+     "the data directory) or a JSON file (default healthy)"},
+    {O_PROFILE, "profile", 0, "P", CMD_SWEEP, CMD_SWEEP,
+     "monarch1 (default) or gm02s"},
+    {O_EVERY, "every", 0, "frame|byte-step N", CMD_SWEEP, CMD_SWEEP,
+     "cut points at every frame (default), or also every N host bytes"},
+    {O_STRIDE, "stride", 0, "K", CMD_SWEEP, 0,
+     "run every K-th cut point only (default 1: all)"},
+    {O_ONLY, "only", 0, "I", CMD_SWEEP, 0,
+     "run cut point I only (1-based) and print its transcript"},
+    {O_SHARD, "shard", 0, "K/M", CMD_SIM, 0,
+     "run shard K of M (items j with j % M == K - 1); default: from "
+     "SQN_SHARD_INDEX/SQN_SHARD_TOTAL, GitLab CI_NODE_INDEX/CI_NODE_TOTAL or "
+     "Kubernetes JOB_COMPLETION_INDEX/SQN_SHARD_TOTAL, else 1/1"},
+    {O_JUNIT, "junit", 0, "FILE", CMD_SIM, 0,
+     "write a JUnit XML report (one testcase per point or run)"},
+    {O_DOUBLE, "double", 0, "N", CMD_SWEEP, CMD_SWEEP,
+     "a second cut during the recovery at about 1 in N points (default 8; "
+     "0: none)"},
+    {O_SEED, "seed", 0, "S", CMD_SWEEP, CMD_SWEEP,
+     "where the second cuts fall (default 1)"},
+    {O_SEED, "seed", 0, "S", CMD_CAMPAIGN, 0,
+     "the campaign's seed (default 1)"},
+    {O_REPLAY, "replay", 0, NULL, CMD_SWEEP, CMD_SWEEP,
+     "replay every point from the start, not from snapshots (slower; checks "
+     "the snapshots)"},
+    {O_TRANSCRIPTS, "transcripts", 0, "N", CMD_SWEEP, 0,
+     "print the transcripts of the first N failing points (default 1)"},
+    {O_MUTATE, "mutate", 0, "KIND", CMD_SWEEP, CMD_SWEEP,
+     "test hook, breaks the write ordering on purpose: none, "
+     "skip-invalidate, valid-early or model-valid-early"},
+    {O_BOUND, "bound", 0, "SECONDS", CMD_SIM, CMD_SIM,
+     "virtual-time bound of one run (default 3600)"},
+    {O_RUNS, "runs", 0, "N", CMD_CAMPAIGN, 0, "number of runs (default 100)"},
+    {O_PACKAGE_SIZE, "package-size", 0, "B", CMD_CAMPAIGN, CMD_CAMPAIGN,
+     "package size in bytes (same as --package size=B)"},
+    {O_SELF_CHECK, "self-check", 0, NULL, CMD_CAMPAIGN, 0,
+     "run the first two runs and every 97th twice and compare the "
+     "transcripts byte for byte"},
+    {O_RUN_SEED, "run-seed", 0, "X", CMD_CAMPAIGN, 0,
+     "reproduce the one run with this seed (printed for a failure)"},
+    {O_KEEP, "keep", 0, "MASK", CMD_CAMPAIGN, 0,
+     "with --run-seed: keep only the faults in MASK (bit i = fault i)"},
+    {O_OUTPUT, "output", 'o', "FILE", CMD_MERGE, 0,
+     "the merged report ('-': stdout)"},
+    {O_HELP, "help", 'h', NULL,
+     CMD_RUN | CMD_CHECK | CMD_SIM | CMD_MERGE, 0, "this text"},
+};
+
+#define HARNESS_NOPTS (sizeof(harness_opts_table) / sizeof(harness_opts_table[0]))
 
 static void harness_usage(FILE *f) {
-  fprintf(f,
-          "usage: sqn-scenario run [options] FILE...\n"
-          "       sqn-scenario check FILE...\n"
-          "       sqn-scenario sweep [--package SPEC] [--from STATE]\n"
-          "                    [--every frame|byte-step N] [--stride K]\n"
-          "                    [--only I] [--shard K/M] [--junit FILE]\n"
-          "                    [--double N] [--seed S] [--replay]\n"
-          "                    [--transcripts N] [--mutate KIND]\n"
-          "       sqn-scenario campaign --seed S --runs N [--package-size B]\n"
-          "                    [--shard K/M] [--self-check] [--junit FILE]\n"
-          "                    [--run-seed X [--keep MASK]] [--package SPEC]\n"
-          "(docs/sweeps.md)\n"
-          "\n"
-          "Runs fault-injection scenarios (fixtures/scenarios/*.yaml) against\n"
-          "the emulated modem and prints one line per scenario:\n"
-          "  PASS|FAIL|SKIP  name  virtual time  wall ms\n"
-          "A failure prints the whole transcript and the command that\n"
-          "reproduces it. A missing file: FAIL FILE (cannot open: ...).\n"
-          "\n"
-          "options:\n"
-          "  --safe           for scenarios from strangers: refuse any\n"
-          "                   `command:` and paths outside the scenario's\n"
-          "                   folder (docs/scenarios.md, \"Scenarios are code\")\n"
-          "  --narrate        print the story of each run, then its verdict\n"
-          "                   (runs that only re-establish an earlier\n"
-          "                   scenario's state in one line)\n"
-          "  -v, --verbose    (or --narrate twice) every line: STP frames,\n"
-          "                   flash records, exact command lines\n"
-          "  --pty            real processes: every run starts sqn-sim (state\n"
-          "                   and faults in temp files) and runs sqn-update\n"
-          "                   (or the scenario's command) on its pty\n"
-          "  --pty=model      every run as a process on a pty driven by the\n"
-          "                   in-process model (no sqn-sim)\n"
-          "  --bin-dir DIR    where sqn-update / sqn-chat / sqn-sim live\n"
-          "                   (default: the build tree, then PATH)\n"
-          "  --fixtures DIR   fixtures directory (default: %s)\n"
-          "  --scale X        wall seconds per virtual second for pty runs\n"
-          "                   (default 0.02)\n"
-          "  -h, --help       this text\n"
-          "\n"
-          "exit status: 0 all passed (some may be skipped), 1 a scenario\n"
-          "failed, 2 bad command line or malformed scenario file, 77 every\n"
-          "scenario was skipped\n",
-          HARNESS_FIXTURES);
+  fprintf(f, "usage: sqn-scenario COMMAND [options] [FILE...]\n"
+             "       sqn-scenario --version\n"
+             "\n"
+             "Fault-injection scenarios, power-cut sweeps and fault campaigns\n"
+             "against the emulated Sequans Monarch modem, on a virtual clock.\n"
+             "\n"
+             "commands:\n");
+  for (size_t i = 0; i < sizeof(harness_cmds) / sizeof(harness_cmds[0]); i++)
+    fprintf(f, "  %-9s %-18s %s\n", harness_cmds[i].name,
+            harness_cmds[i].synopsis, harness_cmds[i].summary);
+  fprintf(f, "\n"
+             "`sqn-scenario COMMAND --help` lists the options of COMMAND.\n"
+             "exit status: 0 ok, 1 a scenario, point or run failed, 2 bad\n"
+             "command line or file, 77 every scenario was skipped\n");
 }
 
-static double harness_mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+static const struct harness_cmd_info *harness_cmd_info(enum harness_cmd c) {
+  for (size_t i = 0; i < sizeof(harness_cmds) / sizeof(harness_cmds[0]); i++)
+    if (harness_cmds[i].cmd == c)
+      return &harness_cmds[i];
+  return &harness_cmds[0];
 }
 
-/* --- sweep and campaign ----------------------------------------------------- */
+/* Print `text` word-wrapped to 79 columns, lines after the first indented
+ * by `indent` (the cursor is at `indent` already). */
+static void harness_print_wrapped(FILE *f, const char *text, int indent) {
+  int col = indent;
+  const char *p = text;
+  while (*p) {
+    size_t w = strcspn(p, " ");
+    if (col > indent && col + 1 + (int)w > 79) {
+      fprintf(f, "\n%*s", indent, "");
+      col = indent;
+    } else if (col > indent) {
+      fputc(' ', f);
+      col++;
+    }
+    fwrite(p, 1, w, f);
+    col += (int)w;
+    p += w;
+    while (*p == ' ')
+      p++;
+  }
+  fputc('\n', f);
+}
+
+static void harness_cmd_usage(FILE *f, enum harness_cmd cmd) {
+  const struct harness_cmd_info *ci = harness_cmd_info(cmd);
+  fprintf(f, "usage: sqn-scenario %s %s\n\n%s\n\noptions:\n", ci->name,
+          ci->synopsis, ci->about);
+  for (size_t i = 0; i < HARNESS_NOPTS; i++) {
+    const struct harness_opt *o = &harness_opts_table[i];
+    if (!(o->cmds & cmd))
+      continue;
+    char left[64];
+    if (o->short_name)
+      snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name,
+               o->arg && o->arg[0] != '[' ? " " : "", o->arg ? o->arg : "");
+    else
+      snprintf(left, sizeof(left), "--%s%s%s", o->name,
+               o->arg && o->arg[0] != '[' ? " " : "", o->arg ? o->arg : "");
+    if (strlen(left) > 20)
+      fprintf(f, "  %s\n%24s", left, "");
+    else
+      fprintf(f, "  %-20s  ", left);
+    harness_print_wrapped(f, o->help, 24);
+  }
+  fprintf(f, "\n%s\n", ci->exit);
+}
 
 /* Parse an unsigned number (decimal or 0x...); -1 on junk. */
 static int harness_arg_u64(const char *opt, const char *v, uint64_t *out) {
   char *end;
+  errno = 0;
   *out = strtoull(v, &end, 0);
-  if (!*v || *end) {
+  if (!*v || *end || *v == '-' || errno) {
     fprintf(stderr, "sqn-scenario: %s wants a number, not '%s'\n", opt, v);
     return -1;
   }
@@ -101,6 +268,268 @@ static int harness_arg_shard(const char *v, struct harness_shard *out) {
     return -1;
   }
   return 0;
+}
+
+static const char *harness_getenv(const char *name) { return getenv(name); }
+
+/* No --shard: the CI engine's shard, if any (docs/ci.md). */
+static int harness_env_shard(struct harness_shard *out) {
+  char err[256];
+  const char *source = NULL;
+  int r = harness_shard_from_env(harness_getenv, out, &source, err,
+                                 sizeof(err));
+  if (r < 0) {
+    fprintf(stderr, "sqn-scenario: shard from the environment: %s\n", err);
+    return -1;
+  }
+  if (r > 0)
+    fprintf(stderr, "sqn-scenario: shard %u/%u from %s\n", out->k, out->m,
+            source);
+  return 0;
+}
+
+/* Append an argument to the reproduction command. */
+static void harness_repro_add(char *buf, size_t cap, const char *a) {
+  size_t l = strlen(buf);
+  bool quote = strpbrk(a, " \t'\"") != NULL;
+  snprintf(buf + l, cap - l, quote ? " '%s'" : " %s", a);
+}
+
+/* Everything any command's options set. */
+struct harness_cli {
+  enum harness_cmd cmd;
+  int first;            /* first FILE argument (argc when none) */
+  int narrate;          /* --narrate count */
+  bool safe;            /* --safe */
+  bool verbose, pty, pty_model, replay, self_check, has_shard, has_run_seed;
+  const char *bin_dir, *fixtures, *package, *from, *junit, *output;
+  enum sim_profile profile;
+  enum harness_mutation mutation;
+  double scale;
+  uint32_t byte_step;
+  uint64_t stride, only, double_every, seed, transcripts, bound_s, runs,
+      package_size, run_seed, keep;
+  struct harness_shard shard;
+  char datadir[1024];
+  char repro[2048];
+};
+
+/* The row of option `a` for command `cmd`, NULL when cmd has no such
+ * option. */
+static const struct harness_opt *harness_opt_find(const char *a,
+                                                  enum harness_cmd cmd,
+                                                  const char **inline_v) {
+  *inline_v = NULL;
+  if (a[0] == '-' && a[1] == '-') {
+    const char *name = a + 2, *eq = strchr(name, '=');
+    size_t n = eq ? (size_t)(eq - name) : strlen(name);
+    for (size_t i = 0; i < HARNESS_NOPTS; i++)
+      if ((harness_opts_table[i].cmds & cmd) &&
+          strlen(harness_opts_table[i].name) == n &&
+          !strncmp(harness_opts_table[i].name, name, n)) {
+        *inline_v = eq ? eq + 1 : NULL;
+        return &harness_opts_table[i];
+      }
+  } else if (a[0] == '-' && a[1] && !a[2]) {
+    for (size_t i = 0; i < HARNESS_NOPTS; i++)
+      if ((harness_opts_table[i].cmds & cmd) &&
+          harness_opts_table[i].short_name == a[1])
+        return &harness_opts_table[i];
+  }
+  return NULL;
+}
+
+/* Set one option's value; -1 (message printed) on a bad value. `next` is
+ * the argument after the value, for --every byte-step N; *used_next tells
+ * the caller it was taken. */
+static int harness_opt_apply(struct harness_cli *c, const struct harness_opt *o,
+                             const char *v, const char *next, bool *used_next) {
+  uint64_t n = 0;
+  char opt[40];
+  snprintf(opt, sizeof(opt), "--%s", o->name);
+  switch (o->id) {
+  case O_HELP: break;
+  case O_NARRATE: c->narrate++; break;
+  case O_SAFE: c->safe = true; break;
+  case O_VERBOSE: c->verbose = true; break;
+  case O_PTY:
+    if (v && strcmp(v, "model") != 0) {
+      fprintf(stderr, "sqn-scenario: --pty or --pty=model, not --pty=%s\n", v);
+      return -1;
+    }
+    c->pty = true;
+    c->pty_model = v != NULL;
+    break;
+  case O_BIN_DIR: c->bin_dir = v; break;
+  case O_FIXTURES: c->fixtures = v; break;
+  case O_SCALE: {
+    char *end;
+    c->scale = strtod(v, &end);
+    if (!*v || *end || !(c->scale > 0) || c->scale > 1) {
+      fprintf(stderr, "sqn-scenario: --scale wants 0 < X <= 1, not %s\n", v);
+      return -1;
+    }
+    break;
+  }
+  case O_PACKAGE: c->package = v; break;
+  case O_FROM: c->from = v; break;
+  case O_PROFILE:
+    if (!strcmp(v, "gm02s"))
+      c->profile = SIM_PROFILE_GM02S;
+    else if (!strcmp(v, "monarch1"))
+      c->profile = SIM_PROFILE_MONARCH1;
+    else {
+      fprintf(stderr, "sqn-scenario: --profile monarch1|gm02s, not %s\n", v);
+      return -1;
+    }
+    break;
+  case O_EVERY:
+    if (!strcmp(v, "frame")) {
+      c->byte_step = 0;
+    } else if (!strcmp(v, "byte-step") && next) {
+      if (harness_arg_u64("--every byte-step", next, &n) != 0 || !n ||
+          n > 1u << 30) {
+        if (!n)
+          fprintf(stderr, "sqn-scenario: --every byte-step wants 1 to %u\n",
+                  1u << 30);
+        return -1;
+      }
+      c->byte_step = (uint32_t)n;
+      *used_next = true;
+    } else {
+      fprintf(stderr, "sqn-scenario: --every frame | byte-step N\n");
+      return -1;
+    }
+    break;
+  case O_SHARD:
+    if (harness_arg_shard(v, &c->shard) != 0)
+      return -1;
+    c->has_shard = true;
+    break;
+  case O_JUNIT: c->junit = v; break;
+  case O_MUTATE:
+    if (harness_mutation_parse(v, &c->mutation) != 0) {
+      fprintf(stderr, "sqn-scenario: --mutate none|skip-invalidate|"
+                      "valid-early|model-valid-early\n");
+      return -1;
+    }
+    break;
+  case O_REPLAY: c->replay = true; break;
+  case O_SELF_CHECK: c->self_check = true; break;
+  case O_OUTPUT: c->output = v; break;
+  case O_STRIDE: case O_ONLY: case O_DOUBLE: case O_SEED: case O_TRANSCRIPTS:
+  case O_BOUND: case O_RUNS: case O_PACKAGE_SIZE: case O_RUN_SEED: case O_KEEP:
+    if (harness_arg_u64(opt, v, &n) != 0)
+      return -1;
+    switch (o->id) {
+    case O_STRIDE: c->stride = n ? n : 1; break;
+    case O_ONLY: c->only = n; break;
+    case O_DOUBLE: c->double_every = n; break;
+    case O_SEED: c->seed = n; break;
+    case O_TRANSCRIPTS: c->transcripts = n; break;
+    case O_BOUND: c->bound_s = n; break;
+    case O_RUNS: c->runs = n; break;
+    case O_PACKAGE_SIZE: c->package_size = n; break;
+    case O_RUN_SEED: c->run_seed = n; c->has_run_seed = true; break;
+    default: c->keep = n; break;
+    }
+    break;
+  }
+  return 0;
+}
+
+/*
+ * Parse argv[2..] for command `cmd` into c. Options come first; the first
+ * argument that is not an option (or everything after "--") starts the
+ * files. Returns 0, 1 after printing the help, or 2 on a bad command line
+ * (message printed).
+ */
+static int harness_cli_parse(int argc, char **argv, enum harness_cmd cmd,
+                             struct harness_cli *c) {
+  const struct harness_cmd_info *ci = harness_cmd_info(cmd);
+  memset(c, 0, sizeof(*c));
+  c->cmd = cmd;
+  c->first = argc;
+  c->scale = 0.02;
+  c->from = "healthy";
+  c->profile = SIM_PROFILE_MONARCH1;
+  c->stride = 1;
+  c->double_every = 8;
+  c->seed = 1;
+  c->transcripts = 1;
+  c->bound_s = 3600;
+  c->runs = 100;
+  snprintf(c->repro, sizeof(c->repro), "%s %s", argv[0], ci->name);
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--")) {
+      c->first = i + 1;
+      break;
+    }
+    if (a[0] != '-' || !a[1]) {
+      if (!(cmd & (CMD_RUN | CMD_CHECK | CMD_MERGE))) {
+        fprintf(stderr, "sqn-scenario %s: unexpected argument '%s' (see "
+                        "sqn-scenario %s --help)\n", ci->name, a, ci->name);
+        return 2;
+      }
+      c->first = i;
+      break;
+    }
+    const char *inline_v;
+    const struct harness_opt *o = harness_opt_find(a, cmd, &inline_v);
+    if (!o) {
+      fprintf(stderr, "sqn-scenario %s: unknown option '%s' (see "
+                      "sqn-scenario %s --help)\n", ci->name, a, ci->name);
+      return 2;
+    }
+    if (o->id == O_HELP) {
+      harness_cmd_usage(stdout, cmd);
+      return 1;
+    }
+    const char *v = inline_v;
+    bool takes_value = o->arg && o->arg[0] != '[';
+    if (takes_value && !v) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "sqn-scenario %s: --%s needs a value (%s)\n",
+                ci->name, o->name, o->arg);
+        return 2;
+      }
+      v = argv[++i];
+    } else if (!o->arg && v) {
+      fprintf(stderr, "sqn-scenario %s: --%s takes no value\n", ci->name,
+              o->name);
+      return 2;
+    }
+    bool used_next = false;
+    if (harness_opt_apply(c, o, v, i + 1 < argc ? argv[i + 1] : NULL,
+                          &used_next) != 0)
+      return 2;
+    if (o->repro & cmd) {
+      char flag[48];
+      snprintf(flag, sizeof(flag), "--%s", o->name);
+      harness_repro_add(c->repro, sizeof(c->repro), flag);
+      if (v)
+        harness_repro_add(c->repro, sizeof(c->repro), v);
+      if (used_next)
+        harness_repro_add(c->repro, sizeof(c->repro), argv[i + 1]);
+    }
+    if (used_next)
+      i++;
+  }
+  if ((cmd & CMD_SIM) && !c->has_shard) {
+    c->shard = (struct harness_shard){1, 1};
+    if (harness_env_shard(&c->shard) != 0)
+      return 2;
+  }
+  if (!c->fixtures)
+    c->fixtures = sqn_tool_datadir(c->datadir, sizeof(c->datadir));
+  return 0;
+}
+
+static double harness_mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* The flash to start from: a named state in fixtures/states or a file. */
@@ -119,129 +548,36 @@ static int harness_load_from(const char *fixtures, const char *from,
   return 0;
 }
 
-/* Append argv[i] to the reproduction command unless it is dropped. */
-static void harness_repro_add(char *buf, size_t cap, const char *a) {
-  size_t l = strlen(buf);
-  bool quote = strpbrk(a, " \t'\"") != NULL;
-  snprintf(buf + l, cap - l, quote ? " '%s'" : " %s", a);
-}
 
-static int harness_main_sweep(int argc, char **argv) {
+static int harness_main_sweep(const struct harness_cli *c) {
   struct harness_sweep_opts o;
   memset(&o, 0, sizeof(o));
-  o.stride = 1;
-  o.shard = (struct harness_shard){1, 1};
-  o.double_every = 8;
-  o.seed = 1;
-  o.bound_us = 3600ull * 1000000ull;
-  o.max_transcripts = 1;
-  const char *spec = NULL, *from = "healthy", *fixtures = HARNESS_FIXTURES;
-  enum sim_profile profile = SIM_PROFILE_MONARCH1;
-  static char repro[2048];
-  snprintf(repro, sizeof(repro), "%s sweep", argv[0]);
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      harness_usage(stdout);
-      return 0;
-    }
-    if (!strcmp(a, "--replay")) {
-      o.replay = true;
-      harness_repro_add(repro, sizeof(repro), a);
-      continue;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "sqn-scenario sweep: unknown or incomplete option "
-                      "'%s'\n", a);
-      return 2;
-    }
-    const char *v = argv[++i];
-    uint64_t n;
-    bool keep = true; /* goes into the reproduction command */
-    if (!strcmp(a, "--package")) {
-      spec = v;
-    } else if (!strcmp(a, "--from")) {
-      from = v;
-    } else if (!strcmp(a, "--fixtures")) {
-      fixtures = v;
-    } else if (!strcmp(a, "--profile")) {
-      if (!strcmp(v, "gm02s"))
-        profile = SIM_PROFILE_GM02S;
-      else if (strcmp(v, "monarch1") != 0) {
-        fprintf(stderr, "sqn-scenario: --profile monarch1|gm02s\n");
-        return 2;
-      }
-    } else if (!strcmp(a, "--every")) {
-      if (!strcmp(v, "frame")) {
-        o.byte_step = 0;
-      } else if (!strcmp(v, "byte-step") && i + 1 < argc) {
-        if (harness_arg_u64(a, argv[i + 1], &n) != 0 || !n || n > 1u << 30)
-          return 2;
-        o.byte_step = (uint32_t)n;
-        harness_repro_add(repro, sizeof(repro), a);
-        a = v;
-        v = argv[++i];
-      } else {
-        fprintf(stderr, "sqn-scenario: --every frame | byte-step N\n");
-        return 2;
-      }
-    } else if (!strcmp(a, "--junit")) {
-      o.junit = v;
-      keep = false;
-    } else if (!strcmp(a, "--mutate")) {
-      if (harness_mutation_parse(v, &o.mutation) != 0) {
-        fprintf(stderr, "sqn-scenario: --mutate none|skip-invalidate|"
-                        "valid-early|model-valid-early\n");
-        return 2;
-      }
-    } else if (!strcmp(a, "--shard")) {
-      if (harness_arg_shard(v, &o.shard) != 0)
-        return 2;
-      keep = false;
-    } else if (!strcmp(a, "--stride") || !strcmp(a, "--only") ||
-               !strcmp(a, "--double") || !strcmp(a, "--seed") ||
-               !strcmp(a, "--transcripts") || !strcmp(a, "--bound")) {
-      if (harness_arg_u64(a, v, &n) != 0)
-        return 2;
-      if (!strcmp(a, "--stride")) {
-        o.stride = n ? (uint32_t)n : 1;
-        keep = false;
-      } else if (!strcmp(a, "--only")) {
-        o.only = n;
-        keep = false;
-      } else if (!strcmp(a, "--double")) {
-        o.double_every = (uint32_t)n;
-      } else if (!strcmp(a, "--seed")) {
-        o.seed = n;
-      } else if (!strcmp(a, "--transcripts")) {
-        o.max_transcripts = (unsigned)n;
-        keep = false;
-      } else {
-        o.bound_us = n * 1000000ull;
-      }
-    } else {
-      fprintf(stderr, "sqn-scenario sweep: unknown option '%s'\n", a);
-      return 2;
-    }
-    if (keep) {
-      harness_repro_add(repro, sizeof(repro), a);
-      harness_repro_add(repro, sizeof(repro), v);
-    }
-  }
+  o.byte_step = c->byte_step;
+  o.stride = (uint32_t)c->stride;
+  o.only = c->only;
+  o.shard = c->shard;
+  o.double_every = (uint32_t)c->double_every;
+  o.seed = c->seed;
+  o.replay = c->replay;
+  o.mutation = c->mutation;
+  o.bound_us = c->bound_s * 1000000ull;
+  o.max_transcripts = (unsigned)c->transcripts;
+  o.junit = c->junit;
   struct sim_state start;
-  if (harness_load_from(fixtures, from, &start) != 0)
+  if (harness_load_from(c->fixtures, c->from, &start) != 0)
     return 2;
   struct harness_pkg pkg;
   char err[512];
-  if (harness_pkg_spec_build(spec, profile, &pkg, err, sizeof(err)) != 0) {
+  if (harness_pkg_spec_build(c->package, c->profile, &pkg, err,
+                             sizeof(err)) != 0) {
     fprintf(stderr, "sqn-scenario: %s\n", err);
     sim_state_release(&start);
     return 2;
   }
-  o.profile = profile;
+  o.profile = c->profile;
   o.pkg = &pkg;
   o.start = &start;
-  o.repro = repro;
+  o.repro = c->repro;
   struct harness_sweep_stats st;
   int rc = harness_sweep(&o, &st);
   if (rc < 0) {
@@ -262,97 +598,29 @@ static int harness_main_sweep(int argc, char **argv) {
   return rc < 0 ? 1 : rc;
 }
 
-static int harness_main_campaign(int argc, char **argv) {
+static int harness_main_campaign(const struct harness_cli *c) {
   struct harness_campaign_opts o;
   memset(&o, 0, sizeof(o));
-  o.shard = (struct harness_shard){1, 1};
-  o.bound_us = 3600ull * 1000000ull;
-  o.runs = 100;
-  o.seed = 1;
-  const char *spec = NULL, *from = "healthy", *fixtures = HARNESS_FIXTURES;
-  uint64_t size = 0;
-  bool verbose = false;
-  static char repro[2048];
-  snprintf(repro, sizeof(repro), "%s campaign", argv[0]);
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      harness_usage(stdout);
-      return 0;
-    }
-    if (!strcmp(a, "--self-check")) {
-      o.self_check = true;
-      continue;
-    }
-    if (!strcmp(a, "--narrate")) {
-      o.narrate = true;
-      continue;
-    }
-    if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-      verbose = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "sqn-scenario campaign: unknown or incomplete option "
-                      "'%s'\n", a);
-      return 2;
-    }
-    const char *v = argv[++i];
-    uint64_t n = 0;
-    bool keep = true;
-    if (!strcmp(a, "--package")) {
-      spec = v;
-    } else if (!strcmp(a, "--from")) {
-      from = v;
-    } else if (!strcmp(a, "--fixtures")) {
-      fixtures = v;
-    } else if (!strcmp(a, "--junit")) {
-      o.junit = v;
-      keep = false;
-    } else if (!strcmp(a, "--shard")) {
-      if (harness_arg_shard(v, &o.shard) != 0)
-        return 2;
-      keep = false;
-    } else if (!strcmp(a, "--seed") || !strcmp(a, "--runs") ||
-               !strcmp(a, "--package-size") || !strcmp(a, "--run-seed") ||
-               !strcmp(a, "--keep") || !strcmp(a, "--bound")) {
-      if (harness_arg_u64(a, v, &n) != 0)
-        return 2;
-      if (!strcmp(a, "--seed")) {
-        o.seed = n;
-      } else if (!strcmp(a, "--runs")) {
-        o.runs = n;
-        keep = false;
-      } else if (!strcmp(a, "--package-size")) {
-        size = n;
-      } else if (!strcmp(a, "--run-seed")) {
-        o.has_run_seed = true;
-        o.run_seed = n;
-        keep = false;
-      } else if (!strcmp(a, "--keep")) {
-        o.keep_mask = (uint32_t)n;
-        keep = false;
-      } else {
-        o.bound_us = n * 1000000ull;
-      }
-    } else {
-      fprintf(stderr, "sqn-scenario campaign: unknown option '%s'\n", a);
-      return 2;
-    }
-    if (keep && strcmp(a, "--seed") != 0) {
-      harness_repro_add(repro, sizeof(repro), a);
-      harness_repro_add(repro, sizeof(repro), v);
-    }
-  }
-  o.verbose = verbose;
+  o.shard = c->shard;
+  o.bound_us = c->bound_s * 1000000ull;
+  o.runs = c->runs;
+  o.seed = c->seed;
+  o.self_check = c->self_check;
+  o.narrate = c->narrate > 0;
+  o.verbose = c->verbose;
+  o.has_run_seed = c->has_run_seed;
+  o.run_seed = c->run_seed;
+  o.keep_mask = (uint32_t)c->keep;
+  o.junit = c->junit;
+  const char *spec = c->package;
   char specbuf[600];
-  if (size)
+  if (c->package_size)
     snprintf(specbuf, sizeof(specbuf), "%s%ssize=%llu", spec ? spec : "",
-             spec ? "," : "", (unsigned long long)size);
+             spec ? "," : "", (unsigned long long)c->package_size);
   else
     snprintf(specbuf, sizeof(specbuf), "%s", spec ? spec : "");
   struct sim_state start;
-  if (harness_load_from(fixtures, from, &start) != 0)
+  if (harness_load_from(c->fixtures, c->from, &start) != 0)
     return 2;
   struct harness_pkg pkg;
   char err[512];
@@ -365,7 +633,7 @@ static int harness_main_campaign(int argc, char **argv) {
   o.profile = SIM_PROFILE_MONARCH1;
   o.pkg = &pkg;
   o.start = &start;
-  o.repro = repro;
+  o.repro = c->repro;
   if (!o.has_run_seed)
     printf("campaign: seed %llu, %llu runs (shard %u/%u), %zu-byte package "
            "%s; run r has seed mix64(seed, r)\n",
@@ -389,76 +657,70 @@ static int harness_main_campaign(int argc, char **argv) {
   return rc < 0 ? 1 : rc;
 }
 
-int main(int argc, char **argv) {
-  if (argc >= 2 && !strcmp(argv[1], "sweep"))
-    return harness_main_sweep(argc, argv);
-  if (argc >= 2 && !strcmp(argv[1], "campaign"))
-    return harness_main_campaign(argc, argv);
-  if (argc < 2) {
-    harness_usage(stderr);
+static int harness_main_merge(int argc, char **argv,
+                              const struct harness_cli *c) {
+  if (!c->output) {
+    fprintf(stderr, "sqn-scenario merge: -o FILE is required (see "
+                    "sqn-scenario merge --help)\n");
     return 2;
   }
-  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-    harness_usage(stdout);
-    return 0;
-  }
-  bool check_only = !strcmp(argv[1], "check");
-  if (!check_only && strcmp(argv[1], "run") != 0) {
-    fprintf(stderr, "sqn-scenario: unknown command '%s'\n", argv[1]);
-    harness_usage(stderr);
+  if (c->first >= argc) {
+    fprintf(stderr, "sqn-scenario merge: no JUnit file given\n");
     return 2;
   }
-  struct harness_opts o = {.fixtures = HARNESS_FIXTURES,
-                           .self = argv[0],
-                           .wall_scale = 0.02};
-  bool narrate = false;
-  int narrate_count = 0;
-  bool full = false; /* every line of the transcript, not the short story */
-  bool safe = false; /* --safe: refuse commands and outside paths */
-  int first = argc;
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--narrate")) {
-      narrate = true;
-      if (++narrate_count > 1)
-        full = true;
-    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-      full = true;
-    } else if (!strcmp(a, "--safe")) {
-      safe = true;
-    } else if (!strcmp(a, "--pty")) {
-      o.pty = true;
-    } else if (!strcmp(a, "--pty=model")) {
-      o.pty = true;
-      o.pty_model = true;
-    } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      harness_usage(stdout);
-      return 0;
-    } else if ((!strcmp(a, "--bin-dir") || !strcmp(a, "--fixtures") ||
-                !strcmp(a, "--scale")) &&
-               i + 1 < argc) {
-      const char *v = argv[++i];
-      if (!strcmp(a, "--bin-dir"))
-        o.bin_dir = v;
-      else if (!strcmp(a, "--fixtures"))
-        o.fixtures = v;
-      else {
-        char *end;
-        o.wall_scale = strtod(v, &end);
-        if (*end || o.wall_scale <= 0 || o.wall_scale > 1) {
-          fprintf(stderr, "sqn-scenario: --scale wants 0 < X <= 1, not %s\n",
-                  v);
-          return 2;
-        }
-      }
-    } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "sqn-scenario: unknown or incomplete option '%s'\n", a);
+  bool to_stdout = !strcmp(c->output, "-");
+  char tmp[1100];
+  FILE *out = stdout;
+  if (!to_stdout) {
+    /* Write next to the target and rename: no half-written report. */
+    snprintf(tmp, sizeof(tmp), "%s.tmp", c->output);
+    out = fopen(tmp, "w");
+    if (!out) {
+      fprintf(stderr, "sqn-scenario merge: %s: %s\n", tmp, strerror(errno));
       return 2;
-    } else {
-      first = i;
-      break;
     }
   }
+  struct harness_merge_stats st;
+  char err[1536]; /* a path of up to 1100 bytes and strerror() */
+  int r = harness_junit_merge((const char *const *)argv + c->first,
+                              argc - c->first, out, stderr, &st, err,
+                              sizeof(err));
+  if (!to_stdout) {
+    if (fclose(out) != 0 && r == 0) {
+      snprintf(err, sizeof(err), "%s: %s", tmp, strerror(errno));
+      r = -1;
+    }
+    if (r == 0 && rename(tmp, c->output) != 0) {
+      snprintf(err, sizeof(err), "%s: %s", c->output, strerror(errno));
+      r = -1;
+    }
+    if (r != 0)
+      remove(tmp);
+  }
+  if (r != 0) {
+    fprintf(stderr, "sqn-scenario merge: %s\n", err);
+    return 2;
+  }
+  fprintf(stderr, "merge: %u files, %u suites: %llu tests, %llu failures, "
+                  "%llu errors, %llu skipped, %u shards missing -> %s\n",
+          st.files, st.suites, st.tests, st.failures, st.errors, st.skipped,
+          st.missing, c->output);
+  return (st.failures || st.errors || st.missing) ? 1 : 0;
+}
+
+static int harness_main_run(int argc, char **argv,
+                            const struct harness_cli *c) {
+  bool check_only = c->cmd == CMD_CHECK;
+  struct harness_opts o = {.fixtures = c->fixtures,
+                           .bin_dir = c->bin_dir,
+                           .self = argv[0],
+                           .pty = c->pty,
+                           .pty_model = c->pty_model,
+                           .wall_scale = c->scale};
+  bool narrate = c->narrate > 0;
+  /* every line of the transcript, not the short story */
+  bool full = c->narrate > 1 || c->verbose;
+  int first = c->first;
   if (first >= argc) {
     fprintf(stderr, "sqn-scenario: no scenario file given\n");
     return 2;
@@ -481,7 +743,7 @@ int main(int argc, char **argv) {
       bad++;
       continue;
     }
-    if (safe && harness_scenario_check_safe(s, err, sizeof(err)) != 0) {
+    if (c->safe && harness_scenario_check_safe(s, err, sizeof(err)) != 0) {
       fprintf(stderr, "%s\n", err);
       printf("FAIL  %s  (refused by --safe)\n", argv[i]);
       harness_scenario_free(s);
@@ -536,4 +798,39 @@ int main(int argc, char **argv) {
     return 1;
   /* Only skips: 77, so ctest reports the test as skipped, not passed. */
   return (!check_only && skipped && !passed) ? 77 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-scenario");
+    return 0;
+  }
+  if (argc < 2) {
+    harness_usage(stderr);
+    return 2;
+  }
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+      !strcmp(argv[1], "help")) {
+    harness_usage(stdout);
+    return 0;
+  }
+  enum harness_cmd cmd = 0;
+  for (size_t i = 0; i < sizeof(harness_cmds) / sizeof(harness_cmds[0]); i++)
+    if (!strcmp(argv[1], harness_cmds[i].name))
+      cmd = harness_cmds[i].cmd;
+  if (!cmd) {
+    fprintf(stderr, "sqn-scenario: unknown command '%s'\n", argv[1]);
+    harness_usage(stderr);
+    return 2;
+  }
+  static struct harness_cli c;
+  int r = harness_cli_parse(argc, argv, cmd, &c);
+  if (r)
+    return r == 1 ? 0 : 2;
+  switch (cmd) {
+  case CMD_SWEEP: return harness_main_sweep(&c);
+  case CMD_CAMPAIGN: return harness_main_campaign(&c);
+  case CMD_MERGE: return harness_main_merge(argc, argv, &c);
+  default: return harness_main_run(argc, argv, &c);
+  }
 }

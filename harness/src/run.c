@@ -401,8 +401,10 @@ void harness_find_tool(const struct harness_opts *o, const char *name,
     slash = strrchr(exe, '/');
     if (slash)
       *slash = '\0'; /* <build> */
+    /* the build tree's folders, then <prefix>/bin of an installed tree */
     const char *subs[] = {"%s/%s", "%s/sim/%s", "%s/harness/chat/%s",
-                          "%s/core/tools/%s/%s", "%s/harness/%s"};
+                          "%s/core/tools/%s/%s", "%s/harness/%s",
+                          "%s/bin/%s"};
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
       if (i == 3)
         snprintf(out, cap, "%s/core/tools/%s/%s", exe, name, name);
@@ -422,9 +424,11 @@ static bool harness_tool_exists(const char *prog) {
   const char *path = getenv("PATH");
   while (path && *path) {
     size_t n = strcspn(path, ":");
-    char cand[1024];
-    snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, path, prog);
-    if (access(cand, X_OK) == 0)
+    char cand[4096];
+    /* A directory too long for the buffer cannot be checked: skip it
+     * rather than test a truncated path that names another file. */
+    int len = snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, path, prog);
+    if (len > 0 && (size_t)len < sizeof(cand) && access(cand, X_OK) == 0)
       return true;
     path += n;
     if (*path == ':')

@@ -15,6 +15,7 @@
 #include "sqnup/err.h"
 #include "sqnup/stp.h"
 #include "sqnup/stpm.h"
+#include "memport.h"
 #include "sqnup/transport.h"
 
 /* ---- instances and fixtures ---------------------------------------------- */

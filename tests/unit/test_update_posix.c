@@ -15,6 +15,7 @@
 
 #include "check_ext.h"
 #include "sqnup/err.h"
+#include "memport.h"
 #include "sqnup/transport.h"
 
 /* ---- instances and fixtures ---------------------------------------------- */

@@ -7,10 +7,11 @@
  *   close()           0 or negative
  *   set_baud(baud)    reconfigure (reopen) at another rate; 0 or negative
  *
- * Implementations: the in-memory port below (portable, for tests), the
- * POSIX termios port (library sqnup_posix), and whatever an MCU provides
- * (see core/PORTING.md). The update procedure itself does not call a
- * transport: the caller moves bytes between the two (sans-IO).
+ * Implementations: the POSIX termios port below, and whatever an MCU
+ * provides (see core/PORTING.md); the tests use an in-memory port
+ * (tests/support/memport.h), which is not part of the library. The update
+ * procedure itself does not call a transport: the caller moves bytes
+ * between the two (sans-IO).
  */
 #ifndef SQNUP_TRANSPORT_H
 #define SQNUP_TRANSPORT_H
@@ -35,44 +36,6 @@ struct sqn_transport {
   const struct sqn_transport_ops *ops; /* lifetime >= the transport */
   void *impl;
 };
-
-/* ---- in-memory port (tests, bridges) ------------------------------------ */
-
-/* A byte ring over a caller buffer. Do not modify members directly. */
-struct sqn_ring {
-  uint8_t *buf;
-  size_t cap, head, len;
-};
-
-void sqn_ring_init(struct sqn_ring *r, uint8_t *buf, size_t cap);
-/* Append up to len bytes; returns how many fit. */
-size_t sqn_ring_put(struct sqn_ring *r, const uint8_t *buf, size_t len);
-/* Take up to cap bytes; returns how many. */
-size_t sqn_ring_get(struct sqn_ring *r, uint8_t *buf, size_t cap);
-
-/*
- * The host end of an in-memory link. The peer (a fake modem, the emulator
- * model) injects bytes the host will read and drains what the host wrote.
- * `limit` (0 = none) caps every read and write, to exercise partial I/O.
- */
-struct sqn_memport {
-  /* public */
-  size_t limit;
-  /* read-only */
-  struct sqn_ring rx;   /* peer -> host */
-  struct sqn_ring tx;   /* host -> peer */
-  bool is_open;
-  uint32_t baud;
-  unsigned opens, closes, baud_changes;
-};
-
-void sqn_memport_init(struct sqn_memport *p, uint8_t *rx_buf, size_t rx_cap,
-                      uint8_t *tx_buf, size_t tx_cap);
-size_t sqn_memport_inject(struct sqn_memport *p, const uint8_t *buf,
-                          size_t len);
-size_t sqn_memport_drain(struct sqn_memport *p, uint8_t *buf, size_t cap);
-/* ops for struct sqn_transport with impl = struct sqn_memport * */
-extern const struct sqn_transport_ops sqn_memport_ops;
 
 /* ---- POSIX termios port (library sqnup_posix) ---------------------------- */
 

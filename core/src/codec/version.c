@@ -5,7 +5,7 @@
  */
 #include "sqnup/caba.h"
 
-#include <stdio.h>
+#include "../sqn_libc.h"
 
 static bool sqn_version_digit(char c) { return c >= '0' && c <= '9'; }
 

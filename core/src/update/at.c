@@ -15,8 +15,9 @@
 #include "sqnup/at.h"
 
 #include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "../sqn_libc.h"
 
 static const struct {
   const char *prefix;

@@ -15,9 +15,20 @@ struct sqn_err_row {
   bool safe;
 };
 
+/* SQN_ERR_TERSE (the microcontroller build sets it): no per-error
+ * explanation and advice, 5 KiB of text; sqn_strerror() then gives the
+ * error's class (sqn_exit_text) and sqn_err_advice() its next step
+ * (sqn_next_text), both shared by several errors. */
+#if defined(SQN_ERR_TERSE) && SQN_ERR_TERSE
+#define SQN_ERR_TEXTS(text, advice) NULL, NULL
+#else
+#define SQN_ERR_TEXTS(text, advice) (text), (advice)
+#endif
+
 static const struct sqn_err_row sqn_err_rows[] = {
 #define XX(name, val, cls, safe, next, text, advice)                          \
-  {(val), "E_" #name, (text), (advice), SQN_EXIT_##cls, SQN_NEXT_##next, (safe)},
+  {(val), "E_" #name, SQN_ERR_TEXTS(text, advice), SQN_EXIT_##cls,            \
+   SQN_NEXT_##next, (safe)},
     SQN_ERR_MAP(XX)
 #undef XX
 };
@@ -40,14 +51,18 @@ const char *sqn_strerror(int err) {
   const struct sqn_err_row *r = sqn_err_find(err);
   if (err == 0)
     return "success";
-  return r ? r->text : "unknown error";
+  if (!r)
+    return "unknown error";
+  return r->text ? r->text : sqn_exit_text(r->exit);
 }
 
 const char *sqn_err_advice(int err) {
   const struct sqn_err_row *r = sqn_err_find(err);
   if (err == 0)
     return "nothing to do";
-  return r ? r->advice : "report this as a bug";
+  if (!r)
+    return "report this as a bug";
+  return r->advice ? r->advice : sqn_next_text(r->next);
 }
 
 enum sqn_next sqn_err_next(int err) {

@@ -21,10 +21,10 @@
 #include "sqnup/stpm.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "sqnup/err.h"
+#include "../sqn_libc.h"
 
 const char *sqn_stpm_state_name(enum sqn_stpm_state s) {
   switch (s) {

@@ -38,9 +38,9 @@
 #include "sqnup/update.h"
 
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "../sqn_libc.h"
 
 enum sqn_update_purpose {
   SQN_UPD_P_DETECT,        /* first contact */

@@ -23,6 +23,7 @@
 
 #include "dup.h"
 #include "sqnup/pkg.h"
+#include "tool.h"
 
 static const char sqn_dup_usage[] =
     "usage: sqn-dup COMMAND [OPTIONS]\n"
@@ -36,7 +37,8 @@ static const char sqn_dup_usage[] =
     "  build-elf  write an ELF32 image (big-endian, e_machine 0xA7)\n"
     "  info       print the record tree of a package and check it\n"
     "\n"
-    "`sqn-dup COMMAND --help` describes each command.\n"
+    "`sqn-dup COMMAND --help` describes each command; `sqn-dup --version`\n"
+    "prints the version.\n"
     "exit codes: 0 ok, 1 invalid package, 2 usage error, 3 I/O error\n";
 
 static const char sqn_dup_build_usage[] =
@@ -491,6 +493,10 @@ static int sqn_dup_build_elf_main(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-dup");
+    return 0;
+  }
   if (argc < 2) {
     fputs(sqn_dup_usage, stderr);
     return SQN_DUP_EXIT_USAGE;

@@ -20,6 +20,7 @@
 #include "sqnup/err.h"
 #include "sqnup/transport.h"
 #include "sqnup/update.h"
+#include "tool.h"
 
 struct cli {
   const char *port, *package, *updater, *log_path;
@@ -74,6 +75,8 @@ static void sqn_cli_usage(FILE *f) {
           "  --json              one JSON event per line on stdout\n"
           "  --log FILE          full trace (AT lines, states) to FILE\n"
           "  --info              print mode, versions and upgrade status; change nothing\n"
+          "  --help              this text\n"
+          "  --version           print the version and exit\n"
           "\n"
           "Two-part packages (e.g. CAT-M1 5.2-48829-1.dup and -2.dup): give both,\n"
           "part 1 first. Part 2 follows part 1 in the same session, with no reboot\n"
@@ -374,6 +377,10 @@ static int sqn_cli_open_file(struct cli *c, const char *path, int *fd,
 }
 
 int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-update");
+    return 0;
+  }
   static struct sqn_update u;
   static uint8_t tx[8192 + 16];
   static uint8_t rx[256];

@@ -22,6 +22,7 @@
 
 #include "sim/fault.h"
 #include "sim/state.h"
+#include "tool.h"
 
 #define SIM_MAX_FAULTS 64
 
@@ -65,6 +66,7 @@ static const char sim_usage[] =
     "  --show [--json]    print the state file and exit\n"
     "  --decode TRACE     print a --trace file for people and exit\n"
     "  --help             this text\n"
+    "  --version          print the version and exit\n"
     "\n"
     "exit status: 0 ok, 1 runtime error (pty, I/O), 2 usage error,\n"
     "             3 bad state, faults or trace file, 4 the state file could\n"
@@ -344,6 +346,10 @@ static int sim_check_link(const char *link) {
 }
 
 int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-sim");
+    return 0;
+  }
   enum { OPT_STATE = 256, OPT_PROFILE, OPT_LINK, OPT_SCALE, OPT_TRACE,
          OPT_FAULTS, OPT_SHOW, OPT_JSON, OPT_DECODE, OPT_HELP };
   static const struct option opts[] = {

@@ -1,12 +1,13 @@
 /*
- * In-memory transport: two rings over caller buffers, with a `limit` that
+ * In-memory transport for the tests (memport.h): two rings over caller buffers, with a `limit` that
  * caps every read and write so tests see partial I/O. Portable C, no
  * allocation.
  */
 #include <string.h>
 
+#include "memport.h"
+
 #include "sqnup/err.h"
-#include "sqnup/transport.h"
 
 void sqn_ring_init(struct sqn_ring *r, uint8_t *buf, size_t cap) {
   r->buf = buf;

@@ -1,0 +1,227 @@
+/*
+ * snprintf / vsnprintf / strtol / strtoul for the library (sqn_libc.h):
+ * C99 semantics for the subset the library uses, no locale, no errno, no
+ * floating point, no allocation. Unknown conversions are copied as text.
+ */
+#include "../sqn_libc.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+struct sqn_out {
+  char *buf;
+  size_t cap, len; /* len counts every byte, also those beyond cap */
+};
+
+static void sqn_out_ch(struct sqn_out *o, char c) {
+  if (o->len + 1 < o->cap)
+    o->buf[o->len] = c;
+  o->len++;
+}
+
+static void sqn_out_pad(struct sqn_out *o, char c, size_t n) {
+  while (n--)
+    sqn_out_ch(o, c);
+}
+
+int sqn_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap) {
+  struct sqn_out o = {buf, cap, 0};
+  for (const char *p = fmt; *p; p++) {
+    if (*p != '%') {
+      sqn_out_ch(&o, *p);
+      continue;
+    }
+    const char *start = p++;
+    bool left = false, zero = false;
+    for (;; p++) {
+      if (*p == '-')
+        left = true;
+      else if (*p == '0')
+        zero = true;
+      else if (*p != '+' && *p != ' ' && *p != '#')
+        break;
+    }
+    size_t width = 0;
+    if (*p == '*') {
+      int w = va_arg(ap, int);
+      if (w < 0) {
+        left = true;
+        w = -w;
+      }
+      width = (size_t)w;
+      p++;
+    } else {
+      while (*p >= '0' && *p <= '9')
+        width = width * 10 + (size_t)(*p++ - '0');
+    }
+    int prec = -1;
+    if (*p == '.') {
+      p++;
+      prec = 0;
+      if (*p == '*') {
+        prec = va_arg(ap, int);
+        p++;
+      } else {
+        while (*p >= '0' && *p <= '9')
+          prec = prec * 10 + (*p++ - '0');
+      }
+    }
+    int lng = 0; /* 0 int, 1 long, 2 long long, 3 size_t */
+    if (*p == 'l') {
+      lng = 1;
+      if (*++p == 'l') {
+        lng = 2;
+        p++;
+      }
+    } else if (*p == 'z') {
+      lng = 3;
+      p++;
+    } else if (*p == 'h') {
+      while (*p == 'h')
+        p++;
+    }
+    char tmp[24];
+    const char *s = tmp;
+    size_t n = 0;
+    bool neg = false;
+    switch (*p) {
+    case '%':
+      sqn_out_ch(&o, '%');
+      continue;
+    case 'c':
+      tmp[0] = (char)va_arg(ap, int);
+      n = 1;
+      break;
+    case 's':
+      s = va_arg(ap, const char *);
+      if (!s)
+        s = "(null)";
+      while ((prec < 0 || n < (size_t)prec) && s[n])
+        n++;
+      zero = false;
+      break;
+    case 'd':
+    case 'i':
+    case 'u':
+    case 'x':
+    case 'X': {
+      unsigned long long v;
+      if (*p == 'd' || *p == 'i') {
+        long long sv = lng == 2   ? va_arg(ap, long long)
+                       : lng == 1 ? va_arg(ap, long)
+                       : lng == 3 ? (long long)va_arg(ap, size_t)
+                                  : va_arg(ap, int);
+        neg = sv < 0;
+        v = neg ? 0ull - (unsigned long long)sv : (unsigned long long)sv;
+      } else {
+        v = lng == 2   ? va_arg(ap, unsigned long long)
+            : lng == 1 ? va_arg(ap, unsigned long)
+            : lng == 3 ? va_arg(ap, size_t)
+                       : va_arg(ap, unsigned);
+      }
+      unsigned base = (*p == 'x' || *p == 'X') ? 16 : 10;
+      const char *digits =
+          *p == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+      char *e = tmp + sizeof tmp;
+      do {
+        *--e = digits[v % base];
+        v /= base;
+      } while (v);
+      if (prec >= 0) /* minimum digits */
+        while ((size_t)(tmp + sizeof tmp - e) < (size_t)prec && e > tmp + 1)
+          *--e = '0';
+      s = e;
+      n = (size_t)(tmp + sizeof tmp - e);
+      if (prec >= 0)
+        zero = false;
+      break;
+    }
+    default: /* not supported: print the conversion as written */
+      for (const char *q = start; q <= p && *q; q++)
+        sqn_out_ch(&o, *q);
+      if (!*p)
+        p--;
+      continue;
+    }
+    size_t body = n + (neg ? 1 : 0);
+    size_t pad = width > body ? width - body : 0;
+    if (!left && !zero)
+      sqn_out_pad(&o, ' ', pad);
+    if (neg)
+      sqn_out_ch(&o, '-');
+    if (!left && zero)
+      sqn_out_pad(&o, '0', pad);
+    for (size_t i = 0; i < n; i++)
+      sqn_out_ch(&o, s[i]);
+    if (left)
+      sqn_out_pad(&o, ' ', pad);
+  }
+  if (cap)
+    buf[o.len < cap ? o.len : cap - 1] = 0;
+  return o.len > (size_t)INT32_MAX ? INT32_MAX : (int)o.len;
+}
+
+int sqn_snprintf(char *buf, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = sqn_vsnprintf(buf, cap, fmt, ap);
+  va_end(ap);
+  return n;
+}
+
+/* strtoul's parse: whitespace, sign, base prefix, digits. Overflow clamps
+ * to ULONG_MAX (no errno). Returns the magnitude; *neg says the sign. */
+static unsigned long sqn_strto(const char *s, char **end, int base,
+                               bool *neg, bool *over) {
+  const char *p = s;
+  unsigned long v = 0;
+  bool any = false;
+  while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+    p++;
+  *neg = *over = false;
+  if (*p == '+' || *p == '-')
+    *neg = *p++ == '-';
+  if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 0x20) == 'x' &&
+      ((p[2] >= '0' && p[2] <= '9') || ((p[2] | 0x20) >= 'a' &&
+                                        (p[2] | 0x20) <= 'f'))) {
+    p += 2;
+    base = 16;
+  } else if (base == 0) {
+    base = p[0] == '0' ? 8 : 10;
+  }
+  for (;; p++) {
+    int d;
+    if (*p >= '0' && *p <= '9')
+      d = *p - '0';
+    else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')
+      d = (*p | 0x20) - 'a' + 10;
+    else
+      break;
+    if (d >= base)
+      break;
+    any = true;
+    if (v > (~0ul - (unsigned long)d) / (unsigned long)base)
+      *over = true;
+    else
+      v = v * (unsigned long)base + (unsigned long)d;
+  }
+  if (end)
+    *end = (char *)(any ? p : s);
+  return *over ? ~0ul : v;
+}
+
+unsigned long sqn_strtoul(const char *s, char **end, int base) {
+  bool neg, over;
+  unsigned long v = sqn_strto(s, end, base, &neg, &over);
+  return neg && !over ? 0ul - v : v; /* overflow stays ULONG_MAX */
+}
+
+long sqn_strtol(const char *s, char **end, int base) {
+  bool neg, over;
+  unsigned long v = sqn_strto(s, end, base, &neg, &over);
+  unsigned long lim = neg ? (unsigned long)(~0ul >> 1) + 1ul : (~0ul >> 1);
+  if (v > lim)
+    v = lim;
+  return neg ? (long)(0ul - v) : (long)v;
+}
