@@ -5,8 +5,18 @@
 if(TARGET sqn-sim AND TARGET sqn-chat)
   sqn_add_check_test(test_pty_hosts
     SOURCES integration/test_pty_hosts.c integration/pty_util.c
-    LIBS sim_model PkgConfig::JANSSON
-    LABELS pty TIMEOUT 120)
+    LIBS sim_model sim_pty_rate PkgConfig::JANSSON
+    LABELS pty TIMEOUT 180)
+  # Two ctest tests from one binary (Check's CK_RUN_CASE), so that neither
+  # is near its timeout on a loaded machine and -j2 runs them side by side:
+  # test_pty_hosts the host scripts, test_pty_line the line and process
+  # behaviour.
+  set_property(TEST test_pty_hosts APPEND PROPERTY ENVIRONMENT CK_RUN_CASE=hosts)
+  add_test(NAME test_pty_line COMMAND test_pty_hosts)
+  get_test_property(test_pty_hosts TIMEOUT sqn_pty_timeout)
+  set_tests_properties(test_pty_line PROPERTIES LABELS pty
+                       TIMEOUT ${sqn_pty_timeout} SKIP_RETURN_CODE 77)
+  set_property(TEST test_pty_line APPEND PROPERTY ENVIRONMENT CK_RUN_CASE=line)
   target_include_directories(test_pty_hosts PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   target_compile_definitions(test_pty_hosts PRIVATE
     SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>" SQN_CHAT_BIN="$<TARGET_FILE:sqn-chat>")
@@ -22,7 +32,7 @@ endif()
 if(TARGET sqn-sim AND TARGET sqn-chat)
   sqn_add_check_test(test_pty_pacing
     SOURCES integration/test_pty_pacing.c integration/pty_util.c
-    LIBS sim_model PkgConfig::JANSSON
+    LIBS sim_model sim_pty_rate PkgConfig::JANSSON
     LABELS slow TIMEOUT 60)
   target_include_directories(test_pty_pacing PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   target_compile_definitions(test_pty_pacing PRIVATE
@@ -36,7 +46,7 @@ endif()
 if(TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup)
   sqn_add_check_test(test_pty_update
     SOURCES integration/test_pty_update.c integration/pty_util.c
-    LIBS PkgConfig::JANSSON
+    LIBS sim_pty_rate PkgConfig::JANSSON
     LABELS pty TIMEOUT 120)
   # sqnup/err.h: the documented exit codes (header only, nothing linked).
   target_include_directories(test_pty_update PRIVATE
@@ -56,7 +66,7 @@ endif()
 if(TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup AND TARGET sqn-scenario)
   sqn_add_check_test(test_pty_state
     SOURCES integration/test_pty_state.c integration/pty_util.c
-    LIBS sim_model PkgConfig::JANSSON
+    LIBS sim_model sim_pty_rate PkgConfig::JANSSON
     LABELS pty TIMEOUT 240)
   target_include_directories(test_pty_state PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   target_compile_definitions(test_pty_state PRIVATE

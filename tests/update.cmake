@@ -9,11 +9,16 @@ if(TARGET sqnup)
         TIMEOUT 60)
     endif()
   endforeach()
-  if(TARGET sim_model AND TARGET sqnup_pkg AND
+  if(TARGET test_update)
+    # the whole-text test calls the procedure's internal sqn_upd_finish()
+    target_include_directories(test_update PRIVATE
+      ${PROJECT_SOURCE_DIR}/core/src/update)
+  endif()
+  if(TARGET harness_bridge AND TARGET sqnup_pkg AND
      EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c)
     sqn_add_check_test(test_update_sim
       SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c
-      LIBS sqnup sqnup_pkg sim_model
+      LIBS harness_bridge sqnup sqnup_pkg sim_model
       LABELS unit
       TIMEOUT 120)
   endif()
@@ -28,7 +33,7 @@ if(TARGET sqnup)
     sqn_add_check_test(test_update_cli
       SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_cli.c
       LABELS unit
-      TIMEOUT 90)
+      TIMEOUT 240)
     target_compile_definitions(test_update_cli PRIVATE
       SQN_UPDATE_BIN="$<TARGET_FILE:sqn-update>")
     add_dependencies(test_update_cli sqn-update)
@@ -36,6 +41,11 @@ if(TARGET sqnup)
       target_compile_definitions(test_update_cli PRIVATE
         SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>")
       add_dependencies(test_update_cli sqn-sim)
+    endif()
+    if(TARGET sqn-dup)
+      target_compile_definitions(test_update_cli PRIVATE
+        SQN_DUP_BIN="$<TARGET_FILE:sqn-dup>")
+      add_dependencies(test_update_cli sqn-dup)
     endif()
   endif()
   include(${CMAKE_CURRENT_LIST_DIR}/fuzz.cmake OPTIONAL)

@@ -8,6 +8,7 @@
  * written to the transcript ("> " sent, "< " received) when one is open.
  */
 #include "chat.h"
+#include "pty_rate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,8 +67,8 @@ int harness_port_open(struct harness_port *p, const char *path, uint32_t baud,
        i < sizeof harness_port_speeds / sizeof harness_port_speeds[0]; i++)
     if (harness_port_speeds[i].baud == baud)
       code = harness_port_speeds[i].code;
-  if (!code) {
-    snprintf(err, errcap, "unsupported baud rate %lu", (unsigned long)baud);
+  if (baud == 0) {
+    snprintf(err, errcap, "unsupported baud rate 0");
     return -1;
   }
   int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -84,10 +85,19 @@ int harness_port_open(struct harness_port *p, const char *path, uint32_t baud,
   tio.c_cflag &= ~(tcflag_t)CRTSCTS;
   tio.c_cc[VMIN] = 0;
   tio.c_cc[VTIME] = 0;
-  cfsetispeed(&tio, code);
-  cfsetospeed(&tio, code);
+  if (code) {
+    cfsetispeed(&tio, code);
+    cfsetospeed(&tio, code);
+  }
   if (tcsetattr(fd, TCSANOW, &tio) != 0) {
     snprintf(err, errcap, "%s: tcsetattr: %s", path, strerror(errno));
+    goto out_close_fd;
+  }
+  /* Any other rate exactly, as pyserial does (Linux: TCSETS2, BOTHER):
+   * 3686400 is Sequans' stp.py default. */
+  if (!code && sim_tty_set_rate(fd, baud, baud) != 0) {
+    snprintf(err, errcap, "%s: cannot set %lu baud: %s", path,
+             (unsigned long)baud, strerror(errno));
     goto out_close_fd;
   }
   tcflush(fd, TCIOFLUSH);

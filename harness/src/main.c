@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "campaign.h"
 #include "ci.h"
@@ -81,7 +81,8 @@ enum harness_opt_id {
   O_HELP, O_NARRATE, O_VERBOSE, O_PTY, O_BIN_DIR, O_FIXTURES, O_SCALE,
   O_PACKAGE, O_FROM, O_PROFILE, O_EVERY, O_STRIDE, O_ONLY, O_SHARD, O_JUNIT,
   O_DOUBLE, O_SEED, O_REPLAY, O_TRANSCRIPTS, O_MUTATE, O_BOUND, O_RUNS,
-  O_PACKAGE_SIZE, O_SELF_CHECK, O_RUN_SEED, O_KEEP, O_OUTPUT, O_SAFE,
+  O_PACKAGE_SIZE, O_SELF_CHECK, O_RUN_SEED, O_KEEP, O_OUTPUT, O_JOBS,
+  O_RERUN_ALL, O_SAFE,
 };
 
 /* One row per option. `repro`: the commands whose reproduction command
@@ -152,6 +153,12 @@ static const struct harness_opt {
     {O_REPLAY, "replay", 0, NULL, CMD_SWEEP, CMD_SWEEP,
      "replay every point from the start, not from snapshots (slower; checks "
      "the snapshots)"},
+    {O_JOBS, "jobs", 0, "N", CMD_SWEEP, 0,
+     "worker processes for the points, 1..64 (default: the online CPUs); "
+     "the report is the same for every N"},
+    {O_RERUN_ALL, "rerun-all", 0, NULL, CMD_SWEEP, 0,
+     "rerun every point's recovery instead of judging runs that provably "
+     "start from the same state once (docs/sweeps.md)"},
     {O_TRANSCRIPTS, "transcripts", 0, "N", CMD_SWEEP, 0,
      "print the transcripts of the first N failing points (default 1)"},
     {O_MUTATE, "mutate", 0, "KIND", CMD_SWEEP, CMD_SWEEP,
@@ -302,6 +309,8 @@ struct harness_cli {
   int narrate;          /* --narrate count */
   bool safe;            /* --safe */
   bool verbose, pty, pty_model, replay, self_check, has_shard, has_run_seed;
+  bool rerun_all;
+  unsigned jobs;
   const char *bin_dir, *fixtures, *package, *from, *junit, *output;
   enum sim_profile profile;
   enum harness_mutation mutation;
@@ -415,6 +424,14 @@ static int harness_opt_apply(struct harness_cli *c, const struct harness_opt *o,
     }
     break;
   case O_REPLAY: c->replay = true; break;
+  case O_RERUN_ALL: c->rerun_all = true; break;
+  case O_JOBS:
+    if (harness_arg_u64(opt, v, &n) != 0 || n < 1 || n > 64) {
+      fprintf(stderr, "sqn-scenario: --jobs wants 1..64\n");
+      return -1;
+    }
+    c->jobs = (unsigned)n;
+    break;
   case O_SELF_CHECK: c->self_check = true; break;
   case O_OUTPUT: c->output = v; break;
   case O_STRIDE: case O_ONLY: case O_DOUBLE: case O_SEED: case O_TRANSCRIPTS:
@@ -459,6 +476,9 @@ static int harness_cli_parse(int argc, char **argv, enum harness_cmd cmd,
   c->transcripts = 1;
   c->bound_s = 3600;
   c->runs = 100;
+  /* --jobs default: the cores this process may run on. */
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  c->jobs = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
   snprintf(c->repro, sizeof(c->repro), "%s %s", argv[0], ci->name);
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -559,6 +579,8 @@ static int harness_main_sweep(const struct harness_cli *c) {
   o.double_every = (uint32_t)c->double_every;
   o.seed = c->seed;
   o.replay = c->replay;
+  o.rerun_all = c->rerun_all;
+  o.jobs = c->jobs;
   o.mutation = c->mutation;
   o.bound_us = c->bound_s * 1000000ull;
   o.max_transcripts = (unsigned)c->transcripts;

@@ -40,26 +40,6 @@
 #define HARNESS_FAULTS_MAX 64u               /* the model's fault table */
 #define HARNESS_SCENARIO_FILE_MAX (1024u * 1024u)
 
-const char *harness_verdict_name(enum harness_verdict v) {
-  switch (v) {
-#define XX(n, w) \
-  case HARNESS_VERDICT_##n: return w;
-    HARNESS_VERDICT_MAP(XX)
-#undef XX
-  }
-  return "?";
-}
-
-const char *harness_updater_kind_name(enum harness_updater_kind k) {
-  switch (k) {
-#define XX(n, w) \
-  case HARNESS_UPDATER_##n: return w;
-    HARNESS_UPDATER_MAP(XX)
-#undef XX
-  }
-  return "?";
-}
-
 const char *harness_rerun_name(enum harness_rerun r) {
   switch (r) {
 #define XX(n, w) \
@@ -540,6 +520,36 @@ static bool harness_bound_ok(double b) {
   return b == 0 || (b > 0 && b <= HARNESS_BOUND_MAX);
 }
 
+/* The starting state's boot selection and the package's options. */
+static int harness_check_state_pkg(const struct harness_scenario *s,
+                                   char *err, size_t errcap) {
+  const char *path = s->path;
+  if (s->state_set && s->state_set->boot) {
+    enum sim_boot b;
+    if (harness_boot_parse(s->state_set->boot, &b) != 0)
+      return harness_fail(path, "boot", err, errcap,
+                          "state_set.boot '%s' is not ffh, fff, updater or "
+                          "recovery",
+                          s->state_set->boot);
+  }
+  if (!s->package)
+    return 0;
+  if (s->package->version && !harness_version_ok(s->package->version))
+    return harness_fail(path, "version", err, errcap,
+                        "package.version '%s' is not A.B.C.D",
+                        s->package->version);
+  for (unsigned i = 0; i < s->package->records_count; i++) {
+    const char *r = s->package->records[i];
+    if (strcmp(r, "boot") && strcmp(r, "updater") && strcmp(r, "fff") &&
+        strcmp(r, "fs"))
+      return harness_fail(path, "records", err, errcap,
+                          "package.records: '%s' is not boot, updater, fff "
+                          "or fs",
+                          r);
+  }
+  return 0;
+}
+
 static int harness_scenario_check(const struct harness_scenario *s,
                                   char *err, size_t errcap) {
   const char *path = s->path;
@@ -581,29 +591,8 @@ static int harness_scenario_check(const struct harness_scenario *s,
                         "package.truncate %llu out of range (at most %u)",
                         (unsigned long long)*s->package->truncate,
                         HARNESS_PKG_MAX);
-  if (s->state_set && s->state_set->boot) {
-    enum sim_boot b;
-    if (harness_boot_parse(s->state_set->boot, &b) != 0)
-      return harness_fail(path, "boot", err, errcap,
-                          "state_set.boot '%s' is not ffh, fff, updater or "
-                          "recovery",
-                          s->state_set->boot);
-  }
-  if (s->package && s->package->version &&
-      !harness_version_ok(s->package->version))
-    return harness_fail(path, "version", err, errcap,
-                        "package.version '%s' is not A.B.C.D",
-                        s->package->version);
-  if (s->package)
-    for (unsigned i = 0; i < s->package->records_count; i++) {
-      const char *r = s->package->records[i];
-      if (strcmp(r, "boot") && strcmp(r, "updater") && strcmp(r, "fff") &&
-          strcmp(r, "fs"))
-        return harness_fail(path, "records", err, errcap,
-                            "package.records: '%s' is not boot, updater, fff "
-                            "or fs",
-                            r);
-    }
+  if (harness_check_state_pkg(s, err, errcap) != 0)
+    return -1;
   unsigned n = harness_scenario_run_count(s);
   for (unsigned i = 0; i < n; i++) {
     struct harness_run_yaml r;

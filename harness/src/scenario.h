@@ -77,8 +77,6 @@ enum harness_rerun {
 #undef XX
 };
 
-const char *harness_verdict_name(enum harness_verdict v);
-const char *harness_updater_kind_name(enum harness_updater_kind k);
 const char *harness_rerun_name(enum harness_rerun r);
 
 /* One image slot of an inline state; `valid` is required. */

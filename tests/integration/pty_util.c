@@ -1,5 +1,7 @@
 #include "pty_util.h"
 
+#include "pty_rate.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -151,9 +153,6 @@ static void pty_copy(const char *from, const char *to) {
 
 void pty_sim_start(struct pty_sim *s, const char *fixture_state,
                    const char *const *extra) {
-  int pfd[2];
-  const char *argv[32];
-  int n = 0;
   memset(s, 0, sizeof *s);
   pty_tmpdir(s->dir, sizeof s->dir);
   snprintf(s->state, sizeof s->state, "%s/state.json", s->dir);
@@ -165,6 +164,15 @@ void pty_sim_start(struct pty_sim *s, const char *fixture_state,
       snprintf(src, sizeof src, "%s/states/%s", SQN_FIXTURES, fixture_state);
     pty_copy(src, s->state);
   }
+  pty_sim_restart(s, extra);
+}
+
+void pty_sim_restart(struct pty_sim *s, const char *const *extra) {
+  int pfd[2];
+  const char *argv[32];
+  int n = 0;
+  s->pid = 0;
+  s->pty[0] = 0;
   argv[n++] = SQN_SIM_BIN;
   argv[n++] = "--state";
   argv[n++] = s->state;
@@ -311,10 +319,14 @@ int pty_open_port(const char *path, unsigned baud) {
   struct termios t;
   ck_assert_int_eq(tcgetattr(fd, &t), 0);
   cfmakeraw(&t);
-  speed_t sp = baud == 115200 ? B115200 : baud == 921600 ? B921600 : B9600;
-  cfsetspeed(&t, sp);
   ck_assert_int_eq(tcsetattr(fd, TCSANOW, &t), 0);
+  pty_set_rate(fd, baud, baud);
   return fd;
+}
+
+void pty_set_rate(int fd, unsigned in, unsigned out) {
+  ck_assert_msg(sim_tty_set_rate(fd, in, out) == 0, "set %u/%u baud: %s", in,
+                out, strerror(errno));
 }
 
 bool pty_file_wait(const char *path, const char *needle, double timeout_s) {

@@ -33,6 +33,9 @@ void pty_tmpdir(char *dir, size_t cap);
  * (NULL-terminated). */
 void pty_sim_start(struct pty_sim *s, const char *fixture_state,
                    const char *const *extra);
+/* Start sqn-sim again on the same dir/state.json (after a stop or a
+ * kill -9), with extra args. */
+void pty_sim_restart(struct pty_sim *s, const char *const *extra);
 /* SIGTERM and wait (bounded); returns the exit status. */
 int pty_sim_stop(struct pty_sim *s);
 /* SIGKILL (a power cut) and reap; the state file stays as it was. */
@@ -47,8 +50,11 @@ int pty_chat(const struct pty_sim *s, const char *script,
 /* `sqn-sim --state F --show --json`, parsed; value of a dotted key
  * ("fff.version", "upgrade_status") as text into `val`. 0 or -1. */
 int pty_show_get(const char *state, const char *key, char *val, size_t cap);
-/* Open the pty slave raw at `baud`, non-blocking. */
+/* Open the pty slave raw at `baud` (any rate: TCSETS2 with BOTHER),
+ * non-blocking. */
 int pty_open_port(const char *path, unsigned baud);
+/* Set an open port's input and output rate, exactly (split if they differ). */
+void pty_set_rate(int fd, unsigned in, unsigned out);
 /* Wait (bounded by timeout_s) until the text file `path` contains
  * `needle`; true if it did. For trace files, which sqn-sim flushes per
  * event. */

@@ -127,10 +127,14 @@ static void mcu_trace_read(const char *path, struct mcu_trace *t) {
       t->faults++;
     else if (!strcmp(kind, "mode") && !strncmp(txt, "up: ", 4))
       snprintf(t->last_up, sizeof t->last_up, "%s", txt);
-    else if (!strcmp(kind, "line") && !strncmp(txt, "host at ", 8)) {
+    else if (!strcmp(kind, "line") &&
+             (!strncmp(txt, "host at ", 8) ||
+              !strncmp(txt, "host rate: host at ", 19))) {
+      /* "host rate: ..." since the line model reads exact rates (i16) */
+      const char *r = txt + (txt[5] == 'r' ? 19 : 8);
       size_t n = strlen(t->rates);
       snprintf(t->rates + n, sizeof t->rates - n, "%s%.*s", n ? "," : "",
-               (int)strcspn(txt + 8, " "), txt + 8);
+               (int)strcspn(r, " "), r);
     }
     json_decref(o);
   }

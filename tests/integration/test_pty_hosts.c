@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,6 +149,57 @@ START_TEST(test_pty_updater_elf_then_package_upgrades) {
 }
 END_TEST
 
+/* Issue 16: Pycom's updater asked for a rate other than 921600 loads the
+ * updater and the firmware at that rate, then waits for FFF's +SYSSTART at
+ * it while FFF comes up at 921600: garbage and a timeout, as on hardware.
+ * At 921600 the same sequence completes. */
+static void pty_rate_case(const char *rate, bool works) {
+  struct pty_sim s;
+  char trace[600], var[32], needle[160];
+  char dir[256];
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(trace, sizeof trace, "%s/trace.jsonl", dir);
+  snprintf(var, sizeof var, "RATE=%s", rate);
+  const char *args[] = {"--time-scale", "0.02", "--trace", trace, NULL};
+  const char *vars[] = {"UPDATER=" PKG("updater.elf"),
+                        "PACKAGE=" PKG("lr5-5.2.0.0-48829.dup"), var, NULL};
+  pty_sim_start(&s, "ffh-only.json", args);
+  int rc = pty_chat(&s, "sqnsupgrade-updater-elf-rate", vars, out, sizeof out);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+  /* The upgrade itself went through at RATE either way. */
+  ASSERT_SHOW(s.state, "fff.version", "5.2.0.0");
+  ASSERT_SHOW(s.state, "upgrade_status", "success");
+  if (works) {
+    ck_assert_msg(rc == 0, "RATE %s: rc %d\n%s", rate, rc, out);
+    ck_assert_msg(strstr(out, "Upgrade completed") != NULL, "%s", out);
+    snprintf(needle, sizeof needle,
+             "boot: host at %s baud, modem at 921600: clean", rate);
+  } else {
+    ck_assert_msg(rc == 1, "RATE %s: rc %d\n%s", rate, rc, out);
+    ck_assert_msg(strstr(out, "+SYSSTART") != NULL, "RATE %s:\n%s", rate,
+                  out);
+    snprintf(needle, sizeof needle,
+             "boot: host at %s baud, modem at 921600: garbled both ways",
+             rate);
+  }
+  ck_assert_msg(pty_file_wait(trace, needle, 5), "trace lacks '%s'", needle);
+}
+
+START_TEST(test_pty_updater_at_3686400_fails_at_fff_boot) {
+  pty_rate_case("3686400", false);
+}
+END_TEST
+
+START_TEST(test_pty_updater_at_460800_fails_at_fff_boot) {
+  pty_rate_case("460800", false);
+}
+END_TEST
+
+START_TEST(test_pty_updater_at_921600_completes) {
+  pty_rate_case("921600", true);
+}
+END_TEST
+
 START_TEST(test_pty_walter_mota_upgrades_gm02s) {
   const char *vars[] = {"PACKAGE=" PKG("lr8-8.2.1.0-61488.dup"), NULL};
   const char *args[] = {"--time-scale", "0.02", "--profile", "gm02s", NULL};
@@ -260,6 +312,129 @@ START_TEST(test_pty_wrong_baud_sees_garbage_and_ipr_switches) {
 }
 END_TEST
 
+/* Read from `fd` until `want` bytes came or `timeout_s` passed (a bound on
+ * a real event, the modem's output). */
+static size_t line_read(int fd, uint8_t *buf, size_t want, double timeout_s) {
+  size_t got = 0;
+  double end = pty_now() + timeout_s;
+  while (got < want) {
+    int left = (int)((end - pty_now()) * 1000);
+    if (left <= 0)
+      break;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, left) <= 0)
+      continue;
+    ssize_t r = read(fd, buf + got, want - got);
+    if (r > 0)
+      got += (size_t)r;
+  }
+  return got;
+}
+
+/* `needle` in the first `n` bytes of `b`, NULs (garbage) included. */
+static bool line_has(const char *b, size_t n, const char *needle) {
+  size_t l = strlen(needle);
+  for (size_t i = 0; i + l <= n; i++)
+    if (memcmp(b + i, needle, l) == 0)
+      return true;
+  return false;
+}
+
+static bool line_all_garbage(const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != 0xFE && b[i] != 0xFD && b[i] != 0x00 && b[i] != 0xF8)
+      return false;
+  return n > 0;
+}
+
+#define LINE_TRACE_HAS(trace, ...)                                           \
+  do {                                                                       \
+    char needle_[200];                                                       \
+    snprintf(needle_, sizeof needle_, __VA_ARGS__);                          \
+    ck_assert_msg(pty_file_wait(trace, needle_, 5), "trace lacks '%s'",      \
+                  needle_);                                                  \
+  } while (0)
+
+/* Issue 16: a host at any rate other than the modem's (standard, BOTHER,
+ * split input/output) sees only garbage and is not heard; AT+IPR moves the
+ * modem to exactly the rate asked; the trace names both rates each time. */
+START_TEST(test_pty_every_rate_mismatch_garbles_and_ipr_follows) {
+  static const unsigned wrong[] = {3686400, 1000000, 230400};
+  struct pty_sim s;
+  char trace[600], dir[256], buf[512];
+  uint8_t got[64];
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(trace, sizeof trace, "%s/trace.jsonl", dir);
+  const char *args[] = {"--time-scale", "0.05", "--trace", trace, NULL};
+  pty_sim_start(&s, "healthy.json", args);
+  ck_assert_msg(pty_file_wait(trace, "\"up: SMOD 2", 10), "no FFF boot");
+  int fd = pty_open_port(s.pty, 921600);
+  tcflush(fd, TCIFLUSH); /* +SYSSTART, garbled for the slave's 115200 */
+  size_t n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(line_has(buf, n, "OK"), "at 921600: '%s'", buf);
+
+  for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+    unsigned r = wrong[i];
+    /* Reset at the right rate; the host is at `r` when FFF comes up. */
+    pty_set_rate(fd, 921600, 921600);
+    ck_assert_int_eq(write(fd, "AT^RESET\r\n", 10), 10);
+    size_t k = 0;
+    while (k < sizeof buf && !line_has(buf, k, "SHUTDOWN\r\n")) {
+      size_t m = line_read(fd, (uint8_t *)buf + k, 1, 5);
+      ck_assert_msg(m == 1, "no +SHUTDOWN after AT^RESET");
+      k += m;
+    }
+    pty_set_rate(fd, r, r);
+    n = line_read(fd, got, 13, 10); /* \r\n+SYSSTART\r\n, garbled */
+    ck_assert_msg(n == 13 && line_all_garbage(got, n),
+                  "host at %u: %zu bytes of +SYSSTART, not all garbage", r,
+                  n);
+    LINE_TRACE_HAS(trace, "host at %u baud, modem at 921600: garbled both "
+                   "ways", r);
+    LINE_TRACE_HAS(trace, "13 bytes at 921600 baud, host receives at %u: "
+                   "garbage", r);
+    /* The modem hears noise: no reply, and the trace says at which rates. */
+    n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+    ck_assert_msg(!line_has(buf, n, "OK"), "host at %u was heard", r);
+    LINE_TRACE_HAS(trace, "4 bytes at %u baud, modem at 921600: noise", r);
+  }
+
+  /* Split rates: the direction that matches is clean, the other garbled. */
+  pty_set_rate(fd, 3686400, 921600); /* receives wrong, sends right */
+  n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 300);
+  ck_assert_msg(line_all_garbage((uint8_t *)buf, n), "split: %zu bytes", n);
+  LINE_TRACE_HAS(trace, "host receives at 3686400 baud and sends at 921600, "
+                 "modem at 921600: modem->host garbled, host->modem clean");
+  pty_set_rate(fd, 921600, 3686400); /* receives right, sends wrong */
+  n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(n == 0, "split: the modem heard a host sending at 3686400");
+
+  /* Within the UART tolerance (2 %) is equal; beyond it is not. */
+  pty_set_rate(fd, 935000, 935000); /* +1.5 % */
+  n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(line_has(buf, n, "OK"), "+1.5 %%: '%s'", buf);
+  pty_set_rate(fd, 945000, 945000); /* +2.5 % */
+  n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(!line_has(buf, n, "OK"), "+2.5 %% was heard");
+
+  /* AT+IPR=3686400 at 921600: OK at the old rate, then the modem runs at
+   * exactly 3686400; a host that follows gets clean text. */
+  pty_set_rate(fd, 921600, 921600);
+  n = pty_xchg(fd, "AT+IPR=3686400\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(line_has(buf, n, "OK"), "AT+IPR: '%s'", buf);
+  LINE_TRACE_HAS(trace, "AT+IPR: host at 921600 baud, modem at 3686400: "
+                 "garbled both ways");
+  n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(!line_has(buf, n, "OK"), "921600 heard after AT+IPR");
+  pty_set_rate(fd, 3686400, 3686400);
+  n = pty_xchg(fd, "AT\r\n", buf, sizeof buf, 200);
+  ck_assert_msg(line_has(buf, n, "OK"), "at 3686400 after IPR: '%s'", buf);
+  LINE_TRACE_HAS(trace, "host at 3686400 baud, modem at 3686400: clean");
+  close(fd);
+  ck_assert_int_eq(pty_sim_stop(&s), 0);
+}
+END_TEST
+
 /* ---- robustness ---- */
 
 START_TEST(test_pty_random_bytes_and_vanishing_host_never_crash) {
@@ -343,7 +518,7 @@ static void kill9_sim(struct pty_sim *s) {
   snprintf(trace, sizeof trace, "%s/trace.jsonl", dir);
   const char *args[] = {"--time-scale", "0.02", "--trace", trace, NULL};
   pty_sim_start(s, "interrupted-upgrade.json", args);
-  ck_assert_msg(pty_file_wait(trace, "\"up: SMOD", 10),
+  ck_assert_msg(pty_file_wait(trace, "\"event\":\"up\"", 30),
                 "sqn-sim did not come up within 10 s");
 }
 
@@ -658,6 +833,9 @@ static Suite *pty_suite(void) {
   tcase_add_test(tc, test_pty_detect_fff_reports_application_mode);
   tcase_add_test(tc, test_pty_detect_ffh_falls_back_to_115200);
   tcase_add_test(tc, test_pty_updater_elf_then_package_upgrades);
+  tcase_add_test(tc, test_pty_updater_at_3686400_fails_at_fff_boot);
+  tcase_add_test(tc, test_pty_updater_at_460800_fails_at_fff_boot);
+  tcase_add_test(tc, test_pty_updater_at_921600_completes);
   tcase_add_test(tc, test_pty_walter_mota_upgrades_gm02s);
   tcase_add_test(tc, test_pty_walter_espidf_recovers_gm02s);
   tcase_add_test(tc, test_pty_microchip_upgrades_gm02s);
@@ -668,6 +846,7 @@ static Suite *pty_suite(void) {
   tcase_add_test(line, test_pty_link_over_regular_file_is_refused);
   tcase_add_test(line, test_pty_reopen_keeps_the_modem);
   tcase_add_test(line, test_pty_wrong_baud_sees_garbage_and_ipr_switches);
+  tcase_add_test(line, test_pty_every_rate_mismatch_garbles_and_ipr_follows);
   tcase_add_test(line, test_pty_random_bytes_and_vanishing_host_never_crash);
   tcase_add_test(line, test_pty_kill9_during_upgrade_never_tears_state);
   tcase_add_test(line, test_pty_show_and_decode_report_bad_input);

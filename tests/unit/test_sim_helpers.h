@@ -26,6 +26,7 @@ struct rig {
   unsigned persists;
   unsigned faults_fired;
   unsigned flash_events;
+  char last_line[300]; /* text of the last "line" trace event */
 };
 
 static void rig_tx(void *user, const uint8_t *buf, size_t len)
@@ -54,6 +55,8 @@ static void rig_trace(void *user, const struct sim_trace_event *ev)
     r->faults_fired++;
   if (ev->kind == SIM_TRACE_FLASH)
     r->flash_events++;
+  if (ev->kind == SIM_TRACE_LINE)
+    snprintf(r->last_line, sizeof(r->last_line), "%s", ev->text);
   if (getenv("SIM_TEST_TRACE"))
     fprintf(stderr, "%10llu %-7s %s\n", (unsigned long long)ev->t_us,
             sim_trace_kind_name(ev->kind), ev->text);

@@ -826,6 +826,80 @@ START_TEST(test_sim_line_wrong_host_baud_garbles_output)
 }
 END_TEST
 
+/* Issue 16: each direction garbles on its own (split input/output rates),
+ * a 2 % UART tolerance counts as equal, a rate the shell could not read is
+ * a mismatch that the trace names, and no rate at all (in-process hosts)
+ * means no line to garble. */
+static bool rig_all_garbage(const struct rig *r)
+{
+  for (size_t i = 0; i < r->out_len; i++)
+    if (r->out[i] != 0xFE && r->out[i] != 0xFD && r->out[i] != 0x00 &&
+        r->out[i] != 0xF8)
+      return false;
+  return r->out_len > 0;
+}
+
+START_TEST(test_sim_line_directions_tolerance_and_unreadable_rates)
+{
+  struct rig r;
+  rig_init(&r, "healthy", SIM_PROFILE_MONARCH1, 0);
+  /* No host rate given: clean (the rig is an in-process host). */
+  rig_expect(&r, "AT\r\n", "\r\nOK\r\n");
+
+  /* Receives wrong, sends right: heard, answered with garbage. */
+  sim_modem_set_host_rate(r.m, 3686400, 921600);
+  ck_assert_str_eq(r.last_line,
+                   "host rate: host receives at 3686400 baud and sends at "
+                   "921600, modem at 921600: modem->host garbled, "
+                   "host->modem clean");
+  rig_clear(&r);
+  rig_send(&r, "AT\r\n");
+  ck_assert_msg(rig_all_garbage(&r), "%zu bytes", r.out_len);
+  ck_assert_str_eq(r.last_line,
+                   "6 bytes at 921600 baud, host receives at 3686400: "
+                   "garbage");
+
+  /* Receives right, sends wrong: the modem hears noise, says nothing. */
+  sim_modem_set_host_rate(r.m, 921600, 1000000);
+  rig_clear(&r);
+  rig_send(&r, "AT\r\n");
+  ck_assert_uint_eq(r.out_len, 0);
+  ck_assert_str_eq(r.last_line,
+                   "4 bytes at 1000000 baud, modem at 921600: noise, "
+                   "ignored");
+
+  /* Within 2 %: a UART pair reads each other. 3 % off: it does not. */
+  sim_modem_set_host_baud(r.m, 921600 + 921600 / 60); /* +1.7 % */
+  rig_expect(&r, "AT\r\n", "\r\nOK\r\n");
+  sim_modem_set_host_baud(r.m, 921600 - 921600 / 60);
+  rig_expect(&r, "AT\r\n", "\r\nOK\r\n");
+  sim_modem_set_host_baud(r.m, 921600 + 921600 * 3 / 100);
+  rig_expect(&r, "AT\r\n", "");
+  ck_assert(sim_uart_rates_match(115200, 115384)); /* a 0.16 % divisor */
+  ck_assert(!sim_uart_rates_match(3686400, 4000000));
+  ck_assert(!sim_uart_rates_match(0, 0));
+
+  /* A rate the shell could not read is not taken for a match. */
+  sim_modem_set_host_rate(r.m, 0, 0);
+  ck_assert_str_eq(r.last_line, "host rate: host at unreadable baud, modem "
+                                "at 921600: garbled both ways");
+  rig_expect(&r, "AT\r\n", "");
+  ck_assert_str_eq(r.last_line, "4 bytes at unreadable baud, modem at "
+                                "921600: noise, ignored");
+
+  /* AT+IPR to a non-standard rate: the modem runs at exactly that. */
+  sim_modem_set_host_baud(r.m, 921600);
+  rig_expect(&r, "AT+IPR=3686400\r\n", "\r\nOK\r\n");
+  ck_assert_uint_eq(sim_modem_uart_baud(r.m), 3686400);
+  ck_assert_str_eq(r.last_line, "AT+IPR: host at 921600 baud, modem at "
+                                "3686400: garbled both ways");
+  sim_modem_set_host_baud(r.m, 3686400);
+  rig_expect(&r, "AT\r\n", "\r\nOK\r\n");
+  rig_expect(&r, "AT+IPR?\r\n", "\r\n+IPR: 3686400\r\n\r\nOK\r\n");
+  rig_free(&r);
+}
+END_TEST
+
 START_TEST(test_sim_fault_yaml_loads_and_reports_errors)
 {
   char path[] = "/tmp/test_sim_faults_XXXXXX";
@@ -904,6 +978,7 @@ static Suite *sim_suite(void)
   tcase_add_test(fl, test_sim_fault_power_on_echo_and_nul_replies);
   tcase_add_test(fl, test_sim_fault_data_mode_needs_guarded_escape);
   tcase_add_test(fl, test_sim_line_wrong_host_baud_garbles_output);
+  tcase_add_test(fl, test_sim_line_directions_tolerance_and_unreadable_rates);
   tcase_add_test(fl, test_sim_fault_yaml_loads_and_reports_errors);
   suite_add_tcase(s, fl);
   return s;

@@ -84,6 +84,46 @@ START_TEST(test_sim_state_bad_json_error_names_field)
 }
 END_TEST
 
+/* sqn-sim's store in its own file: the state names it and its length. */
+START_TEST(test_sim_state_store_file_round_trips_and_bad_names_are_refused)
+{
+  struct sim_state a, b;
+  char err[256];
+  sim_state_factory(&a, SIM_PROFILE_MONARCH1);
+  snprintf(a.fs_store_file, sizeof(a.fs_store_file), "st.json.store-3");
+  a.fs_store_len = 4194304;
+  char *text = sim_state_to_json(&a);
+  ck_assert_ptr_nonnull(strstr(text, "\"file\": \"st.json.store-3\""));
+  ck_assert_ptr_null(strstr(text, "base64"));
+  ck_assert_int_eq(sim_state_from_json(&b, text, err, sizeof(err)), 0);
+  ck_assert_str_eq(b.fs_store_file, "st.json.store-3");
+  ck_assert_uint_eq(b.fs_store_len, 4194304);
+  ck_assert_ptr_null(b.fs_store);
+  struct sim_state c;
+  ck_assert_int_eq(sim_state_copy(&c, &b), 0);
+  ck_assert_uint_eq(c.fs_store_len, 4194304);
+  ck_assert_str_eq(c.fs_store_file, "st.json.store-3");
+  sim_state_release(&c);
+  sim_state_release(&b);
+  free(text);
+  static const char *const bad[] = {"../etc/passwd", "", "..", "a/b"};
+  sim_state_factory(&a, SIM_PROFILE_MONARCH1);
+  char *base = sim_state_to_json(&a);
+  char *at = strstr(base, "\"fs_store\": null");
+  ck_assert_ptr_nonnull(at);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char doc[4096];
+    snprintf(doc, sizeof(doc),
+             "%.*s\"fs_store\": {\"length\": 5, \"file\": \"%s\"}%s",
+             (int)(at - base), base, bad[i], at + strlen("\"fs_store\": null"));
+    ck_assert_int_eq(sim_state_from_json(&b, doc, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "fs_store.file") != NULL, "%s: %s", bad[i], err);
+    sim_state_release(&b);
+  }
+  free(base);
+}
+END_TEST
+
 START_TEST(test_sim_state_optional_keys_round_trip_and_stay_absent)
 {
   struct sim_state a, b;
@@ -223,6 +263,8 @@ int main(void)
   tcase_add_test(tc, test_sim_state_bad_json_error_names_field);
   tcase_add_test(tc, test_sim_state_optional_keys_round_trip_and_stay_absent);
   tcase_add_test(tc, test_sim_state_save_is_atomic_and_loads_back);
+  tcase_add_test(tc,
+                 test_sim_state_store_file_round_trips_and_bad_names_are_refused);
   tcase_add_test(tc, test_sim_state_named_fixtures_load);
   tcase_add_test(tc, test_sim_state_strings_must_be_printable);
   tcase_add_test(tc, test_sim_state_load_refuses_endless_files);

@@ -43,8 +43,12 @@ struct sim_state {
   struct sim_image fff;
   struct sim_image updater;
   struct sim_image bootrom;
-  uint8_t *fs_store;         /* owned; NULL when empty */
+  uint8_t *fs_store;         /* owned; NULL when empty or in a file */
   uint32_t fs_store_len;
+  /* sqn-sim keeps the store's bytes in a file beside the state file
+   * (docs/emulator.md): its name (no directory), fs_store then NULL. Empty:
+   * the bytes, if any, are in fs_store. */
+  char fs_store_file[128];
   char upgrade_status[16];   /* "No report", "on-going", "success", "fail" */
   char fail_reason[96];      /* with "fail" */
   uint64_t writes;           /* flash write counter */

@@ -124,7 +124,12 @@ struct sim_modem {
   bool echo;
   int cfun;
   uint32_t uart_baud;
-  uint32_t host_baud;
+  /* The host's UART (section 7): rates it receives (in) and sends (out) at,
+   * 0 where the shell could not read one. host_line: a rate was given; until
+   * then there is no line to model (in-process hosts) and nothing garbles. */
+  bool host_line;
+  uint32_t host_in;
+  uint32_t host_out;
   bool garble_fault;
   bool silent;
   uint64_t silent_until; /* SIM_NEVER = until power cut */
@@ -174,9 +179,10 @@ struct sim_modem {
 
   /* upgrade engine and sessions */
   struct sim_upgrade up;
-  uint8_t *store;
+  uint8_t *store;        /* the copy being received (no store_io) */
   size_t store_len, store_cap;
   bool store_overflow;
+  bool store_io_err;     /* store_io failed during this session */
   uint8_t elf_head[4];
   uint64_t elf_len;
 
@@ -192,12 +198,20 @@ struct sim_modem {
   struct sim_outq_item *q;
   size_t qlen, qcap;
   uint64_t q_last_due;
+
+  /* image slots as last committed, to name the slot a commit changed */
+  struct sim_image committed[3]; /* fff, updater, bootrom */
 };
 
 /* modem.c */
 void sim_trace(struct sim_modem *m, enum sim_trace_kind k, const void *raw,
                size_t raw_len, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same with typed content `e` (AT lines and STP frames are typed by
+ * sim_trace itself). */
+void sim_trace_ev(struct sim_modem *m, enum sim_trace_kind k,
+                  const struct sim_event *e, const void *raw, size_t raw_len,
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 uint64_t sim_scaled(const struct sim_modem *m, uint64_t us);
 void sim_flash_commit(struct sim_modem *m, const char *what);
 /* Send bytes now or after `delay_us` (already scaled); shaped by the line. */
@@ -212,6 +226,9 @@ void sim_boot_into(struct sim_modem *m, enum sim_smod target,
 void sim_modem_do_power_cut(struct sim_modem *m, const char *why);
 /* The rate a mode runs at (configured), and the profile's default. */
 uint32_t sim_mode_baud(const struct sim_modem *m, enum sim_smod s);
+/* Trace the line (both ends' rates, clean or garbled) after `why` changed
+ * one of them; nothing while no host rate was given. */
+void sim_line_trace(struct sim_modem *m, const char *why);
 uint32_t sim_profile_baud(const struct sim_modem *m, enum sim_smod s);
 const char *sim_smod_name(enum sim_smod s);
 void sim_set_status(struct sim_modem *m, const char *status,
@@ -241,6 +258,8 @@ int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind);
  * inside the buffer; the rest then belongs to the AT layer. */
 size_t sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len);
 void sim_stp_abort(struct sim_modem *m);
+/* A committed fs store exists (in memory or in cfg.store_io's file). */
+bool sim_store_present(const struct sim_modem *m);
 /* AT+SMUPGRADE from the store; returns 0 when the apply started. */
 int sim_store_apply_start(struct sim_modem *m);
 void sim_store_apply_done(struct sim_modem *m);

@@ -8,7 +8,8 @@
  *                  "ue": "5.0.0.0c" },
  *     "updater": { "valid": true, "version": "5.1.1.0", "build": 33988 },
  *     "bootrom": { "valid": true, "version": "5.1.1.0", "build": 33080 },
- *     "fs_store": null | { "length": N, "base64": "..." },
+ *     "fs_store": null | { "length": N, "base64": "..." }
+ *                      | { "length": N, "file": "NAME" },
  *     "upgrade_status": "No report",  No report | on-going | success | fail
  *     "fail_reason": "",
  *     "writes": 0,
@@ -20,11 +21,12 @@
  * write ordering, SIM_DEBUG_MARK_VALID_EARLY); it is written only when
  * true, so ordinary state files never show it.
  *
- * fs_store is kept inline (base64) rather than in a sibling file: a single
- * file renamed into place is the only layout that stays consistent after a
- * kill -9 at any instant without a recovery step. The cost (a 4 MiB store
- * makes a 5.6 MB file rewritten at every flash change) is paid only while a
- * store exists, and flash changes are few (a handful per upgrade).
+ * fs_store is inline (base64) for states held in memory (the harness, the
+ * fixtures). sqn-sim keeps it in its own file beside the state
+ * (sim/src/shell/store.c): "file" names it. That file is written, fsync'd
+ * and renamed into place under a name of its own before the state naming it
+ * is saved, and the file it replaces is removed only after, so a kill -9 at
+ * any instant leaves a state whose store file is complete.
  */
 #include "sim/state.h"
 
@@ -83,7 +85,7 @@ int sim_state_copy(struct sim_state *dst, const struct sim_state *src)
   }
   *dst = *src;
   dst->fs_store = store;
-  if (!store)
+  if (!store && !src->fs_store_file[0])
     dst->fs_store_len = 0;
   return 0;
 }
@@ -93,6 +95,7 @@ void sim_state_release(struct sim_state *st)
   free(st->fs_store);
   st->fs_store = NULL;
   st->fs_store_len = 0;
+  st->fs_store_file[0] = '\0';
 }
 
 /* ---- base64 -------------------------------------------------------------- */
@@ -201,7 +204,12 @@ char *sim_state_to_json(const struct sim_state *st)
                       sim_state_image_json(&st->updater, false));
   json_object_set_new(root, "bootrom",
                       sim_state_image_json(&st->bootrom, false));
-  if (st->fs_store && st->fs_store_len) {
+  if (st->fs_store_file[0] && st->fs_store_len) {
+    json_object_set_new(root, "fs_store",
+                        json_pack("{s:I,s:s}", "length",
+                                  (json_int_t)st->fs_store_len, "file",
+                                  st->fs_store_file));
+  } else if (st->fs_store && st->fs_store_len) {
     char *b64 = sim_b64_encode(st->fs_store, st->fs_store_len);
     if (!b64)
       goto out_free_root;
@@ -404,6 +412,21 @@ static int sim_state_parse(struct sim_state *st, json_t *root, char *err,
     if (sim_state_get_uint(fs, "length", "fs_store.", SIM_FS_STORE_MAX, &n,
                            false, err, errcap))
       return -1;
+    json_t *file = json_object_get(fs, "file");
+    if (file) {
+      const char *name = json_string_value(file);
+      if (!name || !name[0] || strchr(name, '/') ||
+          strlen(name) >= sizeof(st->fs_store_file) || !strcmp(name, ".") ||
+          !strcmp(name, ".."))
+        return SIM_ERR("fs_store.file: expected a file name (no '/', at "
+                       "most %zu characters)",
+                       sizeof(st->fs_store_file) - 1);
+      if (n) {
+        snprintf(st->fs_store_file, sizeof(st->fs_store_file), "%s", name);
+        st->fs_store_len = (uint32_t)n;
+      }
+      return 0;
+    }
     json_t *data = json_object_get(fs, "base64");
     if (!json_is_string(data))
       return SIM_ERR("fs_store.base64: expected a string");

@@ -249,7 +249,10 @@ static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
     if (!up->dry && slot == SIM_SLOT_FFF && up->marked[slot] &&
         sim_debug_valid_early(m))
       sim_up_commit_slot(m, slot);
-    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+    struct sim_event e = {.type = SIM_EVENT_RECORD,
+                          .slot = sim_slot_names[slot],
+                          .bytes = rec->offset};
+    sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0,
               "record %s (%s) at %llu checked, version %s%u.%u.%u.%u [%u]",
               rec->magic, sim_slot_names[slot],
               (unsigned long long)rec->offset, rec->image.found ? "" : "none ",
@@ -334,11 +337,19 @@ static void sim_otf_end(struct sim_modem *m)
     sim_up_commit_slots(m);
     sim_set_status(m, "success", NULL);
     sim_upgrade_success_hooks(m);
-    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: success (%llu bytes)",
-              (unsigned long long)m->pkg_off);
+    struct sim_event e = {.type = SIM_EVENT_VERDICT,
+                          .success = true,
+                          .bytes = m->pkg_off};
+    sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0,
+                 "verdict: success (%llu bytes)",
+                 (unsigned long long)m->pkg_off);
   } else {
     sim_set_status(m, "fail", reason);
-    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: fail: %s", reason);
+    struct sim_event e = {.type = SIM_EVENT_VERDICT,
+                          .bytes = m->pkg_off,
+                          .reason = reason};
+    sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0, "verdict: fail: %s",
+                 reason);
   }
 }
 
@@ -367,6 +378,17 @@ static size_t sim_stp_sink(struct sim_modem *m, const uint8_t *data,
       m->store_overflow = true;
       sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
                 "store full at %u bytes: residue reported", SIM_FS_STORE_MAX);
+    }
+    if (m->cfg.store_io) {
+      /* Straight to the file as it arrives: no copy in memory. */
+      if (take && !m->store_io_err &&
+          m->cfg.store_io->append(m->cfg.store_io->ctx, data, take) != 0) {
+        m->store_io_err = true;
+        sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                  "store file write failed at byte %zu", m->store_len);
+      }
+      m->store_len += take;
+      return take;
     }
     if (m->store_len + take > m->store_cap) {
       size_t ncap = m->store_cap ? m->store_cap * 2 : 65536;
@@ -444,7 +466,8 @@ static void sim_stp_end_session(struct sim_modem *m)
   m->session = false;
   m->link = SIM_LINK_AT;
   sim_at_reset(m);
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "STP session ended");
+  struct sim_event closed = {.type = SIM_EVENT_STP_CLOSE};
+  sim_trace_ev(m, SIM_TRACE_MODE, &closed, NULL, 0, "STP session ended");
   switch (m->stp_kind) {
   case SIM_STP_OTF:
     sim_otf_end(m);
@@ -458,9 +481,28 @@ static void sim_stp_end_session(struct sim_modem *m)
         sim_state_release(&m->st);
         sim_flash_commit(m, "fs_store cleared");
       }
+    } else if (m->store_len && m->cfg.store_io) {
+      char name[sizeof(m->st.fs_store_file)];
+      if (m->store_io_err ||
+          m->cfg.store_io->commit(m->cfg.store_io->ctx, name, sizeof(name)) != 0) {
+        sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                  "store file could not be written: store lost");
+      } else {
+        free(m->st.fs_store);
+        m->st.fs_store = NULL;
+        snprintf(m->st.fs_store_file, sizeof(m->st.fs_store_file), "%s",
+                 name);
+        m->st.fs_store_len = (uint32_t)m->store_len;
+        char what[64 + sizeof(name)];
+        snprintf(what, sizeof(what), "fs_store written: %zu bytes (%s)",
+                 m->store_len, name);
+        sim_flash_commit(m, what);
+      }
+      m->store_len = 0;
     } else if (m->store_len) {
       free(m->st.fs_store);
       m->st.fs_store = m->store;
+      m->st.fs_store_file[0] = '\0';
       m->st.fs_store_len = (uint32_t)m->store_len;
       char what[64];
       snprintf(what, sizeof(what), "fs_store written: %zu bytes",
@@ -645,11 +687,18 @@ int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind)
   m->store = NULL;
   m->store_len = m->store_cap = 0;
   m->store_overflow = false;
+  m->store_io_err = false;
+  if (kind == SIM_STP_STORE && m->cfg.store_io &&
+      m->cfg.store_io->begin(m->cfg.store_io->ctx) != 0)
+    m->store_io_err = true;
   if (kind == SIM_STP_OTF)
     sim_up_init(m, false);
   static const char *const names[] = {"ON_THE_FLY", "store", "ELF"};
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "STP slave (%s, max transfer %u)",
-            names[kind], m->mts);
+  struct sim_event e = {.type = SIM_EVENT_STP_OPEN,
+                        .stp_mode = names[kind],
+                        .mts = m->mts};
+  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0,
+               "STP slave (%s, max transfer %u)", names[kind], m->mts);
   return 0;
 }
 
@@ -707,6 +756,13 @@ void sim_upgrade_success_hooks(struct sim_modem *m)
 
 /* ---- AT+SMUPGRADE -------------------------------------------------------- */
 
+bool sim_store_present(const struct sim_modem *m)
+{
+  if (!m->st.fs_store_len)
+    return false;
+  return m->st.fs_store || (m->st.fs_store_file[0] && m->cfg.store_io);
+}
+
 int sim_store_apply_start(struct sim_modem *m)
 {
   char reason[160];
@@ -714,7 +770,28 @@ int sim_store_apply_start(struct sim_modem *m)
   sim_set_status(m, "on-going", NULL);
   /* Validate the whole stored file before touching any slot. */
   sim_up_init(m, true);
-  sqn_caba_walker_feed(&m->up.walker, m->st.fs_store, len);
+  if (m->st.fs_store) {
+    sqn_caba_walker_feed(&m->up.walker, m->st.fs_store, len);
+  } else {
+    /* From the store file, a window at a time. */
+    enum { SIM_STORE_WINDOW = 64 * 1024 };
+    uint8_t *win = malloc(SIM_STORE_WINDOW);
+    uint32_t off = 0;
+    while (win && off < len) {
+      uint32_t n = len - off < SIM_STORE_WINDOW ? len - off : SIM_STORE_WINDOW;
+      if (m->cfg.store_io->read(m->cfg.store_io->ctx, m->st.fs_store_file, off, win,
+                                n) != 0)
+        break;
+      sqn_caba_walker_feed(&m->up.walker, win, n);
+      off += n;
+    }
+    free(win);
+    if (off < len) {
+      /* Unreadable: the walk stops short, and the verdict says so. */
+      sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                "store file unreadable at byte %u", off);
+    }
+  }
   m->apply_ok = sim_up_verdict(m, reason, sizeof(reason)) == 0;
   snprintf(m->apply_reason, sizeof(m->apply_reason), "%s",
            m->apply_ok ? "" : reason);
@@ -753,9 +830,13 @@ void sim_store_apply_done(struct sim_modem *m)
   } else {
     sim_set_status(m, "fail", m->apply_reason);
   }
-  sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: %s%s%s",
-            m->apply_ok ? "success" : "fail", m->apply_ok ? "" : ": ",
-            m->apply_reason);
+  struct sim_event e = {.type = SIM_EVENT_VERDICT,
+                        .success = m->apply_ok,
+                        .bytes = m->store_len,
+                        .reason = m->apply_ok ? NULL : m->apply_reason};
+  sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0, "verdict: %s%s%s",
+               m->apply_ok ? "success" : "fail", m->apply_ok ? "" : ": ",
+               m->apply_reason);
   sim_state_release(&m->st);
   sim_flash_commit(m, "fs_store cleared");
   sim_boot_start(m, "after upgrade");

@@ -22,6 +22,7 @@
 
 #include "sim/fault.h"
 #include "sim/state.h"
+#include "store.h"
 #include "tool.h"
 
 #define SIM_MAX_FAULTS 64
@@ -38,6 +39,7 @@ struct sim_shell {
    * modem vanishes at once (no more output, the loop stops) and sqn-sim
    * exits SIM_EXIT_PERSIST. */
   bool halted;
+  struct sim_store_files store; /* the fs store's file (store.h) */
 };
 
 static const char sim_usage[] =
@@ -109,8 +111,10 @@ static void sim_shell_persist(void *user, const struct sim_state *st) {
   if (sh->halted)
     return;
   if (sim_state_save_locked(sh->state_path, st, &sh->lock_fd, err,
-                            sizeof err) == 0)
+                            sizeof err) == 0) {
+    sim_store_files_saved(&sh->store, st);
     return;
+  }
   /* Never a host-visible success the file does not hold: the modem
    * vanishes now, as at a power cut, and what it still had to say is
    * dropped. */
@@ -439,6 +443,7 @@ int main(int argc, char **argv) {
   memset(&sh, 0, sizeof sh);
   sh.state_path = state_path;
   sh.lock_fd = -1;
+  sh.store.fd = -1;
   signal(SIGPIPE, SIG_IGN);
 
   /* Hold SIGINT/SIGTERM from here until sim_serve() has its handlers
@@ -485,6 +490,16 @@ int main(int argc, char **argv) {
   }
   /* Ours now: temp files of an earlier emulator killed mid-save go. */
   (void)sim_state_clean_temps(state_path, err, sizeof err);
+  {
+    /* The store's files live beside the file a symlinked --state names. */
+    char real[4096];
+    if (sim_state_resolve(state_path, real, sizeof real, err, sizeof err) ||
+        sim_store_files_init(&sh.store, real, &st, err, sizeof err) != 0) {
+      fprintf(stderr, "sqn-sim: %s\n", err);
+      rc = SIM_EXIT_INPUT;
+      goto out_release_state;
+    }
+  }
   if (trace_path) {
     sh.trace = fopen(trace_path, "w");
     if (!sh.trace) {
@@ -507,6 +522,7 @@ int main(int argc, char **argv) {
       .persist = sim_shell_persist,
       .trace = sim_shell_trace,
       .user = &sh,
+      .store_io = &sh.store.io,
   };
   m = sim_modem_new(&mc, sh.t0_us);
   if (!m) {
@@ -549,6 +565,8 @@ int main(int argc, char **argv) {
      * file current once more. */
     sim_shell_err("saving", state_path, err);
     rc = SIM_EXIT_PERSIST;
+  } else {
+    sim_store_files_saved(&sh.store, sim_modem_state(m));
   }
   created = false; /* served: the state file is the modem's now */
 
@@ -576,5 +594,6 @@ out_unlock:
 out_free_faults:
   free(faults);
   sim_txq_free(&sh.txq);
+  sim_store_files_free(&sh.store);
   return rc;
 }

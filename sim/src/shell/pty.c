@@ -11,48 +11,126 @@
  * Holding our own slave fd keeps the master quiet, so the modem keeps its
  * volatile state across the host's reopen exactly as a real UART would.
  *
- * The host's baud is read from the master: on Linux, tcgetattr() on a pty
- * master returns the slave's termios, i.e. what the host asked for.
+ * The host's rate is read from the master: on Linux the tty ioctls on a pty
+ * master act on the slave, so TCGETS2 there returns the exact rates the host
+ * asked for (pty_rate.c), non-standard ones included.
  */
 #include "shell.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pty.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
 
-static const struct {
-  speed_t code;
-  uint32_t baud;
-} sim_pty_speeds[] = {
-    {B50, 50},           {B75, 75},           {B110, 110},
-    {B134, 134},         {B150, 150},         {B200, 200},
-    {B300, 300},         {B600, 600},         {B1200, 1200},
-    {B1800, 1800},       {B2400, 2400},       {B4800, 4800},
-    {B9600, 9600},       {B19200, 19200},     {B38400, 38400},
-    {B57600, 57600},     {B115200, 115200},   {B230400, 230400},
-    {B460800, 460800},   {B500000, 500000},   {B576000, 576000},
-    {B921600, 921600},   {B1000000, 1000000}, {B1152000, 1152000},
-    {B1500000, 1500000}, {B2000000, 2000000}, {B2500000, 2500000},
-    {B3000000, 3000000}, {B3500000, 3500000}, {B4000000, 4000000},
-};
+#include "pty_rate.h"
 
-uint32_t sim_pty_host_baud(const struct sim_pty *p) {
-  struct termios tio;
-  if (p->master < 0 || tcgetattr(p->master, &tio) != 0)
-    return 0;
-  speed_t s = cfgetospeed(&tio);
-  for (size_t i = 0; i < sizeof sim_pty_speeds / sizeof sim_pty_speeds[0]; i++)
-    if (sim_pty_speeds[i].code == s)
-      return sim_pty_speeds[i].baud;
-  /* B3686400 is not a termios constant on Linux; BOTHER rates are not
-   * visible through the legacy ioctl either: treat as unknown (no garble). */
-  return 0;
+/* ---- the host's rate, learnt once per change ------------------------------
+ *
+ * The master runs in packet mode (TIOCPKT) and the slave's termios carries
+ * EXTPROC. With both, Linux reports every termios change the host makes on
+ * the slave (tcsetattr, TCSETS2, a rate change) to the master as a status
+ * byte with TIOCPKT_IOCTL (drivers/tty/pty.c, pty_set_termios), which also
+ * wakes the master's poll. So the rate is read (TCGETS2) once per change, not
+ * before every read. EXTPROC only tells the slave's line discipline that
+ * input processing happens elsewhere: for a raw-mode host (every serial tool)
+ * nothing changes. Where that does not hold the shell falls back to reading
+ * the rate before every read (rate_poll):
+ *  - the host clears EXTPROC (its last change is still reported);
+ *  - the host turns on canonical mode, echo, signals or input translation,
+ *    which EXTPROC would bypass: the emulator clears EXTPROC again so the
+ *    host's line discipline works as asked (between our read of the termios
+ *    and that write, a change by the host would be overwritten; the window
+ *    is two syscalls right after the host's own change);
+ *  - no packet mode (not Linux).
+ */
+#if defined(__linux__) && defined(TIOCPKT) && defined(TIOCPKT_IOCTL) &&     \
+    defined(EXTPROC)
+#define SIM_PTY_NOTIFY 1
+#else
+#define SIM_PTY_NOTIFY 0
+#endif
+
+/* Host settings that EXTPROC would make the slave's line discipline skip. */
+static bool sim_pty_cooked(const struct termios *t) {
+  return (t->c_lflag & (ICANON | ECHO | ISIG)) ||
+         (t->c_iflag & (ICRNL | INLCR | IGNCR | ISTRIP));
+}
+
+bool sim_pty_refresh_rate(struct sim_pty *p) {
+  uint32_t in = 0, out = 0;
+  p->rate_dirty = false;
+  if (p->master < 0)
+    return false;
+  p->rate_how = sim_pty_host_rate(p->master, &in, &out);
+#if SIM_PTY_NOTIFY
+  if (p->pkt && !p->rate_poll) {
+    struct termios t;
+    if (tcgetattr(p->master, &t) != 0 || !(t.c_lflag & EXTPROC)) {
+      p->rate_poll = true; /* no more reports: read before every read */
+    } else if (sim_pty_cooked(&t)) {
+      t.c_lflag &= ~(tcflag_t)EXTPROC;
+      (void)tcsetattr(p->master, TCSANOW, &t);
+      p->rate_poll = true;
+    }
+  }
+#endif
+  bool changed = !p->rate_known || in != p->host_in || out != p->host_out;
+  p->rate_known = true;
+  p->host_in = in;
+  p->host_out = out;
+  return changed;
+}
+
+ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap) {
+  size_t got = 0;
+  while (got < cap) {
+    size_t want = cap - got;
+    uint8_t hdr = 0; /* TIOCPKT_DATA */
+    ssize_t n;
+    if (p->pkt) {
+      struct iovec iov[2] = {{&hdr, 1}, {buf + got, want}};
+      n = readv(p->master, iov, 2);
+    } else {
+      n = read(p->master, buf + got, want);
+    }
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (got || errno == EAGAIN || errno == EWOULDBLOCK)
+        break;
+      return -1;
+    }
+    if (n == 0)
+      break;
+    if (p->pkt) {
+      if (hdr != 0) {
+#if SIM_PTY_NOTIFY
+        /* A status byte alone: the host changed its termios (or flushed).
+         * Return what came before it; the caller reads the new rate. */
+        if (hdr & TIOCPKT_IOCTL)
+          p->rate_dirty = true;
+#endif
+        if (got || p->rate_dirty)
+          break;
+        continue;
+      }
+      n--;
+    }
+    got += (size_t)n;
+    /* A read short of both our request and a full n_tty buffer (4 KiB)
+     * emptied what was pending: no point asking again now. */
+    if ((size_t)n < want && n < 4095)
+      break;
+  }
+  return (ssize_t)got;
 }
 
 /* Make `link` point at `target`: replace a stale symlink, refuse anything
@@ -111,10 +189,24 @@ int sim_pty_open(struct sim_pty *p, const char *link, char *err,
   tio.c_cc[VMIN] = 1;
   tio.c_cc[VTIME] = 0;
   cfsetspeed(&tio, B115200);
+#if SIM_PTY_NOTIFY
+  tio.c_lflag |= EXTPROC;
+#endif
   if (tcsetattr(p->slave, TCSANOW, &tio) != 0) {
     snprintf(err, errcap, "tcsetattr %s: %s", p->name, strerror(errno));
     goto out_close_pty;
   }
+  p->rate_poll = true;
+#if SIM_PTY_NOTIFY
+  {
+    int one = 1;
+    if (ioctl(p->master, TIOCPKT, &one) == 0) {
+      p->pkt = true;
+      p->rate_poll = false;
+    }
+  }
+#endif
+  sim_pty_refresh_rate(p);
   flags = fcntl(p->master, F_GETFL);
   if (flags < 0 || fcntl(p->master, F_SETFL, flags | O_NONBLOCK) != 0 ||
       fcntl(p->master, F_SETFD, FD_CLOEXEC) != 0 ||

@@ -30,6 +30,10 @@
 struct sim_bucket {
   double tokens;
   uint64_t last_us;
+  /* The last transfer stopped for lack of tokens, with bytes still waiting:
+   * the line is busy, so time keeps counting even when the loop runs late
+   * (a loaded machine); the burst cap applies only to an idle line. */
+  bool busy;
 };
 
 struct sim_serve {
@@ -47,6 +51,7 @@ struct sim_serve {
   struct sim_bucket rd;
   struct sim_bucket wr;
   int exit_code;
+  uint8_t rbuf[16384]; /* host bytes: two whole 8,208-byte STP frames */
 };
 
 uint64_t sim_shell_now_us(void) { return uv_hrtime() / 1000u; }
@@ -55,18 +60,32 @@ static bool sim_serve_paced(const struct sim_serve *s) {
   return s->cfg->time_scale > 0;
 }
 
-/* Refill a bucket at the modem's current line rate; burst of 10 ms worth so
- * coarse timers do not starve the line, at least 1 byte. */
+/* Bytes per second on the line now: 10 bits per byte (8N1) at the modem's
+ * exact rate, whatever it is (3686400 too). */
+static double sim_serve_rate(const struct sim_serve *s) {
+  return sim_modem_uart_baud(s->cfg->modem) / 10.0 / s->cfg->time_scale;
+}
+
+/* Refill a bucket at the modem's current line rate. An idle line banks at
+ * most 10 ms worth (at least 1 byte) so coarse timers do not starve it; a
+ * busy one banks what the elapsed time carried, so the average stays at the
+ * line rate even when the loop is scheduled late. */
 static void sim_serve_bucket_fill(struct sim_serve *s, struct sim_bucket *b,
                                   uint64_t now) {
-  double rate = sim_modem_uart_baud(s->cfg->modem) / 10.0 /
-                s->cfg->time_scale;
+  double rate = sim_serve_rate(s);
   double burst = rate / 100.0 < 1 ? 1 : rate / 100.0;
   if (now > b->last_us)
     b->tokens += (double)(now - b->last_us) * rate / 1e6;
   b->last_us = now;
-  if (b->tokens > burst)
+  if (!b->busy && b->tokens > burst)
     b->tokens = burst;
+}
+
+/* Tokens worth a wake-up: 1 ms of line time (at least 1 byte), so a paced
+ * transfer moves in ms-sized reads instead of spinning byte by byte. */
+static double sim_serve_min_tokens(const struct sim_serve *s) {
+  double ms = sim_serve_rate(s) / 1000.0;
+  return ms < 1 ? 1 : ms;
 }
 
 static void sim_serve_update_poll(struct sim_serve *s);
@@ -122,13 +141,18 @@ static void sim_serve_flush_queue(struct sim_serve *s) {
   if (sim_serve_paced(s))
     sim_serve_bucket_fill(s, &s->wr, now);
   struct sim_txq *q = s->q;
+  /* Busy: stopped by the bucket with bytes to send (not by a full pty: a
+   * host that does not read holds the line, as RTS/CTS would). */
+  s->wr.busy = false;
   while (q->head) {
     struct sim_txq_chunk *c = q->head;
     size_t want = c->len - c->off;
     if (sim_serve_paced(s)) {
       size_t allow = (size_t)s->wr.tokens;
-      if (allow == 0)
+      if (allow == 0) {
+        s->wr.busy = true;
         break;
+      }
       if (want > allow)
         want = allow;
     }
@@ -153,34 +177,54 @@ static void sim_serve_flush_queue(struct sim_serve *s) {
   }
 }
 
-static void sim_serve_read(struct sim_serve *s) {
-  uint8_t buf[4096];
-  size_t cap = sizeof buf;
-  uint64_t now = sim_shell_now_us();
-
-  if (sim_serve_paced(s)) {
-    sim_serve_bucket_fill(s, &s->rd, now);
-    size_t allow = (size_t)s->rd.tokens;
-    if (allow < cap)
-      cap = allow;
-    if (cap == 0)
-      return;
-  }
-  /* The host may have changed its rate (or flow control) since the last
-   * read. */
-  sim_modem_set_host_baud(s->cfg->modem, sim_pty_host_baud(s->cfg->pty));
+/* Tell the model the host's rates as the pty last read them. */
+static void sim_serve_host_rate(struct sim_serve *s) {
+  struct sim_pty *p = s->cfg->pty;
+  sim_pty_refresh_rate(p);
+  sim_modem_set_host_rate(s->cfg->modem, p->host_in, p->host_out);
+  /* Flow control too: with CRTSCTS a full FIFO blocks the modem. */
   struct termios tio;
-  if (tcgetattr(s->cfg->pty->master, &tio) == 0)
+  if (p->master >= 0 && tcgetattr(p->master, &tio) == 0)
     s->q->flow = (tio.c_cflag & CRTSCTS) != 0;
-  ssize_t n = read(s->cfg->pty->master, buf, cap);
-  if (n > 0) {
+}
+
+/* Read what the host sent, as much as pacing allows, in as few reads as the
+ * kernel allows; the rate is re-read only when the host changed its termios
+ * (or before every read where the kernel cannot report that). */
+static void sim_serve_read(struct sim_serve *s) {
+  struct sim_pty *p = s->cfg->pty;
+  /* A change of settings ends a batch; a host changes its rate only a few
+   * times a session, so a few rounds drain what follows it. */
+  for (int round = 0; round < 4; round++) {
+    size_t cap = sizeof s->rbuf;
+    uint64_t now = sim_shell_now_us();
+    if (sim_serve_paced(s)) {
+      sim_serve_bucket_fill(s, &s->rd, now);
+      size_t allow = (size_t)s->rd.tokens;
+      if (allow < cap)
+        cap = allow;
+      if (cap == 0)
+        return;
+    }
+    if (p->rate_poll || p->rate_dirty)
+      sim_serve_host_rate(s);
+    ssize_t n = sim_pty_read(p, s->rbuf, cap);
     if (sim_serve_paced(s))
-      s->rd.tokens -= (double)n;
-    sim_modem_feed(s->cfg->modem, now, buf, (size_t)n);
-  } else if (n < 0 && errno == EIO) {
-    /* No slave open (should not happen while we hold one): back off and
-     * poll again later rather than spin or exit. */
-    s->hup_backoff = true;
+      /* All the tokens allowed went: more is probably waiting. */
+      s->rd.busy = n > 0 && (size_t)n == cap;
+    if (n > 0) {
+      if (sim_serve_paced(s))
+        s->rd.tokens -= (double)n;
+      sim_modem_feed(s->cfg->modem, now, s->rbuf, (size_t)n);
+    } else if (n < 0) {
+      /* EIO: no slave open (should not happen while we hold one): back off
+       * and poll again later rather than spin or exit. */
+      if (errno == EIO)
+        s->hup_backoff = true;
+      return;
+    }
+    if (!p->rate_dirty)
+      return;
   }
 }
 
@@ -215,8 +259,10 @@ static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
 
 static void sim_serve_deadline_cb(uv_timer_t *t) {
   struct sim_serve *s = t->data;
-  if (sim_serve_halted(s))
-    return;
+  /* Without change reports, what the modem sends now meets the rate the
+   * host has now. */
+  if (s->cfg->pty->rate_poll)
+    sim_serve_host_rate(s);
   sim_modem_tick(s->cfg->modem, sim_shell_now_us());
   if (sim_serve_halted(s))
     return;
@@ -250,7 +296,7 @@ static void sim_serve_update_poll(struct sim_serve *s) {
       uint64_t now = sim_shell_now_us();
       sim_serve_bucket_fill(s, &s->rd, now);
       sim_serve_bucket_fill(s, &s->wr, now);
-      if (s->rd.tokens < 1) {
+      if (s->rd.tokens < sim_serve_min_tokens(s)) {
         rd_ok = false;
         need_pace = true;
       }
@@ -328,6 +374,8 @@ int sim_serve(const struct sim_serve_config *cfg, uint64_t t0_us) {
   sigaddset(&stop_signals, SIGHUP);
   sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 
+  /* The host's rate before the modem says anything. */
+  sim_serve_host_rate(&s);
   /* Output produced before the loop (none today) and the first deadline. */
   sim_serve_flush_queue(&s);
   sim_serve_arm_deadline(&s);

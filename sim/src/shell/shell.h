@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "sim/modem.h"
 
@@ -24,10 +25,17 @@
 /* The emulator's end of the line: the pty master plus a slave fd we keep
  * open so a host closing and reopening the slave never hangs the master up. */
 struct sim_pty {
-  int master;        /* non-blocking */
+  int master;        /* non-blocking; packet mode when `pkt` */
   int slave;         /* held open, never read */
   char name[128];    /* /dev/pts/N */
   char *link;        /* symlink we created, or NULL */
+  bool pkt;          /* TIOCPKT: the host's termios changes are reported */
+  bool rate_poll;    /* no reports: read the rate before every read */
+  bool rate_dirty;   /* the host's termios changed since the last refresh */
+  bool rate_known;
+  int rate_how;      /* enum sim_rate_how of the last refresh */
+  uint32_t host_in;  /* the host's rates (baud) at the last refresh, 0 where */
+  uint32_t host_out; /* the termios could not be read */
 };
 
 /* openpty, raw slave, owner-only node, non-blocking master, optional
@@ -35,8 +43,15 @@ struct sim_pty {
 int sim_pty_open(struct sim_pty *p, const char *link, char *err, size_t errcap);
 /* Close both ends and remove the symlink we made. Idempotent. */
 void sim_pty_close(struct sim_pty *p);
-/* The host's line rate as the slave's termios says, 0 if unknown. */
-uint32_t sim_pty_host_baud(const struct sim_pty *p);
+/* Read the host's rates (host_in/host_out, pty_rate.h) after a reported
+ * change; clears rate_dirty. True when they differ from the last refresh. */
+bool sim_pty_refresh_rate(struct sim_pty *p);
+/* Up to `cap` host bytes into `buf`: as many reads as the kernel needs for
+ * what is pending (a whole 8,208-byte STP BLOCK in one call), packet-mode
+ * status bytes stripped. Stops early when the host changed its termios
+ * (rate_dirty: refresh after using the bytes returned, which came before the
+ * change). 0 when nothing is pending, -1 with errno (EIO: no slave open). */
+ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap);
 
 /* Modem output waiting for the line. Chunks are owned by the queue from
  * push until fully written (or sim_txq_free). Zero-initialise. */
