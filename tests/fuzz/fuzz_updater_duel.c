@@ -5,7 +5,7 @@
  *   - a package that fails the pre-flight check: not one byte is written;
  *   - no command that writes the modem's flash or switches its boot
  *     (AT+SMSWBOOT, AT+SMSTPU, AT+SMUPGRADE, AT+STP, AT^RESET, an STP
- *     frame) before the updater knows the mode (an AT+SMOD? answer with
+ *     frame other than RESET) before the updater knows the mode (an AT+SMOD? answer with
  *     +SMOD, or ERROR: the documented recovery boot), nor after it
  *     learned the modem is of another family (no --force);
  *   - while running, the next deadline is set and at most 16 minutes away
@@ -36,8 +36,11 @@ static void duel_on_write(struct duel *d, const uint8_t *buf, size_t len)
                duel_starts(buf, len, "AT+SMUPGRADE\r") ||
                duel_starts(buf, len, "AT+STP") ||
                duel_starts(buf, len, "AT^RESET") ||
-               (len >= 4 && buf[0] == 0x66 && buf[1] == 0x61 &&
-                buf[2] == 0x73 && buf[3] == 0x74);
+               /* an STP request other than RESET (which only closes a
+                * stale session, and writes nothing) */
+               (len >= 5 && buf[0] == 0x66 && buf[1] == 0x61 &&
+                buf[2] == 0x73 && buf[3] == 0x74 &&
+                (buf[4] & 0x3f) != SQN_STP_OP_RESET);
   if (duel_cur_pkg == duel_bad_pkg) {
     fprintf(stderr, "duel: wrote %zu bytes for a package that fails its "
                     "check\n", len);
@@ -49,7 +52,7 @@ static void duel_on_write(struct duel *d, const uint8_t *buf, size_t len)
    * everything", update.h) may go on; an OK without +SMOD (a late reply
    * of an earlier command) is no answer at all. */
   static int allow_unknown = -1;
-  if (allow_unknown < 0) /* to look past that one finding while it stands */
+  if (allow_unknown < 0) /* to look past such a finding while it stands */
     allow_unknown = getenv("SQN_DUEL_ALLOW_UNKNOWN_SMOD") != NULL;
   if (d->u.modem.smod < 0 && !d->smod_answer_error && !allow_unknown) {
     fprintf(stderr, "duel: '%.*s' written while the mode is unknown "
