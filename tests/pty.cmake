@@ -64,3 +64,26 @@ if(TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup)
     SQN_DUP_BIN="$<TARGET_FILE:sqn-dup>")
   add_dependencies(test_pty_update sqn-sim sqn-update sqn-dup)
 endif()
+
+# Issue 14: who owns the state file and what a failed save does (locking,
+# symlinks, temp files, --trace/--link vs inputs, signals during the final
+# save, full disk, read-only folder, kill -9 then rerun). The kill -9 case
+# runs 8 times here; test_pty_state_kill9_200 (label "long") runs it 200
+# times.
+if(TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup AND TARGET sqn-scenario)
+  sqn_add_check_test(test_pty_state
+    SOURCES integration/test_pty_state.c integration/pty_util.c
+    LIBS sim_model sim_pty_rate PkgConfig::JANSSON
+    LABELS pty TIMEOUT 240)
+  target_include_directories(test_pty_state PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  target_compile_definitions(test_pty_state PRIVATE
+    SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>"
+    SQN_UPDATE_BIN="$<TARGET_FILE:sqn-update>"
+    SQN_DUP_BIN="$<TARGET_FILE:sqn-dup>"
+    SQN_SCENARIO_BIN="$<TARGET_FILE:sqn-scenario>")
+  add_dependencies(test_pty_state sqn-sim sqn-update sqn-dup sqn-scenario)
+  add_test(NAME test_pty_state_kill9_200 COMMAND test_pty_state)
+  set_tests_properties(test_pty_state_kill9_200 PROPERTIES LABELS "long"
+    TIMEOUT 3600 SKIP_RETURN_CODE 77
+    ENVIRONMENT "SQN_KILL9_RUNS=200;CK_RUN_CASE=kill9")
+endif()

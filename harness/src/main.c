@@ -96,7 +96,7 @@ enum harness_opt_id {
   O_PACKAGE, O_FROM, O_PROFILE, O_EVERY, O_STRIDE, O_ONLY, O_SHARD, O_JUNIT,
   O_DOUBLE, O_SEED, O_REPLAY, O_TRANSCRIPTS, O_MUTATE, O_BOUND, O_RUNS,
   O_PACKAGE_SIZE, O_SELF_CHECK, O_RUN_SEED, O_KEEP, O_OUTPUT, O_JOBS,
-  O_RERUN_ALL, O_UPDATE_GOLDEN,
+  O_RERUN_ALL, O_UPDATE_GOLDEN, O_SAFE,
 };
 
 /* One row per option. `repro`: the commands whose reproduction command
@@ -119,6 +119,9 @@ static const struct harness_opt {
      "lines), like --narrate twice"},
     {O_VERBOSE, "verbose", 'v', NULL, CMD_CAMPAIGN, 0,
      "one line per run: its seed and verdict"},
+    {O_SAFE, "safe", 0, NULL, CMD_RUN | CMD_CHECK, 0,
+     "for scenarios from strangers: refuse any `command:` and paths outside "
+     "the scenario's folder (docs/scenarios.md, \"Scenarios are code\")"},
     {O_PTY, "pty", 0, "[=model]", CMD_RUN | CMD_CHECK, 0,
      "real processes: every run starts sqn-sim (state and faults in temp "
      "files) and runs sqn-update (or the scenario's command) on its pty; "
@@ -322,6 +325,7 @@ struct harness_cli {
   enum harness_cmd cmd;
   int first;            /* first FILE argument (argc when none) */
   int narrate;          /* --narrate count */
+  bool safe;            /* --safe */
   bool verbose, pty, pty_model, replay, self_check, has_shard, has_run_seed;
   bool rerun_all, update_golden;
   unsigned jobs;
@@ -373,6 +377,7 @@ static int harness_opt_apply(struct harness_cli *c, const struct harness_opt *o,
   switch (o->id) {
   case O_HELP: break;
   case O_NARRATE: c->narrate++; break;
+  case O_SAFE: c->safe = true; break;
   case O_VERBOSE: c->verbose = true; break;
   case O_PTY:
     if (v && strcmp(v, "model") != 0) {
@@ -764,18 +769,25 @@ static int harness_main_run(int argc, char **argv,
   int failed = 0, bad = 0, passed = 0, skipped = 0;
   for (int i = first; i < argc; i++) {
     char err[1024];
-    FILE *probe = fopen(argv[i], "r");
-    if (!probe) {
+    /* access(), not fopen(): opening a FIFO would wait for a writer (the
+     * loader refuses anything but a regular file). */
+    if (access(argv[i], R_OK) != 0) {
       printf("FAIL  %s  (cannot open: %s)\n", argv[i], strerror(errno));
       bad++;
       continue;
     }
-    fclose(probe);
     struct harness_scenario *s = harness_scenario_load(argv[i], err,
                                                        sizeof(err));
     if (!s) {
       fprintf(stderr, "%s\n", err);
       printf("FAIL  %s  (malformed scenario file)\n", argv[i]);
+      bad++;
+      continue;
+    }
+    if (c->safe && harness_scenario_check_safe(s, err, sizeof(err)) != 0) {
+      fprintf(stderr, "%s\n", err);
+      printf("FAIL  %s  (refused by --safe)\n", argv[i]);
+      harness_scenario_free(s);
       bad++;
       continue;
     }

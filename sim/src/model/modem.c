@@ -368,6 +368,10 @@ void sim_out(struct sim_modem *m, const void *buf, size_t len,
     due = m->q_last_due;
   if (due <= m->now && m->qlen == 0) {
     sim_tx_raw(m, p, len);
+  } else if (m->qlen >= SIM_OUTQ_MAX) {
+    /* A host that keeps asking while replies are held back (a DELAY
+     * fault): the modem's buffers are finite, later replies are lost. */
+    goto out_free;
   } else {
     if (m->qlen == m->qcap) {
       size_t ncap = m->qcap ? m->qcap * 2 : 16;

@@ -27,6 +27,8 @@
 #define SIM_STP_MTS_APP 8192u
 #define SIM_STP_MTS_FFH 2048u
 #define SIM_US 1000000ull
+/* Replies held back for later (DELAY, SPLIT) at most: beyond, lost. */
+#define SIM_OUTQ_MAX 1024u
 
 #define SIM_POWER_MAP(XX) XX(OFF) XX(BOOTING) XX(ON) XX(APPLYING)
 enum sim_power {
