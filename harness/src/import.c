@@ -111,6 +111,65 @@ static bool imp_is_echo(const struct sim_trec *r, const struct sim_trec *cmd) {
   return cmd && r->len == cmd->len && !memcmp(r->data, cmd->data, r->len);
 }
 
+/* An STP frame of the recording: a host frame opens a step, a modem frame
+ * answers the last one. */
+static int imp_take_stp(struct imp *im, const struct sim_trec *r,
+                        const char *path, char *err, size_t errcap) {
+  im->stp_frames++;
+  if (r->dir == SIM_TREC_HOST) {
+    struct imp_step *st = &im->steps[im->nsteps++];
+    st->cmd = r;
+    st->stp = true;
+    if (imp_fill_frame(im, st, err, errcap, path) != 0)
+      return -1;
+  } else if (im->nsteps) {
+    struct imp_step *st = &im->steps[im->nsteps - 1];
+    if (st->nans < IMP_MAX_LINES)
+      st->ans[st->nans++] = r;
+  }
+  return 0;
+}
+
+/* The boot mode an SMOD value names. */
+static int imp_boot_of_smod(int smod) {
+  return smod <= 1 ? SIM_BOOT_FFH : smod == 3 ? SIM_BOOT_UPDATER
+         : smod == 4 ? SIM_BOOT_RECOVERY : SIM_BOOT_FFF;
+}
+
+/* A text note of the recording: the host's baud rate, the boot mode. */
+static void imp_take_text(struct imp *im, const struct sim_trec *r) {
+  const char *t = (const char *)r->data;
+  unsigned b;
+  int smod;
+  const char *ha = strstr(t, "host at ");
+  if (!im->nsteps && ha && sscanf(ha, "host at %u baud", &b) == 1)
+    im->baud = b;
+  if (im->boot < 0 && sscanf(t, "up: SMOD %d", &smod) == 1)
+    im->boot = smod == 0 || smod == 1 ? SIM_BOOT_FFH
+               : smod == 3            ? SIM_BOOT_UPDATER
+               : smod == 4            ? SIM_BOOT_RECOVERY
+                                      : SIM_BOOT_FFF;
+}
+
+/* An AT line of the recording: a host line opens a step, a modem line
+ * answers the last one (an AT+SMOD? reply also tells the boot mode). */
+static void imp_take_at(struct imp *im, const struct sim_trec *r) {
+  if (r->dir == SIM_TREC_HOST) {
+    im->steps[im->nsteps++].cmd = r;
+    return;
+  }
+  if (!im->nsteps)
+    return;
+  struct imp_step *s = &im->steps[im->nsteps - 1];
+  if (s->nans < IMP_MAX_LINES && !(s->nans == 0 && imp_is_echo(r, s->cmd)))
+    s->ans[s->nans++] = r;
+  /* an AT+SMOD? reply tells the mode (before any reset) */
+  if (im->boot < 0 && s->nans == 1 && !s->stp && s->cmd->len == 8 &&
+      !strncasecmp((const char *)s->cmd->data, "AT+SMOD?", 8) &&
+      r->len == 1 && r->data[0] >= '0' && r->data[0] <= '4')
+    im->boot = imp_boot_of_smod(r->data[0] - '0');
+}
+
 static int imp_build_steps(struct imp *im, const char *path, char *err,
                            size_t errcap) {
   im->steps = calloc(im->tf.n + 1, sizeof *im->steps);
@@ -120,50 +179,12 @@ static int imp_build_steps(struct imp *im, const char *path, char *err,
   for (size_t i = 0; i < im->tf.n; i++) {
     const struct sim_trec *r = &im->tf.rec[i];
     if (r->proto == SIM_TREC_STP) {
-      im->stp_frames++;
-      if (r->dir == SIM_TREC_HOST) {
-        struct imp_step *st = &im->steps[im->nsteps++];
-        st->cmd = r;
-        st->stp = true;
-        if (imp_fill_frame(im, st, err, errcap, path) != 0)
-          return -1;
-      } else if (im->nsteps) {
-        struct imp_step *st = &im->steps[im->nsteps - 1];
-        if (st->nans < IMP_MAX_LINES)
-          st->ans[st->nans++] = r;
-      }
-      continue;
-    }
-    if (r->proto == SIM_TREC_TEXT) {
-      const char *t = (const char *)r->data;
-      unsigned b;
-      int smod;
-      const char *ha = strstr(t, "host at ");
-      if (!im->nsteps && ha && sscanf(ha, "host at %u baud", &b) == 1)
-        im->baud = b;
-      if (im->boot < 0 && sscanf(t, "up: SMOD %d", &smod) == 1)
-        im->boot = smod == 0 || smod == 1 ? SIM_BOOT_FFH
-                   : smod == 3            ? SIM_BOOT_UPDATER
-                   : smod == 4            ? SIM_BOOT_RECOVERY
-                                          : SIM_BOOT_FFF;
-      continue;
-    }
-    if (r->proto != SIM_TREC_AT)
-      continue;
-    if (r->dir == SIM_TREC_HOST) {
-      im->steps[im->nsteps++].cmd = r;
-    } else if (im->nsteps) {
-      struct imp_step *s = &im->steps[im->nsteps - 1];
-      if (s->nans < IMP_MAX_LINES && !(s->nans == 0 && imp_is_echo(r, s->cmd)))
-        s->ans[s->nans++] = r;
-      /* an AT+SMOD? reply tells the mode (before any reset) */
-      if (im->boot < 0 && s->nans == 1 && !s->stp && s->cmd->len == 8 &&
-          !strncasecmp((const char *)s->cmd->data, "AT+SMOD?", 8) &&
-          r->len == 1 && r->data[0] >= '0' && r->data[0] <= '4') {
-        int smod = r->data[0] - '0';
-        im->boot = smod <= 1 ? SIM_BOOT_FFH : smod == 3 ? SIM_BOOT_UPDATER
-                   : smod == 4 ? SIM_BOOT_RECOVERY : SIM_BOOT_FFF;
-      }
+      if (imp_take_stp(im, r, path, err, errcap) != 0)
+        return -1;
+    } else if (r->proto == SIM_TREC_TEXT) {
+      imp_take_text(im, r);
+    } else if (r->proto == SIM_TREC_AT) {
+      imp_take_at(im, r);
     }
   }
   return 0;
@@ -554,23 +575,27 @@ static char *imp_sibling(const char *out, const char *suffix) {
   return p;
 }
 
-int harness_main_import(int argc, char **argv, const char *fixtures) {
-  const char *trace = NULL, *out = NULL, *name = NULL, *package = NULL;
+struct imp_args {
+  const char *trace, *out, *name, *package, *fixtures;
+};
+
+/* Parse import's arguments: -1 to go on, else the exit code. */
+static int imp_parse_args(int argc, char **argv, struct imp_args *a) {
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       imp_usage(stdout);
       return 0;
     } else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) &&
                i + 1 < argc) {
-      out = argv[++i];
+      a->out = argv[++i];
     } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
-      name = argv[++i];
+      a->name = argv[++i];
     } else if (!strcmp(argv[i], "--fixtures") && i + 1 < argc) {
-      fixtures = argv[++i];
+      a->fixtures = argv[++i];
     } else if (!strcmp(argv[i], "--package") && i + 1 < argc) {
-      package = argv[++i];
-    } else if (argv[i][0] != '-' && !trace) {
-      trace = argv[i];
+      a->package = argv[++i];
+    } else if (argv[i][0] != '-' && !a->trace) {
+      a->trace = argv[i];
     } else {
       fprintf(stderr, "sqn-scenario import: unexpected argument '%s'\n",
               argv[i]);
@@ -578,58 +603,20 @@ int harness_main_import(int argc, char **argv, const char *fixtures) {
       return 2;
     }
   }
-  if (!trace || !out) {
+  if (!a->trace || !a->out) {
     imp_usage(stderr);
     return 2;
   }
-  struct imp *im = calloc(1, sizeof *im);
-  char err[512];
-  if (!im)
-    return 3;
-  im->fixtures = fixtures;
-  if (sim_tracefile_load(trace, &im->tf, err, sizeof err) != 0) {
-    fprintf(stderr, "sqn-scenario: %s\n", err);
-    free(im);
-    return 3;
-  }
-  int rc = 3;
-  if (package && imp_read_file(package, &im->pkg, &im->pkg_len) != 0) {
-    fprintf(stderr, "sqn-scenario: --package %s: %s\n", package,
-            strerror(errno));
-    sim_tracefile_free(&im->tf);
-    free(im);
-    return 3;
-  }
-  char *chat = imp_sibling(out, ".chat");
-  char *faults = imp_sibling(out, "-faults.yaml");
-  char *abs_chat = NULL;
-  err[0] = '\0';
-  if (!chat || !faults || imp_build_steps(im, trace, err, sizeof err) != 0) {
-    fprintf(stderr, "sqn-scenario: %s\n", err[0] ? err : "out of memory");
-    goto done;
-  }
-  if (im->nsteps == 0) {
-    fprintf(stderr, "sqn-scenario: %s: no AT command from the host in it\n",
-            trace);
-    goto done;
-  }
-  long r;
-  int rounds = 0;
-  while ((r = imp_replay(im, err, sizeof err)) >= 0 && rounds++ < 64)
-    ;
-  if (r == -2) {
-    fprintf(stderr, "sqn-scenario: %s: %s\n", trace, err);
-    goto done;
-  }
-  if (imp_write_chat(im, chat, trace) != 0) {
-    fprintf(stderr, "sqn-scenario: %s: %s\n", chat, strerror(errno));
-    goto done;
-  }
-  abs_chat = realpath(chat, NULL);
+  return -1;
+}
+
+/* Write the faults file next to the scenario. 0, or -1 (reported). */
+static int imp_write_faults_file(struct imp *im, const char *faults,
+                                 const char *trace) {
   FILE *ff = fopen(faults, "w");
   if (!ff) {
     fprintf(stderr, "sqn-scenario: %s: %s\n", faults, strerror(errno));
-    goto done;
+    return -1;
   }
   fprintf(ff, "# The modem's deviations from the emulator's healthy behaviour "
               "in %s\n", trace);
@@ -637,10 +624,17 @@ int harness_main_import(int argc, char **argv, const char *fixtures) {
     fputs("[]\n", ff);
   imp_write_faults(ff, im, "");
   fclose(ff);
+  return 0;
+}
+
+/* Write the scenario YAML. 0, or -1 (reported). */
+static int imp_write_scenario(struct imp *im, const struct imp_args *a,
+                              const char *chat, const char *abs_chat) {
+  const char *out = a->out, *trace = a->trace;
   FILE *f = fopen(out, "w");
   if (!f) {
     fprintf(stderr, "sqn-scenario: %s: %s\n", out, strerror(errno));
-    goto done;
+    return -1;
   }
   const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
   char defname[128];
@@ -657,7 +651,7 @@ int harness_main_import(int argc, char **argv, const char *fixtures) {
                "not turned into faults.\n",
             im->stp_dev, im->first_stp_dev + 1);
   fprintf(f, "name: ");
-  imp_yaml_str(f, name ? name : defname);
+  imp_yaml_str(f, a->name ? a->name : defname);
   fprintf(f, "\nid: \"IMPORT\"\nverdict: \"report\"\n"
              "summary: \"the recorded exchange, replayed against the "
              "emulator\"\nstate: \"healthy\"\n");
@@ -674,13 +668,76 @@ int harness_main_import(int argc, char **argv, const char *fixtures) {
   fputs("expect:\n  result: success\n", f);
   if (fclose(f) != 0) {
     fprintf(stderr, "sqn-scenario: %s: %s\n", out, strerror(errno));
-    goto done;
+    return -1;
   }
-  printf("%s: %zu host units, %d fault(s), boot %s; host script %s\n", out,
-         im->nsteps, im->nfaults,
+  return 0;
+}
+
+/* Build the steps, replay them and write the three files. 0, or -1
+ * (reported). */
+static int imp_convert(struct imp *im, const struct imp_args *a,
+                       const char *chat, const char *faults,
+                       char **abs_chat) {
+  const char *trace = a->trace;
+  char err[512];
+  err[0] = '\0';
+  if (!chat || !faults || imp_build_steps(im, trace, err, sizeof err) != 0) {
+    fprintf(stderr, "sqn-scenario: %s\n", err[0] ? err : "out of memory");
+    return -1;
+  }
+  if (im->nsteps == 0) {
+    fprintf(stderr, "sqn-scenario: %s: no AT command from the host in it\n",
+            trace);
+    return -1;
+  }
+  long r;
+  int rounds = 0;
+  while ((r = imp_replay(im, err, sizeof err)) >= 0 && rounds++ < 64)
+    ;
+  if (r == -2) {
+    fprintf(stderr, "sqn-scenario: %s: %s\n", trace, err);
+    return -1;
+  }
+  if (imp_write_chat(im, chat, trace) != 0) {
+    fprintf(stderr, "sqn-scenario: %s: %s\n", chat, strerror(errno));
+    return -1;
+  }
+  *abs_chat = realpath(chat, NULL);
+  if (imp_write_faults_file(im, faults, trace) != 0 ||
+      imp_write_scenario(im, a, chat, *abs_chat) != 0)
+    return -1;
+  printf("%s: %zu host units, %d fault(s), boot %s; host script %s\n",
+         a->out, im->nsteps, im->nfaults,
          im->boot >= 0 ? imp_boot_word(im->boot) : "as healthy", chat);
-  rc = 0;
-done:
+  return 0;
+}
+
+int harness_main_import(int argc, char **argv, const char *fixtures) {
+  struct imp_args a = {.fixtures = fixtures};
+  int prc = imp_parse_args(argc, argv, &a);
+  if (prc >= 0)
+    return prc;
+  struct imp *im = calloc(1, sizeof *im);
+  char err[512];
+  if (!im)
+    return 3;
+  im->fixtures = a.fixtures;
+  if (sim_tracefile_load(a.trace, &im->tf, err, sizeof err) != 0) {
+    fprintf(stderr, "sqn-scenario: %s\n", err);
+    free(im);
+    return 3;
+  }
+  if (a.package && imp_read_file(a.package, &im->pkg, &im->pkg_len) != 0) {
+    fprintf(stderr, "sqn-scenario: --package %s: %s\n", a.package,
+            strerror(errno));
+    sim_tracefile_free(&im->tf);
+    free(im);
+    return 3;
+  }
+  char *chat = imp_sibling(a.out, ".chat");
+  char *faults = imp_sibling(a.out, "-faults.yaml");
+  char *abs_chat = NULL;
+  int rc = imp_convert(im, &a, chat, faults, &abs_chat) == 0 ? 0 : 3;
   free(abs_chat);
   free(chat);
   free(faults);

@@ -366,6 +366,100 @@ static const struct harness_opt *harness_opt_find(const char *a,
   return NULL;
 }
 
+/* Options that take no check: set them. false when id is not one. */
+static bool harness_opt_set_plain(struct harness_cli *c,
+                                  enum harness_opt_id id, const char *v) {
+  switch (id) {
+  case O_HELP: break;
+  case O_NARRATE: c->narrate++; break;
+  case O_SAFE: c->safe = true; break;
+  case O_VERBOSE: c->verbose = true; break;
+  case O_BIN_DIR: c->bin_dir = v; break;
+  case O_FIXTURES: c->fixtures = v; break;
+  case O_PACKAGE: c->package = v; break;
+  case O_FROM: c->from = v; break;
+  case O_JUNIT: c->junit = v; break;
+  case O_REPLAY: c->replay = true; break;
+  case O_RERUN_ALL: c->rerun_all = true; break;
+  case O_SELF_CHECK: c->self_check = true; break;
+  case O_OUTPUT: c->output = v; break;
+  case O_UPDATE_GOLDEN: c->update_golden = true; break;
+  default: return false;
+  }
+  return true;
+}
+
+/* Options that are a plain number: n is already parsed. */
+static void harness_opt_set_u64(struct harness_cli *c, enum harness_opt_id id,
+                                uint64_t n) {
+  switch (id) {
+  case O_STRIDE: c->stride = n ? n : 1; break;
+  case O_ONLY: c->only = n; break;
+  case O_DOUBLE: c->double_every = n; break;
+  case O_SEED: c->seed = n; break;
+  case O_TRANSCRIPTS: c->transcripts = n; break;
+  case O_BOUND: c->bound_s = n; break;
+  case O_RUNS: c->runs = n; break;
+  case O_PACKAGE_SIZE: c->package_size = n; break;
+  case O_RUN_SEED: c->run_seed = n; c->has_run_seed = true; break;
+  default: c->keep = n; break;
+  }
+}
+
+static int harness_opt_pty(struct harness_cli *c, const char *v) {
+  if (v && strcmp(v, "model") != 0) {
+    fprintf(stderr, "sqn-scenario: --pty or --pty=model, not --pty=%s\n", v);
+    return -1;
+  }
+  c->pty = true;
+  c->pty_model = v != NULL;
+  return 0;
+}
+
+static int harness_opt_scale(struct harness_cli *c, const char *v) {
+  char *end;
+  c->scale = strtod(v, &end);
+  if (!*v || *end || !(c->scale > 0) || c->scale > 1) {
+    fprintf(stderr, "sqn-scenario: --scale wants 0 < X <= 1, not %s\n", v);
+    return -1;
+  }
+  return 0;
+}
+
+static int harness_opt_profile(struct harness_cli *c, const char *v) {
+  if (!strcmp(v, "gm02s"))
+    c->profile = SIM_PROFILE_GM02S;
+  else if (!strcmp(v, "monarch1"))
+    c->profile = SIM_PROFILE_MONARCH1;
+  else {
+    fprintf(stderr, "sqn-scenario: --profile monarch1|gm02s, not %s\n", v);
+    return -1;
+  }
+  return 0;
+}
+
+static int harness_opt_every(struct harness_cli *c, const char *v,
+                             const char *next, bool *used_next) {
+  uint64_t n = 0;
+  if (!strcmp(v, "frame")) {
+    c->byte_step = 0;
+  } else if (!strcmp(v, "byte-step") && next) {
+    if (harness_arg_u64("--every byte-step", next, &n) != 0 || !n ||
+        n > 1u << 30) {
+      if (!n)
+        fprintf(stderr, "sqn-scenario: --every byte-step wants 1 to %u\n",
+                1u << 30);
+      return -1;
+    }
+    c->byte_step = (uint32_t)n;
+    *used_next = true;
+  } else {
+    fprintf(stderr, "sqn-scenario: --every frame | byte-step N\n");
+    return -1;
+  }
+  return 0;
+}
+
 /* Set one option's value; -1 (message printed) on a bad value. `next` is
  * the argument after the value, for --every byte-step N; *used_next tells
  * the caller it was taken. */
@@ -374,66 +468,18 @@ static int harness_opt_apply(struct harness_cli *c, const struct harness_opt *o,
   uint64_t n = 0;
   char opt[40];
   snprintf(opt, sizeof(opt), "--%s", o->name);
+  if (harness_opt_set_plain(c, o->id, v))
+    return 0;
   switch (o->id) {
-  case O_HELP: break;
-  case O_NARRATE: c->narrate++; break;
-  case O_SAFE: c->safe = true; break;
-  case O_VERBOSE: c->verbose = true; break;
-  case O_PTY:
-    if (v && strcmp(v, "model") != 0) {
-      fprintf(stderr, "sqn-scenario: --pty or --pty=model, not --pty=%s\n", v);
-      return -1;
-    }
-    c->pty = true;
-    c->pty_model = v != NULL;
-    break;
-  case O_BIN_DIR: c->bin_dir = v; break;
-  case O_FIXTURES: c->fixtures = v; break;
-  case O_SCALE: {
-    char *end;
-    c->scale = strtod(v, &end);
-    if (!*v || *end || !(c->scale > 0) || c->scale > 1) {
-      fprintf(stderr, "sqn-scenario: --scale wants 0 < X <= 1, not %s\n", v);
-      return -1;
-    }
-    break;
-  }
-  case O_PACKAGE: c->package = v; break;
-  case O_FROM: c->from = v; break;
-  case O_PROFILE:
-    if (!strcmp(v, "gm02s"))
-      c->profile = SIM_PROFILE_GM02S;
-    else if (!strcmp(v, "monarch1"))
-      c->profile = SIM_PROFILE_MONARCH1;
-    else {
-      fprintf(stderr, "sqn-scenario: --profile monarch1|gm02s, not %s\n", v);
-      return -1;
-    }
-    break;
-  case O_EVERY:
-    if (!strcmp(v, "frame")) {
-      c->byte_step = 0;
-    } else if (!strcmp(v, "byte-step") && next) {
-      if (harness_arg_u64("--every byte-step", next, &n) != 0 || !n ||
-          n > 1u << 30) {
-        if (!n)
-          fprintf(stderr, "sqn-scenario: --every byte-step wants 1 to %u\n",
-                  1u << 30);
-        return -1;
-      }
-      c->byte_step = (uint32_t)n;
-      *used_next = true;
-    } else {
-      fprintf(stderr, "sqn-scenario: --every frame | byte-step N\n");
-      return -1;
-    }
-    break;
+  case O_PTY: return harness_opt_pty(c, v);
+  case O_SCALE: return harness_opt_scale(c, v);
+  case O_PROFILE: return harness_opt_profile(c, v);
+  case O_EVERY: return harness_opt_every(c, v, next, used_next);
   case O_SHARD:
     if (harness_arg_shard(v, &c->shard) != 0)
       return -1;
     c->has_shard = true;
     break;
-  case O_JUNIT: c->junit = v; break;
   case O_MUTATE:
     if (harness_mutation_parse(v, &c->mutation) != 0) {
       fprintf(stderr, "sqn-scenario: --mutate none|skip-invalidate|"
@@ -441,8 +487,6 @@ static int harness_opt_apply(struct harness_cli *c, const struct harness_opt *o,
       return -1;
     }
     break;
-  case O_REPLAY: c->replay = true; break;
-  case O_RERUN_ALL: c->rerun_all = true; break;
   case O_JOBS:
     if (harness_arg_u64(opt, v, &n) != 0 || n < 1 || n > 64) {
       fprintf(stderr, "sqn-scenario: --jobs wants 1..64\n");
@@ -450,25 +494,13 @@ static int harness_opt_apply(struct harness_cli *c, const struct harness_opt *o,
     }
     c->jobs = (unsigned)n;
     break;
-  case O_SELF_CHECK: c->self_check = true; break;
-  case O_OUTPUT: c->output = v; break;
-  case O_UPDATE_GOLDEN: c->update_golden = true; break;
   case O_STRIDE: case O_ONLY: case O_DOUBLE: case O_SEED: case O_TRANSCRIPTS:
   case O_BOUND: case O_RUNS: case O_PACKAGE_SIZE: case O_RUN_SEED: case O_KEEP:
     if (harness_arg_u64(opt, v, &n) != 0)
       return -1;
-    switch (o->id) {
-    case O_STRIDE: c->stride = n ? n : 1; break;
-    case O_ONLY: c->only = n; break;
-    case O_DOUBLE: c->double_every = n; break;
-    case O_SEED: c->seed = n; break;
-    case O_TRANSCRIPTS: c->transcripts = n; break;
-    case O_BOUND: c->bound_s = n; break;
-    case O_RUNS: c->runs = n; break;
-    case O_PACKAGE_SIZE: c->package_size = n; break;
-    case O_RUN_SEED: c->run_seed = n; c->has_run_seed = true; break;
-    default: c->keep = n; break;
-    }
+    harness_opt_set_u64(c, o->id, n);
+    break;
+  default:
     break;
   }
   return 0;
@@ -749,6 +781,96 @@ static int harness_main_merge(int argc, char **argv,
   return (st.failures || st.errors || st.missing) ? 1 : 0;
 }
 
+/* Load one scenario file for `run`/`check`; NULL (reported) when it
+ * cannot be opened, is malformed or is refused by --safe. */
+static struct harness_scenario *harness_run_open(const char *file,
+                                                 const struct harness_cli *c) {
+  char err[1024];
+  /* access(), not fopen(): opening a FIFO would wait for a writer (the
+   * loader refuses anything but a regular file). */
+  if (access(file, R_OK) != 0) {
+    printf("FAIL  %s  (cannot open: %s)\n", file, strerror(errno));
+    return NULL;
+  }
+  struct harness_scenario *s = harness_scenario_load(file, err, sizeof(err));
+  if (!s) {
+    fprintf(stderr, "%s\n", err);
+    printf("FAIL  %s  (malformed scenario file)\n", file);
+    return NULL;
+  }
+  if (c->safe && harness_scenario_check_safe(s, err, sizeof(err)) != 0) {
+    fprintf(stderr, "%s\n", err);
+    printf("FAIL  %s  (refused by --safe)\n", file);
+    harness_scenario_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* Golden transcripts (golden.h): in-process runs only, deterministic. */
+static void harness_run_golden(const char *file, const struct harness_opts *o,
+                               const struct harness_scenario *s,
+                               const struct harness_cli *c,
+                               struct harness_result *r) {
+  if (r->status != HARNESS_PASS || o->pty || !harness_golden_applies(s))
+    return;
+  char gmsg[1024];
+  switch (harness_golden_check(file, &r->golden, c->update_golden, gmsg,
+                               sizeof gmsg)) {
+  case HARNESS_GOLDEN_DIFFERS:
+  case HARNESS_GOLDEN_ERROR:
+    r->status = HARNESS_FAIL;
+    snprintf(r->reason, sizeof r->reason, "%s", gmsg);
+    break;
+  case HARNESS_GOLDEN_WRITTEN:
+    fprintf(stderr, "sqn-scenario: %s\n", gmsg);
+    break;
+  default:
+    break;
+  }
+}
+
+struct harness_run_counts {
+  int failed, bad, passed, skipped;
+};
+
+/* Print one scenario's verdict line (and story, reason, reproduction)
+ * and count it. */
+static void harness_run_print(const struct harness_result *r,
+                              const char *name, const char *file, double wall,
+                              bool more, const struct harness_opts *o,
+                              const struct harness_cli *c, const char *self,
+                              struct harness_run_counts *n) {
+  bool narrate = c->narrate > 0;
+  /* every line of the transcript, not the short story */
+  bool full = c->narrate > 1 || c->verbose;
+  /* A narrated success reads as a story followed by its verdict; a
+   * failure leads with the verdict and the reason, then every line. */
+  bool story_first = narrate && r->status != HARNESS_FAIL;
+  if (story_first)
+    harness_narrator_print(&r->narr, stdout, full);
+  printf("%s  %-48s %10.1f s virtual %8.0f ms wall%s%s\n",
+         harness_status_name(r->status), name, r->virtual_s, wall,
+         r->status == HARNESS_SKIP ? "  — " : "",
+         r->status == HARNESS_SKIP ? r->reason : "");
+  if (story_first && more)
+    putchar('\n');
+  if (r->status == HARNESS_FAIL) {
+    n->failed++;
+    printf("  reason: %s\n", r->reason);
+  } else if (r->status == HARNESS_PASS) {
+    n->passed++;
+  } else {
+    n->skipped++;
+  }
+  if (r->status == HARNESS_FAIL)
+    harness_narrator_print(&r->narr, stdout, true);
+  if (r->status == HARNESS_FAIL)
+    printf("  reproduce: %s run --narrate%s %s\n\n", self,
+           o->pty ? (o->pty_model ? " --pty=model" : " --pty") : "", file);
+  fflush(stdout);
+}
+
 static int harness_main_run(int argc, char **argv,
                             const struct harness_cli *c) {
   bool check_only = c->cmd == CMD_CHECK;
@@ -758,37 +880,16 @@ static int harness_main_run(int argc, char **argv,
                            .pty = c->pty,
                            .pty_model = c->pty_model,
                            .wall_scale = c->scale};
-  bool narrate = c->narrate > 0;
-  /* every line of the transcript, not the short story */
-  bool full = c->narrate > 1 || c->verbose;
   int first = c->first;
   if (first >= argc) {
     fprintf(stderr, "sqn-scenario: no scenario file given\n");
     return 2;
   }
-  int failed = 0, bad = 0, passed = 0, skipped = 0;
+  struct harness_run_counts n = {0, 0, 0, 0};
   for (int i = first; i < argc; i++) {
-    char err[1024];
-    /* access(), not fopen(): opening a FIFO would wait for a writer (the
-     * loader refuses anything but a regular file). */
-    if (access(argv[i], R_OK) != 0) {
-      printf("FAIL  %s  (cannot open: %s)\n", argv[i], strerror(errno));
-      bad++;
-      continue;
-    }
-    struct harness_scenario *s = harness_scenario_load(argv[i], err,
-                                                       sizeof(err));
+    struct harness_scenario *s = harness_run_open(argv[i], c);
     if (!s) {
-      fprintf(stderr, "%s\n", err);
-      printf("FAIL  %s  (malformed scenario file)\n", argv[i]);
-      bad++;
-      continue;
-    }
-    if (c->safe && harness_scenario_check_safe(s, err, sizeof(err)) != 0) {
-      fprintf(stderr, "%s\n", err);
-      printf("FAIL  %s  (refused by --safe)\n", argv[i]);
-      harness_scenario_free(s);
-      bad++;
+      n.bad++;
       continue;
     }
     if (check_only) {
@@ -801,61 +902,21 @@ static int harness_main_run(int argc, char **argv,
     double t0 = harness_mono_ms();
     harness_run_scenario(s, &o, &r);
     double wall = harness_mono_ms() - t0;
-    /* Golden transcripts (golden.h): in-process runs only, deterministic. */
-    if (r.status == HARNESS_PASS && !o.pty && harness_golden_applies(s)) {
-      char gmsg[1024];
-      switch (harness_golden_check(argv[i], &r.golden, c->update_golden,
-                                   gmsg, sizeof gmsg)) {
-      case HARNESS_GOLDEN_DIFFERS:
-      case HARNESS_GOLDEN_ERROR:
-        r.status = HARNESS_FAIL;
-        snprintf(r.reason, sizeof r.reason, "%s", gmsg);
-        break;
-      case HARNESS_GOLDEN_WRITTEN:
-        fprintf(stderr, "sqn-scenario: %s\n", gmsg);
-        break;
-      default:
-        break;
-      }
-    }
-    /* A narrated success reads as a story followed by its verdict; a
-     * failure leads with the verdict and the reason, then every line. */
-    bool story_first = narrate && r.status != HARNESS_FAIL;
-    if (story_first)
-      harness_narrator_print(&r.narr, stdout, full);
-    printf("%s  %-48s %10.1f s virtual %8.0f ms wall%s%s\n",
-           harness_status_name(r.status), name, r.virtual_s, wall,
-           r.status == HARNESS_SKIP ? "  — " : "",
-           r.status == HARNESS_SKIP ? r.reason : "");
-    if (story_first && i + 1 < argc)
-      putchar('\n');
-    if (r.status == HARNESS_FAIL) {
-      failed++;
-      printf("  reason: %s\n", r.reason);
-    } else if (r.status == HARNESS_PASS) {
-      passed++;
-    } else {
-      skipped++;
-    }
-    if (r.status == HARNESS_FAIL)
-      harness_narrator_print(&r.narr, stdout, true);
-    if (r.status == HARNESS_FAIL)
-      printf("  reproduce: %s run --narrate%s %s\n\n", argv[0],
-             o.pty ? (o.pty_model ? " --pty=model" : " --pty") : "",
-             argv[i]);
-    fflush(stdout);
+    harness_run_golden(argv[i], &o, s, c, &r);
+    harness_run_print(&r, name, argv[i], wall, i + 1 < argc, &o, c, argv[0],
+                      &n);
     harness_result_free(&r);
     harness_scenario_free(s);
   }
   if (!check_only && argc - first > 1)
-    printf("%d passed, %d failed, %d skipped, %d malformed\n", passed, failed,
-           skipped, bad);
-  if (bad)
+    printf("%d passed, %d failed, %d skipped, %d malformed\n", n.passed,
+           n.failed, n.skipped, n.bad);
+  if (n.bad)
     return 2;
-  if (failed)
+  if (n.failed)
     return 1;
   /* Only skips: 77, so ctest reports the test as skipped, not passed. */
-  return (!check_only && skipped && !passed) ? 77 : 0;
+  return (!check_only && n.skipped && !n.passed) ? 77 : 0;
 }
 
 int main(int argc, char **argv) {

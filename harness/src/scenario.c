@@ -550,6 +550,62 @@ static int harness_check_state_pkg(const struct harness_scenario *s,
   return 0;
 }
 
+/* The package's numbers in range. */
+static int harness_check_pkg_ranges(const struct harness_scenario *s,
+                                    char *err, size_t errcap) {
+  const char *path = s->path;
+  if (!s->package)
+    return 0;
+  if (s->package->size > HARNESS_PKG_MAX)
+    return harness_fail(path, "size", err, errcap,
+                        "package.size %llu out of range (at most %u bytes)",
+                        (unsigned long long)s->package->size,
+                        HARNESS_PKG_MAX);
+  if (s->package->corrupt_at && *s->package->corrupt_at >= HARNESS_PKG_MAX)
+    return harness_fail(path, "corrupt_at", err, errcap,
+                        "package.corrupt_at %llu out of range (below %u)",
+                        (unsigned long long)*s->package->corrupt_at,
+                        HARNESS_PKG_MAX);
+  if (s->package->truncate && *s->package->truncate > HARNESS_PKG_MAX)
+    return harness_fail(path, "truncate", err, errcap,
+                        "package.truncate %llu out of range (at most %u)",
+                        (unsigned long long)*s->package->truncate,
+                        HARNESS_PKG_MAX);
+  return 0;
+}
+
+/* Run i (0-based) of the scenario: updater, expect, faults, bound. */
+static int harness_check_run(const struct harness_scenario *s, unsigned i,
+                             char *err, size_t errcap) {
+  const char *path = s->path;
+  struct harness_run_yaml r;
+  harness_scenario_run(s, i, &r);
+  if (harness_check_updater(path, r.updater, err, errcap) ||
+      harness_check_expect(path, r.expect, err, errcap) ||
+      harness_check_faults(path, r.faults, r.faults_count, err, errcap))
+    return -1;
+  if (!r.expect && !s->skip)
+    return harness_fail(path, "runs", err, errcap,
+                        "run %u has no `expect`", i + 1);
+  if (!harness_bound_ok(r.bound))
+    return harness_fail(path, "bound", err, errcap,
+                        "run %u: bound: %g out of range (seconds, more than "
+                        "0 and at most %g)",
+                        i + 1, r.bound, HARNESS_BOUND_MAX);
+  if (r.expect && r.expect->exit &&
+      (*r.expect->exit < 0 || *r.expect->exit > 255))
+    return harness_fail(path, "exit", err, errcap,
+                        "run %u: expect.exit %d out of range (0..255)",
+                        i + 1, *r.expect->exit);
+  return 0;
+}
+
+/* A faults.md id like F01. */
+static bool harness_mode_id_ok(const char *m) {
+  return m[0] == 'F' && isdigit((unsigned char)m[1]) &&
+         isdigit((unsigned char)m[2]) && !m[3];
+}
+
 static int harness_scenario_check(const struct harness_scenario *s,
                                   char *err, size_t errcap) {
   const char *path = s->path;
@@ -562,8 +618,7 @@ static int harness_scenario_check(const struct harness_scenario *s,
     return harness_fail(path, NULL, err, errcap,
                         "missing `expect` (or `runs`): a scenario must say "
                         "what it expects");
-  if (s->mode && !(s->mode[0] == 'F' && isdigit((unsigned char)s->mode[1]) &&
-                   isdigit((unsigned char)s->mode[2]) && !s->mode[3]))
+  if (s->mode && !harness_mode_id_ok(s->mode))
     return harness_fail(path, "mode", err, errcap,
                         "mode '%s' is not a faults.md id like F01", s->mode);
   if (!harness_bound_ok(s->bound))
@@ -574,47 +629,13 @@ static int harness_scenario_check(const struct harness_scenario *s,
   if (s->runs_count > HARNESS_RUNS_MAX)
     return harness_fail(path, "runs", err, errcap, "%u runs, at most %u",
                         s->runs_count, HARNESS_RUNS_MAX);
-  if (s->package && s->package->size > HARNESS_PKG_MAX)
-    return harness_fail(path, "size", err, errcap,
-                        "package.size %llu out of range (at most %u bytes)",
-                        (unsigned long long)s->package->size,
-                        HARNESS_PKG_MAX);
-  if (s->package && s->package->corrupt_at &&
-      *s->package->corrupt_at >= HARNESS_PKG_MAX)
-    return harness_fail(path, "corrupt_at", err, errcap,
-                        "package.corrupt_at %llu out of range (below %u)",
-                        (unsigned long long)*s->package->corrupt_at,
-                        HARNESS_PKG_MAX);
-  if (s->package && s->package->truncate &&
-      *s->package->truncate > HARNESS_PKG_MAX)
-    return harness_fail(path, "truncate", err, errcap,
-                        "package.truncate %llu out of range (at most %u)",
-                        (unsigned long long)*s->package->truncate,
-                        HARNESS_PKG_MAX);
-  if (harness_check_state_pkg(s, err, errcap) != 0)
+  if (harness_check_pkg_ranges(s, err, errcap) != 0 ||
+      harness_check_state_pkg(s, err, errcap) != 0)
     return -1;
   unsigned n = harness_scenario_run_count(s);
-  for (unsigned i = 0; i < n; i++) {
-    struct harness_run_yaml r;
-    harness_scenario_run(s, i, &r);
-    if (harness_check_updater(path, r.updater, err, errcap) ||
-        harness_check_expect(path, r.expect, err, errcap) ||
-        harness_check_faults(path, r.faults, r.faults_count, err, errcap))
+  for (unsigned i = 0; i < n; i++)
+    if (harness_check_run(s, i, err, errcap) != 0)
       return -1;
-    if (!r.expect && !s->skip)
-      return harness_fail(path, "runs", err, errcap,
-                          "run %u has no `expect`", i + 1);
-    if (!harness_bound_ok(r.bound))
-      return harness_fail(path, "bound", err, errcap,
-                          "run %u: bound: %g out of range (seconds, more than "
-                          "0 and at most %g)",
-                          i + 1, r.bound, HARNESS_BOUND_MAX);
-    if (r.expect && r.expect->exit &&
-        (*r.expect->exit < 0 || *r.expect->exit > 255))
-      return harness_fail(path, "exit", err, errcap,
-                          "run %u: expect.exit %d out of range (0..255)",
-                          i + 1, *r.expect->exit);
-  }
   return 0;
 }
 

@@ -788,82 +788,55 @@ static int harness_sweep_fork(struct harness_sweep_ctx *c,
   return rc;
 }
 
-int harness_sweep(const struct harness_sweep_opts *o,
-                  struct harness_sweep_stats *st) {
-  memset(st, 0, sizeof(*st));
-  double t0 = harness_wall_s();
-  struct harness_sweep_ctx c;
-  memset(&c, 0, sizeof(c));
-  c.o = o;
-  c.out = o->out ? o->out : stdout;
-  int rc = -1;
-  struct harness_link *l = calloc(1, sizeof(*l));
-  if (!l)
-    return -1;
-  c.l = l;
-  if (harness_link_init(l, o->profile, o->pkg) != 0)
-    goto out_free_link;
-  l->byte_step = o->byte_step;
-  l->mutation = o->mutation;
-  /* The model's own broken ordering is left to the end-to-end judgement:
-   * the shadow would flag it as torn first and hide what a user sees. */
-  l->no_shadow = o->mutation == HARNESS_MUTATION_MODEL_VALID_EARLY;
-
-  /* 1. record the clean run */
+/* Step 1 of a sweep: record the clean run and its cut points, judge it
+ * and print the summary line. 0 when it recovered, -1 otherwise. */
+static int harness_sweep_clean(struct harness_sweep_ctx *c,
+                               struct harness_sweep_stats *st) {
+  const struct harness_sweep_opts *o = c->o;
+  struct harness_link *l = c->l;
   if (harness_link_boot(l, o->start, true) != 0)
-    goto out_free_link;
-  if (harness_snap_push(&c, &l->persisted) != 0)
-    goto out_free_link;
+    return -1;
+  if (harness_snap_push(c, &l->persisted) != 0)
+    return -1;
   l->on_event = harness_sweep_record;
-  l->ctx = &c;
+  l->ctx = c;
   struct harness_link_outcome oc;
-  if (harness_link_run(l, false, true, o->bound_us, &oc) != 0 || c.oom)
-    goto out_free_link;
+  if (harness_link_run(l, false, true, o->bound_us, &oc) != 0 || c->oom)
+    return -1;
   l->on_event = NULL;
   struct harness_judgement j;
   if (harness_link_judge(l, &oc, o->bound_us, &j) != 0)
-    goto out_free_link;
+    return -1;
   if (j.kind != HARNESS_VK_RECOVERED && !l->violation[0]) {
     snprintf(st->clean_reason, sizeof(st->clean_reason),
              "the clean run does not succeed: %s%s",
              j.kind == HARNESS_VK_REPORTED ? "ended with " : "",
              j.reason[0] ? j.reason : sqn_err_name(oc.err));
-    goto out_free_link;
+    return -1;
   }
-  st->points = c.npts;
-  fprintf(c.out,
+  st->points = c->npts;
+  fprintf(c->out,
           "sweep: %zu cut points in a clean run of %.1f virtual s "
           "(%zu-byte package %s, %zu flash writes)%s\n",
-          c.npts, (double)(oc.end_us - oc.start_us) / 1e6, o->pkg->len,
-          o->pkg->version_text, c.nsnaps - 1,
+          c->npts, (double)(oc.end_us - oc.start_us) / 1e6, o->pkg->len,
+          o->pkg->version_text, c->nsnaps - 1,
           o->mutation ? " — MUTATION " : "");
   if (o->mutation)
-    fprintf(c.out, "sweep: persist filter '%s' simulates a broken flash "
-                   "write ordering\n",
+    fprintf(c->out, "sweep: persist filter '%s' simulates a broken flash "
+                    "write ordering\n",
             harness_mutation_name(o->mutation));
+  return 0;
+}
 
-  /* 2. the points */
+/* The selected points (1-based), in order, into todo; returns how many. */
+static uint64_t harness_sweep_select(const struct harness_sweep_ctx *c,
+                                     uint64_t *todo) {
+  const struct harness_sweep_opts *o = c->o;
   uint32_t stride = o->stride ? o->stride : 1;
   unsigned shard_m = o->shard.m ? o->shard.m : 1;
   unsigned shard_k = o->shard.k ? o->shard.k : 1;
-  unsigned printed = 0;
   uint64_t sel = 0;
-  if (o->only > c.npts) {
-    fprintf(c.out, "sweep: --only %llu: the clean run has %zu cut points\n",
-            (unsigned long long)o->only, c.npts);
-    goto out_free_link;
-  }
-  /* The selected points, in order. */
-  uint64_t *todo = malloc((c.npts ? c.npts : 1) * sizeof(*todo));
-  struct harness_point_result *res =
-      calloc(c.npts ? c.npts : 1, sizeof(*res));
-  if (!todo || !res) {
-    free(todo);
-    free(res);
-    c.oom = true;
-    goto out_free_link;
-  }
-  for (uint64_t i = 1; i <= c.npts; i++) {
+  for (uint64_t i = 1; i <= c->npts; i++) {
     if (o->only) {
       if (i != o->only)
         continue;
@@ -876,95 +849,181 @@ int harness_sweep(const struct harness_sweep_opts *o,
     }
     todo[sel++] = i;
   }
+  return sel;
+}
+
+/* How many worker processes evaluate the sel selected points. */
+static unsigned harness_sweep_jobs(const struct harness_sweep_opts *o,
+                                   uint64_t sel) {
   unsigned jobs = o->jobs ? o->jobs : 1;
   if (o->only || jobs > sel)
     jobs = sel ? (unsigned)(sel < jobs ? sel : jobs) : 1;
   if (o->only)
     jobs = 1;
-  int erc = jobs > 1 ? harness_sweep_fork(&c, todo, sel, jobs, res)
-                     : harness_sweep_eval_range(&c, todo, 0, sel, res);
+  return jobs;
+}
+
+/* Print a failed point with its reproduction line (and transcript). */
+static void harness_sweep_report_fail(struct harness_sweep_ctx *c,
+                                      const struct harness_point_result *r,
+                                      unsigned *printed) {
+  const struct harness_sweep_opts *o = c->o;
+  uint64_t i = r->point, dbl = r->dbl;
+  char desc[160];
+  harness_sweep_describe(&c->pts[i - 1], desc, sizeof(desc));
+  char dbl_text[64] = "";
+  if (dbl)
+    snprintf(dbl_text, sizeof(dbl_text), ", second cut at recovery "
+                                         "point %llu",
+             (unsigned long long)dbl);
+  fprintf(c->out, "FAIL  point %llu/%zu (%s%s): %s\n",
+          (unsigned long long)i, c->npts, desc, dbl_text, r->reason);
+  fprintf(c->out, "  reproduce: %s --only %llu\n",
+          o->repro ? o->repro : "sqn-scenario sweep",
+          (unsigned long long)i);
+  if (*printed < o->max_transcripts) {
+    (*printed)++;
+    harness_sweep_transcript(c, i, dbl);
+    fputc('\n', c->out);
+  }
+}
+
+/* Count and report one point's result. 0, or -1 when a row cannot be
+ * added. */
+static int harness_sweep_report(struct harness_sweep_ctx *c,
+                                const struct harness_point_result *r,
+                                struct harness_sweep_stats *st,
+                                unsigned *printed) {
+  const struct harness_sweep_opts *o = c->o;
+  uint64_t i = r->point, dbl = r->dbl;
+  if (dbl)
+    st->doubles++;
+  st->runs += r->runs;
+  if (r->kind == HARNESS_VK_RECOVERED)
+    st->recovered++;
+  else if (r->kind == HARNESS_VK_REPORTED)
+    st->reported++;
+  if (r->kind == HARNESS_VK_FAILED) {
+    st->failed++;
+    if (!st->first_failed)
+      st->first_failed = i;
+    harness_sweep_report_fail(c, r, printed);
+  } else if (o->only) {
+    fprintf(c->out, "PASS  point %llu: %s%s%s\n", (unsigned long long)i,
+            harness_verdict_kind_name(r->kind), r->reason[0] ? " — " : "",
+            r->reason);
+  }
+  if ((o->junit || o->only) &&
+      harness_row_add(c, i, r->kind, r->wall_s,
+                      r->kind == HARNESS_VK_FAILED ? r->reason : NULL) != 0)
+    return -1;
+  if (o->only && o->max_transcripts && r->kind != HARNESS_VK_FAILED)
+    harness_sweep_transcript(c, i, dbl);
+  return 0;
+}
+
+/* Step 2 of a sweep: evaluate the selected points and report them in
+ * point order. 0 when done (st->selected set), -1 on error. */
+static int harness_sweep_points(struct harness_sweep_ctx *c,
+                                struct harness_sweep_stats *st) {
+  const struct harness_sweep_opts *o = c->o;
+  if (o->only > c->npts) {
+    fprintf(c->out, "sweep: --only %llu: the clean run has %zu cut points\n",
+            (unsigned long long)o->only, c->npts);
+    return -1;
+  }
+  uint64_t *todo = malloc((c->npts ? c->npts : 1) * sizeof(*todo));
+  struct harness_point_result *res =
+      calloc(c->npts ? c->npts : 1, sizeof(*res));
+  if (!todo || !res) {
+    free(todo);
+    free(res);
+    c->oom = true;
+    return -1;
+  }
+  uint64_t sel = harness_sweep_select(c, todo);
+  unsigned jobs = harness_sweep_jobs(o, sel);
+  int erc = jobs > 1 ? harness_sweep_fork(c, todo, sel, jobs, res)
+                     : harness_sweep_eval_range(c, todo, 0, sel, res);
   free(todo);
   if (erc != 0) {
     free(res);
-    goto out_free_link;
+    return -1;
   }
   /* Report in point order, whoever computed them. */
+  unsigned printed = 0;
   for (uint64_t k = 0; k < sel; k++) {
-    const struct harness_point_result *r = &res[k];
-    uint64_t i = r->point, dbl = r->dbl;
-    if (dbl)
-      st->doubles++;
-    st->runs += r->runs;
-    if (r->kind == HARNESS_VK_RECOVERED)
-      st->recovered++;
-    else if (r->kind == HARNESS_VK_REPORTED)
-      st->reported++;
-    if (r->kind == HARNESS_VK_FAILED) {
-      st->failed++;
-      if (!st->first_failed)
-        st->first_failed = i;
-      char desc[160];
-      harness_sweep_describe(&c.pts[i - 1], desc, sizeof(desc));
-      char dbl_text[64] = "";
-      if (dbl)
-        snprintf(dbl_text, sizeof(dbl_text), ", second cut at recovery "
-                                             "point %llu",
-                 (unsigned long long)dbl);
-      fprintf(c.out, "FAIL  point %llu/%zu (%s%s): %s\n",
-              (unsigned long long)i, c.npts, desc, dbl_text, r->reason);
-      fprintf(c.out, "  reproduce: %s --only %llu\n",
-              o->repro ? o->repro : "sqn-scenario sweep",
-              (unsigned long long)i);
-      if (printed < o->max_transcripts) {
-        printed++;
-        harness_sweep_transcript(&c, i, dbl);
-        fputc('\n', c.out);
-      }
-    } else if (o->only) {
-      fprintf(c.out, "PASS  point %llu: %s%s%s\n", (unsigned long long)i,
-              harness_verdict_kind_name(r->kind), r->reason[0] ? " — " : "",
-              r->reason);
-    }
-    if ((o->junit || o->only) &&
-        harness_row_add(&c, i, r->kind, r->wall_s,
-                        r->kind == HARNESS_VK_FAILED ? r->reason : NULL) != 0) {
+    if (harness_sweep_report(c, &res[k], st, &printed) != 0) {
       free(res);
-      goto out_free_link;
+      return -1;
     }
-    if (o->only && o->max_transcripts && r->kind != HARNESS_VK_FAILED)
-      harness_sweep_transcript(&c, i, dbl);
   }
   free(res);
   st->selected = sel;
-  st->wall_s = harness_wall_s() - t0;
-  if (o->junit)
-    harness_sweep_junit(&c, st);
-  rc = st->failed ? 1 : 0;
+  return 0;
+}
 
-out_free_link:
+/* Release everything a sweep context holds (not the context itself). */
+static void harness_sweep_ctx_free(struct harness_sweep_ctx *c) {
+  if (c->l)
+    harness_link_free(c->l);
+  free(c->l);
+  for (size_t i = 0; i < c->npts; i++)
+    free(c->pts[i].why);
+  free(c->pts);
+  for (size_t i = 0; i < c->nsnaps; i++)
+    sim_state_release(&c->snaps[i]);
+  for (size_t i = 0; i < c->nmemo; i++) {
+    sim_state_release(&c->memo[i].st);
+    harness_rec_free(c->memo[i].rec);
+  }
+  free(c->memo);
+  free(c->snaps);
+  free(c->snap_json);
+  for (size_t i = 0; i < c->nrows; i++)
+    free(c->rows[i].msg);
+  free(c->rows);
+}
+
+int harness_sweep(const struct harness_sweep_opts *o,
+                  struct harness_sweep_stats *st) {
+  memset(st, 0, sizeof(*st));
+  double t0 = harness_wall_s();
+  struct harness_sweep_ctx c;
+  memset(&c, 0, sizeof(c));
+  c.o = o;
+  c.out = o->out ? o->out : stdout;
+  int rc = -1;
+  struct harness_link *l = calloc(1, sizeof(*l));
+  if (!l)
+    return -1;
+  if (harness_link_init(l, o->profile, o->pkg) != 0) {
+    harness_link_free(l);
+    free(l);
+    return -1;
+  }
+  c.l = l;
+  l->byte_step = o->byte_step;
+  l->mutation = o->mutation;
+  /* The model's own broken ordering is left to the end-to-end judgement:
+   * the shadow would flag it as torn first and hide what a user sees. */
+  l->no_shadow = o->mutation == HARNESS_MUTATION_MODEL_VALID_EARLY;
+
+  /* 1. record the clean run, 2. the points */
+  if (harness_sweep_clean(&c, st) == 0 && harness_sweep_points(&c, st) == 0) {
+    st->wall_s = harness_wall_s() - t0;
+    if (o->junit)
+      harness_sweep_junit(&c, st);
+    rc = st->failed ? 1 : 0;
+  }
+
   if (rc < 0 && !st->clean_reason[0] && c.worker_failed)
     snprintf(st->clean_reason, sizeof(st->clean_reason),
              "a --jobs worker process failed (out of memory or killed)");
   else if (rc < 0 && !st->clean_reason[0] && c.oom)
     snprintf(st->clean_reason, sizeof(st->clean_reason), "out of memory");
   st->wall_s = harness_wall_s() - t0;
-  harness_link_free(l);
-  free(l);
-  for (size_t i = 0; i < c.npts; i++)
-    free(c.pts[i].why);
-  free(c.pts);
-  for (size_t i = 0; i < c.nsnaps; i++)
-    sim_state_release(&c.snaps[i]);
-  for (size_t i = 0; i < c.nmemo; i++) {
-    sim_state_release(&c.memo[i].st);
-    harness_rec_free(c.memo[i].rec);
-  }
-  free(c.memo);
-  free(c.snaps);
-  free(c.snap_json);
-  for (size_t i = 0; i < c.nrows; i++)
-    free(c.rows[i].msg);
-  free(c.rows);
+  harness_sweep_ctx_free(&c);
   return rc;
 }
 

@@ -238,6 +238,94 @@ static void sqn_dup_print_json(const char *path, const struct sqn_dup_info *in,
   json_decref(root);
 }
 
+/* Parse info's arguments: -1 to go on (path set), else the exit code. */
+static int sqn_dup_info_args(int argc, char **argv, const char **path,
+                             bool *json) {
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      fputs(sqn_dup_info_usage, stdout);
+      return 0;
+    }
+    if (!strcmp(argv[i], "--json")) {
+      *json = true;
+    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+      fprintf(stderr, "sqn-dup info: unknown option '%s'\nTry 'sqn-dup info "
+                      "--help'.\n", argv[i]);
+      return SQN_DUP_EXIT_USAGE;
+    } else if (*path) {
+      fprintf(stderr, "sqn-dup info: one FILE only ('%s' is extra)\n", argv[i]);
+      return SQN_DUP_EXIT_USAGE;
+    } else {
+      *path = argv[i];
+    }
+  }
+  if (!*path) {
+    fprintf(stderr, "sqn-dup info: missing FILE\nTry 'sqn-dup info --help'.\n");
+    return SQN_DUP_EXIT_USAGE;
+  }
+  return -1;
+}
+
+/* Open path for reading; NULL (reported, *rc set) when it is not a
+ * regular file of plausible size. */
+static FILE *sqn_dup_info_open(const char *path, struct stat *st, int *rc) {
+  /* A regular file of plausible size only: /dev/zero, /dev/urandom or a
+   * FIFO never end, a 20 GB sparse file takes minutes. O_NONBLOCK: opening
+   * a FIFO must not wait for a writer. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  *rc = SQN_DUP_EXIT_IO;
+  if (fd < 0) {
+    fprintf(stderr, "sqn-dup info: %s: %s\n", path, strerror(errno));
+    return NULL;
+  }
+  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+    fprintf(stderr, "sqn-dup info: %s: not a regular file\n", path);
+    close(fd);
+    return NULL;
+  }
+  if ((uint64_t)st->st_size > SQN_DUP_INFO_MAX) {
+    fprintf(stderr,
+            "sqn-dup info: %s: %" PRIu64 " bytes, larger than any plausible "
+            "package (at most %llu)\n",
+            path, (uint64_t)st->st_size, (unsigned long long)SQN_DUP_INFO_MAX);
+    close(fd);
+    *rc = SQN_DUP_EXIT_INVALID;
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    fprintf(stderr, "sqn-dup info: %s: %s\n", path, strerror(errno));
+    close(fd);
+    return NULL;
+  }
+  return f;
+}
+
+/* Report the walker's defect, if any, and return the exit code. */
+static int sqn_dup_info_verdict(const char *path,
+                                const struct sqn_caba_walker *w) {
+  if (w->err == SQN_CABA_E_EMPTY) {
+    fprintf(stderr, "%s: %s (the file is empty)\n", path,
+            sqn_caba_strerror(w->err));
+    return SQN_DUP_EXIT_INVALID;
+  }
+  if (!w->err)
+    return SQN_DUP_EXIT_OK;
+  if (w->err_magic[0])
+    fprintf(stderr,
+            "%s: record %s at byte %" PRIu64 " (0x%" PRIx64 "): %s "
+            "(detected at byte %" PRIu64 ")\n",
+            path, w->err_magic, w->err_record, w->err_record,
+            sqn_caba_strerror(w->err), w->err_offset);
+  else
+    fprintf(stderr,
+            "%s: record header at byte %" PRIu64 " (0x%" PRIx64 "): %s "
+            "(detected at byte %" PRIu64 ")\n",
+            path, w->err_record, w->err_record, sqn_caba_strerror(w->err),
+            w->err_offset);
+  return SQN_DUP_EXIT_INVALID;
+}
+
 int sqn_dup_info_main(int argc, char **argv) {
   const char *path = NULL;
   bool json = false;
@@ -246,59 +334,15 @@ int sqn_dup_info_main(int argc, char **argv) {
   uint8_t *buf = NULL;
   uint64_t total = 0;
   FILE *f;
-  int rc = SQN_DUP_EXIT_IO;
+  int rc = sqn_dup_info_args(argc, argv, &path, &json);
+  if (rc >= 0)
+    return rc;
 
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      fputs(sqn_dup_info_usage, stdout);
-      return 0;
-    }
-    if (!strcmp(argv[i], "--json")) {
-      json = true;
-    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-      fprintf(stderr, "sqn-dup info: unknown option '%s'\nTry 'sqn-dup info "
-                      "--help'.\n", argv[i]);
-      return SQN_DUP_EXIT_USAGE;
-    } else if (path) {
-      fprintf(stderr, "sqn-dup info: one FILE only ('%s' is extra)\n", argv[i]);
-      return SQN_DUP_EXIT_USAGE;
-    } else {
-      path = argv[i];
-    }
-  }
-  if (!path) {
-    fprintf(stderr, "sqn-dup info: missing FILE\nTry 'sqn-dup info --help'.\n");
-    return SQN_DUP_EXIT_USAGE;
-  }
-
-  /* A regular file of plausible size only: /dev/zero, /dev/urandom or a
-   * FIFO never end, a 20 GB sparse file takes minutes. O_NONBLOCK: opening
-   * a FIFO must not wait for a writer. */
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   struct stat st;
-  if (fd < 0) {
-    fprintf(stderr, "sqn-dup info: %s: %s\n", path, strerror(errno));
-    return SQN_DUP_EXIT_IO;
-  }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    fprintf(stderr, "sqn-dup info: %s: not a regular file\n", path);
-    close(fd);
-    return SQN_DUP_EXIT_IO;
-  }
-  if ((uint64_t)st.st_size > SQN_DUP_INFO_MAX) {
-    fprintf(stderr,
-            "sqn-dup info: %s: %" PRIu64 " bytes, larger than any plausible "
-            "package (at most %llu)\n",
-            path, (uint64_t)st.st_size, (unsigned long long)SQN_DUP_INFO_MAX);
-    close(fd);
-    return SQN_DUP_EXIT_INVALID;
-  }
-  f = fdopen(fd, "rb");
-  if (!f) {
-    fprintf(stderr, "sqn-dup info: %s: %s\n", path, strerror(errno));
-    close(fd);
-    return SQN_DUP_EXIT_IO;
-  }
+  f = sqn_dup_info_open(path, &st, &rc);
+  if (!f)
+    return rc;
+  rc = SQN_DUP_EXIT_IO;
   w = malloc(sizeof *w);
   buf = malloc(SQN_DUP_CHUNK);
   if (!w || !buf) {
@@ -332,27 +376,7 @@ int sqn_dup_info_main(int argc, char **argv) {
     sqn_dup_print_json(path, &in, total, w);
   else
     sqn_dup_print_text(path, &in, total, w);
-  if (w->err == SQN_CABA_E_EMPTY) {
-    fprintf(stderr, "%s: %s (the file is empty)\n", path,
-            sqn_caba_strerror(w->err));
-    rc = SQN_DUP_EXIT_INVALID;
-  } else if (w->err) {
-    if (w->err_magic[0])
-      fprintf(stderr,
-              "%s: record %s at byte %" PRIu64 " (0x%" PRIx64 "): %s "
-              "(detected at byte %" PRIu64 ")\n",
-              path, w->err_magic, w->err_record, w->err_record,
-              sqn_caba_strerror(w->err), w->err_offset);
-    else
-      fprintf(stderr,
-              "%s: record header at byte %" PRIu64 " (0x%" PRIx64 "): %s "
-              "(detected at byte %" PRIu64 ")\n",
-              path, w->err_record, w->err_record, sqn_caba_strerror(w->err),
-              w->err_offset);
-    rc = SQN_DUP_EXIT_INVALID;
-  } else {
-    rc = SQN_DUP_EXIT_OK;
-  }
+  rc = sqn_dup_info_verdict(path, w);
 
 out_free:
   free(buf);

@@ -351,6 +351,50 @@ static int sim_tf_socat_head(const char *line, int *dir, uint64_t *us) {
   return 0;
 }
 
+/* With SIM_TRACEFILE_READS: one raw record per chunk header; each byte of
+ * its hex lines is appended to it. */
+static void sim_tf_socat_read_byte(struct sim_tf_socat *sc, int dir,
+                                   uint8_t b) {
+  struct sim_tracefile *tf = sc->tf;
+  struct sim_trec *last = tf->n ? &tf->rec[tf->n - 1] : NULL;
+  if (!last || last->line != sc->line || last->proto != SIM_TREC_RAW) {
+    if (sim_tracefile_add(tf, sc->t_us, (enum sim_trec_dir)dir, SIM_TREC_RAW,
+                          "read", NULL, 0, sc->line))
+      sc->oom = 1;
+    last = sc->oom ? NULL : &tf->rec[tf->n - 1];
+  }
+  if (!last)
+    return;
+  uint8_t *nd = realloc(last->data, last->len + 2);
+  if (!nd) {
+    sc->oom = 1;
+    return;
+  }
+  last->data = nd;
+  nd[last->len++] = b;
+  nd[last->len] = '\0';
+  last->orig_len = last->len;
+}
+
+/* " 41 54 0d 0a  AT..": pairs of hex digits until two spaces. Feeds the
+ * bytes and returns where they end (line itself when there are none). */
+static const char *sim_tf_socat_hex(struct sim_tf_socat *sc, int dir,
+                                    const char *line) {
+  const char *p = line;
+  for (;;) {
+    if (p[0] != ' ' || sim_tf_hexval(p[1]) < 0 || sim_tf_hexval(p[2]) < 0 ||
+        (p[3] != ' ' && p[3] != '\n' && p[3] != '\0'))
+      break;
+    uint8_t b = (uint8_t)(sim_tf_hexval(p[1]) << 4 | sim_tf_hexval(p[2]));
+    if (sc->reads)
+      sim_tf_socat_read_byte(sc, dir, b);
+    else
+      sim_splitter_feed(&sc->split[dir], &b, 1);
+    p += 3;
+  }
+  return p;
+}
+
 static int sim_tf_load_socat(FILE *f, const char *path,
                              struct sim_tracefile *tf, unsigned flags,
                              char *err, size_t errcap) {
@@ -391,40 +435,7 @@ static int sim_tf_load_socat(FILE *f, const char *path,
                        "hex bytes outside a socat -x chunk");
       break;
     }
-    /* " 41 54 0d 0a  AT..": pairs of hex digits until two spaces. */
-    const char *p = line;
-    for (size_t col = 0;; col++) {
-      if (p[0] != ' ' || sim_tf_hexval(p[1]) < 0 || sim_tf_hexval(p[2]) < 0 ||
-          (p[3] != ' ' && p[3] != '\n' && p[3] != '\0'))
-        break;
-      uint8_t b = (uint8_t)(sim_tf_hexval(p[1]) << 4 | sim_tf_hexval(p[2]));
-      if (sc->reads) {
-        /* one record per chunk header; hex lines append to it */
-        struct sim_trec *last = tf->n ? &tf->rec[tf->n - 1] : NULL;
-        if (!last || last->line != sc->line || last->proto != SIM_TREC_RAW) {
-          if (sim_tracefile_add(tf, sc->t_us, (enum sim_trec_dir)dir,
-                                SIM_TREC_RAW, "read", NULL, 0, sc->line))
-            sc->oom = 1;
-          last = sc->oom ? NULL : &tf->rec[tf->n - 1];
-        }
-        if (last) {
-          uint8_t *nd = realloc(last->data, last->len + 2);
-          if (!nd) {
-            sc->oom = 1;
-          } else {
-            last->data = nd;
-            nd[last->len++] = b;
-            nd[last->len] = '\0';
-            last->orig_len = last->len;
-          }
-        }
-      } else {
-        sim_splitter_feed(&sc->split[dir], &b, 1);
-      }
-      p += 3;
-      (void)col;
-    }
-    if (p == line) {
+    if (sim_tf_socat_hex(sc, dir, line) == line) {
       rc = sim_tf_fail(err, errcap, path, lineno, "no hex bytes on the line");
       break;
     }

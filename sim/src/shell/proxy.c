@@ -573,8 +573,56 @@ static int px_write_queue(struct px *p, int to, int fd) {
   return 0;
 }
 
-static int px_loop(struct px *p) {
+/* An unterminated host line ("+++") is held: is some of it unsent? */
+static bool px_line_held(const struct px *p) {
+  return p->split[0].state == SIM_SPLIT_LINE &&
+         p->hold_len[0] > p->hold_sent[0];
+}
+
+/* The poll timeout in ms: until the next queued release or line gap,
+ * at most 200. */
+static int px_poll_timeout(const struct px *p) {
+  int timeout = -1;
+  uint64_t next = UINT64_MAX;
+  for (int i = 0; i < 2; i++)
+    if (p->q[i].head && p->q[i].head->release_us < next)
+      next = p->q[i].head->release_us;
+  if (px_line_held(p) && p->last_rx_us[0] + PX_LINE_GAP_US < next)
+    next = p->last_rx_us[0] + PX_LINE_GAP_US;
+  if (next != UINT64_MAX)
+    timeout = next > p->now ? (int)((next - p->now + 999) / 1000) : 0;
+  if (timeout < 0 || timeout > 200)
+    timeout = 200; /* the host may change its rate without sending */
+  return timeout;
+}
+
+/* Read what side i (0 the pty, 1 the modem) has for us. 0, or -1 when
+ * the modem port closed. */
+static int px_read_side(struct px *p, int i, int fd) {
   uint8_t buf[4096];
+  /* the pty master may be in packet mode: sim_pty_read strips it */
+  ssize_t n = i == 0 ? sim_pty_read(&p->pty, buf, sizeof buf)
+                     : read(fd, buf, sizeof buf);
+  if (i == 0 && n == 0)
+    return 0; /* a termios report, or nothing */
+  if (n > 0) {
+    p->last_rx_us[i] = p->now;
+    if (i == 0)
+      px_follow_rate(p);
+    if (p->silent_until > p->now && i == 1)
+      return 0; /* a hung modem says nothing */
+    px_feed(p, i, buf, (size_t)n);
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    if (i == 0)
+      return 0; /* we hold a slave fd: should not happen */
+    fprintf(stderr, "sqn-sim: the modem port closed (%s)\n",
+            n == 0 ? "end of file" : strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static int px_loop(struct px *p) {
   int fds[2] = {p->pty.master, p->tty};
   while (!px_stop) {
     p->now = sim_shell_now_us();
@@ -582,28 +630,14 @@ static int px_loop(struct px *p) {
     if (px_write_queue(p, 0, p->tty) || px_write_queue(p, 1, p->pty.master))
       return SIM_EXIT_RUNTIME;
     /* an unterminated host line ("+++") goes on after a silence */
-    if (p->split[0].state == SIM_SPLIT_LINE &&
-        p->hold_len[0] > p->hold_sent[0] &&
-        p->now - p->last_rx_us[0] >= PX_LINE_GAP_US) {
+    if (px_line_held(p) && p->now - p->last_rx_us[0] >= PX_LINE_GAP_US) {
       size_t keep = p->hold_len[0];
       if (p->silent_until <= p->now)
         px_push(p, 0, p->hold[0] + p->hold_sent[0], keep - p->hold_sent[0], 0);
       p->hold_sent[0] = keep;
       continue;
     }
-    int timeout = -1;
-    uint64_t next = UINT64_MAX;
-    for (int i = 0; i < 2; i++)
-      if (p->q[i].head && p->q[i].head->release_us < next)
-        next = p->q[i].head->release_us;
-    if (p->split[0].state == SIM_SPLIT_LINE &&
-        p->hold_len[0] > p->hold_sent[0] &&
-        p->last_rx_us[0] + PX_LINE_GAP_US < next)
-      next = p->last_rx_us[0] + PX_LINE_GAP_US;
-    if (next != UINT64_MAX)
-      timeout = next > p->now ? (int)((next - p->now + 999) / 1000) : 0;
-    if (timeout < 0 || timeout > 200)
-      timeout = 200; /* the host may change its rate without sending */
+    int timeout = px_poll_timeout(p);
     struct pollfd pfd[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
     for (int i = 0; i < 2; i++)
       if (p->q[i == 0 ? 1 : 0].head &&
@@ -620,25 +654,8 @@ static int px_loop(struct px *p) {
     for (int i = 0; i < 2; i++) {
       if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
-      /* the pty master may be in packet mode: sim_pty_read strips it */
-      ssize_t n = i == 0 ? sim_pty_read(&p->pty, buf, sizeof buf)
-                         : read(fds[i], buf, sizeof buf);
-      if (i == 0 && n == 0)
-        continue; /* a termios report, or nothing */
-      if (n > 0) {
-        p->last_rx_us[i] = p->now;
-        if (i == 0)
-          px_follow_rate(p);
-        if (p->silent_until > p->now && i == 1)
-          continue; /* a hung modem says nothing */
-        px_feed(p, i, buf, (size_t)n);
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        if (i == 0)
-          continue; /* we hold a slave fd: should not happen */
-        fprintf(stderr, "sqn-sim: the modem port closed (%s)\n",
-                n == 0 ? "end of file" : strerror(errno));
+      if (px_read_side(p, i, fds[i]) != 0)
         return SIM_EXIT_RUNTIME;
-      }
     }
   }
   return SIM_EXIT_OK;
