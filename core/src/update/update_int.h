@@ -41,7 +41,7 @@ enum sqn_update_purpose {
 #endif
 /* After +SHUTDOWN, the first poll of a rebooting modem (short: the modem
  * answers when it is up; each probe is bounded by probe_ms). */
-#define SQN_UPD_REBOOT_POLL_MS 200u
+#define SQN_UPD_REBOOT_POLL_MS 20u
 
 /* update.c: narration and I/O */
 void sqn_upd_copy(char *dst, size_t cap, const char *src);
