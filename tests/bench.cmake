@@ -4,7 +4,7 @@
 # assertions): it checks that the benchmark runs, its own correctness checks
 # pass and the figures are printed. Run the real thing by hand:
 #   build-bench/tests/bench_codec; build-bench/tests/bench_inproc;
-#   build-bench/tests/bench_pingpong
+#   build-bench/tests/bench_pingpong; build-bench/tests/bench_sweep
 if(NOT TARGET sqnup_pkg)
   return()
 endif()
@@ -33,12 +33,22 @@ endfunction()
 
 sqn_add_bench(bench_codec SOURCES ${SQN_BENCH_DIR}/bench_codec.c)
 
-if(TARGET sim_model AND TARGET sqnup)
+if(TARGET harness_bridge)
   sqn_add_bench(bench_inproc SOURCES ${SQN_BENCH_DIR}/bench_inproc.c
-                LIBS sim_model sqnup)
+                LIBS harness_bridge sim_model sqnup)
+endif()
+
+if(TARGET sqn-scenario)
+  sqn_add_bench(bench_sweep SOURCES ${SQN_BENCH_DIR}/bench_sweep.c)
+  target_compile_definitions(bench_sweep PRIVATE
+                             SQN_SCENARIO_EXE="$<TARGET_FILE:sqn-scenario>")
+  add_dependencies(bench_sweep sqn-scenario)
 endif()
 
 if(TARGET sqnup_posix)
+  # The smoke scales sqn-update's timeouts by 0.02, not the default 0.001:
+  # 10 ms ack timeouts failed it on a loaded machine (a healthy run waits
+  # for no timeout, so the figures do not change).
   sqn_add_bench(bench_pingpong SOURCES ${SQN_BENCH_DIR}/bench_pingpong.c
                 LIBS sqnup_posix sqnup sim_pty_rate PkgConfig::JANSSON util)
   # The pty benchmark runs the tools as processes: build them with it.

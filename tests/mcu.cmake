@@ -14,6 +14,7 @@ set(SQN_MCU_FW_DIR ${SQN_MCU_BUILD_DIR}/examples/mcu)
 
 add_test(NAME mcu_build COMMAND ${CMAKE_COMMAND} -DMODE=build
          -DSRC=${CMAKE_SOURCE_DIR} -DBIN=${SQN_MCU_BUILD_DIR}
+         -DWERROR=${SQN_WERROR}
          -P ${CMAKE_CURRENT_SOURCE_DIR}/support/mcu_build.cmake)
 set_tests_properties(mcu_build PROPERTIES LABELS mcu TIMEOUT 600
   FIXTURES_SETUP mcu_fw SKIP_REGULAR_EXPRESSION "mcu: skipped")

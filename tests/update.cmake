@@ -9,11 +9,16 @@ if(TARGET sqnup)
         TIMEOUT 60)
     endif()
   endforeach()
-  if(TARGET sim_model AND TARGET sqnup_pkg AND
+  if(TARGET test_update)
+    # the whole-text test calls the procedure's internal sqn_upd_finish()
+    target_include_directories(test_update PRIVATE
+      ${PROJECT_SOURCE_DIR}/core/src/update)
+  endif()
+  if(TARGET harness_bridge AND TARGET sqnup_pkg AND
      EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c)
     sqn_add_check_test(test_update_sim
       SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c
-      LIBS sqnup sqnup_pkg sim_model
+      LIBS harness_bridge sqnup sqnup_pkg sim_model
       LABELS unit
       TIMEOUT 120)
   endif()
@@ -28,7 +33,7 @@ if(TARGET sqnup)
     sqn_add_check_test(test_update_cli
       SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_cli.c
       LABELS unit
-      TIMEOUT 90)
+      TIMEOUT 240)
     target_compile_definitions(test_update_cli PRIVATE
       SQN_UPDATE_BIN="$<TARGET_FILE:sqn-update>")
     add_dependencies(test_update_cli sqn-update)
@@ -37,9 +42,23 @@ if(TARGET sqnup)
         SQN_SIM_BIN="$<TARGET_FILE:sqn-sim>")
       add_dependencies(test_update_cli sqn-sim)
     endif()
+    if(TARGET sqn-dup)
+      target_compile_definitions(test_update_cli PRIVATE
+        SQN_DUP_BIN="$<TARGET_FILE:sqn-dup>")
+      add_dependencies(test_update_cli sqn-dup)
+    endif()
   endif()
   include(${CMAKE_CURRENT_LIST_DIR}/fuzz.cmake OPTIONAL)
   if(COMMAND sqn_add_fuzz_target AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_at_reply.c)
     sqn_add_fuzz_target(at_reply LIBS sqnup sqnup_codec)
   endif()
+endif()
+
+# Issue 14: the duel (tests/fuzz/fuzz_duel.h): the updater against the
+# model with the fuzzer on the line. updater_duel checks the updater's
+# invariants, sim_deep the model's in the deep states a real upgrade
+# reaches. Seeds: fixtures/corpus/{updater_duel,sim_deep}.
+if(COMMAND sqn_add_fuzz_target AND TARGET sqnup AND TARGET sim_model AND TARGET sqnup_pkg)
+  sqn_add_fuzz_target(updater_duel LIBS sqnup sim_model sqnup_pkg sqnup_codec)
+  sqn_add_fuzz_target(sim_deep LIBS sqnup sim_model sqnup_pkg sqnup_codec)
 endif()

@@ -6,12 +6,23 @@
  * optional RTS/CTS. A rate change reprograms the line in place
  * (tcsetattr after tcdrain) so bytes already queued leave at the old rate,
  * which is what AT+IPR needs.
+ *
+ * The port is exclusive the way serial tools on Linux agree on (minicom,
+ * picocom, ModemManager): a live UUCP lock file in /run/lock (or
+ * /var/lock) is honoured, then flock(LOCK_EX | LOCK_NB) on the tty and
+ * TIOCEXCL. flock is what also stops root (TIOCEXCL does not); a port that
+ * is busy is refused with SQN_E_PORT_BUSY before any byte is sent, naming
+ * the holder when /proc tells it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -90,6 +101,95 @@ static int sqn_posix_configure(struct sqn_posix_tty *t, uint32_t baud) {
   return 0;
 }
 
+/* "pid 1234 (picocom)", or "pid 1234" when /proc does not name it. */
+static void sqn_posix_who(long pid, char *out, size_t cap) {
+  char path[64], comm[64] = "";
+  FILE *f;
+  snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+  f = fopen(path, "r");
+  if (f) {
+    if (fgets(comm, sizeof comm, f))
+      comm[strcspn(comm, "\n")] = '\0';
+    fclose(f);
+  }
+  if (comm[0])
+    snprintf(out, cap, "pid %ld (%s)", pid, comm);
+  else
+    snprintf(out, cap, "pid %ld", pid);
+}
+
+/* The process holding a flock on the inode of `st`, from /proc/locks. */
+static long sqn_posix_flock_holder(const struct stat *st) {
+  char line[256];
+  long found = 0;
+  FILE *f = fopen("/proc/locks", "r");
+  if (!f)
+    return 0;
+  while (!found && fgets(line, sizeof line, f)) {
+    long pid;
+    unsigned maj, min;
+    unsigned long ino;
+    char kind[16];
+    if (sscanf(line, "%*[^:]: %15s %*s %*s %ld %x:%x:%lu", kind, &pid, &maj,
+               &min, &ino) == 5 &&
+        strcmp(kind, "FLOCK") == 0 && ino == (unsigned long)st->st_ino &&
+        pid != (long)getpid())
+      found = pid;
+  }
+  fclose(f);
+  return found;
+}
+
+/* A live UUCP lock file for `path` (LCK..ttyUSB0, LCK..pts_3): its pid. */
+static long sqn_posix_uucp_holder(const char *path) {
+  static const char *const dirs[] = {"/run/lock", "/var/lock"};
+  const char *name = strncmp(path, "/dev/", 5) == 0 ? path + 5 : path;
+  char base[200], lock[260], text[32] = "";
+  size_t i;
+  snprintf(base, sizeof base, "%s", name);
+  for (i = 0; base[i]; i++)
+    if (base[i] == '/')
+      base[i] = '_';
+  for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    FILE *f;
+    long pid;
+    snprintf(lock, sizeof lock, "%s/LCK..%s", dirs[i], base);
+    f = fopen(lock, "r");
+    if (!f)
+      continue;
+    if (!fgets(text, sizeof text, f))
+      text[0] = '\0';
+    fclose(f);
+    pid = strtol(text, NULL, 10);
+    if (pid > 0 && pid != (long)getpid() &&
+        (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+      return pid;
+  }
+  return 0;
+}
+
+/* Take the port for this process alone; SQN_E_PORT_BUSY when another has
+ * it (UUCP lock, flock or TIOCEXCL). */
+static int sqn_posix_lock(struct sqn_posix_tty *t, const struct stat *st) {
+  char who[96];
+  long pid;
+  if (flock(t->fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EAGAIN)
+      return 0; /* no flock here (some file systems): TIOCEXCL still holds */
+    pid = sqn_posix_flock_holder(st);
+    if (pid)
+      sqn_posix_who(pid, who, sizeof who);
+    snprintf(t->err, sizeof t->err,
+             "%s: port busy: another program has it open and locked%s%s",
+             t->path, pid ? " by " : "", pid ? who : "");
+    return SQN_E_PORT_BUSY;
+  }
+#ifdef TIOCEXCL
+  (void)ioctl(t->fd, TIOCEXCL);
+#endif
+  return 0;
+}
+
 int sqn_posix_tty_open(struct sqn_posix_tty *t, const char *path,
                        uint32_t baud, bool rtscts) {
   struct stat st;
@@ -107,19 +207,44 @@ int sqn_posix_tty_open(struct sqn_posix_tty *t, const char *path,
     return SQN_E_PORT;
   }
   if (!S_ISCHR(st.st_mode)) {
-    snprintf(t->err, sizeof t->err, "%s: not a character device (tty)", path);
+    char target[200];
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n > 0) {
+      target[n] = '\0';
+      snprintf(t->err, sizeof t->err,
+               "%s: a symlink to %s, which is not a tty", path, target);
+    } else {
+      snprintf(t->err, sizeof t->err, "%s: not a character device (tty)",
+               path);
+    }
     return SQN_E_PORT;
+  }
+  {
+    long pid = sqn_posix_uucp_holder(path);
+    if (pid) {
+      char who[96];
+      sqn_posix_who(pid, who, sizeof who);
+      snprintf(t->err, sizeof t->err,
+               "%s: port busy: UUCP lock file held by %s", path, who);
+      return SQN_E_PORT_BUSY;
+    }
   }
   t->fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (t->fd < 0) {
-    snprintf(t->err, sizeof t->err, "%s: %s", path, strerror(errno));
-    return SQN_E_PORT;
+    snprintf(t->err, sizeof t->err, "%s: %s%s", path, strerror(errno),
+             errno == EBUSY ? " (port busy: another program holds it in "
+                              "exclusive mode)"
+                            : "");
+    return errno == EBUSY ? SQN_E_PORT_BUSY : SQN_E_PORT;
   }
   if (!isatty(t->fd)) {
     snprintf(t->err, sizeof t->err, "%s: not a tty", path);
     rc = SQN_E_PORT;
     goto out_close_fd;
   }
+  rc = sqn_posix_lock(t, &st);
+  if (rc)
+    goto out_close_fd;
   rc = sqn_posix_configure(t, baud);
   if (rc)
     goto out_close_fd;
@@ -175,7 +300,10 @@ int sqn_posix_tty_write_all(struct sqn_posix_tty *t, const uint8_t *buf,
 int sqn_posix_tty_close(struct sqn_posix_tty *t) {
   if (t->fd < 0)
     return SQN_E_STATE;
-  close(t->fd);
+#ifdef TIOCNXCL
+  (void)ioctl(t->fd, TIOCNXCL);
+#endif
+  close(t->fd); /* releases the flock */
   t->fd = -1;
   return 0;
 }

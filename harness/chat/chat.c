@@ -12,11 +12,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Keywords that take one value after the positional arguments. */
 #define HARNESS_KW_MAP(XX)                                                    \
@@ -212,6 +214,91 @@ void harness_chat_free(struct harness_chat_script *s) {
   free(s);
 }
 
+/* A keyword option of a step (`timeout 5`, `goto LABEL`); 0 or -1. */
+static int harness_chat_parse_kw(const char **p,
+                                 const struct harness_chat_opdef *def, int kw,
+                                 struct harness_chat_step *st, char *err,
+                                 size_t errcap) {
+  bool quoted;
+  if (!(def->kws & (1u << kw))) {
+    snprintf(err, errcap, "'%s' does not take '%s'", def->word,
+             harness_kw_words[kw]);
+    return -1;
+  }
+  if (st->has_kw[kw]) {
+    snprintf(err, errcap, "'%s' given twice", harness_kw_words[kw]);
+    return -1;
+  }
+  int r = harness_chat_token(p, &st->kw[kw], &quoted, err, errcap);
+  if (r <= 0) {
+    if (r == 0)
+      snprintf(err, errcap, "'%s' needs a value", harness_kw_words[kw]);
+    return -1;
+  }
+  st->has_kw[kw] = true;
+  if (kw != HARNESS_KW_ELSE && kw != HARNESS_KW_GOTO &&
+      (quoted || !harness_parse_num(&st->kw[kw], &st->kwnum[kw]))) {
+    snprintf(err, errcap, "'%s' needs a number >= 0, not '%s'",
+             harness_kw_words[kw], (char *)st->kw[kw].p);
+    return -1;
+  }
+  return 0;
+}
+
+/* A positional argument of a step (kept in st, even on error); 0 or -1. */
+static int harness_chat_parse_arg(const struct harness_chat_opdef *def,
+                                  struct harness_bytes *tok, bool quoted,
+                                  struct harness_chat_step *st, char *err,
+                                  size_t errcap) {
+  if (st->nargs >= def->max) {
+    snprintf(err, errcap, "'%s' takes at most %u argument%s", def->word,
+             def->max, def->max == 1 ? "" : "s");
+    free(tok->p);
+    return -1;
+  }
+  unsigned i = st->nargs++;
+  st->arg[i] = *tok;
+  size_t kl = strlen(def->kinds);
+  char kind = def->kinds[i < kl ? i : kl - 1];
+  if (kind == 'n' && (quoted || !harness_parse_num(tok, &st->num[i]))) {
+    snprintf(err, errcap, "argument %u of '%s' must be a number, not '%s'",
+             i + 1, def->word, (char *)tok->p);
+    return -1;
+  }
+  if (kind == 's' && !quoted) {
+    snprintf(err, errcap,
+             "argument %u of '%s' must be a \"quoted string\", not '%s'",
+             i + 1, def->word, (char *)tok->p);
+    return -1;
+  }
+  return 0;
+}
+
+/* A parsed step is complete: enough arguments, its goto, a known flavor.
+ * 1, or -1 with err. */
+static int harness_chat_check_step(const struct harness_chat_opdef *def,
+                                   const struct harness_chat_step *st,
+                                   char *err, size_t errcap) {
+  if (st->nargs < def->min) {
+    snprintf(err, errcap, "'%s' needs %u argument%s", def->word, def->min,
+             def->min == 1 ? "" : "s");
+    return -1;
+  }
+  if ((def->kws & KW(GOTO)) && !st->has_kw[HARNESS_KW_GOTO]) {
+    snprintf(err, errcap, "'%s' needs 'goto LABEL'", def->word);
+    return -1;
+  }
+  if (st->op == HARNESS_CHAT_OP_STP_PUSH &&
+      !harness_stp_flavor_known((char *)st->arg[1].p)) {
+    snprintf(err, errcap,
+             "unknown STP flavor '%s' (pycom, pycom2018, walter, "
+             "walter-espidf, microchip)",
+             (char *)st->arg[1].p);
+    return -1;
+  }
+  return 1;
+}
+
 static int harness_chat_parse_line(const char *line, struct harness_chat_step *st,
                                    char *err, size_t errcap) {
   struct harness_bytes tok;
@@ -245,28 +332,8 @@ static int harness_chat_parse_line(const char *line, struct harness_chat_step *s
         kw = i;
     if (kw >= 0) {
       free(tok.p);
-      if (!(def->kws & (1u << kw))) {
-        snprintf(err, errcap, "'%s' does not take '%s'", def->word,
-                 harness_kw_words[kw]);
+      if (harness_chat_parse_kw(&p, def, kw, st, err, errcap) != 0)
         return -1;
-      }
-      if (st->has_kw[kw]) {
-        snprintf(err, errcap, "'%s' given twice", harness_kw_words[kw]);
-        return -1;
-      }
-      r = harness_chat_token(&p, &st->kw[kw], &quoted, err, errcap);
-      if (r <= 0) {
-        if (r == 0)
-          snprintf(err, errcap, "'%s' needs a value", harness_kw_words[kw]);
-        return -1;
-      }
-      st->has_kw[kw] = true;
-      if (kw != HARNESS_KW_ELSE && kw != HARNESS_KW_GOTO &&
-          (quoted || !harness_parse_num(&st->kw[kw], &st->kwnum[kw]))) {
-        snprintf(err, errcap, "'%s' needs a number >= 0, not '%s'",
-                 harness_kw_words[kw], (char *)st->kw[kw].p);
-        return -1;
-      }
       in_kw = true;
       continue;
     }
@@ -276,47 +343,12 @@ static int harness_chat_parse_line(const char *line, struct harness_chat_step *s
       free(tok.p);
       return -1;
     }
-    if (st->nargs >= def->max) {
-      snprintf(err, errcap, "'%s' takes at most %u argument%s", def->word,
-               def->max, def->max == 1 ? "" : "s");
-      free(tok.p);
+    if (harness_chat_parse_arg(def, &tok, quoted, st, err, errcap) != 0)
       return -1;
-    }
-    unsigned i = st->nargs++;
-    st->arg[i] = tok;
-    size_t kl = strlen(def->kinds);
-    char kind = def->kinds[i < kl ? i : kl - 1];
-    if (kind == 'n' && (quoted || !harness_parse_num(&tok, &st->num[i]))) {
-      snprintf(err, errcap, "argument %u of '%s' must be a number, not '%s'",
-               i + 1, def->word, (char *)tok.p);
-      return -1;
-    }
-    if (kind == 's' && !quoted) {
-      snprintf(err, errcap,
-               "argument %u of '%s' must be a \"quoted string\", not '%s'",
-               i + 1, def->word, (char *)tok.p);
-      return -1;
-    }
   }
-  if (st->nargs < def->min) {
-    snprintf(err, errcap, "'%s' needs %u argument%s", def->word, def->min,
-             def->min == 1 ? "" : "s");
-    return -1;
-  }
-  if ((def->kws & KW(GOTO)) && !st->has_kw[HARNESS_KW_GOTO]) {
-    snprintf(err, errcap, "'%s' needs 'goto LABEL'", def->word);
-    return -1;
-  }
-  if (st->op == HARNESS_CHAT_OP_STP_PUSH &&
-      !harness_stp_flavor_known((char *)st->arg[1].p)) {
-    snprintf(err, errcap,
-             "unknown STP flavor '%s' (pycom, pycom2018, walter, "
-             "walter-espidf, microchip)",
-             (char *)st->arg[1].p);
-    return -1;
-  }
-  return 1;
+  return harness_chat_check_step(def, st, err, errcap);
 }
+
 
 static const char *harness_step_label(const struct harness_chat_step *st) {
   if (st->op == HARNESS_CHAT_OP_GOTO)
@@ -326,14 +358,42 @@ static const char *harness_step_label(const struct harness_chat_step *st) {
   return NULL;
 }
 
-struct harness_chat_script *harness_chat_load(const char *path, char *err,
-                                              size_t errcap) {
-  char msg[256];
-  FILE *f = fopen(path, "r");
-  if (!f) {
+/* Open a regular file of at most `max` bytes for reading: a FIFO or a
+ * device would block or never end (O_NONBLOCK: opening a FIFO does not
+ * wait for a writer). NULL with a message naming the file. */
+static FILE *harness_chat_open(const char *path, uint64_t max, char *err,
+                               size_t errcap) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+  if (fd < 0) {
     snprintf(err, errcap, "%s: %s", path, strerror(errno));
     return NULL;
   }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errcap, "%s: not a regular file", path);
+    close(fd);
+    return NULL;
+  }
+  if ((uint64_t)st.st_size > max) {
+    snprintf(err, errcap, "%s: %llu bytes, more than %llu", path,
+             (unsigned long long)st.st_size, (unsigned long long)max);
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    snprintf(err, errcap, "%s: %s", path, strerror(errno));
+    close(fd);
+  }
+  return f;
+}
+
+struct harness_chat_script *harness_chat_load(const char *path, char *err,
+                                              size_t errcap) {
+  char msg[256];
+  FILE *f = harness_chat_open(path, 1024u * 1024u, err, errcap);
+  if (!f)
+    return NULL;
   struct harness_chat_script *s = calloc(1, sizeof *s);
   char *line = NULL;
   size_t lcap = 0, cap = 0;
@@ -611,24 +671,16 @@ static void harness_print_reply(struct harness_run *r) {
   fflush(r->o->out);
 }
 
-static int harness_run_step(struct harness_run *r,
-                            const struct harness_chat_step *st, size_t *pc) {
-  struct harness_bytes a[HARNESS_CHAT_MAX_ARGS];
+/* One function per script operation with a body of its own (the rest are
+ * a line in harness_run_step). Each runs in do { } while (0): `break` ends
+ * the step with rc. */
+static int harness_op_open(struct harness_run *r,
+                           const struct harness_chat_step *st,
+                           struct harness_bytes *a, size_t *pc) {
   int rc = HARNESS_CHAT_EXIT_OK;
   char err[1024];
-  unsigned ne = 0;
-
-  memset(a, 0, sizeof a);
-  for (; ne < st->nargs; ne++)
-    if (harness_expand(r, st, &st->arg[ne], &a[ne]) != 0) {
-      rc = HARNESS_CHAT_EXIT_USAGE;
-      goto out_free_args;
-    }
-  (*pc)++;
-
-  switch (st->op) {
-  case HARNESS_CHAT_OP_OPEN:
-  case HARNESS_CHAT_OP_REOPEN:
+  (void)a, (void)pc, (void)err;
+  do {
     harness_port_close(&r->port);
     if (harness_port_open(&r->port, r->port_path, (uint32_t)st->num[0], err,
                           sizeof err) != 0) {
@@ -643,13 +695,17 @@ static int harness_run_step(struct harness_run *r,
       rc = HARNESS_CHAT_EXIT_IO;
     }
     break;
-  case HARNESS_CHAT_OP_CLOSE:
-    harness_port_close(&r->port);
-    break;
-  case HARNESS_CHAT_OP_FLUSH:
-    harness_port_flush(&r->port);
-    break;
-  case HARNESS_CHAT_OP_SEND:
+  } while (0);
+  return rc;
+}
+
+static int harness_op_send(struct harness_run *r,
+                           const struct harness_chat_step *st,
+                           struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
     if (harness_need_port(r, st) != 0) {
       rc = HARNESS_CHAT_EXIT_USAGE;
       break;
@@ -660,41 +716,57 @@ static int harness_run_step(struct harness_run *r,
       rc = HARNESS_CHAT_EXIT_IO;
     }
     break;
-  case HARNESS_CHAT_OP_READ:
-  case HARNESS_CHAT_OP_READ_ANY: {
+  } while (0);
+  return rc;
+}
+
+static int harness_op_read(struct harness_run *r,
+                           const struct harness_chat_step *st,
+                           struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
     if (harness_need_port(r, st) != 0) {
       rc = HARNESS_CHAT_EXIT_USAGE;
       break;
     }
     bool any = st->op == HARNESS_CHAT_OP_READ_ANY;
     size_t n = st->nargs ? (size_t)st->num[0] : 1024;
-    double to = st->has_kw[HARNESS_KW_TIMEOUT] ? st->kwnum[HARNESS_KW_TIMEOUT]
-                                                : 20;
+    double to =
+        st->has_kw[HARNESS_KW_TIMEOUT] ? st->kwnum[HARNESS_KW_TIMEOUT] : 20;
     double gap = st->has_kw[HARNESS_KW_GAP] ? st->kwnum[HARNESS_KW_GAP] : 0.1;
     if (harness_read_into_reply(r, any, n, harness_bound_us(r, to),
                                 (uint64_t)(gap * 1e6)) < 0) {
       snprintf(r->msg, r->msgcap, "%s:%u: read error", r->s->path, st->line);
       rc = HARNESS_CHAT_EXIT_IO;
     }
-    break;
-  }
-  case HARNESS_CHAT_OP_READ_UNTIL: {
+  } while (0);
+  return rc;
+}
+
+static int harness_op_read_until(struct harness_run *r,
+                                 const struct harness_chat_step *st,
+                                 struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
     if (harness_need_port(r, st) != 0) {
       rc = HARNESS_CHAT_EXIT_USAGE;
       break;
     }
-    double to = st->has_kw[HARNESS_KW_TIMEOUT] ? st->kwnum[HARNESS_KW_TIMEOUT]
-                                                : 120;
-    double pause = st->has_kw[HARNESS_KW_PAUSE] ? st->kwnum[HARNESS_KW_PAUSE]
-                                                 : 0;
+    double to =
+        st->has_kw[HARNESS_KW_TIMEOUT] ? st->kwnum[HARNESS_KW_TIMEOUT] : 120;
+    double pause =
+        st->has_kw[HARNESS_KW_PAUSE] ? st->kwnum[HARNESS_KW_PAUSE] : 0;
     uint64_t deadline = harness_now_us() + harness_bound_us(r, to);
     r->reply_len = 0;
     for (;;) {
       long got = harness_port_read(&r->port, r->reply + r->reply_len,
                                    HARNESS_REPLY_MAX - r->reply_len, 50000);
       if (got < 0) {
-        snprintf(r->msg, r->msgcap, "%s:%u: read error", r->s->path,
-                 st->line);
+        snprintf(r->msg, r->msgcap, "%s:%u: read error", r->s->path, st->line);
         rc = HARNESS_CHAT_EXIT_IO;
         break;
       }
@@ -718,9 +790,17 @@ static int harness_run_step(struct harness_run *r,
       if (got == 0)
         harness_sleep(r, pause);
     }
-    break;
-  }
-  case HARNESS_CHAT_OP_EXPECT_ANY: {
+  } while (0);
+  return rc;
+}
+
+static int harness_op_expect_any(struct harness_run *r,
+                                 const struct harness_chat_step *st,
+                                 struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
     bool ok = false;
     for (unsigned i = 0; i < st->nargs; i++)
       ok |= a[i].n == r->reply_len && memcmp(a[i].p, r->reply, a[i].n) == 0;
@@ -730,10 +810,17 @@ static int harness_run_step(struct harness_run *r,
       snprintf(err, sizeof err, "unexpected reply '%s'", repr);
       rc = harness_step_fail(r, st, err);
     }
-    break;
-  }
-  case HARNESS_CHAT_OP_EXPECT_CONTAINS:
-  case HARNESS_CHAT_OP_EXPECT_NOT_CONTAINS: {
+  } while (0);
+  return rc;
+}
+
+static int harness_op_expect_contains(struct harness_run *r,
+                                      const struct harness_chat_step *st,
+                                      struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
     bool want = st->op == HARNESS_CHAT_OP_EXPECT_CONTAINS;
     if (harness_reply_contains(r, &a[0]) != want) {
       char repr[300];
@@ -742,25 +829,30 @@ static int harness_run_step(struct harness_run *r,
                want ? "lacks" : "contains", (char *)a[0].p);
       rc = harness_step_fail(r, st, err);
     }
-    break;
-  }
-  case HARNESS_CHAT_OP_SLEEP:
-    harness_sleep(r, st->num[0]);
-    break;
-  case HARNESS_CHAT_OP_LOOP_UNTIL_CONTAINS: {
+  } while (0);
+  return rc;
+}
+
+static int harness_op_loop_until_contains(struct harness_run *r,
+                                          const struct harness_chat_step *st,
+                                          struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
     if (harness_need_port(r, st) != 0) {
       rc = HARNESS_CHAT_EXIT_USAGE;
       break;
     }
     double max = st->has_kw[HARNESS_KW_MAX] ? st->kwnum[HARNESS_KW_MAX] : 100;
-    double every = st->has_kw[HARNESS_KW_EVERY] ? st->kwnum[HARNESS_KW_EVERY]
-                                                 : 1.0;
-    size_t n = st->has_kw[HARNESS_KW_READ] ? (size_t)st->kwnum[HARNESS_KW_READ]
-                                            : 1024;
+    double every =
+        st->has_kw[HARNESS_KW_EVERY] ? st->kwnum[HARNESS_KW_EVERY] : 1.0;
+    size_t n =
+        st->has_kw[HARNESS_KW_READ] ? (size_t)st->kwnum[HARNESS_KW_READ] : 1024;
     bool found = false;
     for (double i = 0; i < max && !found && rc == 0; i++) {
-      if (harness_port_write(&r->port, a[0].p, a[0].n,
-                             harness_bound_us(r, 20), err, sizeof err) != 0) {
+      if (harness_port_write(&r->port, a[0].p, a[0].n, harness_bound_us(r, 20),
+                             err, sizeof err) != 0) {
         snprintf(r->msg, r->msgcap, "%s:%u: %s", r->s->path, st->line, err);
         rc = HARNESS_CHAT_EXIT_IO;
         break;
@@ -770,8 +862,7 @@ static int harness_run_step(struct harness_run *r,
       if (harness_read_into_reply(r, true, n, harness_bound_us(r, every),
                                   100000) < 0) {
         rc = HARNESS_CHAT_EXIT_IO;
-        snprintf(r->msg, r->msgcap, "%s:%u: read error", r->s->path,
-                 st->line);
+        snprintf(r->msg, r->msgcap, "%s:%u: read error", r->s->path, st->line);
         break;
       }
       for (unsigned w = 1; w < st->nargs && !found; w++)
@@ -787,17 +878,26 @@ static int harness_run_step(struct harness_run *r,
                (char *)a[1].p, max);
       rc = harness_step_fail(r, st, err);
     }
-    break;
-  }
-  case HARNESS_CHAT_OP_STP_PUSH: {
+  } while (0);
+  return rc;
+}
+
+static int harness_op_stp_push(struct harness_run *r,
+                               const struct harness_chat_step *st,
+                               struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
     if (harness_need_port(r, st) != 0) {
       rc = HARNESS_CHAT_EXIT_USAGE;
       break;
     }
-    FILE *f = fopen((char *)a[0].p, "rb");
+    char why[300];
+    FILE *f = harness_chat_open((char *)a[0].p, 64ull * 1024 * 1024, why,
+                                sizeof why);
     if (!f) {
-      snprintf(r->msg, r->msgcap, "%s:%u: %s: %s", r->s->path, st->line,
-               (char *)a[0].p, strerror(errno));
+      snprintf(r->msg, r->msgcap, "%s:%u: %s", r->s->path, st->line, why);
       rc = HARNESS_CHAT_EXIT_IO;
       break;
     }
@@ -819,8 +919,8 @@ static int harness_run_step(struct harness_run *r,
     bool bad = ferror(f) || !data;
     fclose(f);
     if (bad) {
-      snprintf(r->msg, r->msgcap, "%s:%u: cannot read %s", r->s->path,
-               st->line, (char *)a[0].p);
+      snprintf(r->msg, r->msgcap, "%s:%u: cannot read %s", r->s->path, st->line,
+               (char *)a[0].p);
       free(data);
       rc = HARNESS_CHAT_EXIT_IO;
       break;
@@ -833,8 +933,147 @@ static int harness_run_step(struct harness_run *r,
       rc = HARNESS_CHAT_EXIT_FAIL;
     }
     free(data);
+  } while (0);
+  return rc;
+}
+
+static int harness_op_goto(struct harness_run *r,
+                           const struct harness_chat_step *st,
+                           struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
+    if (st->has_kw[HARNESS_KW_MAX] &&
+        ++r->jumps[*pc - 1] > st->kwnum[HARNESS_KW_MAX]) {
+      snprintf(err, sizeof err, "goto %s: more than %.0f times", (char *)a[0].p,
+               st->kwnum[HARNESS_KW_MAX]);
+      rc = harness_step_fail(r, st, err);
+      break;
+    }
+    *pc = st->target;
     break;
-  }
+  } while (0);
+  return rc;
+}
+
+static int harness_op_if_size_over(struct harness_run *r,
+                                   const struct harness_chat_step *st,
+                                   struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
+    struct stat sb;
+    if (stat((char *)a[0].p, &sb) != 0) {
+      snprintf(r->msg, r->msgcap, "%s:%u: %s: %s", r->s->path, st->line,
+               (char *)a[0].p, strerror(errno));
+      rc = HARNESS_CHAT_EXIT_IO;
+    } else if ((double)sb.st_size > st->num[1]) {
+      *pc = st->target;
+    }
+  } while (0);
+  return rc;
+}
+
+static int harness_op_if_var(struct harness_run *r,
+                             const struct harness_chat_step *st,
+                             struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
+    const char *v = harness_var(r, (char *)a[0].p, a[0].n);
+    if (v && strcmp(v, (char *)a[1].p) == 0)
+      *pc = st->target;
+  } while (0);
+  return rc;
+}
+
+static int harness_op_set(struct harness_run *r,
+                          const struct harness_chat_step *st,
+                          struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
+    if (harness_set_var(r, (char *)a[0].p, (char *)a[1].p) != 0) {
+      snprintf(r->msg, r->msgcap, "out of memory");
+      rc = HARNESS_CHAT_EXIT_IO;
+    }
+    break;
+  } while (0);
+  return rc;
+}
+
+static int harness_op_default(struct harness_run *r,
+                              const struct harness_chat_step *st,
+                              struct harness_bytes *a, size_t *pc) {
+  int rc = HARNESS_CHAT_EXIT_OK;
+  char err[1024];
+  (void)a, (void)pc, (void)err;
+  do {
+    if (!harness_var(r, (char *)a[0].p, a[0].n) &&
+        harness_set_var(r, (char *)a[0].p, (char *)a[1].p) != 0) {
+      snprintf(r->msg, r->msgcap, "out of memory");
+      rc = HARNESS_CHAT_EXIT_IO;
+    }
+    break;
+  } while (0);
+  return rc;
+}
+
+static int harness_run_step(struct harness_run *r,
+                            const struct harness_chat_step *st, size_t *pc) {
+  struct harness_bytes a[HARNESS_CHAT_MAX_ARGS];
+  int rc = HARNESS_CHAT_EXIT_OK;
+  unsigned ne = 0;
+
+  memset(a, 0, sizeof a);
+  for (; ne < st->nargs; ne++)
+    if (harness_expand(r, st, &st->arg[ne], &a[ne]) != 0) {
+      rc = HARNESS_CHAT_EXIT_USAGE;
+      goto out_free_args;
+    }
+  (*pc)++;
+
+  switch (st->op) {
+  case HARNESS_CHAT_OP_OPEN:
+  case HARNESS_CHAT_OP_REOPEN:
+    rc = harness_op_open(r, st, a, pc);
+    break;
+  case HARNESS_CHAT_OP_CLOSE:
+    harness_port_close(&r->port);
+    break;
+  case HARNESS_CHAT_OP_FLUSH:
+    harness_port_flush(&r->port);
+    break;
+  case HARNESS_CHAT_OP_SEND:
+    rc = harness_op_send(r, st, a, pc);
+    break;
+  case HARNESS_CHAT_OP_READ:
+  case HARNESS_CHAT_OP_READ_ANY:
+    rc = harness_op_read(r, st, a, pc);
+    break;
+  case HARNESS_CHAT_OP_READ_UNTIL:
+    rc = harness_op_read_until(r, st, a, pc);
+    break;
+  case HARNESS_CHAT_OP_EXPECT_ANY:
+    rc = harness_op_expect_any(r, st, a, pc);
+    break;
+  case HARNESS_CHAT_OP_EXPECT_CONTAINS:
+  case HARNESS_CHAT_OP_EXPECT_NOT_CONTAINS:
+    rc = harness_op_expect_contains(r, st, a, pc);
+    break;
+  case HARNESS_CHAT_OP_SLEEP:
+    harness_sleep(r, st->num[0]);
+    break;
+  case HARNESS_CHAT_OP_LOOP_UNTIL_CONTAINS:
+    rc = harness_op_loop_until_contains(r, st, a, pc);
+    break;
+  case HARNESS_CHAT_OP_STP_PUSH:
+    rc = harness_op_stp_push(r, st, a, pc);
+    break;
   case HARNESS_CHAT_OP_PRINT:
     fprintf(r->o->out, "%s\n", (char *)a[0].p);
     fflush(r->o->out);
@@ -849,14 +1088,7 @@ static int harness_run_step(struct harness_run *r,
   case HARNESS_CHAT_OP_LABEL:
     break;
   case HARNESS_CHAT_OP_GOTO:
-    if (st->has_kw[HARNESS_KW_MAX] &&
-        ++r->jumps[*pc - 1] > st->kwnum[HARNESS_KW_MAX]) {
-      snprintf(err, sizeof err, "goto %s: more than %.0f times",
-               (char *)a[0].p, st->kwnum[HARNESS_KW_MAX]);
-      rc = harness_step_fail(r, st, err);
-      break;
-    }
-    *pc = st->target;
+    rc = harness_op_goto(r, st, a, pc);
     break;
   case HARNESS_CHAT_OP_IF_CONTAINS:
   case HARNESS_CHAT_OP_IF_NOT_CONTAINS:
@@ -864,38 +1096,21 @@ static int harness_run_step(struct harness_run *r,
         (st->op == HARNESS_CHAT_OP_IF_CONTAINS))
       *pc = st->target;
     break;
-  case HARNESS_CHAT_OP_IF_SIZE_OVER: {
-    struct stat sb;
-    if (stat((char *)a[0].p, &sb) != 0) {
-      snprintf(r->msg, r->msgcap, "%s:%u: %s: %s", r->s->path, st->line,
-               (char *)a[0].p, strerror(errno));
-      rc = HARNESS_CHAT_EXIT_IO;
-    } else if ((double)sb.st_size > st->num[1]) {
-      *pc = st->target;
-    }
+  case HARNESS_CHAT_OP_IF_SIZE_OVER:
+    rc = harness_op_if_size_over(r, st, a, pc);
     break;
-  }
-  case HARNESS_CHAT_OP_IF_VAR: {
-    const char *v = harness_var(r, (char *)a[0].p, a[0].n);
-    if (v && strcmp(v, (char *)a[1].p) == 0)
-      *pc = st->target;
+  case HARNESS_CHAT_OP_IF_VAR:
+    rc = harness_op_if_var(r, st, a, pc);
     break;
-  }
   case HARNESS_CHAT_OP_SET:
-    if (harness_set_var(r, (char *)a[0].p, (char *)a[1].p) != 0) {
-      snprintf(r->msg, r->msgcap, "out of memory");
-      rc = HARNESS_CHAT_EXIT_IO;
-    }
+    rc = harness_op_set(r, st, a, pc);
     break;
   case HARNESS_CHAT_OP_DEFAULT:
-    if (!harness_var(r, (char *)a[0].p, a[0].n) &&
-        harness_set_var(r, (char *)a[0].p, (char *)a[1].p) != 0) {
-      snprintf(r->msg, r->msgcap, "out of memory");
-      rc = HARNESS_CHAT_EXIT_IO;
-    }
+    rc = harness_op_default(r, st, a, pc);
     break;
   case HARNESS_CHAT_OP_COUNT:
     break;
+  
   }
 
 out_free_args:

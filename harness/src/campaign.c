@@ -1,13 +1,15 @@
 /*
  * Seeded fault campaigns.
  *
- * Overview. Run r of a campaign with seed S has the seed mix64(S + r); the
- * seed alone picks 1..4 faults from the catalogue below (trigger, action
+ * Overview. Run r of a campaign with seed S has the seed
+ * mix64(S * 0x9E3779B97F4A7C15 + r) (splitmix64's finaliser over the seed
+ * times the 64-bit golden ratio, so that campaigns S and S+1 do not share
+ * their runs shifted by one); the seed alone picks 1..4 faults from the catalogue below (trigger, action
  * and their parameters), so a run is reproduced from its seed with nothing
  * else (`--run-seed X`). Each run: a modem booted from the start state,
- * the faults armed, one sqn-update run on the virtual clock, then the
- * judgement of link.c (recovered / reported with a working remedy /
- * failed). A failed run is shrunk: faults are dropped one at a time while
+ * the faults armed, one sqn-update run on the virtual clock (the bridge),
+ * then the judgement of link.c with the invariants of judge.c (recovered /
+ * reported with a working remedy / failed). A failed run is shrunk: faults are dropped one at a time while
  * the run still fails, until no single fault can go; the minimal list is
  * printed as YAML (ready for a scenario file) with `--run-seed X --keep M`.
  *
@@ -306,7 +308,7 @@ static int harness_campaign_run(struct harness_campaign_ctx *c, uint64_t seed,
   struct sim_fault f[HARNESS_CAMPAIGN_MAX_FAULTS];
   unsigned n = harness_campaign_faults(seed, c->o->pkg->len, f);
   l->narr = narr;
-  l->now_us = 0;
+  l->br.now_us = 0;
   int rc = -1;
   if (narr)
     harness_narrate(narr, 0, "Campaign run, seed 0x%016llx, faults mask 0x%x",
@@ -319,7 +321,7 @@ static int harness_campaign_run(struct harness_campaign_ctx *c, uint64_t seed,
     if (harness_link_add_fault(l, &f[i]) != 0)
       goto out_unset_narr;
     if (narr)
-      harness_narrate(narr, l->now_us, "Fault armed: %s (%s → %s)", f[i].name,
+      harness_narrate(narr, l->br.now_us, "Fault armed: %s (%s → %s)", f[i].name,
                       sim_fault_trigger_name(f[i].when),
                       sim_fault_action_name(f[i].action));
   }
@@ -327,12 +329,12 @@ static int harness_campaign_run(struct harness_campaign_ctx *c, uint64_t seed,
   if (harness_link_run(l, false, true, c->o->bound_us, &oc) != 0)
     goto out_unset_narr;
   if (narr)
-    harness_narrate(narr, l->now_us, "Run ends: %s",
+    harness_narrate(narr, l->br.now_us, "Run ends: %s",
                     oc.done ? sqn_err_name(oc.err) : "not done");
   if (harness_link_judge(l, &oc, c->o->bound_us, j) != 0)
     goto out_unset_narr;
   if (narr)
-    harness_narrate(narr, l->now_us, "Verdict: %s%s%s",
+    harness_narrate(narr, l->br.now_us, "Verdict: %s%s%s",
                     harness_verdict_kind_name(j->kind),
                     j->reason[0] ? " — " : "", j->reason);
   rc = 0;
@@ -423,6 +425,139 @@ static void harness_campaign_report(struct harness_campaign_ctx *c,
           (unsigned long long)seed, mask);
 }
 
+/* One run's JUnit test case. */
+static void harness_campaign_junit_case(struct harness_campaign_ctx *c,
+                                        uint64_t r, uint64_t seed,
+                                        uint32_t mask, double secs,
+                                        const struct harness_judgement *j) {
+  const struct harness_campaign_opts *o = c->o;
+  fprintf(c->junit,
+          "  <testcase classname=\"campaign\" name=\"run %llu seed "
+          "0x%016llx\" time=\"%.4f\">",
+          (unsigned long long)r, (unsigned long long)seed, secs);
+  if (j->kind == HARNESS_VK_FAILED) {
+    fprintf(c->junit, "<failure message=\"");
+    harness_xml_escape(c->junit, j->reason);
+    fprintf(c->junit, "\">reproduce: ");
+    harness_xml_escape(c->junit,
+                       o->repro ? o->repro : "sqn-scenario campaign");
+    fprintf(c->junit, " --run-seed 0x%016llx --keep 0x%x</failure>",
+            (unsigned long long)seed, mask);
+  } else {
+    fprintf(c->junit, "<system-out>");
+    harness_xml_escape(c->junit, harness_verdict_kind_name(j->kind));
+    if (j->reason[0]) {
+      fputs(": ", c->junit);
+      harness_xml_escape(c->junit, j->reason);
+    }
+    fprintf(c->junit, "</system-out>");
+  }
+  fprintf(c->junit, "</testcase>\n");
+}
+
+/* The JUnit file: the suite around the cases gathered in memory. 0 or -1. */
+static int harness_campaign_junit_write(struct harness_campaign_ctx *c,
+                                        const struct harness_campaign_stats *st) {
+  const struct harness_campaign_opts *o = c->o;
+  int rc = 0;
+  fclose(c->junit);
+  FILE *f = fopen(o->junit, "w");
+  if (f) {
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuites><testsuite name=\"campaign seed %llu shard "
+               "%u/%u\" tests=\"%llu\" failures=\"%llu\" errors=\"0\" "
+               "time=\"%.3f\">\n",
+            (unsigned long long)o->seed, o->shard.k ? o->shard.k : 1,
+            o->shard.m ? o->shard.m : 1, (unsigned long long)st->runs,
+            (unsigned long long)st->failed, st->wall_s);
+    fwrite(c->junit_buf, 1, c->junit_len, f);
+    fprintf(f, "</testsuite></testsuites>\n");
+    fclose(f);
+  } else {
+    fprintf(c->out, "campaign: cannot write %s\n", o->junit);
+    rc = -1;
+  }
+  free(c->junit_buf);
+  return rc;
+}
+
+/* A failed run: shrink its faults, report it, and print the first
+ * transcript. 0 or -1. */
+static int harness_campaign_failed(struct harness_campaign_ctx *c, uint64_t r,
+                                   uint64_t seed, uint32_t *mask,
+                                   struct harness_judgement *j,
+                                   unsigned *transcripts) {
+  const struct harness_campaign_opts *o = c->o;
+  struct sim_fault f[HARNESS_CAMPAIGN_MAX_FAULTS];
+  unsigned n = harness_campaign_faults(seed, o->pkg->len, f);
+  if (strncmp(j->reason, "NONDETERMINISM", 14) != 0 &&
+      harness_campaign_shrink(c, seed, n, mask, j) != 0)
+    return -1;
+  harness_campaign_report(c, r, seed, *mask, j);
+  if ((*transcripts)++ < 1 && !o->narrate) {
+    struct harness_narrator t;
+    harness_narrator_init(&t);
+    struct harness_judgement jt;
+    if (harness_campaign_run(c, seed, *mask, &t, &jt) == 0 && t.text)
+      fputs(t.text, c->out);
+    harness_narrator_free(&t);
+    fputc('\n', c->out);
+  }
+  return 0;
+}
+
+/* Run r of the campaign (or the --run-seed run): run, count, self-check,
+ * shrink and report a failure, JUnit. 0 or -1. */
+static int harness_campaign_one(struct harness_campaign_ctx *c, uint64_t r,
+                                struct harness_campaign_stats *st,
+                                unsigned *transcripts) {
+  const struct harness_campaign_opts *o = c->o;
+  uint64_t seed =
+      o->has_run_seed ? o->run_seed : harness_campaign_run_seed(o->seed, r);
+  uint32_t all = o->has_run_seed && o->keep_mask ? o->keep_mask : 0xFu;
+  double rt0 = harness_cwall();
+  struct harness_judgement j;
+  struct harness_narrator narr;
+  harness_narrator_init(&narr);
+  int run_rc =
+      harness_campaign_run(c, seed, all, o->narrate ? &narr : NULL, &j);
+  if (o->narrate && narr.text)
+    harness_narrator_print(&narr, c->out, true);
+  harness_narrator_free(&narr);
+  if (run_rc != 0)
+    return -1;
+  st->runs++;
+  if (j.kind == HARNESS_VK_RECOVERED)
+    st->recovered++;
+  else if (j.kind == HARNESS_VK_REPORTED)
+    st->reported++;
+  if (j.kind != HARNESS_VK_FAILED && o->self_check &&
+      (st->runs <= 2 || r % 97 == 0)) {
+    st->self_checked++;
+    int sc = harness_campaign_self_check(c, seed, all, j.reason,
+                                         sizeof(j.reason));
+    if (sc < 0)
+      return -1;
+    if (sc > 0)
+      j.kind = HARNESS_VK_FAILED;
+  }
+  uint32_t mask = all;
+  if (j.kind == HARNESS_VK_FAILED) {
+    st->failed++;
+    if (harness_campaign_failed(c, r, seed, &mask, &j, transcripts) != 0)
+      return -1;
+  } else if (o->has_run_seed || o->verbose) {
+    if (!o->has_run_seed)
+      fprintf(c->out, "run %llu ", (unsigned long long)r);
+    fprintf(c->out, "PASS  seed 0x%016llx: %s%s%s\n", (unsigned long long)seed,
+            harness_verdict_kind_name(j.kind), j.reason[0] ? " — " : "",
+            j.reason);
+  }
+  if (c->junit)
+    harness_campaign_junit_case(c, r, seed, mask, harness_cwall() - rt0, &j);
+  return 0;
+}
+
 int harness_campaign(const struct harness_campaign_opts *o,
                      struct harness_campaign_stats *st) {
   memset(st, 0, sizeof(*st));
@@ -445,112 +580,17 @@ int harness_campaign(const struct harness_campaign_opts *o,
   unsigned shard_k = o->shard.k ? o->shard.k : 1;
   uint64_t runs = o->has_run_seed ? 1 : o->runs;
   unsigned transcripts = 0;
-  for (uint64_t r = 0; r < runs; r++) {
+  rc = 0;
+  for (uint64_t r = 0; r < runs && rc == 0; r++) {
     if (!o->has_run_seed && r % shard_m != shard_k - 1)
       continue;
-    uint64_t seed = o->has_run_seed ? o->run_seed
-                                    : harness_campaign_run_seed(o->seed, r);
-    uint32_t all = o->has_run_seed && o->keep_mask ? o->keep_mask : 0xFu;
-    double rt0 = harness_cwall();
-    struct harness_judgement j;
-    struct harness_narrator narr;
-    harness_narrator_init(&narr);
-    int run_rc = harness_campaign_run(&c, seed, all,
-                                      o->narrate ? &narr : NULL, &j);
-    if (o->narrate && narr.text)
-      harness_narrator_print(&narr, c.out, true);
-    harness_narrator_free(&narr);
-    if (run_rc != 0)
-      goto out_close_junit;
-    st->runs++;
-    if (j.kind == HARNESS_VK_RECOVERED)
-      st->recovered++;
-    else if (j.kind == HARNESS_VK_REPORTED)
-      st->reported++;
-    if (j.kind != HARNESS_VK_FAILED && o->self_check &&
-        (st->runs <= 2 || r % 97 == 0)) {
-      st->self_checked++;
-      int sc = harness_campaign_self_check(&c, seed, all, j.reason,
-                                           sizeof(j.reason));
-      if (sc < 0)
-        goto out_close_junit;
-      if (sc > 0)
-        j.kind = HARNESS_VK_FAILED;
-    }
-    uint32_t mask = all;
-    if (j.kind == HARNESS_VK_FAILED) {
-      st->failed++;
-      struct sim_fault f[HARNESS_CAMPAIGN_MAX_FAULTS];
-      unsigned n = harness_campaign_faults(seed, o->pkg->len, f);
-      if (strncmp(j.reason, "NONDETERMINISM", 14) != 0 &&
-          harness_campaign_shrink(&c, seed, n, &mask, &j) != 0)
-        goto out_close_junit;
-      harness_campaign_report(&c, r, seed, mask, &j);
-      if (transcripts++ < 1 && !o->narrate) {
-        struct harness_narrator t;
-        harness_narrator_init(&t);
-        struct harness_judgement jt;
-        if (harness_campaign_run(&c, seed, mask, &t, &jt) == 0 && t.text)
-          fputs(t.text, c.out);
-        harness_narrator_free(&t);
-        fputc('\n', c.out);
-      }
-    } else if (o->has_run_seed || o->verbose) {
-      if (!o->has_run_seed)
-        fprintf(c.out, "run %llu ", (unsigned long long)r);
-      fprintf(c.out, "PASS  seed 0x%016llx: %s%s%s\n",
-              (unsigned long long)seed, harness_verdict_kind_name(j.kind),
-              j.reason[0] ? " — " : "", j.reason);
-    }
-    if (c.junit) {
-      fprintf(c.junit,
-              "  <testcase classname=\"campaign\" name=\"run %llu seed "
-              "0x%016llx\" time=\"%.4f\">",
-              (unsigned long long)r, (unsigned long long)seed,
-              harness_cwall() - rt0);
-      if (j.kind == HARNESS_VK_FAILED) {
-        fprintf(c.junit, "<failure message=\"");
-        harness_xml_escape(c.junit, j.reason);
-        fprintf(c.junit, "\">reproduce: ");
-        harness_xml_escape(c.junit,
-                           o->repro ? o->repro : "sqn-scenario campaign");
-        fprintf(c.junit, " --run-seed 0x%016llx --keep 0x%x</failure>",
-                (unsigned long long)seed, mask);
-      } else {
-        fprintf(c.junit, "<system-out>");
-        harness_xml_escape(c.junit, harness_verdict_kind_name(j.kind));
-        if (j.reason[0]) {
-          fputs(": ", c.junit);
-          harness_xml_escape(c.junit, j.reason);
-        }
-        fprintf(c.junit, "</system-out>");
-      }
-      fprintf(c.junit, "</testcase>\n");
-    }
+    rc = harness_campaign_one(&c, r, st, &transcripts);
   }
-  rc = st->failed ? 1 : 0;
-out_close_junit:
+  if (rc == 0)
+    rc = st->failed ? 1 : 0;
   st->wall_s = harness_cwall() - t0;
-  if (c.junit) {
-    fclose(c.junit);
-    FILE *f = fopen(o->junit, "w");
-    if (f) {
-      fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<testsuites><testsuite name=\"campaign seed %llu shard "
-                 "%u/%u\" tests=\"%llu\" failures=\"%llu\" errors=\"0\" "
-                 "time=\"%.3f\">\n",
-              (unsigned long long)o->seed, o->shard.k ? o->shard.k : 1,
-              o->shard.m ? o->shard.m : 1, (unsigned long long)st->runs,
-              (unsigned long long)st->failed, st->wall_s);
-      fwrite(c.junit_buf, 1, c.junit_len, f);
-      fprintf(f, "</testsuite></testsuites>\n");
-      fclose(f);
-    } else {
-      fprintf(c.out, "campaign: cannot write %s\n", o->junit);
-      rc = -1;
-    }
-    free(c.junit_buf);
-  }
+  if (c.junit && harness_campaign_junit_write(&c, st) != 0)
+    rc = -1;
 out_free_link:
   harness_link_free(c.l);
   free(c.l);

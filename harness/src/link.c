@@ -1,15 +1,9 @@
 /*
  * The fast in-process link (see link.h).
  *
- * Overview. Same plumbing as the scenario runner (run.c), trimmed for
- * thousands of runs per second:
- *
- *   sqn_update ── write ─► h2m ─► sim_modem_feed     (split at byte steps)
- *   sqn_update ◄─ feed ─── m2h ◄─ tx callback
- *
- * Queues are swapped with a spare buffer before they are handed to the
- * other side, so draining allocates nothing in the steady state and a
- * callback never re-enters the side that called it.
+ * Overview. The updater and the model on the bridge (bridge.h), as in the
+ * scenario runner, with the bridge's hooks for cut points: host bytes
+ * split at byte steps, and a stop as soon as the power is cut.
  *
  * Cut points are counted from the model's trace (AT and STP lines), from
  * its persist callback (flash writes) and from the host byte count. The cut
@@ -23,6 +17,8 @@
  * a fault-free session and guesswork once frames are dropped or corrupted.
  */
 #include "link.h"
+
+#include "judge.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,32 +66,6 @@ int harness_mutation_parse(const char *word, enum harness_mutation *out) {
   HARNESS_MUTATION_MAP(XX)
 #undef XX
   return -1;
-}
-
-/* --- queues ------------------------------------------------------------- */
-
-static int harness_lq_push(struct harness_link_queue *q, const uint8_t *b,
-                           size_t n) {
-  if (q->len + n > q->cap) {
-    size_t cap = q->cap ? q->cap * 2 : 32768;
-    while (cap < q->len + n)
-      cap *= 2;
-    uint8_t *d = realloc(q->data, cap);
-    if (!d)
-      return -1;
-    q->data = d;
-    q->cap = cap;
-  }
-  memcpy(q->data + q->len, b, n);
-  q->len += n;
-  return 0;
-}
-
-static void harness_lq_swap(struct harness_link_queue *a,
-                            struct harness_link_queue *b) {
-  struct harness_link_queue t = *a;
-  *a = *b;
-  *b = t;
 }
 
 /* --- package layout -------------------------------------------------------- */
@@ -147,6 +117,7 @@ static int harness_walk_cb(void *user, enum sqn_caba_event ev,
 int harness_link_init(struct harness_link *l, enum sim_profile profile,
                       const struct harness_pkg *pkg) {
   memset(l, 0, sizeof(*l));
+  harness_post_init(&l->post, false);
   l->profile = profile;
   l->pkg = pkg;
   /* Bytewise, so that the callback knows the exact stream offset. */
@@ -168,12 +139,7 @@ void harness_link_free(struct harness_link *l) {
     sim_modem_free(l->m);
   l->m = NULL;
   sim_state_release(&l->persisted);
-  free(l->h2m.data);
-  free(l->m2h.data);
-  free(l->spare.data);
-  memset(&l->h2m, 0, sizeof(l->h2m));
-  memset(&l->m2h, 0, sizeof(l->m2h));
-  memset(&l->spare, 0, sizeof(l->spare));
+  harness_bridge_free(&l->br);
 }
 
 /* --- the shadow ------------------------------------------------------------ */
@@ -317,8 +283,8 @@ static void harness_link_event(struct harness_link *l,
     memcpy(l->violation, l->ev_why, sizeof(l->violation));
   struct harness_cut_event ev = {.index = l->events,
                                  .kind = k,
-                                 .t_us = l->now_us,
-                                 .host_bytes = l->host_bytes,
+                                 .t_us = l->br.now_us,
+                                 .host_bytes = l->br.host_bytes,
                                  .writes = l->persisted.writes};
   if (l->on_event)
     l->on_event(l->ctx, &ev);
@@ -326,7 +292,7 @@ static void harness_link_event(struct harness_link *l,
     l->cut = true;
     l->cut_ev = ev;
     if (l->narr)
-      harness_narrate(l->narr, l->now_us,
+      harness_narrate(l->narr, l->br.now_us,
                       "POWER CUT at cut point %llu (%s)",
                       (unsigned long long)ev.index, harness_cut_kind_name(k));
   }
@@ -336,8 +302,7 @@ static void harness_link_tx(void *user, const uint8_t *buf, size_t len) {
   struct harness_link *l = user;
   if (l->cut)
     return;
-  if (harness_lq_push(&l->m2h, buf, len) != 0)
-    l->oom = true;
+  harness_bridge_to_host(&l->br, buf, len);
 }
 
 static void harness_link_trace(void *user, const struct sim_trace_event *ev) {
@@ -346,6 +311,7 @@ static void harness_link_trace(void *user, const struct sim_trace_event *ev) {
     return;
   if (l->narr)
     harness_narrate_sim(l->narr, ev);
+  harness_post_event(&l->post, ev);
   switch (ev->kind) {
   case SIM_TRACE_AT_RX:
     harness_link_event(l, HARNESS_CUT_AT_RX);
@@ -354,37 +320,31 @@ static void harness_link_trace(void *user, const struct sim_trace_event *ev) {
     harness_link_event(l, HARNESS_CUT_AT_TX);
     break;
   case SIM_TRACE_STP_RX:
-    if (l->sh.otf && ev->raw && ev->raw_len >= SQN_STP_HDR_LEN) {
-      struct sqn_stp_hdr h;
-      sqn_stp_hdr_parse(&h, ev->raw);
-      if (h.op == SQN_STP_OP_BLOCK)
-        l->sh.pending = h.plen;
-    }
+    if (l->sh.otf && ev->ev.type == SIM_EVENT_STP_FRAME &&
+        ev->ev.op == SQN_STP_OP_BLOCK)
+      l->sh.pending = ev->ev.plen;
     harness_link_event(l, HARNESS_CUT_STP_RX);
     break;
   case SIM_TRACE_STP_TX:
-    if (l->sh.otf && ev->raw && ev->raw_len >= SQN_STP_HDR_LEN + 2) {
-      struct sqn_stp_hdr h;
-      sqn_stp_hdr_parse(&h, ev->raw);
-      if (h.op == (SQN_STP_OP_BLOCK | SQN_STP_ACK) && l->sh.pending) {
-        uint32_t residue = (uint32_t)ev->raw[SQN_STP_HDR_LEN] << 8 |
-                           ev->raw[SQN_STP_HDR_LEN + 1];
-        l->sh.consumed += residue < l->sh.pending ? l->sh.pending - residue : 0;
-        l->sh.pending = 0;
-      }
+    /* A BLOCK ack's payload is the residue: bytes the modem did not take. */
+    if (l->sh.otf && ev->ev.type == SIM_EVENT_STP_FRAME &&
+        ev->ev.op == (SQN_STP_OP_BLOCK | SQN_STP_ACK) && l->sh.pending &&
+        ev->raw_len >= SQN_STP_HDR_LEN + 2) {
+      uint32_t residue = (uint32_t)ev->raw[SQN_STP_HDR_LEN] << 8 |
+                         ev->raw[SQN_STP_HDR_LEN + 1];
+      l->sh.consumed += residue < l->sh.pending ? l->sh.pending - residue : 0;
+      l->sh.pending = 0;
     }
     harness_link_event(l, HARNESS_CUT_STP_TX);
     break;
-  case SIM_TRACE_MODE:
-    if (ev->text && strncmp(ev->text, "STP slave (", 11) == 0) {
-      harness_shadow_settle(l);
-      l->sh.otf = strncmp(ev->text + 11, "ON_THE_FLY", 10) == 0;
-    } else if (ev->text && strncmp(ev->text, "STP session ended", 17) == 0) {
-      harness_shadow_settle(l);
-    }
-    break;
   default:
     break;
+  }
+  if (ev->ev.type == SIM_EVENT_STP_OPEN) {
+    harness_shadow_settle(l);
+    l->sh.otf = strcmp(ev->ev.stp_mode, "ON_THE_FLY") == 0;
+  } else if (ev->ev.type == SIM_EVENT_STP_CLOSE) {
+    harness_shadow_settle(l);
   }
 }
 
@@ -461,7 +421,8 @@ static int harness_link_boot_common(struct harness_link *l,
   l->ev_torn = false;
   l->shadow_armed = !l->no_shadow;
   l->cut = false;
-  l->h2m.len = l->m2h.len = 0;
+  harness_bridge_drop_all(&l->br);
+  harness_post_power(&l->post);
   struct sim_modem_config mc = {
       .profile = l->profile,
       .state = &copy,
@@ -474,7 +435,8 @@ static int harness_link_boot_common(struct harness_link *l,
                          ? SIM_DEBUG_MARK_VALID_EARLY
                          : 0u,
   };
-  l->m = sim_modem_new(&mc, l->now_us);
+  l->m = sim_modem_new(&mc, l->br.now_us);
+  l->br.m = l->m;
   if (!l->m)
     return -1;
   harness_link_settle(l, 60ull * 1000000ull);
@@ -493,7 +455,7 @@ int harness_link_boot_shadow(struct harness_link *l, const struct sim_state *st,
 
 int harness_link_power_cycle(struct harness_link *l) {
   if (l->narr)
-    harness_narrate(l->narr, l->now_us,
+    harness_narrate(l->narr, l->br.now_us,
                     "Harness: the modem powers up again from its flash "
                     "(boot %d, fff %s %s-%u, updater %s, status %s)",
                     (int)l->persisted.boot_select,
@@ -503,7 +465,7 @@ int harness_link_power_cycle(struct harness_link *l) {
                     l->persisted.upgrade_status);
   /* Power stays off for a second: nothing in the model depends on it, but
    * the transcript reads like the bench. */
-  l->now_us += 1000000u;
+  l->br.now_us += 1000000u;
   return harness_link_boot(l, &l->persisted, false);
 }
 
@@ -513,25 +475,14 @@ int harness_link_add_fault(struct harness_link *l, const struct sim_fault *f) {
 }
 
 void harness_link_settle(struct harness_link *l, uint64_t max_us) {
-  uint64_t limit = l->now_us + max_us;
-  for (int i = 0; i < 100000 && !l->cut; i++) {
-    l->m2h.len = 0;
-    uint64_t dl = sim_modem_next_deadline(l->m);
-    if (dl == SIM_NEVER || dl > limit)
-      break;
-    if (dl > l->now_us)
-      l->now_us = dl;
-    sim_modem_tick(l->m, l->now_us);
-  }
-  l->m2h.len = 0;
-  l->h2m.len = 0;
+  harness_bridge_settle(&l->br, max_us);
 }
 
 /* --- one run --------------------------------------------------------------- */
 
 static int harness_link_write(void *user, const uint8_t *buf, size_t len) {
   struct harness_link *l = user;
-  if (harness_lq_push(&l->h2m, buf, len) != 0) {
+  if (harness_bridge_to_modem(&l->br, buf, len) != 0) {
     l->oom = true;
     return -1;
   }
@@ -540,7 +491,7 @@ static int harness_link_write(void *user, const uint8_t *buf, size_t len) {
 
 static int harness_link_set_baud(void *user, uint32_t baud) {
   struct harness_link *l = user;
-  l->m2h.len = 0; /* bytes in flight at the old rate are lost */
+  harness_bridge_drop_to_host(&l->br); /* bytes at the old rate are lost */
   sim_modem_set_host_baud(l->m, baud);
   return 0;
 }
@@ -564,42 +515,12 @@ static void harness_link_upd_event(void *user,
     harness_narrate_update(l->narr, ev);
 }
 
-/* Host bytes to the model, split at byte-step cut points. */
-static void harness_link_feed_model(struct harness_link *l, const uint8_t *b,
-                                    size_t n) {
-  while (n && !l->cut) {
-    size_t take = n;
-    if (l->byte_step) {
-      uint64_t to_next = l->byte_step - l->host_bytes % l->byte_step;
-      if (to_next < take)
-        take = (size_t)to_next;
-    }
-    sim_modem_feed(l->m, l->now_us, b, take);
-    l->host_bytes += take;
-    b += take;
-    n -= take;
-    if (l->byte_step && l->host_bytes % l->byte_step == 0)
-      harness_link_event(l, HARNESS_CUT_BYTE);
-  }
+static bool harness_link_is_cut(void *ctx) {
+  return ((struct harness_link *)ctx)->cut;
 }
 
-static void harness_link_drain(struct harness_link *l) {
-  while (!l->cut && (l->h2m.len || l->m2h.len)) {
-    if (l->h2m.len) {
-      harness_lq_swap(&l->h2m, &l->spare);
-      harness_link_feed_model(l, l->spare.data, l->spare.len);
-      l->spare.len = 0;
-    }
-    if (l->cut)
-      break;
-    if (l->m2h.len) {
-      harness_lq_swap(&l->m2h, &l->spare);
-      if (!sqn_update_done(&l->u))
-        sqn_update_feed(&l->u, l->now_us / 1000u, l->spare.data,
-                        l->spare.len);
-      l->spare.len = 0;
-    }
-  }
+static void harness_link_byte_step(void *ctx) {
+  harness_link_event(ctx, HARNESS_CUT_BYTE);
 }
 
 int harness_link_run(struct harness_link *l, bool force, bool with_elf,
@@ -622,10 +543,15 @@ int harness_link_run(struct harness_link *l, bool force, bool with_elf,
   cfg.event = harness_link_upd_event;
   cfg.user = l;
   l->events = 0;
-  l->host_bytes = 0;
   l->cut = false;
-  l->h2m.len = l->m2h.len = 0;
-  out->start_us = l->now_us;
+  harness_bridge_drop_all(&l->br);
+  /* The commands of this run are judged from here (post.h); a modem whose
+   * flash already says success may be switched to FFF at once. */
+  l->post.start_success =
+      strcmp(sim_modem_state(l->m)->upgrade_status, "success") == 0;
+  l->post.violation[0] = '\0';
+  harness_post_run(&l->post, 1);
+  out->start_us = l->br.now_us;
   out->err = 1;
   if (sqn_update_init(&l->u, &cfg) != 0) {
     out->err = SQN_E_BAD_ARGUMENTS;
@@ -635,51 +561,40 @@ int harness_link_run(struct harness_link *l, bool force, bool with_elf,
   if (l->narr)
     harness_narrator_set_host(l->narr, "sqn-update");
   sim_modem_set_host_baud(l->m, 921600);
-  uint64_t limit = l->now_us + bound_us;
-  sqn_update_start(&l->u, l->now_us / 1000u);
-  for (uint64_t steps = 0; !sqn_update_done(&l->u) && !l->cut; steps++) {
-    harness_link_drain(l);
-    if (l->oom)
-      return -1;
-    if (sqn_update_done(&l->u) || l->cut)
-      break;
-    uint64_t du = sqn_update_next_deadline(&l->u);
-    uint64_t tu = du == SQN_UPDATE_NEVER ? UINT64_MAX : du * 1000u;
-    uint64_t tm = sim_modem_next_deadline(l->m);
-    uint64_t next = tu < tm ? tu : tm;
-    if (next == UINT64_MAX || steps > HARNESS_LINK_MAX_STEPS) {
-      out->stuck = true;
-      break;
-    }
-    if (next > limit) {
-      l->now_us = limit;
-      out->past_bound = true;
-      break;
-    }
-    if (next > l->now_us)
-      l->now_us = next;
-    if (tm <= l->now_us)
-      sim_modem_tick(l->m, l->now_us);
-    if (!l->cut && tu <= l->now_us)
-      sqn_update_tick(&l->u, l->now_us / 1000u);
-  }
-  if (!l->cut)
-    harness_link_drain(l);
+  sqn_update_start(&l->u, l->br.now_us / 1000u);
+  l->br.host = &harness_bridge_sqn_update;
+  l->br.h = &l->u;
+  l->br.byte_step = l->byte_step;
+  l->br.max_steps = HARNESS_LINK_MAX_STEPS;
+  l->br.stopped = harness_link_is_cut;
+  l->br.on_byte_step = harness_link_byte_step;
+  l->br.ctx = l;
+  enum harness_bridge_end end = harness_bridge_run(&l->br, bound_us);
+  if (end == HARNESS_BRIDGE_OOM)
+    l->oom = true;
+  out->stuck = end == HARNESS_BRIDGE_STUCK;
+  out->past_bound = end == HARNESS_BRIDGE_PAST_BOUND;
   if (l->narr)
     harness_narrate_flush(l->narr);
   out->cut = l->cut;
   out->done = sqn_update_done(&l->u);
   if (out->done)
     out->err = sqn_update_result(&l->u);
-  out->end_us = l->now_us;
+  out->end_us = l->br.now_us;
   return l->oom ? -1 : 0;
 }
 
+static struct harness_target harness_link_target(const struct harness_link *l) {
+  struct harness_target t = {l->pkg->version_text, l->pkg->version.build};
+  return t;
+}
+
 bool harness_link_runs_package(const struct harness_link *l) {
-  const struct sim_state *st = sim_modem_state(l->m);
-  return sim_modem_powered(l->m) && sim_modem_smod(l->m) == SIM_SMOD_FFF &&
-         st->fff.valid && strcmp(st->fff.version, l->pkg->version_text) == 0 &&
-         st->fff.build == l->pkg->version.build;
+  struct harness_modem_view v;
+  struct harness_target t = harness_link_target(l);
+  char why[400];
+  harness_view_model(&v, l->m);
+  return harness_judge_success(&v, &t, why, sizeof(why)) == HARNESS_INV_NONE;
 }
 
 int harness_link_check_flash_json(const struct harness_link *l, char *why,
@@ -728,16 +643,9 @@ const char *harness_verdict_kind_name(enum harness_verdict_kind k) {
 }
 
 static const char *harness_link_mode(const struct harness_link *l) {
-  if (!sim_modem_powered(l->m))
-    return "OFF";
-  switch (sim_modem_smod(l->m)) {
-  case SIM_SMOD_FFH: return "FFH";
-  case SIM_SMOD_FFH_ELF: return "FFH-ELF";
-  case SIM_SMOD_FFF: return "FFF";
-  case SIM_SMOD_UPDATER: return "UPDATER";
-  case SIM_SMOD_RECOVERY: return "RECOVERY";
-  default: return "booting";
-  }
+  struct harness_modem_view v;
+  harness_view_model(&v, l->m);
+  return harness_view_mode(&v);
 }
 
 /* The invariants every run must keep, whatever its result: within its
@@ -747,19 +655,12 @@ static int harness_link_run_ok(struct harness_link *l,
                                const struct harness_link_outcome *oc,
                                uint64_t bound_us, const char *what,
                                struct harness_judgement *j) {
-  if (oc->past_bound) {
+  char why[400];
+  if (harness_judge_bounded(oc->past_bound, oc->stuck, (double)bound_us / 1e6,
+                            why, sizeof(why)) != HARNESS_INV_NONE) {
     snprintf(j->reason, sizeof(j->reason),
-             "INVARIANT: %s did not end within its bound of %.0f virtual s "
-             "(updater in %s, modem in %s)",
-             what, (double)bound_us / 1e6, sqn_update_state_name(l->u.state),
-             harness_link_mode(l));
-    return -1;
-  }
-  if (oc->stuck) {
-    snprintf(j->reason, sizeof(j->reason),
-             "INVARIANT: %s is stuck: no deadline on either side, updater in "
-             "%s, modem in %s",
-             what, sqn_update_state_name(l->u.state), harness_link_mode(l));
+             "%s: %s (updater in %s, modem in %s)", what, why,
+             sqn_update_state_name(l->u.state), harness_link_mode(l));
     return -1;
   }
   if (l->violation[0]) {
@@ -767,16 +668,17 @@ static int harness_link_run_ok(struct harness_link *l,
              what);
     return -1;
   }
+  if (harness_judge_commands(&l->post, why, sizeof(why)) != HARNESS_INV_NONE) {
+    snprintf(j->reason, sizeof(j->reason), "%s: %s", what, why);
+    return -1;
+  }
   if (oc->err == 0) {
+    struct harness_modem_view v;
+    struct harness_target t = harness_link_target(l);
     harness_link_settle(l, 60ull * 1000000ull);
-    if (!harness_link_runs_package(l)) {
-      const struct sim_state *st = sim_modem_state(l->m);
-      snprintf(j->reason, sizeof(j->reason),
-               "INVARIANT: %s reported success, but the modem is in %s with "
-               "fff %s %s-%u (package %s-%u)",
-               what, harness_link_mode(l), st->fff.valid ? "valid" : "INVALID",
-               st->fff.version, st->fff.build, l->pkg->version_text,
-               l->pkg->version.build);
+    harness_view_model(&v, l->m);
+    if (harness_judge_success(&v, &t, why, sizeof(why)) != HARNESS_INV_NONE) {
+      snprintf(j->reason, sizeof(j->reason), "%s: %s", what, why);
       return -1;
     }
   }
@@ -831,15 +733,15 @@ int harness_link_judge(struct harness_link *l,
   if (harness_link_run_ok(l, &r, bound_us, "the rerun after a power cycle",
                           j) != 0)
     return 0;
-  if (r.err != 0) {
-    snprintf(j->reason, sizeof(j->reason),
-             "INVARIANT: not rerunnable: the run ended with %s (remedy: %s), "
-             "but after it a power-cycled, fault-free rerun ended with %s "
-             "(modem in %s)",
-             sqn_err_name(oc->err), sqn_next_text(next), sqn_err_name(r.err),
-             harness_link_mode(l));
+  struct harness_modem_view v;
+  struct harness_target t = harness_link_target(l);
+  char what[160];
+  snprintf(what, sizeof(what), "not rerunnable: after %s (remedy: %s) and a "
+           "power cycle", sqn_err_name(oc->err), sqn_next_text(next));
+  harness_view_model(&v, l->m);
+  if (harness_judge_remedy(what, r.err, &v, &t, j->reason,
+                           sizeof(j->reason)) != HARNESS_INV_NONE)
     return 0;
-  }
   j->kind = HARNESS_VK_REPORTED;
   snprintf(j->reason, sizeof(j->reason),
            "%s (remedy: %s), then a power-cycled rerun succeeded",

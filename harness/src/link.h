@@ -27,7 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bridge.h"
 #include "narrate.h"
+#include "post.h"
 #include "pkgbuild.h"
 #include "sim/fault.h"
 #include "sim/modem.h"
@@ -115,11 +117,6 @@ struct harness_shadow_state {
   uint32_t pending;             /* bytes of the BLOCK being processed */
 };
 
-struct harness_link_queue {
-  uint8_t *data;
-  size_t len, cap;
-};
-
 struct harness_link {
   /* configuration (set before harness_link_start) */
   enum sim_profile profile;
@@ -135,7 +132,7 @@ struct harness_link {
   /* read-only state */
   struct sim_modem *m;
   struct sqn_update u;
-  uint64_t now_us;
+  struct harness_bridge br;     /* the clock (br.now_us) and the queues */
   uint64_t events;      /* cut-point events in the current run */
   bool cut;             /* the power was cut at cut_at */
   struct harness_cut_event cut_ev;
@@ -143,13 +140,12 @@ struct harness_link {
   uint64_t persists;            /* persist callbacks over the link's life */
   struct harness_shadow_state sh;
   char violation[320];          /* first write-ordering violation, or "" */
+  struct harness_post post;     /* the host's commands in the current run */
   bool ev_torn;                 /* the last event violated it */
   char ev_why[320];             /* ... and how */
   bool oom;
 
   /* private */
-  struct harness_link_queue h2m, m2h, spare;
-  uint64_t host_bytes;
   uint8_t tx_buf[SQN_UPDATE_TX_GOOD];
   uint8_t rx_buf[SQN_UPDATE_TX_GOOD];
   struct harness_slot_region region[HARNESS_SLOT_N];

@@ -250,23 +250,100 @@ static void harness_printable(const char *text, const uint8_t *raw,
   out[o < cap ? o : cap - 1] = '\0';
 }
 
-/* STP op of a traced frame: raw header byte 4, or -1. */
+/* STP op of a traced frame (its typed header), or -1. */
 static int harness_frame_op(const struct sim_trace_event *ev) {
-  if (ev->raw && ev->raw_len >= 16)
-    return ev->raw[4];
-  if (ev->text) {
-    if (strstr(ev->text, "BLOCK_CMD"))
-      return 2;
-    if (strstr(ev->text, "BLOCK"))
-      return 3;
-  }
-  return -1;
+  return ev->ev.type == SIM_EVENT_STP_FRAME ? ev->ev.op : -1;
 }
 
 static uint32_t harness_frame_plen(const struct sim_trace_event *ev) {
-  if (ev->raw && ev->raw_len >= 16)
-    return ((uint32_t)ev->raw[6] << 8) | ev->raw[7];
-  return 0;
+  return ev->ev.type == SIM_EVENT_STP_FRAME ? ev->ev.plen : 0;
+}
+
+static void harness_narrate_at_rx(struct harness_narrator *n,
+                                  const struct sim_trace_event *ev,
+                                  const char *body) {
+  n->recent_count = 0;
+  n->after_escape = false;
+  if (!strncmp(body, "+++", 3)) {
+    /* The escape and the next command reach the modem's line parser
+     * together when it was not in data mode: tell them apart. */
+    harness_narrate(n, ev->t_us,
+                    "%s → +++ (escape from data mode, between guard times "
+                    "of silence)", n->host);
+    if (body[3]) {
+      harness_narrate(n, ev->t_us, "%s → %s", n->host, body + 3);
+      n->after_escape = true;
+    }
+    return;
+  }
+  harness_narrate(n, ev->t_us, "%s → %s", n->host, body);
+  n->cmd_end = n->len;
+  n->cmd_t_us = ev->t_us;
+  n->cmd_answered = false;
+}
+
+static void harness_narrate_at_tx(struct harness_narrator *n,
+                                  const struct sim_trace_event *ev,
+                                  const char *body) {
+  if (n->recent_count < 8)
+    snprintf(n->recent[n->recent_count++], sizeof(n->recent[0]), "%.95s",
+             body);
+  char label[160];
+  harness_version_label(n, body, label, sizeof(label));
+  if (n->after_escape && !strcmp(body, "ERROR"))
+    snprintf(label, sizeof(label),
+             " (the modem was not in data mode: the +++ prefixed the AT, "
+             "hence ERROR; %s treats it as sync)", n->host);
+  n->after_escape = false;
+  bool pending = n->run_cmds || n->run_blocks || n->run_acks;
+  if (!pending && !n->oom && n->cmd_end && n->cmd_end == n->len &&
+      ev->t_us - n->cmd_t_us < 500000u) {
+    /* A prompt answer joins its command's line:
+     * "Host → ATI1 ⇒ UE5.0.0.0c, LR5.1.1.0-38638, OK". */
+    n->len--; /* the newline */
+    char add[700];
+    int k = snprintf(add, sizeof(add), "%s%s%s\n",
+                     n->cmd_answered ? ", " : " ⇒ ", body, label);
+    harness_narrator_append(n, add, (size_t)k);
+    n->cmd_end = n->len;
+    n->cmd_answered = true;
+    return;
+  }
+  n->cmd_end = 0;
+  harness_narrate(n, ev->t_us, "Modem → %s%s", body, label);
+}
+
+static void harness_narrate_stp_rx(struct harness_narrator *n,
+                                   const struct sim_trace_event *ev,
+                                   const char *body) {
+  n->stp_frames_rx++;
+  int op = harness_frame_op(ev);
+  if (op == 2 || op == 3) {
+    if (!n->run_cmds && !n->run_blocks && !n->run_acks)
+      n->run_t_us = ev->t_us;
+    if (op == 2)
+      n->run_cmds++;
+    else {
+      n->run_blocks++;
+      n->run_bytes += harness_frame_plen(ev);
+    }
+    return;
+  }
+  harness_narrate_detail(n, ev->t_us, "%s → STP %s", n->host, body);
+}
+
+static void harness_narrate_stp_tx(struct harness_narrator *n,
+                                   const struct sim_trace_event *ev,
+                                   const char *body) {
+  int op = harness_frame_op(ev);
+  bool in_run = n->run_cmds || n->run_blocks;
+  if (in_run && op >= 0 && ((op & 0x7f) == 2 || (op & 0x7f) == 3)) {
+    n->run_acks++;
+    if ((op & 0x80) == 0)
+      n->run_bad++;
+    return;
+  }
+  harness_narrate_detail(n, ev->t_us, "Modem → STP %s", body);
 }
 
 void harness_narrate_sim(struct harness_narrator *n,
@@ -275,89 +352,23 @@ void harness_narrate_sim(struct harness_narrator *n,
   harness_printable(ev->text, ev->raw, ev->raw_len, body, sizeof(body));
   switch (ev->kind) {
   case SIM_TRACE_AT_RX:
-    n->recent_count = 0;
-    n->after_escape = false;
-    if (!strncmp(body, "+++", 3)) {
-      /* The escape and the next command reach the modem's line parser
-       * together when it was not in data mode: tell them apart. */
-      harness_narrate(n, ev->t_us,
-                      "%s → +++ (escape from data mode, between guard times "
-                      "of silence)", n->host);
-      if (body[3]) {
-        harness_narrate(n, ev->t_us, "%s → %s", n->host, body + 3);
-        n->after_escape = true;
-      }
-      break;
-    }
-    harness_narrate(n, ev->t_us, "%s → %s", n->host, body);
-    n->cmd_end = n->len;
-    n->cmd_t_us = ev->t_us;
-    n->cmd_answered = false;
+    harness_narrate_at_rx(n, ev, body);
     break;
-  case SIM_TRACE_AT_TX: {
-    if (n->recent_count < 8)
-      snprintf(n->recent[n->recent_count++], sizeof(n->recent[0]), "%.95s",
-               body);
-    char label[160];
-    harness_version_label(n, body, label, sizeof(label));
-    if (n->after_escape && !strcmp(body, "ERROR"))
-      snprintf(label, sizeof(label),
-               " (the modem was not in data mode: the +++ prefixed the AT, "
-               "hence ERROR; %s treats it as sync)", n->host);
-    n->after_escape = false;
-    bool pending = n->run_cmds || n->run_blocks || n->run_acks;
-    if (!pending && !n->oom && n->cmd_end && n->cmd_end == n->len &&
-        ev->t_us - n->cmd_t_us < 500000u) {
-      /* A prompt answer joins its command's line:
-       * "Host → ATI1 ⇒ UE5.0.0.0c, LR5.1.1.0-38638, OK". */
-      n->len--; /* the newline */
-      char add[700];
-      int k = snprintf(add, sizeof(add), "%s%s%s\n",
-                       n->cmd_answered ? ", " : " ⇒ ", body, label);
-      harness_narrator_append(n, add, (size_t)k);
-      n->cmd_end = n->len;
-      n->cmd_answered = true;
-      break;
-    }
-    n->cmd_end = 0;
-    harness_narrate(n, ev->t_us, "Modem → %s%s", body, label);
+  case SIM_TRACE_AT_TX:
+    harness_narrate_at_tx(n, ev, body);
     break;
-  }
-  case SIM_TRACE_STP_RX: {
-    n->stp_frames_rx++;
-    int op = harness_frame_op(ev);
-    if (op == 2 || op == 3) {
-      if (!n->run_cmds && !n->run_blocks && !n->run_acks)
-        n->run_t_us = ev->t_us;
-      if (op == 2)
-        n->run_cmds++;
-      else {
-        n->run_blocks++;
-        n->run_bytes += harness_frame_plen(ev);
-      }
-      break;
-    }
-    harness_narrate_detail(n, ev->t_us, "%s → STP %s", n->host, body);
+  case SIM_TRACE_STP_RX:
+    harness_narrate_stp_rx(n, ev, body);
     break;
-  }
-  case SIM_TRACE_STP_TX: {
-    int op = harness_frame_op(ev);
-    bool in_run = n->run_cmds || n->run_blocks;
-    if (in_run && op >= 0 && ((op & 0x7f) == 2 || (op & 0x7f) == 3)) {
-      n->run_acks++;
-      if ((op & 0x80) == 0)
-        n->run_bad++;
-      break;
-    }
-    harness_narrate_detail(n, ev->t_us, "Modem → STP %s", body);
+  case SIM_TRACE_STP_TX:
+    harness_narrate_stp_tx(n, ev, body);
     break;
-  }
   case SIM_TRACE_STP_DROP:
     harness_narrate(n, ev->t_us, "Modem's STP decoder drops bytes: %s", body);
     break;
   case SIM_TRACE_MODE:
-    if (!strncmp(body, "power on", 8) || !strncmp(body, "STP session", 11) ||
-        !strncmp(body, "boot ", 5))
+    if (ev->ev.type == SIM_EVENT_POWER_ON ||
+        ev->ev.type == SIM_EVENT_STP_CLOSE || ev->ev.type == SIM_EVENT_BOOT)
       harness_narrate_detail(n, ev->t_us, "Modem: %s", body);
     else
       harness_narrate(n, ev->t_us, "Modem: %s", body);
@@ -370,7 +381,7 @@ void harness_narrate_sim(struct harness_narrator *n,
     harness_narrate(n, ev->t_us, "FAULT fired: %s", body);
     break;
   case SIM_TRACE_UPGRADE:
-    if (strstr(body, " checked"))
+    if (ev->ev.type == SIM_EVENT_RECORD)
       harness_narrate_detail(n, ev->t_us, "Modem upgrade engine: %s", body);
     else
       harness_narrate(n, ev->t_us, "Modem upgrade engine: %s", body);

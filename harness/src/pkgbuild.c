@@ -39,9 +39,9 @@ void harness_pkg_free(struct harness_pkg *p) {
   memset(p, 0, sizeof(*p));
 }
 
-int harness_pkg_build(const struct harness_scenario *s, struct harness_pkg *p,
-                      char *err, size_t errcap) {
-  memset(p, 0, sizeof(*p));
+/* The package options the scenario asks for; 0 or -1 (err set). */
+static int harness_pkg_opts(const struct harness_scenario *s,
+                            struct sqn_pkg_opts *o, char *err, size_t errcap) {
   const struct harness_pkg_yaml *y = s->package;
   enum sqn_pkg_family fam =
       s->profile == SIM_PROFILE_GM02S ? SQN_PKG_FAMILY_LR8 : SQN_PKG_FAMILY_LR5;
@@ -55,32 +55,66 @@ int harness_pkg_build(const struct harness_scenario *s, struct harness_pkg *p,
     if (major == 5 || major == 6 || major == 8)
       fam = (enum sqn_pkg_family)major;
   }
-  struct sqn_pkg_opts o;
-  if (sqn_pkg_opts_init(&o, fam) != 0) {
+  if (sqn_pkg_opts_init(o, fam) != 0) {
     snprintf(err, errcap, "%s: cannot set up package options", s->path);
     return -1;
   }
-  if (y) {
-    if (y->version) {
-      char text[48];
-      snprintf(text, sizeof(text), "%s-%u", y->version,
-               y->build ? y->build : o.version.build);
-      if (sqn_version_parse(&o.version, text) != 0) {
-        snprintf(err, errcap, "%s: package.version '%s' does not parse",
-                 s->path, y->version);
-        return -1;
-      }
-    } else if (y->build) {
-      o.version.build = y->build;
+  if (!y)
+    return 0;
+  if (y->version) {
+    char text[48];
+    snprintf(text, sizeof(text), "%s-%u", y->version,
+             y->build ? y->build : o->version.build);
+    if (sqn_version_parse(&o->version, text) != 0) {
+      snprintf(err, errcap, "%s: package.version '%s' does not parse",
+               s->path, y->version);
+      return -1;
     }
-    o.size = y->size;
-    o.no_pack = y->no_pack;
-    for (unsigned i = 0; i < y->records_count; i++) {
-      for (unsigned r = 0; r < SQN_PKG_REC_COUNT; r++)
-        if (strcmp(y->records[i], sqn_pkg_rec_name((enum sqn_pkg_rec)r)) == 0)
-          o.records |= SQN_PKG_REC_BIT(r);
-    }
+  } else if (y->build) {
+    o->version.build = y->build;
   }
+  o->size = y->size;
+  o->no_pack = y->no_pack;
+  for (unsigned i = 0; i < y->records_count; i++)
+    for (unsigned r = 0; r < SQN_PKG_REC_COUNT; r++)
+      if (strcmp(y->records[i], sqn_pkg_rec_name((enum sqn_pkg_rec)r)) == 0)
+        o->records |= SQN_PKG_REC_BIT(r);
+  return 0;
+}
+
+/* The scenario's damage to the built package: a flipped byte, a cut. */
+static int harness_pkg_damage(const struct harness_scenario *s,
+                              struct harness_pkg *p, char *err,
+                              size_t errcap) {
+  const struct harness_pkg_yaml *y = s->package;
+  if (y && y->corrupt_at) {
+    if (*y->corrupt_at >= p->len) {
+      snprintf(err, errcap,
+               "%s: package.corrupt_at %llu is past the end (%zu bytes)",
+               s->path, (unsigned long long)*y->corrupt_at, p->len);
+      return -1;
+    }
+    p->data[*y->corrupt_at] ^= 0x5A;
+  }
+  if (y && y->truncate) {
+    if (*y->truncate > p->len) {
+      snprintf(err, errcap, "%s: package.truncate %llu is past the end",
+               s->path, (unsigned long long)*y->truncate);
+      return -1;
+    }
+    p->len = (size_t)*y->truncate;
+  }
+  p->missing = y && y->missing;
+  return 0;
+}
+
+int harness_pkg_build(const struct harness_scenario *s, struct harness_pkg *p,
+                      char *err, size_t errcap) {
+  memset(p, 0, sizeof(*p));
+  const struct harness_pkg_yaml *y = s->package;
+  struct sqn_pkg_opts o;
+  if (harness_pkg_opts(s, &o, err, errcap) != 0)
+    return -1;
   struct harness_buf b = {0};
   int rc = sqn_pkg_build(&o, harness_buf_write, &b);
   if (rc != 0) {
@@ -94,24 +128,8 @@ int harness_pkg_build(const struct harness_scenario *s, struct harness_pkg *p,
   p->version = o.version;
   snprintf(p->version_text, sizeof(p->version_text), "%u.%u.%u.%u",
            o.version.v[0], o.version.v[1], o.version.v[2], o.version.v[3]);
-  if (y && y->corrupt_at) {
-    if (*y->corrupt_at >= p->len) {
-      snprintf(err, errcap,
-               "%s: package.corrupt_at %llu is past the end (%zu bytes)",
-               s->path, (unsigned long long)*y->corrupt_at, p->len);
-      goto out_free_pkg;
-    }
-    p->data[*y->corrupt_at] ^= 0x5A;
-  }
-  if (y && y->truncate) {
-    if (*y->truncate > p->len) {
-      snprintf(err, errcap, "%s: package.truncate %llu is past the end",
-               s->path, (unsigned long long)*y->truncate);
-      goto out_free_pkg;
-    }
-    p->len = (size_t)*y->truncate;
-  }
-  p->missing = y && y->missing;
+  if (harness_pkg_damage(s, p, err, errcap) != 0)
+    goto out_free_pkg;
   if (y && y->updater_elf) {
     struct sqn_pkg_elf_opts eo = {.version = o.updater.found ? o.updater
                                                              : o.version,

@@ -1,13 +1,13 @@
 /*
  * Post-conditions from the trace (faults.md section 2).
  *
- * Overview. The tracker follows three facts through the model's trace
- * events, whoever produced them (in-process model, harness pty, sqn-sim's
- * trace file):
- *   mode      "up: SMOD n ..." sets it; "boot", "power", "reboot" events
+ * Overview. The tracker follows three facts through the model's typed
+ * trace events (sim/modem.h, struct sim_event), whoever produced them
+ * (in-process model, harness pty, sqn-sim's JSON trace file); it never
+ * reads the events' text:
+ *   mode      an UP event sets it; BOOT, REBOOT, POWER_OFF and POWER_ON
  *             clear it (the modem is not answering in any mode then);
- *   success   an UPGRADE "verdict: success" or a "+SMUPGRADE: success"
- *             reply line;
+ *   success   a successful VERDICT, or a "+SMUPGRADE: success" reply line;
  *   STP start AT+SMSTPU... / AT+STP open a pending start; the next final
  *             result line (OK / ERROR / +CME ERROR) accepts or refuses it.
  * A refused start followed by host bytes that look like STP (an AT line
@@ -63,16 +63,12 @@ static bool harness_post_is_at_stp(const char *line) {
 
 static bool harness_post_looks_stp(const struct sim_trace_event *ev) {
   static const uint8_t magic[4] = {'f', 'a', 's', 't'};
-  const char *t = ev->text ? ev->text : "";
-  if (strncmp(t, "line longer than", 16) == 0)
+  if (ev->ev.type == SIM_EVENT_AT_OVERLONG)
     return true;
-  if (ev->raw && ev->raw_len >= 4) {
-    for (size_t i = 0; i + 4 <= ev->raw_len; i++)
-      if (memcmp(ev->raw + i, magic, 4) == 0)
-        return true;
-    return false;
-  }
-  return strstr(t, "fast") != NULL;
+  for (size_t i = 0; ev->raw && i + 4 <= ev->raw_len; i++)
+    if (memcmp(ev->raw + i, magic, 4) == 0)
+      return true;
+  return false;
 }
 
 static void harness_post_violate(struct harness_post *p, uint64_t t_us,
@@ -90,15 +86,20 @@ static void harness_post_violate(struct harness_post *p, uint64_t t_us,
   p->violation_t_us = t_us;
 }
 
-static void harness_post_mode(struct harness_post *p, const char *t) {
-  int n;
-  if (sscanf(t, "up: SMOD %d", &n) == 1) {
-    p->smod = n;
-    return;
-  }
-  if (strncmp(t, "boot ", 5) == 0 || strncmp(t, "power ", 6) == 0 ||
-      strncmp(t, "reboot", 6) == 0)
+static void harness_post_mode(struct harness_post *p, const struct sim_event *e) {
+  switch (e->type) {
+  case SIM_EVENT_UP:
+    p->smod = e->smod;
+    break;
+  case SIM_EVENT_BOOT:
+  case SIM_EVENT_REBOOT:
+  case SIM_EVENT_POWER_OFF:
+  case SIM_EVENT_POWER_ON:
     p->smod = -1;
+    break;
+  default:
+    break;
+  }
 }
 
 static void harness_post_at_rx(struct harness_post *p,
@@ -108,7 +109,7 @@ static void harness_post_at_rx(struct harness_post *p,
     char what[120];
     snprintf(what, sizeof(what), "STP bytes sent after the modem refused %s",
              p->stp_cmd);
-    harness_post_violate(p, ev->t_us, what, line);
+    harness_post_violate(p, ev->t_us, what, ev->text ? ev->text : line);
     return;
   }
   if (harness_post_prefix(line, "AT+SMSWBOOT=1") && !p->success_seen &&
@@ -137,7 +138,7 @@ static void harness_post_at_rx(struct harness_post *p,
 }
 
 static void harness_post_at_tx(struct harness_post *p, const char *line) {
-  if (strstr(line, "+SMUPGRADE: success"))
+  if (harness_post_prefix(line, "+SMUPGRADE: success"))
     p->success_seen = true;
   if (!p->stp_cmd_pending)
     return;
@@ -154,19 +155,16 @@ static void harness_post_at_tx(struct harness_post *p, const char *line) {
 void harness_post_event(struct harness_post *p,
                         const struct sim_trace_event *ev) {
   const char *t = ev->text ? ev->text : "";
+  const char *line = ev->ev.line ? ev->ev.line : "";
+  harness_post_mode(p, &ev->ev);
+  if (ev->ev.type == SIM_EVENT_VERDICT && ev->ev.success)
+    p->success_seen = true;
   switch (ev->kind) {
-  case SIM_TRACE_MODE:
-    harness_post_mode(p, t);
-    break;
-  case SIM_TRACE_UPGRADE:
-    if (strncmp(t, "verdict: success", 16) == 0)
-      p->success_seen = true;
-    break;
   case SIM_TRACE_AT_RX:
-    harness_post_at_rx(p, ev, t);
+    harness_post_at_rx(p, ev, line);
     break;
   case SIM_TRACE_AT_TX:
-    harness_post_at_tx(p, t);
+    harness_post_at_tx(p, line);
     break;
   case SIM_TRACE_STP_RX:
   case SIM_TRACE_STP_DROP:

@@ -4,12 +4,10 @@
  * Overview. One modem model (sim_model, sans-IO) lives for the whole
  * scenario; each run talks to it through one of two links:
  *
- *   in-process   sqn_update ── write cb ─► h2m queue ─► sim_modem_feed
- *                sqn_update ◄─ feed ───── m2h queue ◄── sim tx cb
- *                Time is the virtual clock (vclock): after draining both
- *                queues the loop jumps to the earliest of the two deadlines.
- *                Nothing sleeps; a run whose next event lies past its bound
- *                is stopped and reported.
+ *   in-process   sqn_update and the model on the bridge (bridge.h): byte
+ *                queues both ways, the virtual clock jumping to the
+ *                earliest deadline. Nothing sleeps; a run whose next event
+ *                lies past its bound is stopped and reported.
  *
  *   pty          child process (sqn-update or an external host such as
  *                sqn-chat with the 2018 Pycom script) on the pty slave;
@@ -25,9 +23,6 @@
  *                narration and checks come from sqn-sim's trace file and
  *                state file. sqn-sim lives across runs; a power cycle (or a
  *                run with faults of its own) restarts it on the same file.
- *
- * Queues decouple the two state machines: a callback never re-enters the
- * other side (sqn_update forbids re-entry from its callbacks).
  *
  * After every run, the post-conditions (post.c: commands sent to a modem in
  * the wrong state, from the trace) and the updater's report against the
@@ -57,13 +52,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridge.h"
+#include "judge.h"
 #include "pkgbuild.h"
 #include "post.h"
 #include "simproc.h"
-#include "vclock.h"
 
 #define HARNESS_SETTLE_US (60u * 1000000ull)
-#define HARNESS_MAX_STEPS 200000000ull
 
 const char *harness_status_name(enum harness_status s) {
   switch (s) {
@@ -72,51 +67,6 @@ const char *harness_status_name(enum harness_status s) {
   case HARNESS_SKIP: return "SKIP";
   }
   return "?";
-}
-
-/* --- byte queues ---------------------------------------------------------- */
-
-struct harness_queue {
-  uint8_t *data;
-  size_t head, len, cap;
-  bool oom;
-};
-
-static void harness_queue_push(struct harness_queue *q, const uint8_t *b,
-                               size_t n) {
-  if (q->head > 0 && q->head == q->len) {
-    q->head = q->len = 0;
-  }
-  if (q->len + n > q->cap) {
-    if (q->head > 0) {
-      memmove(q->data, q->data + q->head, q->len - q->head);
-      q->len -= q->head;
-      q->head = 0;
-    }
-    if (q->len + n > q->cap) {
-      size_t cap = q->cap ? q->cap * 2 : 16384;
-      while (cap < q->len + n)
-        cap *= 2;
-      uint8_t *d = realloc(q->data, cap);
-      if (!d) {
-        q->oom = true;
-        return;
-      }
-      q->data = d;
-      q->cap = cap;
-    }
-  }
-  memcpy(q->data + q->len, b, n);
-  q->len += n;
-}
-
-static size_t harness_queue_avail(const struct harness_queue *q) {
-  return q->len - q->head;
-}
-
-static void harness_queue_free(struct harness_queue *q) {
-  free(q->data);
-  memset(q, 0, sizeof(*q));
 }
 
 /* --- the scenario context ------------------------------------------------ */
@@ -128,8 +78,7 @@ struct harness_ctx {
   struct harness_pkg pkg;
   struct sim_state start;
   struct sim_modem *m;
-  struct harness_vclock clock;
-  struct harness_queue h2m, m2h;
+  struct harness_bridge br; /* the clock, and the link in-process */
   /* AT lines the modem received in the current run, '\n'-separated. */
   char *sent;
   size_t sent_len, sent_cap;
@@ -173,6 +122,24 @@ static int harness_cur_smod(struct harness_ctx *c) {
   return sim_modem_powered(c->m) ? (int)sim_modem_smod(c->m) : -1;
 }
 
+/* The modem as the judge sees it: the model, or (--pty) sqn-sim's trace
+ * (the mode; the process runs, so it is powered) and state file. */
+static void harness_cur_view(struct harness_ctx *c,
+                             struct harness_modem_view *v) {
+  if (!c->real) {
+    harness_view_model(v, c->m);
+    return;
+  }
+  v->powered = true;
+  v->smod = c->post.smod;
+  v->fff = harness_cur_state(c)->fff;
+}
+
+static struct harness_target harness_pkg_target(const struct harness_ctx *c) {
+  struct harness_target t = {c->pkg.version_text, c->pkg.version.build};
+  return t;
+}
+
 static void harness_str_append(char **buf, size_t *len, size_t *cap,
                                const char *s, size_t n) {
   if (*len + n + 1 > *cap) {
@@ -192,14 +159,16 @@ static void harness_str_append(char **buf, size_t *len, size_t *cap,
 
 static void harness_sim_tx(void *user, const uint8_t *buf, size_t len) {
   struct harness_ctx *c = user;
-  harness_queue_push(&c->m2h, buf, len);
+  harness_bridge_to_host(&c->br, buf, len);
 }
 
 static void harness_sim_trace(void *user, const struct sim_trace_event *ev) {
   struct harness_ctx *c = user;
   harness_post_event(&c->post, ev);
-  if (ev->kind == SIM_TRACE_AT_RX) {
-    const char *t = ev->text ? ev->text : "";
+  if (c->record)
+    harness_golden_event(&c->r->golden, ev);
+  if (ev->ev.type == SIM_EVENT_AT_LINE && ev->kind == SIM_TRACE_AT_RX) {
+    const char *t = ev->ev.line;
     harness_str_append(&c->sent, &c->sent_len, &c->sent_cap, t, strlen(t));
     harness_str_append(&c->sent, &c->sent_len, &c->sent_cap, "\n", 1);
   }
@@ -219,7 +188,8 @@ static int harness_modem_create(struct harness_ctx *c,
   };
   if (c->m)
     sim_modem_free(c->m);
-  c->m = sim_modem_new(&mc, c->clock.now_us);
+  c->m = sim_modem_new(&mc, c->br.now_us);
+  c->br.m = c->m;
   return c->m ? 0 : -1;
 }
 
@@ -229,7 +199,7 @@ static int harness_power_cycle(struct harness_ctx *c) {
   memset(&st, 0, sizeof(st));
   if (sim_state_copy(&st, sim_modem_state(c->m)) != 0)
     return -1;
-  harness_narrate(harness_narr(c), c->clock.now_us,
+  harness_narrate(harness_narr(c), c->br.now_us,
                   "Harness: full power cycle of the modem (faults cleared)");
   harness_post_power(&c->post);
   int rc = harness_modem_create(c, &st);
@@ -241,14 +211,13 @@ static int harness_power_cycle(struct harness_ctx *c) {
 
 static int harness_upd_write(void *user, const uint8_t *buf, size_t len) {
   struct harness_ctx *c = user;
-  harness_queue_push(&c->h2m, buf, len);
-  return c->h2m.oom ? -1 : (int)len;
+  return harness_bridge_to_modem(&c->br, buf, len) != 0 ? -1 : (int)len;
 }
 
 static int harness_upd_set_baud(void *user, uint32_t baud) {
   struct harness_ctx *c = user;
   /* The host reopens the port: bytes in flight at the old rate are lost. */
-  c->m2h.head = c->m2h.len = 0;
+  harness_bridge_drop_to_host(&c->br);
   sim_modem_set_host_baud(c->m, baud);
   return 0;
 }
@@ -287,37 +256,6 @@ struct harness_outcome {
   double wall_ms;
 };
 
-static int harness_drain(struct harness_ctx *c) {
-  int moved = 0;
-  while (harness_queue_avail(&c->h2m) || harness_queue_avail(&c->m2h)) {
-    if (harness_queue_avail(&c->h2m)) {
-      size_t n = harness_queue_avail(&c->h2m);
-      /* Copy first: feeding may make the updater write again. */
-      uint8_t *tmp = malloc(n);
-      if (!tmp)
-        return -1;
-      memcpy(tmp, c->h2m.data + c->h2m.head, n);
-      c->h2m.head += n;
-      sim_modem_feed(c->m, c->clock.now_us, tmp, n);
-      free(tmp);
-      moved = 1;
-    }
-    if (harness_queue_avail(&c->m2h)) {
-      size_t n = harness_queue_avail(&c->m2h);
-      uint8_t *tmp = malloc(n);
-      if (!tmp)
-        return -1;
-      memcpy(tmp, c->m2h.data + c->m2h.head, n);
-      c->m2h.head += n;
-      if (!sqn_update_done(&c->u))
-        sqn_update_feed(&c->u, c->clock.now_us / 1000u, tmp, n);
-      free(tmp);
-      moved = 1;
-    }
-  }
-  return moved;
-}
-
 static int harness_run_inproc(struct harness_ctx *c,
                               const struct harness_updater_yaml *uy,
                               bool force, uint64_t bound_us,
@@ -346,39 +284,21 @@ static int harness_run_inproc(struct harness_ctx *c,
     return 0;
   }
   sim_modem_set_host_baud(c->m, 921600);
-  uint64_t start = c->clock.now_us;
-  uint64_t limit = start + bound_us;
-  sqn_update_start(&c->u, start / 1000u);
-  uint64_t steps = 0;
-  while (!sqn_update_done(&c->u)) {
-    if (harness_drain(c) < 0)
-      return -1;
-    if (sqn_update_done(&c->u))
-      break;
-    uint64_t du = sqn_update_next_deadline(&c->u);
-    uint64_t tu = du == SQN_UPDATE_NEVER ? UINT64_MAX : du * 1000u;
-    uint64_t tm = sim_modem_next_deadline(c->m);
-    uint64_t next = tu < tm ? tu : tm;
-    if (next == UINT64_MAX) {
-      out->stuck = true;
-      break;
-    }
-    if (next > limit) {
-      harness_vclock_advance_to(&c->clock, limit);
-      out->past_bound = true;
-      break;
-    }
-    harness_vclock_advance_to(&c->clock, next);
-    if (tm <= c->clock.now_us)
-      sim_modem_tick(c->m, c->clock.now_us);
-    if (tu <= c->clock.now_us)
-      sqn_update_tick(&c->u, c->clock.now_us / 1000u);
-    if (++steps > HARNESS_MAX_STEPS) {
-      out->stuck = true;
-      break;
-    }
+  sqn_update_start(&c->u, c->br.now_us / 1000u);
+  c->br.host = &harness_bridge_sqn_update;
+  c->br.h = &c->u;
+  switch (harness_bridge_run(&c->br, bound_us)) {
+  case HARNESS_BRIDGE_OOM:
+    return -1;
+  case HARNESS_BRIDGE_PAST_BOUND:
+    out->past_bound = true;
+    break;
+  case HARNESS_BRIDGE_STUCK:
+    out->stuck = true;
+    break;
+  default:
+    break;
   }
-  (void)harness_drain(c);
   out->err = sqn_update_done(&c->u) ? sqn_update_result(&c->u) : 1;
   return 0;
 }
@@ -525,7 +445,7 @@ static void harness_host_output(struct harness_ctx *c, char *line_buf,
     if (ch == '\n' || *line_len >= 400) {
       line_buf[*line_len] = '\0';
       if (*line_len)
-        harness_narrate_host_says(harness_narr(c), c->clock.now_us,
+        harness_narrate_host_says(harness_narr(c), c->br.now_us,
                                   line_buf);
       harness_str_append(&c->out, &c->out_len, &c->out_cap, line_buf,
                          *line_len);
@@ -559,6 +479,131 @@ static _Noreturn void harness_child_exec(int out, char *const *argv) {
   _exit(127);
 }
 
+/* Replace @PTY@ in argv by the pty's name (kept in `store`). */
+static void harness_argv_pty(char **argv, const char *pty,
+                             char store[][256]) {
+  for (int i = 0; argv[i]; i++) {
+    char *at = strstr(argv[i], "@PTY@");
+    if (at) {
+      snprintf(store[i], 256, "%.*s%s%s", (int)(at - argv[i]), argv[i], pty,
+               at + 5);
+      argv[i] = store[i];
+    }
+  }
+}
+
+/* Kill the host (by pid) when its bound passed: SIGTERM, a moment, SIGKILL. */
+static void harness_kill_host(pid_t pid, int *status) {
+  kill(pid, SIGTERM);
+  struct timespec ts = {0, 200000000};
+  nanosleep(&ts, NULL);
+  kill(pid, SIGKILL);
+  waitpid(pid, status, 0);
+}
+
+/* A host process on a pty whose master the in-process model serves. */
+struct harness_pty_run {
+  int master, slave, out; /* out: the host's stdout+stderr (a pipe) */
+  pid_t pid;
+  double scale, w0;
+  uint64_t v0;
+  char line[512];
+  size_t line_len;
+  bool pipe_open;
+};
+
+/* Virtual time from the wall clock. */
+static void harness_pty_clock(struct harness_ctx *c,
+                              const struct harness_pty_run *p) {
+  double wn = harness_wall_now();
+  harness_bridge_advance_to(&c->br,
+                            p->v0 + (uint64_t)((wn - p->w0) / p->scale * 1e6));
+}
+
+/* Wait at most until the model's next deadline (or 50 ms) for bytes from
+ * the host or its output. */
+static int harness_pty_wait(struct harness_ctx *c, struct harness_pty_run *p,
+                            struct pollfd pf[2]) {
+  uint64_t dl = sim_modem_next_deadline(c->m);
+  double wait_s = 0.05;
+  if (dl != SIM_NEVER && dl > c->br.now_us) {
+    double d = (double)(dl - c->br.now_us) / 1e6 * p->scale;
+    if (d < wait_s)
+      wait_s = d;
+  } else if (dl != SIM_NEVER) {
+    wait_s = 0;
+  }
+  pf[0] = (struct pollfd){.fd = p->master, .events = POLLIN};
+  pf[1] = (struct pollfd){.fd = p->out, .events = POLLIN};
+  if (harness_bridge_pending_to_host(&c->br))
+    pf[0].events |= POLLOUT;
+  int nfds = p->pipe_open ? 2 : 1;
+  return poll(pf, (nfds_t)nfds, (int)(wait_s * 1000.0 + 0.999));
+}
+
+/* One turn: timers, the host's line rate, modem -> host, a bounded wait,
+ * host -> modem, the host's output. -1 when poll() failed. */
+static int harness_pty_turn(struct harness_ctx *c, struct harness_pty_run *p,
+                            uint8_t *buf, size_t cap) {
+  if (sim_modem_next_deadline(c->m) <= c->br.now_us)
+    sim_modem_tick(c->m, c->br.now_us);
+  /* The host's exact rates, as sqn-sim reads them (0: unreadable). */
+  uint32_t host_in, host_out;
+  sim_pty_host_rate(p->master, &host_in, &host_out);
+  sim_modem_set_host_rate(c->m, host_in, host_out);
+  while (harness_bridge_pending_to_host(&c->br)) {
+    ssize_t w = write(p->master, harness_bridge_peek_to_host(&c->br),
+                      harness_bridge_pending_to_host(&c->br));
+    if (w <= 0)
+      break;
+    harness_bridge_consume_to_host(&c->br, (size_t)w);
+  }
+  struct pollfd pf[2];
+  if (harness_pty_wait(c, p, pf) < 0 && errno != EINTR)
+    return -1;
+  harness_pty_clock(c, p);
+  if (pf[0].revents & POLLIN) {
+    ssize_t n = read(p->master, buf, cap);
+    if (n > 0)
+      sim_modem_feed(c->m, c->br.now_us, buf, (size_t)n);
+  }
+  if (p->pipe_open && (pf[1].revents & (POLLIN | POLLHUP))) {
+    ssize_t n = read(p->out, buf, cap);
+    if (n > 0)
+      harness_host_output(c, p->line, &p->line_len, (const char *)buf,
+                          (size_t)n, false);
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+      p->pipe_open = false;
+  }
+  return 0;
+}
+
+/* A fresh raw pty at 921600 and a pipe for the host's output; 0 or -1. */
+static int harness_pty_open(struct harness_ctx *c, struct harness_pty_run *p,
+                            char *slave_name, size_t cap) {
+  int pipefd[2];
+  (void)cap;
+  if (openpty(&p->master, &p->slave, slave_name, NULL, NULL) != 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason),
+             "openpty failed: %s (pty runs need /dev/ptmx)", strerror(errno));
+    return -1;
+  }
+  struct termios tio;
+  if (tcgetattr(p->slave, &tio) == 0) {
+    cfmakeraw(&tio);
+    cfsetispeed(&tio, B921600);
+    cfsetospeed(&tio, B921600);
+    tcsetattr(p->slave, TCSANOW, &tio);
+  }
+  if (pipe(pipefd) != 0) {
+    close(p->master);
+    close(p->slave);
+    return -1;
+  }
+  p->out = pipefd[0];
+  return pipefd[1];
+}
+
 /*
  * Run argv on a fresh pty whose master drives the in-process model. The
  * child's stdout and stderr go through a pipe into the transcript.
@@ -566,158 +611,78 @@ static _Noreturn void harness_child_exec(int out, char *const *argv) {
 static int harness_run_pty(struct harness_ctx *c, char **argv,
                            double scale, uint64_t bound_us,
                            struct harness_outcome *out) {
-  int master = -1, slave = -1, pipefd[2] = {-1, -1};
+  static char pty_arg[HARNESS_ARGV_MAX][256];
+  struct harness_pty_run p = {.scale = scale, .pipe_open = true};
   char slave_name[128];
   out->exit = -1;
-  if (openpty(&master, &slave, slave_name, NULL, NULL) != 0) {
-    snprintf(c->r->reason, sizeof(c->r->reason),
-             "openpty failed: %s (pty runs need /dev/ptmx)", strerror(errno));
+  int wr = harness_pty_open(c, &p, slave_name, sizeof(slave_name));
+  if (wr < 0) {
+    if (!c->r->reason[0])
+      snprintf(c->r->reason, sizeof(c->r->reason), "cannot start %s: %s",
+               argv[0], strerror(errno));
     return -1;
   }
-  struct termios tio;
-  if (tcgetattr(slave, &tio) == 0) {
-    cfmakeraw(&tio);
-    cfsetispeed(&tio, B921600);
-    cfsetospeed(&tio, B921600);
-    tcsetattr(slave, TCSANOW, &tio);
+  harness_argv_pty(argv, slave_name, pty_arg);
+  p.pid = fork();
+  if (p.pid < 0) {
+    snprintf(c->r->reason, sizeof(c->r->reason), "cannot start %s: %s",
+             argv[0], strerror(errno));
+    close(wr);
+    close(p.out);
+    close(p.master);
+    close(p.slave);
+    return -1;
   }
-  if (pipe(pipefd) != 0)
-    goto out_close_pty;
-  /* Substitute {pty} now that the slave name is known. */
-  for (int i = 0; argv[i]; i++) {
-    char *at = strstr(argv[i], "@PTY@");
-    if (at) {
-      static char pty_arg[HARNESS_ARGV_MAX][256];
-      snprintf(pty_arg[i], sizeof(pty_arg[i]), "%.*s%s%s",
-               (int)(at - argv[i]), argv[i], slave_name, at + 5);
-      argv[i] = pty_arg[i];
-    }
+  if (p.pid == 0) {
+    close(p.master);
+    close(p.out);
+    close(p.slave);
+    harness_child_exec(wr, argv);
   }
-  pid_t pid = fork();
-  if (pid < 0)
-    goto out_close_pipe;
-  if (pid == 0) {
-    close(master);
-    close(pipefd[0]);
-    close(slave);
-    harness_child_exec(pipefd[1], argv);
-  }
-  close(pipefd[1]);
-  pipefd[1] = -1;
+  close(wr);
   /* Keep the slave open so the master never sees EOF/EIO between the
    * child's opens and closes of the port. */
-  fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
-  fcntl(pipefd[0], F_SETFL, fcntl(pipefd[0], F_GETFL) | O_NONBLOCK);
-
-  double w0 = harness_wall_now();
-  uint64_t v0 = c->clock.now_us;
-  uint64_t limit = v0 + bound_us;
-  char line[512];
-  size_t line_len = 0;
+  fcntl(p.master, F_SETFL, fcntl(p.master, F_GETFL) | O_NONBLOCK);
+  fcntl(p.out, F_SETFL, fcntl(p.out, F_GETFL) | O_NONBLOCK);
+  p.w0 = harness_wall_now();
+  p.v0 = c->br.now_us;
+  uint64_t limit = p.v0 + bound_us;
   int status = 0;
-  bool exited = false, pipe_open = true;
+  bool exited = false;
   uint8_t buf[65536];
-  while (!exited || pipe_open) {
-    double wn = harness_wall_now();
-    uint64_t vn = v0 + (uint64_t)((wn - w0) / scale * 1e6);
-    harness_vclock_advance_to(&c->clock, vn);
-    if (c->clock.now_us >= limit && !exited) {
+  while (!exited || p.pipe_open) {
+    harness_pty_clock(c, &p);
+    if (c->br.now_us >= limit && !exited) {
       out->past_bound = true;
-      kill(pid, SIGTERM);
-      struct timespec ts = {0, 200000000};
-      nanosleep(&ts, NULL);
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      harness_kill_host(p.pid, &status);
+      break;
+    }
+    if (harness_pty_turn(c, &p, buf, sizeof(buf)) != 0)
+      break;
+    if (!exited && waitpid(p.pid, &status, WNOHANG) == p.pid)
       exited = true;
-      break;
-    }
-    if (sim_modem_next_deadline(c->m) <= c->clock.now_us)
-      sim_modem_tick(c->m, c->clock.now_us);
-    /* The host's exact rates, as sqn-sim reads them (0: unreadable). */
-    uint32_t host_in, host_out;
-    sim_pty_host_rate(master, &host_in, &host_out);
-    sim_modem_set_host_rate(c->m, host_in, host_out);
-    /* Modem -> host. */
-    while (harness_queue_avail(&c->m2h)) {
-      ssize_t w = write(master, c->m2h.data + c->m2h.head,
-                        harness_queue_avail(&c->m2h));
-      if (w <= 0)
-        break;
-      c->m2h.head += (size_t)w;
-    }
-    uint64_t dl = sim_modem_next_deadline(c->m);
-    double wait_s = 0.05;
-    if (dl != SIM_NEVER && dl > c->clock.now_us) {
-      double d = (double)(dl - c->clock.now_us) / 1e6 * scale;
-      if (d < wait_s)
-        wait_s = d;
-    } else if (dl != SIM_NEVER) {
-      wait_s = 0;
-    }
-    struct pollfd pf[2] = {{.fd = master, .events = POLLIN},
-                           {.fd = pipefd[0], .events = POLLIN}};
-    if (harness_queue_avail(&c->m2h))
-      pf[0].events |= POLLOUT;
-    int nfds = pipe_open ? 2 : 1;
-    int pr = poll(pf, (nfds_t)nfds, (int)(wait_s * 1000.0 + 0.999));
-    if (pr < 0 && errno != EINTR)
-      break;
-    wn = harness_wall_now();
-    harness_vclock_advance_to(&c->clock,
-                              v0 + (uint64_t)((wn - w0) / scale * 1e6));
-    if (pf[0].revents & POLLIN) {
-      ssize_t n = read(master, buf, sizeof(buf));
-      if (n > 0)
-        sim_modem_feed(c->m, c->clock.now_us, buf, (size_t)n);
-    }
-    if (pipe_open && (pf[1].revents & (POLLIN | POLLHUP))) {
-      ssize_t n = read(pipefd[0], buf, sizeof(buf));
-      if (n > 0)
-        harness_host_output(c, line, &line_len, (const char *)buf, (size_t)n,
-                            false);
-      else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-        pipe_open = false;
-    }
-    if (!exited) {
-      pid_t w = waitpid(pid, &status, WNOHANG);
-      if (w == pid)
-        exited = true;
-    }
   }
-  harness_host_output(c, line, &line_len, "", 0, true);
-  if (WIFEXITED(status))
-    out->exit = WEXITSTATUS(status);
-  else
-    out->exit = -1;
+  harness_host_output(c, p.line, &p.line_len, "", 0, true);
+  out->exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   out->err = out->exit;
-  close(pipefd[0]);
-  close(master);
-  close(slave);
+  close(p.out);
+  close(p.master);
+  close(p.slave);
   return 0;
-
-out_close_pipe:
-  close(pipefd[0]);
-  close(pipefd[1]);
-out_close_pty:
-  close(master);
-  close(slave);
-  snprintf(c->r->reason, sizeof(c->r->reason), "cannot start %s: %s",
-           argv[0], strerror(errno));
-  return -1;
 }
 
 /* --- real processes (--pty): sqn-sim and the host ----------------------- */
 
 static void harness_real_trace(void *user, const struct sim_trace_event *ev) {
   struct harness_ctx *c = user;
-  harness_vclock_advance_to(&c->clock, ev->t_us);
+  harness_bridge_advance_to(&c->br, ev->t_us);
   harness_sim_trace(c, ev);
 }
 
 /* Read what sqn-sim traced so far; -1 (reason set) on a broken trace. */
 static int harness_real_poll(struct harness_ctx *c) {
   char err[512];
-  harness_vclock_advance_to(&c->clock, harness_simproc_vnow(&c->sim));
+  harness_bridge_advance_to(&c->br, harness_simproc_vnow(&c->sim));
   if (harness_simproc_poll_trace(&c->sim, harness_real_trace, c, err,
                                  sizeof(err)) < 0) {
     snprintf(c->r->reason, sizeof(c->r->reason), "%s", err);
@@ -736,7 +701,7 @@ static bool harness_real_alive(struct harness_ctx *c) {
   c->sim.pid = 0;
   char tail[300];
   harness_simproc_stderr(&c->sim, tail, sizeof(tail));
-  harness_narrate(harness_narr(c), c->clock.now_us,
+  harness_narrate(harness_narr(c), c->br.now_us,
                   "Harness: sqn-sim exited on its own (status %d)%s%s",
                   WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                   tail[0] ? ": " : "", tail);
@@ -796,12 +761,12 @@ static int harness_real_start(struct harness_ctx *c,
   if (harness_simproc_start(&c->sim, bin, c->tmpdir,
                             c->s->profile == SIM_PROFILE_GM02S ? "gm02s"
                                                                : "monarch1",
-                            scale, faults, n, c->clock.now_us, err,
+                            scale, faults, n, c->br.now_us, err,
                             sizeof(err)) != 0) {
     snprintf(c->r->reason, sizeof(c->r->reason), "%s", err);
     return -1;
   }
-  harness_narrate(nr, c->clock.now_us,
+  harness_narrate(nr, c->br.now_us,
                   "Harness: sqn-sim #%u started on %s (time scale %g%s%s)",
                   c->sim.starts, c->sim.pty, scale, n ? ", faults in " : "",
                   n ? c->sim.faults_path : "");
@@ -819,14 +784,7 @@ static int harness_run_real(struct harness_ctx *c, char **argv,
   int pipefd[2] = {-1, -1};
   out->exit = -1;
   static char pty_arg[HARNESS_ARGV_MAX][256];
-  for (int i = 0; argv[i]; i++) {
-    char *at = strstr(argv[i], "@PTY@");
-    if (at) {
-      snprintf(pty_arg[i], sizeof(pty_arg[i]), "%.*s%s%s",
-               (int)(at - argv[i]), argv[i], c->sim.pty, at + 5);
-      argv[i] = pty_arg[i];
-    }
-  }
+  harness_argv_pty(argv, c->sim.pty, pty_arg);
   if (pipe(pipefd) != 0) {
     snprintf(c->r->reason, sizeof(c->r->reason), "pipe: %s", strerror(errno));
     return -1;
@@ -863,11 +821,7 @@ static int harness_run_real(struct harness_ctx *c, char **argv,
     }
     if (!exited && harness_simproc_vnow(&c->sim) >= limit) {
       out->past_bound = true;
-      kill(pid, SIGTERM);
-      struct timespec ts = {0, 200000000};
-      nanosleep(&ts, NULL);
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      harness_kill_host(pid, &status);
       exited = true;
       break;
     }
@@ -900,17 +854,7 @@ static int harness_run_real(struct harness_ctx *c, char **argv,
 
 /* Let the modem finish what it was doing (boot, apply) with a silent host. */
 static void harness_settle(struct harness_ctx *c) {
-  uint64_t limit = c->clock.now_us + HARNESS_SETTLE_US;
-  for (int i = 0; i < 100000; i++) {
-    c->m2h.head = c->m2h.len = 0;
-    uint64_t dl = sim_modem_next_deadline(c->m);
-    if (dl == SIM_NEVER || dl > limit)
-      break;
-    harness_vclock_advance_to(&c->clock, dl);
-    sim_modem_tick(c->m, c->clock.now_us);
-  }
-  c->m2h.head = c->m2h.len = 0;
-  c->h2m.head = c->h2m.len = 0;
+  harness_bridge_settle(&c->br, HARNESS_SETTLE_US);
 }
 
 /* --- expectations ------------------------------------------------------- */
@@ -1013,50 +957,18 @@ static int harness_check_report(struct harness_ctx *c, unsigned run,
   return 0;
 }
 
-static int harness_check_expect(struct harness_ctx *c, unsigned run,
-                                const struct harness_run_yaml *ry,
+/* The scenario's expected result: success or error, which error, exit
+ * status. */
+static int harness_check_result(struct harness_ctx *c, unsigned run,
+                                const struct harness_expect_yaml *e,
                                 const struct harness_outcome *oc,
-                                uint32_t stp_before) {
-  const struct harness_expect_yaml *e = ry->expect;
-  enum harness_updater_kind kind =
-      ry->updater ? ry->updater->kind : HARNESS_UPDATER_INPROC;
-  bool is_sqn_update = kind != HARNESS_UPDATER_EXTERNAL;
+                                bool is_sqn_update) {
   bool ok = oc->inproc ? oc->err == 0 : oc->exit == 0;
   char got[128];
   if (oc->inproc)
     snprintf(got, sizeof(got), "%s", ok ? "success" : sqn_err_name(oc->err));
   else
     snprintf(got, sizeof(got), "exit status %d", oc->exit);
-
-  if (oc->past_bound)
-    HARNESS_FAILF(c,
-                  "run %u did not finish within its bound of %.0f virtual "
-                  "seconds (a wait without a ceiling?)",
-                  run, ry->bound);
-  if (oc->stuck)
-    HARNESS_FAILF(c,
-                  "run %u: nothing left to happen but the updater is not "
-                  "done (no deadline on either side)",
-                  run);
-  /* Invariant: success only with the package's version running in FFF. */
-  if (is_sqn_update && ok) {
-    int sm = harness_cur_smod(c);
-    if (sm != SIM_SMOD_FFF)
-      HARNESS_FAILF(c,
-                    "run %u: INVARIANT: the updater reported success but the "
-                    "modem is in %s, not FFF",
-                    run, harness_mode_word((int)sm));
-    if (harness_check_version(c, "package", 0, run) != 0) {
-      size_t l = strlen(c->r->reason);
-      snprintf(c->r->reason + l, sizeof(c->r->reason) - l,
-               " (INVARIANT: success without the package's version)");
-      return -1;
-    }
-  }
-  if (harness_check_report(c, run, oc, is_sqn_update) != 0)
-    return -1;
-  if (!e)
-    return 0;
   const char *want = e->result;
   if (!want)
     want = c->s->verdict == HARNESS_VERDICT_RECOVER ? "success" : "error";
@@ -1084,6 +996,12 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
   if (e->exit && !oc->inproc && oc->exit != *e->exit)
     HARNESS_FAILF(c, "run %u: expected exit status %d, got %s", run, *e->exit,
                   got);
+  return 0;
+}
+
+/* The scenario's expected modem: its mode and application version. */
+static int harness_check_modem(struct harness_ctx *c, unsigned run,
+                               const struct harness_expect_yaml *e) {
   if (e->mode) {
     int want_mode = harness_mode_parse(e->mode);
     int have = harness_cur_smod(c);
@@ -1093,6 +1011,14 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
   }
   if (e->version && harness_check_version(c, e->version, e->build, run) != 0)
     return -1;
+  return 0;
+}
+
+/* The scenario's expected conversation: output seen, commands never sent,
+ * no STP. */
+static int harness_check_talk(struct harness_ctx *c, unsigned run,
+                              const struct harness_expect_yaml *e,
+                              uint32_t stp_before) {
   for (unsigned i = 0; i < e->output_contains_count; i++) {
     const char *needle = e->output_contains[i];
     bool in_out = c->out && strstr(c->out, needle);
@@ -1102,8 +1028,7 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
                     needle);
   }
   for (unsigned i = 0; i < e->never_sent_count; i++) {
-    const char *p = c->sent;
-    while (p && *p) {
+    for (const char *p = c->sent; p && *p;) {
       if (harness_has_prefix_ci(p, e->never_sent[i]))
         HARNESS_FAILF(c, "run %u: the host sent %s, which it must never "
                          "send here",
@@ -1118,7 +1043,120 @@ static int harness_check_expect(struct harness_ctx *c, unsigned run,
   return 0;
 }
 
+/* After a run: the judge's invariants, the updater's report, then what the
+ * scenario expects. 0, or -1 with the reason. */
+static int harness_check_expect(struct harness_ctx *c, unsigned run,
+                                const struct harness_run_yaml *ry,
+                                const struct harness_outcome *oc,
+                                uint32_t stp_before) {
+  const struct harness_expect_yaml *e = ry->expect;
+  enum harness_updater_kind kind =
+      ry->updater ? ry->updater->kind : HARNESS_UPDATER_INPROC;
+  bool is_sqn_update = kind != HARNESS_UPDATER_EXTERNAL;
+  bool ok = oc->inproc ? oc->err == 0 : oc->exit == 0;
+  char why[400];
+  if (harness_judge_bounded(oc->past_bound, oc->stuck, ry->bound, why,
+                            sizeof(why)) != HARNESS_INV_NONE)
+    HARNESS_FAILF(c, "run %u: %s", run, why);
+  /* Success only with the package running in FFF (judge.h). */
+  if (is_sqn_update && ok) {
+    struct harness_modem_view v;
+    struct harness_target t = harness_pkg_target(c);
+    harness_cur_view(c, &v);
+    if (harness_judge_success(&v, &t, why, sizeof(why)) != HARNESS_INV_NONE)
+      HARNESS_FAILF(c, "run %u: %s", run, why);
+  }
+  if (harness_check_report(c, run, oc, is_sqn_update) != 0)
+    return -1;
+  if (!e)
+    return 0;
+  if (harness_check_result(c, run, e, oc, is_sqn_update) != 0 ||
+      harness_check_modem(c, run, e) != 0 ||
+      harness_check_talk(c, run, e, stp_before) != 0)
+    return -1;
+  return 0;
+}
+
 /* --- one run ---------------------------------------------------------------- */
+
+/* The host's command line (placeholders: see harness_argv_build), and the
+ * narrator's name for it. sqn-update gets --log for its final report. */
+static void harness_host_template(struct harness_ctx *c, unsigned idx,
+                                  const struct harness_run_yaml *ry,
+                                  const struct harness_updater_yaml *uy,
+                                  bool is_sqn_update, double scale,
+                                  char *tmpl, size_t cap) {
+  struct harness_narrator *n = harness_narr(c);
+  if (!is_sqn_update) {
+    snprintf(tmpl, cap, "%s", uy->command);
+    harness_narrator_set_host(n, ry->label ? ry->label : "Host");
+    return;
+  }
+  size_t l = (size_t)snprintf(tmpl, cap,
+                              "sqn-update --port @PTY@ --timeout-scale %g",
+                              scale);
+  if (c->elf_path[0] && !uy->no_updater_elf)
+    l += (size_t)snprintf(tmpl + l, cap - l, " --updater {elf}");
+  if (uy->force)
+    l += (size_t)snprintf(tmpl + l, cap - l, " --force");
+  /* Its final report (DONE, INFO events) for the post-conditions. */
+  snprintf(c->log_path, sizeof(c->log_path), "%s/update-%u-%u.log",
+           c->tmpdir, c->log_seq, idx);
+  c->log_seq++;
+  unlink(c->log_path);
+  l += (size_t)snprintf(tmpl + l, cap - l, " --log %s", c->log_path);
+  for (unsigned i = 0; i < uy->args_count; i++)
+    l += (size_t)snprintf(tmpl + l, cap - l, " %s", uy->args[i]);
+  snprintf(tmpl + l, cap - l, " {pkg}");
+  harness_narrator_set_host(n, "sqn-update");
+}
+
+/* The story names the host and its script; the exact command (temp paths,
+ * the @PTY@ placeholder) is detail, shown on failure. */
+static void harness_narrate_host_start(struct harness_ctx *c, unsigned idx,
+                                       const struct harness_run_yaml *ry,
+                                       bool is_sqn_update, const char *tmpl,
+                                       char **argv, int argc, double scale) {
+  struct harness_narrator *n = harness_narr(c);
+  char cmdline[1024] = "";
+  for (int i = 0; i < argc; i++) {
+    size_t l = strlen(cmdline);
+    snprintf(cmdline + l, sizeof(cmdline) - l, "%s%s", i ? " " : "", argv[i]);
+  }
+  char script[256] = "";
+  for (const char *t = strstr(tmpl, "{fixtures}/"); t;
+       t = strstr(t + 1, "{fixtures}/")) {
+    size_t tl = strcspn(t, " ");
+    if (tl > 16 && !strncmp(t + tl - 5, ".chat", 5)) {
+      snprintf(script, sizeof(script), "fixtures/%.*s", (int)(tl - 11),
+               t + 11);
+      break;
+    }
+  }
+  if (is_sqn_update)
+    snprintf(script, sizeof(script), "the sqn-update program");
+  harness_narrate(n, c->br.now_us, "Run %u — %s%s%s%s, on %s", idx,
+                  ry->label ? ry->label : argv[0], script[0] ? " (" : "",
+                  script, script[0] ? ")" : "",
+                  c->real ? "sqn-sim's pty" : "a pty");
+  harness_narrate_detail(n, c->br.now_us, "  command: %s (scale %g)",
+                         cmdline, scale);
+}
+
+/* sqn-update's final report from its --log file; refused before the
+ * procedure started (bad arguments, a missing package), the report is the
+ * "sqn-update: E_...: ..." stderr line. */
+static void harness_load_report(struct harness_ctx *c) {
+  harness_report_load_log(&c->rep, c->log_path);
+  unlink(c->log_path);
+  const char *e = c->out ? strstr(c->out, "sqn-update: E_") : NULL;
+  if (!c->rep.done && e) {
+    char line[320];
+    size_t ln = strcspn(e + 12, "\n");
+    snprintf(line, sizeof(line), "%.*s", (int)(ln < 319 ? ln : 319), e + 12);
+    harness_report_event(&c->rep, "DONE", line);
+  }
+}
 
 static int harness_one_run(struct harness_ctx *c, unsigned idx,
                            const struct harness_run_yaml *ry,
@@ -1150,7 +1188,7 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
   n->unpaced = kind == HARNESS_UPDATER_INPROC;
   if (kind == HARNESS_UPDATER_INPROC) {
     harness_narrator_set_host(n, "sqn-update");
-    harness_narrate(n, c->clock.now_us,
+    harness_narrate(n, c->br.now_us,
                     "Run %u%s%s: sqn-update (in-process, virtual clock)", idx,
                     ry->label ? " — " : "", ry->label ? ry->label : "");
     return harness_run_inproc(c, uy, false, bound_us, oc);
@@ -1164,29 +1202,8 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
   char *argv[HARNESS_ARGV_MAX];
   char store[8192];
   char tmpl[2048];
-  if (kind == HARNESS_UPDATER_PROCESS) {
-    size_t l = (size_t)snprintf(tmpl, sizeof(tmpl),
-                                "sqn-update --port @PTY@ --timeout-scale %g",
-                                scale);
-    if (c->elf_path[0] && !uy->no_updater_elf)
-      l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --updater {elf}");
-    if (uy->force)
-      l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --force");
-    /* Its final report (DONE, INFO events) for the post-conditions. */
-    snprintf(c->log_path, sizeof(c->log_path), "%s/update-%u-%u.log",
-             c->tmpdir, c->log_seq, idx);
-    c->log_seq++;
-    unlink(c->log_path);
-    l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " --log %s",
-                          c->log_path);
-    for (unsigned i = 0; i < uy->args_count; i++)
-      l += (size_t)snprintf(tmpl + l, sizeof(tmpl) - l, " %s", uy->args[i]);
-    snprintf(tmpl + l, sizeof(tmpl) - l, " {pkg}");
-    harness_narrator_set_host(n, "sqn-update");
-  } else {
-    snprintf(tmpl, sizeof(tmpl), "%s", uy->command);
-    harness_narrator_set_host(n, ry->label ? ry->label : "Host");
-  }
+  harness_host_template(c, idx, ry, uy, kind == HARNESS_UPDATER_PROCESS, scale,
+                        tmpl, sizeof(tmpl));
   int argc = harness_argv_build(c, tmpl, "@PTY@", scale, argv, store,
                                 sizeof(store));
   if (argc <= 0) {
@@ -1201,46 +1218,12 @@ static int harness_one_run(struct harness_ctx *c, unsigned idx,
              argv[0]);
     return -1;
   }
-  char cmdline[1024] = "";
-  for (int i = 0; i < argc; i++) {
-    size_t l = strlen(cmdline);
-    snprintf(cmdline + l, sizeof(cmdline) - l, "%s%s", i ? " " : "", argv[i]);
-  }
-  /* The story names the host and its script; the exact command (temp
-   * paths, the @PTY@ placeholder) is detail, shown on failure. */
-  char script[256] = "";
-  for (const char *t = strstr(tmpl, "{fixtures}/"); t;
-       t = strstr(t + 1, "{fixtures}/")) {
-    size_t tl = strcspn(t, " ");
-    if (tl > 16 && !strncmp(t + tl - 5, ".chat", 5)) {
-      snprintf(script, sizeof(script), "fixtures/%.*s", (int)(tl - 11),
-               t + 11);
-      break;
-    }
-  }
-  if (kind == HARNESS_UPDATER_PROCESS)
-    snprintf(script, sizeof(script), "the sqn-update program");
-  harness_narrate(n, c->clock.now_us, "Run %u — %s%s%s%s, on %s", idx,
-                  ry->label ? ry->label : argv[0], script[0] ? " (" : "",
-                  script, script[0] ? ")" : "",
-                  c->real ? "sqn-sim's pty" : "a pty");
-  harness_narrate_detail(n, c->clock.now_us, "  command: %s (scale %g)",
-                         cmdline, scale);
+  harness_narrate_host_start(c, idx, ry, kind == HARNESS_UPDATER_PROCESS,
+                             tmpl, argv, argc, scale);
   int rc = c->real ? harness_run_real(c, argv, bound_us, oc)
                    : harness_run_pty(c, argv, scale, bound_us, oc);
-  if (rc == 0 && c->log_path[0]) {
-    harness_report_load_log(&c->rep, c->log_path);
-    unlink(c->log_path);
-    /* Refused before the procedure started (bad arguments, a missing
-     * package): the report is the "sqn-update: E_...: ..." stderr line. */
-    const char *e = c->out ? strstr(c->out, "sqn-update: E_") : NULL;
-    if (!c->rep.done && e) {
-      char line[320];
-      size_t ln = strcspn(e + 12, "\n");
-      snprintf(line, sizeof(line), "%.*s", (int)(ln < 319 ? ln : 319), e + 12);
-      harness_report_event(&c->rep, "DONE", line);
-    }
-  }
+  if (rc == 0 && c->log_path[0])
+    harness_load_report(c);
   return rc;
 }
 
@@ -1287,7 +1270,7 @@ static int harness_rerun_check(struct harness_ctx *c) {
   if (s->rerun == HARNESS_RERUN_NONE)
     return 0;
   size_t mark = c->r->narr.len;
-  harness_narrate(&c->r->narr, c->clock.now_us,
+  harness_narrate(&c->r->narr, c->br.now_us,
                   "Invariant check: power-cycle, then rerun sqn-update "
                   "without faults (expected: %s)",
                   harness_rerun_name(s->rerun));
@@ -1309,27 +1292,27 @@ static int harness_rerun_check(struct harness_ctx *c) {
   c->record = true;
   if (rc != 0)
     return -1;
-  if (c->post.violation[0]) {
-    snprintf(c->r->reason, sizeof(c->r->reason), "%s", c->post.violation);
+  if (harness_judge_commands(&c->post, c->r->reason, sizeof(c->r->reason)) !=
+      HARNESS_INV_NONE) {
     harness_narrator_append_other(&c->r->narr, &c->quiet);
     return -1;
   }
+  struct harness_modem_view v;
+  struct harness_target t = harness_pkg_target(c);
+  harness_view_model(&v, c->m);
   if (s->rerun == HARNESS_RERUN_SUCCEEDS) {
-    bool good = oc.err == 0 && sim_modem_smod(c->m) == SIM_SMOD_FFF &&
-                strcmp(sim_modem_state(c->m)->fff.version,
-                       c->pkg.version_text) == 0;
-    if (!good) {
+    char why[400];
+    if (harness_judge_remedy("the end state is not recoverable: after a "
+                             "power cycle",
+                             oc.err, &v, &t, why,
+                             sizeof(why)) != HARNESS_INV_NONE) {
       snprintf(c->r->reason, sizeof(c->r->reason),
-               "INVARIANT: the end state is not recoverable: a fault-free "
-               "rerun after a power cycle ended with %s, modem in %s "
-               "(rerun transcript follows)",
-               sqn_err_name(oc.err),
-               harness_mode_word((int)sim_modem_smod(c->m)));
+               "%s (rerun transcript follows)", why);
       harness_narrator_append_other(&c->r->narr, &c->quiet);
       return -1;
     }
     harness_narrator_demote(&c->r->narr, mark);
-    harness_narrate(&c->r->narr, c->clock.now_us,
+    harness_narrate(&c->r->narr, c->br.now_us,
                     "Invariant check: after a power cycle, a fault-free "
                     "sqn-update rerun succeeds (%s %s in FFF)",
                     c->pkg.version_text, "running");
@@ -1341,13 +1324,286 @@ static int harness_rerun_check(struct harness_ctx *c) {
       return -1;
     }
     harness_narrator_demote(&c->r->narr, mark);
-    harness_narrate(&c->r->narr, c->clock.now_us,
+    harness_narrate(&c->r->narr, c->br.now_us,
                     "Invariant check: after a power cycle, a fault-free "
                     "rerun fails as the real modem "
                     "would, with %s — remedy: %s",
                     sqn_err_name(oc.err), sqn_err_advice(oc.err));
   }
   return 0;
+}
+
+/* The story's opening: the scenario, its package, the modem. */
+static void harness_narrate_intro(struct harness_ctx *c) {
+  const struct harness_scenario *s = c->s;
+  struct harness_narrator *n = &c->r->narr;
+  harness_narrate(n, 0, "Scenario %s (%s, %s) — %s", s->name ? s->name : "",
+                  s->id ? s->id : "-", s->mode ? s->mode : "-",
+                  s->verdict == HARNESS_VERDICT_RECOVER
+                      ? "the updater must recover"
+                      : "the updater must report a clear error");
+  if (s->summary)
+    harness_narrate(n, 0, "%s", s->summary);
+  for (unsigned i = 0; i < s->story_count; i++)
+    harness_narrate(n, 0, "%s", s->story[i]);
+  harness_narrate(n, 0, "Package: %s [%u], %zu bytes%s%s",
+                  c->pkg.version_text, c->pkg.version.build, c->pkg.len,
+                  c->pkg.elf ? ", with updater.elf" : "",
+                  c->pkg.missing ? " (path missing on purpose)" : "");
+  harness_narrate_state(n, 0, &c->start);
+  char pv[48], ov[48];
+  snprintf(pv, sizeof(pv), "%s-%u", c->pkg.version_text, c->pkg.version.build);
+  snprintf(ov, sizeof(ov), "%s-%u", c->start.fff.version, c->start.fff.build);
+  harness_narrator_set_versions(n, pv, ov);
+  harness_narrator_set_versions(&c->quiet, pv, ov);
+}
+
+/* --pty: sqn-sim must be found and get the starting flash as its state
+ * file. 0, 1 (the scenario is skipped), -1 (reason set). */
+static int harness_real_setup(struct harness_ctx *c) {
+  struct harness_result *r = c->r;
+  char bin[1024], state_path[600], err[512];
+  harness_find_tool(c->o, "sqn-sim", bin, sizeof(bin));
+  if (!harness_tool_exists(bin)) {
+    r->status = HARNESS_SKIP;
+    snprintf(r->reason, sizeof(r->reason),
+             "needs sqn-sim (not built here and not on PATH; see "
+             "--bin-dir)");
+    harness_narrate(&r->narr, 0, "Skipped: %s", r->reason);
+    return 1;
+  }
+  snprintf(state_path, sizeof(state_path), "%s/state.json", c->tmpdir);
+  if (sim_state_save(state_path, &c->start, err, sizeof(err)) != 0) {
+    snprintf(r->reason, sizeof(r->reason), "%s", err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Starting state, package (and its files), the story's opening, the model.
+ * 0, 1 (skipped, status set), or -1 (reason set). */
+static int harness_scenario_setup(struct harness_ctx *c) {
+  const struct harness_scenario *s = c->s;
+  const struct harness_opts *o = c->o;
+  struct harness_result *r = c->r;
+  char err[512];
+  if (harness_scenario_state(s, o->fixtures, &c->start, err, sizeof(err)) !=
+          0 ||
+      harness_pkg_build(s, &c->pkg, err, sizeof(err)) != 0) {
+    snprintf(r->reason, sizeof(r->reason), "%s", err);
+    return -1;
+  }
+  if ((o->pty || harness_needs_files(s)) &&
+      (harness_make_tmpdir(c) != 0 ||
+       harness_pkg_write(&c->pkg, c->tmpdir, c->pkg_path, sizeof(c->pkg_path),
+                         c->elf_path, sizeof(c->elf_path)) != 0)) {
+    snprintf(r->reason, sizeof(r->reason),
+             "cannot write the package to a temporary directory: %s",
+             strerror(errno));
+    return -1;
+  }
+  harness_narrate_intro(c);
+  harness_post_init(&c->post,
+                    strcmp(c->start.upgrade_status, "success") == 0);
+  c->real = o->pty && !o->pty_model;
+  /* With real processes the model only serves the final rerun check; its
+   * first boot is not part of the story. */
+  c->record = !c->real;
+  int created = harness_modem_create(c, &c->start);
+  c->record = true;
+  if (created != 0) {
+    snprintf(r->reason, sizeof(r->reason), "cannot create the modem model");
+    return -1;
+  }
+  return c->real ? harness_real_setup(c) : 0;
+}
+
+static void harness_narrate_faults(struct harness_ctx *c,
+                                   const struct harness_run_yaml *ry) {
+  for (unsigned f = 0; f < ry->faults_count; f++)
+    harness_narrate(&c->r->narr, c->br.now_us, "Fault armed: %s (%s → %s)",
+                    ry->faults[f].name[0] ? ry->faults[f].name : "unnamed",
+                    sim_fault_trigger_name(ry->faults[f].when),
+                    sim_fault_action_name(ry->faults[f].action));
+}
+
+/* Before run i (0-based) with real processes: sqn-sim loads faults at
+ * start, so a run with faults of its own gets a fresh sqn-sim (a power
+ * cycle), as does power_cycle: true. 0 or -1. */
+static int harness_real_prepare(struct harness_ctx *c, unsigned i,
+                                const struct harness_run_yaml *ry) {
+  bool restart =
+      c->sim.pid <= 0 || (i > 0 && (ry->power_cycle || ry->faults_count));
+  if (!restart)
+    return 0;
+  if (i > 0)
+    harness_narrate(&c->r->narr, c->br.now_us,
+                    "Harness: full power cycle of the modem (sqn-sim "
+                    "stopped and restarted on its state file%s)",
+                    ry->power_cycle ? "" : " to arm this run's faults");
+  if (harness_real_start(c, ry->faults, ry->faults_count) != 0)
+    return -1;
+  harness_narrate_faults(c, ry);
+  return harness_real_settle(c, HARNESS_SETTLE_US);
+}
+
+/* Before run i in-process: power cycle, faults, and a booted modem. */
+static int harness_model_prepare(struct harness_ctx *c, unsigned i,
+                                 const struct harness_run_yaml *ry) {
+  struct harness_result *r = c->r;
+  if (i > 0 && ry->power_cycle && harness_power_cycle(c) != 0) {
+    snprintf(r->reason, sizeof(r->reason), "power cycle failed");
+    return -1;
+  }
+  for (unsigned f = 0; f < ry->faults_count; f++) {
+    if (sim_modem_add_fault(c->m, &ry->faults[f]) != 0) {
+      snprintf(r->reason, sizeof(r->reason),
+               "run %u: the model's fault table is full at fault %u", i + 1,
+               f + 1);
+      return -1;
+    }
+  }
+  harness_narrate_faults(c, ry);
+  /* The host starts talking to a modem that has finished booting, as a
+   * person would: bytes sent during a boot are lost on real modems. */
+  if (i == 0 || ry->power_cycle)
+    harness_settle(c);
+  return 0;
+}
+
+static void harness_outcome_word(const struct harness_outcome *oc, char *out,
+                                 size_t cap) {
+  if (oc->inproc)
+    snprintf(out, cap, "%s", oc->err ? sqn_err_name(oc->err) : "success");
+  else
+    snprintf(out, cap, "exit %d", oc->exit);
+}
+
+/* How run i ended, for the story (one line when it is not in focus). */
+static void harness_narrate_run_end(struct harness_ctx *c, unsigned i,
+                                    const struct harness_run_yaml *ry,
+                                    const struct harness_outcome *oc,
+                                    uint64_t t0) {
+  struct harness_narrator *n = &c->r->narr;
+  const struct sim_state *st = harness_cur_state(c);
+  harness_narrate(n, c->br.now_us,
+                  "Run %u ends after %.1f virtual seconds: %s; modem in %s, "
+                  "application %s-%u%s",
+                  i + 1, (double)(c->br.now_us - t0) / 1e6,
+                  oc->inproc ? (oc->err ? sqn_err_name(oc->err) : "success")
+                             : (oc->exit == 0 ? "exit 0" : "non-zero exit"),
+                  harness_mode_word(harness_cur_smod(c)), st->fff.version,
+                  st->fff.build, st->fff.valid ? "" : " (invalid)");
+  if (!oc->inproc && oc->exit != 0)
+    harness_narrate(n, c->br.now_us, "Host exit status: %d", oc->exit);
+  (void)ry;
+}
+
+static void harness_compact_run(struct harness_ctx *c, unsigned i,
+                                const struct harness_run_yaml *ry,
+                                const struct harness_outcome *oc,
+                                uint64_t t0, size_t run_mark) {
+  /* It only re-establishes an earlier scenario's state: one line in the
+   * story, the whole run in full detail. */
+  struct harness_narrator *n = &c->r->narr;
+  char how[64];
+  harness_narrator_demote(n, run_mark);
+  harness_outcome_word(oc, how, sizeof(how));
+  harness_narrate_compact(
+      n, c->br.now_us,
+      "Run %u — %s: %s — %s, %.0f virtual s; modem left in %s", i + 1,
+      ry->label ? ry->label : "", ry->recap ? ry->recap : "as expected", how,
+      (double)(c->br.now_us - t0) / 1e6,
+      harness_mode_word(harness_cur_smod(c)));
+}
+
+/* Run i (0-based): prepare the modem, run the host, check. 0, or -1 with
+ * r->status set. */
+static int harness_scenario_step(struct harness_ctx *c, unsigned i,
+                                 bool has_focus) {
+  struct harness_result *r = c->r;
+  struct harness_narrator *n = &r->narr;
+  struct harness_run_yaml ry;
+  harness_scenario_run(c->s, i, &ry);
+  int prep = c->real ? harness_real_prepare(c, i, &ry)
+                     : harness_model_prepare(c, i, &ry);
+  if (prep != 0) {
+    r->status = HARNESS_FAIL;
+    return -1;
+  }
+  size_t run_mark = n->len;
+  uint32_t stp_before = n->stp_frames_rx;
+  struct harness_outcome oc;
+  memset(&oc, 0, sizeof(oc));
+  uint64_t t0 = c->br.now_us;
+  if (harness_one_run(c, i + 1, &ry, &oc) != 0) {
+    if (r->status != HARNESS_SKIP)
+      r->status = HARNESS_FAIL;
+    return -1;
+  }
+  harness_narrate_flush(n);
+  if (!c->real) {
+    harness_settle(c);
+  } else if (harness_real_settle(c, HARNESS_SETTLE_US) != 0 ||
+             harness_real_load_state(c) != 0) {
+    r->status = HARNESS_FAIL;
+    return -1;
+  }
+  harness_narrate_run_end(c, i, &ry, &oc, t0);
+  if (harness_check_expect(c, i + 1, &ry, &oc, stp_before) != 0 ||
+      harness_judge_commands(&c->post, r->reason, sizeof(r->reason)) !=
+          HARNESS_INV_NONE) {
+    r->status = HARNESS_FAIL;
+    return -1;
+  }
+  if (has_focus && !ry.focus)
+    harness_compact_run(c, i, &ry, &oc, t0, run_mark);
+  return 0;
+}
+
+/* After the runs: stop sqn-sim (the rerun check continues in-process from
+ * the flash it saved), the rerun check, the verdict. */
+static void harness_scenario_finish(struct harness_ctx *c) {
+  struct harness_result *r = c->r;
+  struct harness_narrator *n = &r->narr;
+  if (c->real) {
+    harness_simproc_stop(&c->sim, harness_real_trace, c);
+    harness_narrate_flush(n);
+    if (r->status == HARNESS_PASS) {
+      if (harness_real_load_state(c) != 0 ||
+          harness_modem_create(c, &c->real_state) != 0)
+        r->status = HARNESS_FAIL;
+      c->real = false;
+    }
+  }
+  if (r->status == HARNESS_SKIP)
+    harness_narrate(n, c->br.now_us, "Skipped: %s", r->reason);
+  else if (r->status == HARNESS_PASS && harness_rerun_check(c) != 0)
+    r->status = HARNESS_FAIL;
+  r->virtual_s = (double)c->br.now_us / 1e6;
+  if (r->status == HARNESS_PASS)
+    harness_narrate_detail(n, c->br.now_us, "Verdict: PASS");
+  else
+    harness_narrate(n, c->br.now_us, "Verdict: %s%s%s",
+                    harness_status_name(r->status), r->reason[0] ? " — " : "",
+                    r->reason);
+}
+
+static void harness_ctx_free(struct harness_ctx *c) {
+  if (c->m)
+    sim_modem_free(c->m);
+  if (c->sim.pid > 0)
+    harness_simproc_stop(&c->sim, NULL, NULL);
+  if (c->real_state_ok)
+    sim_state_release(&c->real_state);
+  harness_remove_tmpdir(c);
+  harness_pkg_free(&c->pkg);
+  sim_state_release(&c->start);
+  harness_bridge_free(&c->br);
+  harness_narrator_free(&c->quiet);
+  free(c->sent);
+  free(c->out);
+  free(c);
 }
 
 int harness_run_scenario(const struct harness_scenario *s,
@@ -1373,87 +1629,14 @@ int harness_run_scenario(const struct harness_scenario *s,
   c->r = r;
   c->record = true;
   harness_narrator_init(&c->quiet);
-  harness_vclock_init(&c->clock, 0);
-  int rc = -1;
-  char err[512];
-
-  if (harness_scenario_state(s, o->fixtures, &c->start, err, sizeof(err)) !=
-      0) {
-    snprintf(r->reason, sizeof(r->reason), "%s", err);
-    goto out_free_ctx;
+  harness_bridge_init(&c->br, NULL, 0);
+  int set = harness_scenario_setup(c);
+  if (set != 0) {
+    if (set < 0)
+      r->status = HARNESS_FAIL;
+    harness_ctx_free(c);
+    return set < 0 ? -1 : 0;
   }
-  if (harness_pkg_build(s, &c->pkg, err, sizeof(err)) != 0) {
-    snprintf(r->reason, sizeof(r->reason), "%s", err);
-    goto out_release_state;
-  }
-  if (o->pty || harness_needs_files(s)) {
-    if (harness_make_tmpdir(c) != 0 ||
-        harness_pkg_write(&c->pkg, c->tmpdir, c->pkg_path,
-                          sizeof(c->pkg_path), c->elf_path,
-                          sizeof(c->elf_path)) != 0) {
-      snprintf(r->reason, sizeof(r->reason),
-               "cannot write the package to a temporary directory: %s",
-               strerror(errno));
-      goto out_free_pkg;
-    }
-  }
-  struct harness_narrator *n = &r->narr;
-  harness_narrate(n, 0, "Scenario %s (%s, %s) — %s", s->name ? s->name : "",
-                  s->id ? s->id : "-", s->mode ? s->mode : "-",
-                  s->verdict == HARNESS_VERDICT_RECOVER
-                      ? "the updater must recover"
-                      : "the updater must report a clear error");
-  if (s->summary)
-    harness_narrate(n, 0, "%s", s->summary);
-  for (unsigned i = 0; i < s->story_count; i++)
-    harness_narrate(n, 0, "%s", s->story[i]);
-  harness_narrate(n, 0, "Package: %s [%u], %zu bytes%s%s",
-                  c->pkg.version_text, c->pkg.version.build, c->pkg.len,
-                  c->pkg.elf ? ", with updater.elf" : "",
-                  c->pkg.missing ? " (path missing on purpose)" : "");
-  harness_narrate_state(n, 0, &c->start);
-  {
-    char pv[48], ov[48];
-    snprintf(pv, sizeof(pv), "%s-%u", c->pkg.version_text,
-             c->pkg.version.build);
-    snprintf(ov, sizeof(ov), "%s-%u", c->start.fff.version,
-             c->start.fff.build);
-    harness_narrator_set_versions(n, pv, ov);
-    harness_narrator_set_versions(&c->quiet, pv, ov);
-  }
-  harness_post_init(&c->post,
-                    strcmp(c->start.upgrade_status, "success") == 0);
-  c->real = o->pty && !o->pty_model;
-  /* With real processes the model only serves the final rerun check; its
-   * first boot is not part of the story. */
-  c->record = !c->real;
-  int created = harness_modem_create(c, &c->start);
-  c->record = true;
-  if (created != 0) {
-    snprintf(r->reason, sizeof(r->reason), "cannot create the modem model");
-    goto out_remove_tmp;
-  }
-  if (c->real) {
-    char bin[1024], state_path[600];
-    harness_find_tool(o, "sqn-sim", bin, sizeof(bin));
-    if (!harness_tool_exists(bin)) {
-      r->status = HARNESS_SKIP;
-      snprintf(r->reason, sizeof(r->reason),
-               "needs sqn-sim (not built here and not on PATH; see "
-               "--bin-dir)");
-      harness_narrate(n, 0, "Skipped: %s", r->reason);
-      rc = 0;
-      sim_modem_free(c->m);
-      goto out_remove_tmp;
-    }
-    snprintf(state_path, sizeof(state_path), "%s/state.json", c->tmpdir);
-    if (sim_state_save(state_path, &c->start, err, sizeof(err)) != 0) {
-      snprintf(r->reason, sizeof(r->reason), "%s", err);
-      sim_modem_free(c->m);
-      goto out_remove_tmp;
-    }
-  }
-
   unsigned runs = harness_scenario_run_count(s);
   bool has_focus = false;
   for (unsigned i = 0; i < runs; i++) {
@@ -1462,164 +1645,15 @@ int harness_run_scenario(const struct harness_scenario *s,
     has_focus = has_focus || ry.focus;
   }
   r->status = HARNESS_PASS;
-  for (unsigned i = 0; i < runs; i++) {
-    struct harness_run_yaml ry;
-    harness_scenario_run(s, i, &ry);
-    if (c->real) {
-      /* sqn-sim loads faults at start: a run with faults of its own gets
-       * a fresh sqn-sim (a power cycle), as does power_cycle: true. */
-      bool restart = c->sim.pid <= 0 ||
-                     (i > 0 && (ry.power_cycle || ry.faults_count));
-      if (restart && i > 0)
-        harness_narrate(n, c->clock.now_us,
-                        "Harness: full power cycle of the modem (sqn-sim "
-                        "stopped and restarted on its state file%s)",
-                        ry.power_cycle ? "" : " to arm this run's faults");
-      if (restart && harness_real_start(c, ry.faults, ry.faults_count)) {
-        r->status = HARNESS_FAIL;
-        break;
-      }
-      if (restart) {
-        for (unsigned f = 0; f < ry.faults_count; f++)
-          harness_narrate(n, c->clock.now_us, "Fault armed: %s (%s → %s)",
-                          ry.faults[f].name[0] ? ry.faults[f].name
-                                               : "unnamed",
-                          sim_fault_trigger_name(ry.faults[f].when),
-                          sim_fault_action_name(ry.faults[f].action));
-        if (harness_real_settle(c, HARNESS_SETTLE_US) != 0) {
-          r->status = HARNESS_FAIL;
-          break;
-        }
-      }
-    }
-    if (!c->real && i > 0 && ry.power_cycle && harness_power_cycle(c) != 0) {
-      snprintf(r->reason, sizeof(r->reason), "power cycle failed");
-      r->status = HARNESS_FAIL;
+  for (unsigned i = 0; i < runs; i++)
+    if (harness_scenario_step(c, i, has_focus) != 0)
       break;
-    }
-    for (unsigned f = 0; !c->real && f < ry.faults_count; f++) {
-      if (sim_modem_add_fault(c->m, &ry.faults[f]) != 0) {
-        snprintf(r->reason, sizeof(r->reason),
-                 "run %u: the model's fault table is full at fault %u", i + 1,
-                 f + 1);
-        r->status = HARNESS_FAIL;
-        break;
-      }
-      harness_narrate(n, c->clock.now_us, "Fault armed: %s (%s → %s)",
-                      ry.faults[f].name[0] ? ry.faults[f].name : "unnamed",
-                      sim_fault_trigger_name(ry.faults[f].when),
-                      sim_fault_action_name(ry.faults[f].action));
-    }
-    if (r->status != HARNESS_PASS)
-      break;
-    /* The host starts talking to a modem that has finished booting, as a
-     * person would: bytes sent during a boot are lost on real modems. */
-    if (!c->real && (i == 0 || ry.power_cycle))
-      harness_settle(c);
-    size_t run_mark = n->len;
-    uint32_t stp_before = n->stp_frames_rx;
-    struct harness_outcome oc;
-    memset(&oc, 0, sizeof(oc));
-    uint64_t t0 = c->clock.now_us;
-    if (harness_one_run(c, i + 1, &ry, &oc) != 0) {
-      if (r->status != HARNESS_SKIP)
-        r->status = HARNESS_FAIL;
-      break;
-    }
-    harness_narrate_flush(n);
-    if (!c->real) {
-      harness_settle(c);
-    } else if (harness_real_settle(c, HARNESS_SETTLE_US) != 0 ||
-               harness_real_load_state(c) != 0) {
-      r->status = HARNESS_FAIL;
-      break;
-    }
-    harness_narrate(n, c->clock.now_us,
-                    "Run %u ends after %.1f virtual seconds: %s; modem in %s, "
-                    "application %s-%u%s",
-                    i + 1, (double)(c->clock.now_us - t0) / 1e6,
-                    oc.inproc ? (oc.err ? sqn_err_name(oc.err) : "success")
-                              : (oc.exit == 0 ? "exit 0" : "non-zero exit"),
-                    harness_mode_word(harness_cur_smod(c)),
-                    harness_cur_state(c)->fff.version,
-                    harness_cur_state(c)->fff.build,
-                    harness_cur_state(c)->fff.valid ? "" : " (invalid)");
-    if (!oc.inproc && oc.exit != 0)
-      harness_narrate(n, c->clock.now_us, "Host exit status: %d", oc.exit);
-    if (harness_check_expect(c, i + 1, &ry, &oc, stp_before) != 0) {
-      r->status = HARNESS_FAIL;
-      break;
-    }
-    if (c->post.violation[0]) {
-      snprintf(r->reason, sizeof(r->reason), "%s", c->post.violation);
-      r->status = HARNESS_FAIL;
-      break;
-    }
-    if (has_focus && !ry.focus) {
-      /* It only re-establishes an earlier scenario's state: one line in
-       * the story, the whole run in full detail. */
-      harness_narrator_demote(n, run_mark);
-      char how[64];
-      if (oc.inproc)
-        snprintf(how, sizeof(how), "%s",
-                 oc.err ? sqn_err_name(oc.err) : "success");
-      else
-        snprintf(how, sizeof(how), "exit %d", oc.exit);
-      harness_narrate_compact(
-          n, c->clock.now_us,
-          "Run %u — %s: %s — %s, %.0f virtual s; modem left in %s", i + 1,
-          ry.label ? ry.label : "", ry.recap ? ry.recap : "as expected", how,
-          (double)(c->clock.now_us - t0) / 1e6,
-          harness_mode_word(harness_cur_smod(c)));
-    }
-  }
-  if (c->real) {
-    /* The end of the real processes: sqn-sim saves the flash; the rerun
-     * check continues in-process from it. */
-    harness_simproc_stop(&c->sim, harness_real_trace, c);
-    harness_narrate_flush(n);
-    if (r->status == HARNESS_PASS) {
-      if (harness_real_load_state(c) != 0 ||
-          harness_modem_create(c, &c->real_state) != 0)
-        r->status = HARNESS_FAIL;
-      c->real = false;
-    }
-  }
-  if (r->status == HARNESS_SKIP) {
-    harness_narrate(n, c->clock.now_us, "Skipped: %s", r->reason);
-  } else if (r->status == HARNESS_PASS && harness_rerun_check(c) != 0)
-    r->status = HARNESS_FAIL;
-  r->virtual_s = (double)c->clock.now_us / 1e6;
-  rc = 0;
-  if (r->status == HARNESS_PASS)
-    harness_narrate_detail(n, c->clock.now_us, "Verdict: PASS");
-  else
-    harness_narrate(n, c->clock.now_us, "Verdict: %s%s%s",
-                    harness_status_name(r->status),
-                    r->reason[0] ? " — " : "", r->reason);
-  sim_modem_free(c->m);
-out_remove_tmp:
-  if (c->sim.pid > 0)
-    harness_simproc_stop(&c->sim, NULL, NULL);
-  if (c->real_state_ok)
-    sim_state_release(&c->real_state);
-  harness_remove_tmpdir(c);
-out_free_pkg:
-  harness_pkg_free(&c->pkg);
-out_release_state:
-  sim_state_release(&c->start);
-out_free_ctx:
-  if (rc != 0)
-    r->status = HARNESS_FAIL;
-  harness_queue_free(&c->h2m);
-  harness_queue_free(&c->m2h);
-  harness_narrator_free(&c->quiet);
-  free(c->sent);
-  free(c->out);
-  free(c);
-  return rc;
+  harness_scenario_finish(c);
+  harness_ctx_free(c);
+  return 0;
 }
 
 void harness_result_free(struct harness_result *r) {
   harness_narrator_free(&r->narr);
+  harness_golden_free(&r->golden);
 }

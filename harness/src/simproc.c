@@ -8,8 +8,9 @@
  *
  * with stdout on a pipe (its first line is "pty: /dev/pts/N", read with a
  * bounded wait) and stderr in a file. The trace file is one JSON object per
- * line ({"t":us,"kind":"at<","text":"...","raw":"hex"}, t in wall
- * microseconds since sqn-sim started); it is read incrementally, a partial
+ * line ({"t":us,"kind":"at<","text":"...","raw":"hex","event":...} with the
+ * typed fields of sim/shell/trace.c, t in wall microseconds since sqn-sim
+ * started); it is read incrementally, a partial
  * last line is kept for the next read, and each event is handed on as a
  * struct sim_trace_event whose time is harness virtual time:
  *
@@ -244,14 +245,69 @@ static int harness_trace_kind(const char *word, enum sim_trace_kind *out) {
   return -1;
 }
 
+static int harness_hexdigit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 static int harness_unhex(const char *s, uint8_t *out, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    unsigned v;
-    if (sscanf(s + 2 * i, "%2x", &v) != 1)
+    int hi = harness_hexdigit(s[2 * i]), lo = harness_hexdigit(s[2 * i + 1]);
+    if (hi < 0 || lo < 0)
       return -1;
-    out[i] = (uint8_t)v;
+    out[i] = (uint8_t)(hi << 4 | lo);
   }
   return 0;
+}
+
+static uint64_t harness_json_u64(json_t *o, const char *key) {
+  json_t *v = json_object_get(o, key);
+  return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+/* The typed fields of a trace line (sim/shell/trace.c writes them) into
+ * `e`; strings point into `o`, the image into `img`. */
+static void harness_trace_typed(json_t *o, struct sim_event *e,
+                                struct sim_image *img) {
+  const char *word = json_string_value(json_object_get(o, "event"));
+  memset(e, 0, sizeof(*e));
+  if (!word || sim_event_type_parse(word, &e->type) != 0)
+    return;
+  e->smod = (int)json_integer_value(json_object_get(o, "smod"));
+  e->baud = (uint32_t)harness_json_u64(o, "baud");
+  e->line = json_string_value(json_object_get(o, "line"));
+  e->op = (uint8_t)harness_json_u64(o, "op");
+  e->sid = (uint8_t)harness_json_u64(o, "sid");
+  e->tid = (uint32_t)harness_json_u64(o, "tid");
+  e->plen = (uint32_t)harness_json_u64(o, "plen");
+  e->stp_mode = json_string_value(json_object_get(o, "stp_mode"));
+  e->mts = (uint32_t)harness_json_u64(o, "mts");
+  e->writes = harness_json_u64(o, "writes");
+  e->slot = json_string_value(json_object_get(o, "slot"));
+  e->status = json_string_value(json_object_get(o, "status"));
+  e->success = json_is_true(json_object_get(o, "success"));
+  e->bytes = harness_json_u64(o, "bytes");
+  e->reason = json_string_value(json_object_get(o, "reason"));
+  e->fault = json_string_value(json_object_get(o, "fault"));
+  e->trigger = json_string_value(json_object_get(o, "trigger"));
+  e->action = json_string_value(json_object_get(o, "action"));
+  e->count = (uint32_t)harness_json_u64(o, "count");
+  json_t *im = json_object_get(o, "image");
+  if (json_is_object(im)) {
+    memset(img, 0, sizeof(*img));
+    img->valid = json_is_true(json_object_get(im, "valid"));
+    snprintf(img->version, sizeof(img->version), "%s",
+             json_string_value(json_object_get(im, "version"))
+                 ? json_string_value(json_object_get(im, "version"))
+                 : "");
+    img->build = (uint32_t)harness_json_u64(im, "build");
+    e->image = img;
+  }
 }
 
 /* One trace line -> fn. 0, or -1 with err. */
@@ -281,6 +337,8 @@ static int harness_trace_line(struct harness_simproc *p, const char *line,
   }
   ev.t_us = p->v0_us + (uint64_t)((double)json_integer_value(t) / p->scale);
   ev.text = text ? text : "";
+  struct sim_image img;
+  harness_trace_typed(o, &ev.ev, &img);
   uint8_t *bytes = NULL;
   if (raw && raw[0]) {
     size_t n = strlen(raw) / 2;

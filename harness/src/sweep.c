@@ -22,9 +22,13 @@
  */
 #include "sweep.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t harness_mix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -87,8 +91,47 @@ struct harness_result_row {
   char *msg; /* failures only */
 };
 
+/* A recovery run already judged (docs/sweeps.md, "Shared reruns"): the
+ * flash it started from, what the slots physically held, and the clock's
+ * sub-millisecond phase; any run that starts from an equal key has the same
+ * result. */
+/* The recovery run of a memo entry, recorded like the clean run (flash per
+ * write, shadow and clock per cut point), so a second cut at any of its
+ * points restarts from there instead of rerunning up to it. */
+struct harness_rec_event {
+  uint64_t t_us;
+  uint32_t snap;
+  struct harness_shadow_state sh;
+};
+
+struct harness_rec {
+  struct harness_rec_event *ev;
+  size_t nev, capev;
+  struct sim_state *snaps;
+  int8_t *snap_json; /* 0 unchecked, 1 good, -1 bad */
+  size_t nsnaps, capsnaps;
+  uint64_t first_violation; /* cut point of the first violation, 0: none */
+  char violation[320];
+  bool oom;
+};
+
+struct harness_memo {
+  struct sim_state st;
+  struct harness_slot_shadow base[HARNESS_SLOT_N];
+  uint32_t phase_us;
+  struct harness_judgement j;
+  uint64_t rec_events;
+  struct harness_rec *rec; /* NULL: not recorded */
+};
+
 struct harness_sweep_ctx {
   const struct harness_sweep_opts *o;
+  struct harness_memo *memo;
+  size_t nmemo, capmemo;
+  uint64_t memo_hits;
+  uint64_t runs;     /* recovery runs judged (not shared) */
+  size_t last_memo;  /* entry of the last shared run; SIZE_MAX: none */
+  bool worker_failed;
   FILE *out;
   struct harness_link *l;
   struct harness_point *pts;
@@ -175,7 +218,7 @@ static int harness_sweep_cut(struct harness_sweep_ctx *c, uint64_t i,
   struct harness_link *l = c->l;
   const struct harness_point *p = &c->pts[i - 1];
   if (replay) {
-    l->now_us = 0;
+    l->br.now_us = 0;
     l->on_event = NULL;
     if (harness_link_boot(l, c->o->start, true) != 0)
       return -1;
@@ -218,9 +261,258 @@ static int harness_sweep_cut(struct harness_sweep_ctx *c, uint64_t i,
     harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason));
     return 1;
   }
-  l->now_us = p->ev.t_us + 1000000u;
+  l->br.now_us = p->ev.t_us + 1000000u;
   return harness_link_boot_shadow(l, &c->snaps[p->snap], &p->sh) == 0 ? 0
                                                                        : -1;
+}
+
+static bool harness_image_eq(const struct sim_image *a,
+                             const struct sim_image *b) {
+  return a->valid == b->valid && a->build == b->build &&
+         a->incomplete == b->incomplete &&
+         strcmp(a->version, b->version) == 0 && strcmp(a->ue, b->ue) == 0;
+}
+
+/* Every field of the flash (what a model boots from). */
+static bool harness_state_eq(const struct sim_state *a,
+                             const struct sim_state *b) {
+  return a->profile == b->profile && a->boot_select == b->boot_select &&
+         harness_image_eq(&a->fff, &b->fff) &&
+         harness_image_eq(&a->updater, &b->updater) &&
+         harness_image_eq(&a->bootrom, &b->bootrom) &&
+         a->fs_store_len == b->fs_store_len &&
+         strcmp(a->fs_store_file, b->fs_store_file) == 0 &&
+         (!a->fs_store_len ||
+          memcmp(a->fs_store, b->fs_store, a->fs_store_len) == 0) &&
+         strcmp(a->upgrade_status, b->upgrade_status) == 0 &&
+         strcmp(a->fail_reason, b->fail_reason) == 0 &&
+         a->writes == b->writes && a->uart_baud == b->uart_baud &&
+         a->part2_pending == b->part2_pending;
+}
+
+static bool harness_slot_eq(const struct harness_slot_shadow *a,
+                            const struct harness_slot_shadow *b) {
+  if (a->n != b->n)
+    return false;
+  for (unsigned i = 0; i < a->n; i++)
+    if (a->alt[i].torn != b->alt[i].torn ||
+        a->alt[i].build != b->alt[i].build ||
+        strcmp(a->alt[i].version, b->alt[i].version) != 0)
+      return false;
+  return true;
+}
+
+/* The memo entry for the link as it is now (just powered up), or NULL. */
+static struct harness_memo *harness_memo_find(struct harness_sweep_ctx *c,
+                                              const struct sim_state *st) {
+  const struct harness_link *l = c->l;
+  for (size_t k = 0; k < c->nmemo; k++) {
+    struct harness_memo *e = &c->memo[k];
+    if (e->phase_us == l->br.now_us % 1000u &&
+        harness_slot_eq(&e->base[0], &l->sh.base[0]) &&
+        harness_slot_eq(&e->base[1], &l->sh.base[1]) &&
+        harness_state_eq(&e->st, st))
+      return e;
+  }
+  return NULL;
+}
+
+static int harness_rec_snap(struct harness_rec *r, const struct sim_state *st) {
+  if (r->nsnaps == r->capsnaps) {
+    size_t cap = r->capsnaps ? r->capsnaps * 2 : 16;
+    struct sim_state *n = realloc(r->snaps, cap * sizeof(*n));
+    if (!n)
+      return -1;
+    r->snaps = n;
+    int8_t *jj = realloc(r->snap_json, cap);
+    if (!jj)
+      return -1;
+    r->snap_json = jj;
+    r->capsnaps = cap;
+  }
+  memset(&r->snaps[r->nsnaps], 0, sizeof(r->snaps[0]));
+  if (sim_state_copy(&r->snaps[r->nsnaps], st) != 0)
+    return -1;
+  r->snap_json[r->nsnaps++] = 0;
+  return 0;
+}
+
+struct harness_rec_ctx {
+  struct harness_rec *r;
+  struct harness_link *l;
+};
+
+static void harness_rec_event(void *ctx, const struct harness_cut_event *ev) {
+  struct harness_rec_ctx *x = ctx;
+  struct harness_rec *r = x->r;
+  if (r->oom)
+    return;
+  if (ev->kind == HARNESS_CUT_FLASH &&
+      harness_rec_snap(r, &x->l->persisted) != 0) {
+    r->oom = true;
+    return;
+  }
+  if (!r->first_violation && x->l->violation[0]) {
+    r->first_violation = ev->index;
+    snprintf(r->violation, sizeof(r->violation), "%s", x->l->violation);
+  }
+  if (r->nev == r->capev) {
+    size_t cap = r->capev ? r->capev * 2 : 1024;
+    struct harness_rec_event *n = realloc(r->ev, cap * sizeof(*n));
+    if (!n) {
+      r->oom = true;
+      return;
+    }
+    r->ev = n;
+    r->capev = cap;
+  }
+  r->ev[r->nev++] = (struct harness_rec_event){
+      ev->t_us, (uint32_t)(r->nsnaps - 1), x->l->sh};
+}
+
+static void harness_rec_free(struct harness_rec *r) {
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->nsnaps; i++)
+    sim_state_release(&r->snaps[i]);
+  free(r->snaps);
+  free(r->snap_json);
+  free(r->ev);
+  free(r);
+}
+
+/* The recovery run from the link as just powered up (model booted from
+ * `st`), judged; shared with every earlier run from an equal start unless
+ * `st` is NULL (replay), the sweep reruns everything or narrates. 0 or -1. */
+static int harness_sweep_recover(struct harness_sweep_ctx *c,
+                                 const struct sim_state *st, bool record,
+                                 uint64_t *rec_events,
+                                 struct harness_judgement *j) {
+  struct harness_link *l = c->l;
+  bool share = st && !c->o->rerun_all && !l->narr && !l->sh.otf &&
+               !l->violation[0];
+  struct harness_memo key;
+  memset(&key, 0, sizeof(key));
+  struct harness_rec_ctx rx = {NULL, l};
+  c->last_memo = SIZE_MAX;
+  size_t attach = SIZE_MAX; /* an entry that lacks only its recording */
+  if (share) {
+    struct harness_memo *e = harness_memo_find(c, st);
+    if (e && (e->rec || !record)) {
+      *j = e->j;
+      if (rec_events)
+        *rec_events = e->rec_events;
+      c->memo_hits++;
+      c->last_memo = (size_t)(e - c->memo);
+      return 0;
+    }
+    if (e)
+      attach = (size_t)(e - c->memo);
+    memset(&key, 0, sizeof(key));
+    if (sim_state_copy(&key.st, st) != 0)
+      return -1;
+    key.base[0] = l->sh.base[0];
+    key.base[1] = l->sh.base[1];
+    key.phase_us = (uint32_t)(l->br.now_us % 1000u);
+  }
+  if (l->narr)
+    harness_narrate(l->narr, l->br.now_us,
+                    "Recovery run: a fresh sqn-update, no faults");
+  struct harness_link_outcome oc;
+  c->runs++;
+  if (share && record) {
+    key.rec = calloc(1, sizeof(*key.rec));
+    rx.r = key.rec;
+    if (!key.rec || harness_rec_snap(key.rec, &l->persisted) != 0)
+      goto fail;
+    l->on_event = harness_rec_event;
+    l->ctx = &rx;
+  }
+  int rrc = harness_link_run(l, false, true, c->o->bound_us, &oc);
+  l->on_event = NULL;
+  l->ctx = NULL;
+  if (rrc != 0 || (key.rec && key.rec->oom))
+    goto fail;
+  uint64_t ev = l->events;
+  if (rec_events)
+    *rec_events = ev;
+  if (harness_link_judge(l, &oc, c->o->bound_us, j) != 0)
+    goto fail;
+  if (share && attach != SIZE_MAX) {
+    /* Same start as a run judged without a recording: same verdict. */
+    sim_state_release(&key.st);
+    c->memo[attach].rec = key.rec;
+    *j = c->memo[attach].j;
+    c->last_memo = attach;
+    return 0;
+  }
+  if (share) {
+    if (c->nmemo == c->capmemo) {
+      size_t cap = c->capmemo ? c->capmemo * 2 : 64;
+      struct harness_memo *n = realloc(c->memo, cap * sizeof(*n));
+      if (!n)
+        goto fail;
+      c->memo = n;
+      c->capmemo = cap;
+    }
+    key.j = *j;
+    key.rec_events = ev;
+    c->last_memo = c->nmemo;
+    c->memo[c->nmemo++] = key;
+  }
+  return 0;
+fail:
+  if (share) {
+    sim_state_release(&key.st);
+    harness_rec_free(key.rec);
+  }
+  return -1;
+}
+
+/* Point i's second cut at point `dbl` of its (shared, recorded) recovery
+ * run `e`, restarted from the recording: the same as cutting a rerun
+ * there (docs/sweeps.md). 0 or -1. */
+static int harness_sweep_double_from_rec(struct harness_sweep_ctx *c,
+                                         size_t memo, uint64_t dbl,
+                                         struct harness_judgement *j) {
+  struct harness_link *l = c->l;
+  struct harness_rec *r = c->memo[memo].rec;
+  const struct harness_rec_event *ev = &r->ev[dbl - 1];
+  memset(j, 0, sizeof(*j));
+  j->kind = HARNESS_VK_FAILED;
+  if (r->first_violation && r->first_violation <= dbl) {
+    snprintf(j->reason, sizeof(j->reason), "%s (before the second cut)",
+             r->violation);
+    return 0;
+  }
+  if (r->snap_json[ev->snap] == 0) {
+    struct harness_link tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.persisted = r->snaps[ev->snap];
+    r->snap_json[ev->snap] =
+        harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason)) == 0
+            ? 1
+            : -1;
+  }
+  if (r->snap_json[ev->snap] < 0) {
+    struct harness_link tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.persisted = r->snaps[ev->snap];
+    harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason));
+    return 0;
+  }
+  /* Power back a second after the cut, from the flash and slots then. */
+  l->br.now_us = ev->t_us + 1000000u;
+  if (harness_link_boot_shadow(l, &r->snaps[ev->snap], &ev->sh) != 0)
+    return -1;
+  /* `r` may move: the run below can add memo entries. */
+  struct sim_state from;
+  memset(&from, 0, sizeof(from));
+  if (sim_state_copy(&from, &c->memo[memo].rec->snaps[ev->snap]) != 0)
+    return -1;
+  int rc = harness_sweep_recover(c, &from, false, NULL, j);
+  sim_state_release(&from);
+  return rc;
 }
 
 /* Run point i (and its double cut at recovery event `dbl`, 0: none).
@@ -237,9 +529,14 @@ static int harness_sweep_point(struct harness_sweep_ctx *c, uint64_t i,
   if (rc != 0)
     return rc < 0 ? -1 : 0;
   struct harness_link_outcome oc;
+  /* The flash the model just booted from: the point's snapshot, or the
+   * flash at the second cut (NULL: replayed, nothing is shared). */
+  const struct sim_state *from = replay ? NULL : &c->snaps[c->pts[i - 1].snap];
+  struct sim_state at_cut;
+  memset(&at_cut, 0, sizeof(at_cut));
   if (dbl) {
     if (l->narr)
-      harness_narrate(l->narr, l->now_us,
+      harness_narrate(l->narr, l->br.now_us,
                       "Recovery run, with a second power cut at its cut "
                       "point %llu",
                       (unsigned long long)dbl);
@@ -256,21 +553,24 @@ static int harness_sweep_point(struct harness_sweep_ctx *c, uint64_t i,
       if (harness_link_check_flash_json(l, j->reason, sizeof(j->reason)) !=
           0)
         return 0;
-      if (harness_link_power_cycle(l) != 0)
+      if (from) {
+        if (sim_state_copy(&at_cut, &l->persisted) != 0)
+          return -1;
+        from = &at_cut;
+      }
+      if (harness_link_power_cycle(l) != 0) {
+        sim_state_release(&at_cut);
         return -1;
+      }
     } else {
       /* The recovery ended before the second cut: judge it as it is. */
       return harness_link_judge(l, &oc, c->o->bound_us, j);
     }
   }
-  if (l->narr)
-    harness_narrate(l->narr, l->now_us,
-                    "Recovery run: a fresh sqn-update, no faults");
-  if (harness_link_run(l, false, true, c->o->bound_us, &oc) != 0)
-    return -1;
-  if (rec_events)
-    *rec_events = l->events;
-  return harness_link_judge(l, &oc, c->o->bound_us, j);
+  int rc2 = harness_sweep_recover(c, from, !dbl && c->o->double_every,
+                                  rec_events, j);
+  sim_state_release(&at_cut);
+  return rc2;
 }
 
 static int harness_row_add(struct harness_sweep_ctx *c, uint64_t point,
@@ -341,13 +641,151 @@ static void harness_sweep_transcript(struct harness_sweep_ctx *c, uint64_t i,
   c->l->narr = &n;
   struct harness_judgement j;
   if (harness_sweep_point(c, i, true, dbl, NULL, &j) == 0)
-    harness_narrate(&n, c->l->now_us, "Verdict: %s%s%s",
+    harness_narrate(&n, c->l->br.now_us, "Verdict: %s%s%s",
                     harness_verdict_kind_name(j.kind),
                     j.reason[0] ? " — " : "", j.reason);
   c->l->narr = NULL;
   harness_narrate_flush(&n);
   fputs(n.text ? n.text : "(no transcript)\n", c->out);
   harness_narrator_free(&n);
+}
+
+/* One point's result, as a worker sends it to the parent. */
+struct harness_point_result {
+  uint64_t point;
+  uint64_t dbl;   /* the second cut's recovery point, 0: none */
+  uint64_t runs;  /* recovery runs judged for it (0: all shared) */
+  double wall_s;
+  int32_t kind;   /* enum harness_verdict_kind */
+  char reason[sizeof(((struct harness_judgement *)0)->reason)];
+};
+
+/* Points todo[from..to) into res[from..to). 0 or -1 (harness error). */
+static int harness_sweep_eval_range(struct harness_sweep_ctx *c,
+                                    const uint64_t *todo, uint64_t from,
+                                    uint64_t to,
+                                    struct harness_point_result *res) {
+  const struct harness_sweep_opts *o = c->o;
+  for (uint64_t k = from; k < to; k++) {
+    uint64_t i = todo[k];
+    struct harness_judgement j;
+    double pt0 = harness_wall_s();
+    uint64_t runs0 = c->runs;
+    uint64_t rec_events = 0;
+    c->last_memo = SIZE_MAX;
+    if (harness_sweep_point(c, i, o->replay, 0, &rec_events, &j) != 0)
+      return -1;
+    uint64_t dbl = 0;
+    if (j.kind != HARNESS_VK_FAILED && o->double_every && rec_events &&
+        (o->only || harness_mix64(o->seed + i) % o->double_every == 0)) {
+      dbl = 1 + harness_mix64(o->seed ^ (i * 0x100000001B3ull)) % rec_events;
+      size_t e = c->last_memo;
+      if (e != SIZE_MAX && c->memo[e].rec && dbl <= c->memo[e].rec->nev) {
+        if (harness_sweep_double_from_rec(c, e, dbl, &j) != 0)
+          return -1;
+      } else if (harness_sweep_point(c, i, o->replay, dbl, NULL, &j) != 0) {
+        return -1;
+      }
+    }
+    struct harness_point_result *r = &res[k];
+    memset(r, 0, sizeof(*r));
+    r->point = i;
+    r->dbl = dbl;
+    r->runs = c->runs - runs0;
+    r->wall_s = harness_wall_s() - pt0;
+    r->kind = (int32_t)j.kind;
+    memcpy(r->reason, j.reason, sizeof(r->reason));
+    r->reason[sizeof(r->reason) - 1] = '\0';
+  }
+  return 0;
+}
+
+static int harness_full_write(int fd, const void *buf, size_t len) {
+  const uint8_t *p = buf;
+  while (len) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int harness_full_read(int fd, void *buf, size_t len) {
+  uint8_t *p = buf;
+  while (len) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* --jobs: worker w evaluates the w-th contiguous slice of todo[0..n) in a
+ * forked copy of the sweep (the recording is shared copy-on-write) and
+ * sends its results through a pipe; the parent reports them in point
+ * order, so the report does not depend on the number of jobs. 0 or -1. */
+static int harness_sweep_fork(struct harness_sweep_ctx *c,
+                              const uint64_t *todo, uint64_t n, unsigned jobs,
+                              struct harness_point_result *res) {
+  pid_t pid[64];
+  int fd[64];
+  if (jobs > 64)
+    jobs = 64;
+  fflush(NULL);
+  unsigned started = 0;
+  int rc = 0;
+  for (unsigned w = 0; w < jobs; w++) {
+    int p[2];
+    if (pipe(p) != 0) {
+      rc = -1;
+      break;
+    }
+    pid_t k = fork();
+    if (k < 0) {
+      close(p[0]);
+      close(p[1]);
+      rc = -1;
+      break;
+    }
+    uint64_t from = n * w / jobs, to = n * (w + 1) / jobs;
+    if (k == 0) {
+      close(p[0]);
+      for (unsigned v = 0; v < started; v++)
+        close(fd[v]);
+      int wrc = harness_sweep_eval_range(c, todo, from, to, res);
+      if (wrc == 0)
+        wrc = harness_full_write(p[1], res + from,
+                                 (size_t)(to - from) * sizeof(*res));
+      _exit(wrc == 0 ? 0 : 3);
+    }
+    close(p[1]);
+    pid[started] = k;
+    fd[started] = p[0];
+    started++;
+  }
+  for (unsigned w = 0; w < started; w++) {
+    uint64_t from = n * w / jobs, to = n * (w + 1) / jobs;
+    if (rc == 0 && harness_full_read(fd[w], res + from,
+                                     (size_t)(to - from) * sizeof(*res)) != 0)
+      rc = -1;
+    close(fd[w]);
+    int status = 0;
+    while (waitpid(pid[w], &status, 0) < 0 && errno == EINTR)
+      ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      rc = -1;
+  }
+  if (rc != 0)
+    c->worker_failed = true;
+  return rc;
 }
 
 int harness_sweep(const struct harness_sweep_opts *o,
@@ -415,6 +853,16 @@ int harness_sweep(const struct harness_sweep_opts *o,
             (unsigned long long)o->only, c.npts);
     goto out_free_link;
   }
+  /* The selected points, in order. */
+  uint64_t *todo = malloc((c.npts ? c.npts : 1) * sizeof(*todo));
+  struct harness_point_result *res =
+      calloc(c.npts ? c.npts : 1, sizeof(*res));
+  if (!todo || !res) {
+    free(todo);
+    free(res);
+    c.oom = true;
+    goto out_free_link;
+  }
   for (uint64_t i = 1; i <= c.npts; i++) {
     if (o->only) {
       if (i != o->only)
@@ -426,25 +874,32 @@ int harness_sweep(const struct harness_sweep_opts *o,
       if (idx % shard_m != shard_k - 1)
         continue;
     }
-    sel++;
-    double pt0 = harness_wall_s();
-    uint64_t rec_events = 0;
-    if (harness_sweep_point(&c, i, o->replay, 0, &rec_events, &j) != 0)
-      goto out_free_link;
-    uint64_t dbl = 0;
-    if (j.kind != HARNESS_VK_FAILED && o->double_every && rec_events &&
-        (o->only || harness_mix64(o->seed + i) % o->double_every == 0)) {
-      dbl = 1 + harness_mix64(o->seed ^ (i * 0x100000001B3ull)) % rec_events;
+    todo[sel++] = i;
+  }
+  unsigned jobs = o->jobs ? o->jobs : 1;
+  if (o->only || jobs > sel)
+    jobs = sel ? (unsigned)(sel < jobs ? sel : jobs) : 1;
+  if (o->only)
+    jobs = 1;
+  int erc = jobs > 1 ? harness_sweep_fork(&c, todo, sel, jobs, res)
+                     : harness_sweep_eval_range(&c, todo, 0, sel, res);
+  free(todo);
+  if (erc != 0) {
+    free(res);
+    goto out_free_link;
+  }
+  /* Report in point order, whoever computed them. */
+  for (uint64_t k = 0; k < sel; k++) {
+    const struct harness_point_result *r = &res[k];
+    uint64_t i = r->point, dbl = r->dbl;
+    if (dbl)
       st->doubles++;
-      if (harness_sweep_point(&c, i, o->replay, dbl, NULL, &j) != 0)
-        goto out_free_link;
-    }
-    double wall = harness_wall_s() - pt0;
-    if (j.kind == HARNESS_VK_RECOVERED)
+    st->runs += r->runs;
+    if (r->kind == HARNESS_VK_RECOVERED)
       st->recovered++;
-    else if (j.kind == HARNESS_VK_REPORTED)
+    else if (r->kind == HARNESS_VK_REPORTED)
       st->reported++;
-    if (j.kind == HARNESS_VK_FAILED) {
+    if (r->kind == HARNESS_VK_FAILED) {
       st->failed++;
       if (!st->first_failed)
         st->first_failed = i;
@@ -456,7 +911,7 @@ int harness_sweep(const struct harness_sweep_opts *o,
                                              "point %llu",
                  (unsigned long long)dbl);
       fprintf(c.out, "FAIL  point %llu/%zu (%s%s): %s\n",
-              (unsigned long long)i, c.npts, desc, dbl_text, j.reason);
+              (unsigned long long)i, c.npts, desc, dbl_text, r->reason);
       fprintf(c.out, "  reproduce: %s --only %llu\n",
               o->repro ? o->repro : "sqn-scenario sweep",
               (unsigned long long)i);
@@ -467,16 +922,19 @@ int harness_sweep(const struct harness_sweep_opts *o,
       }
     } else if (o->only) {
       fprintf(c.out, "PASS  point %llu: %s%s%s\n", (unsigned long long)i,
-              harness_verdict_kind_name(j.kind), j.reason[0] ? " — " : "",
-              j.reason);
+              harness_verdict_kind_name(r->kind), r->reason[0] ? " — " : "",
+              r->reason);
     }
     if ((o->junit || o->only) &&
-        harness_row_add(&c, i, j.kind, wall,
-                        j.kind == HARNESS_VK_FAILED ? j.reason : NULL) != 0)
+        harness_row_add(&c, i, r->kind, r->wall_s,
+                        r->kind == HARNESS_VK_FAILED ? r->reason : NULL) != 0) {
+      free(res);
       goto out_free_link;
-    if (o->only && o->max_transcripts && j.kind != HARNESS_VK_FAILED)
+    }
+    if (o->only && o->max_transcripts && r->kind != HARNESS_VK_FAILED)
       harness_sweep_transcript(&c, i, dbl);
   }
+  free(res);
   st->selected = sel;
   st->wall_s = harness_wall_s() - t0;
   if (o->junit)
@@ -484,7 +942,10 @@ int harness_sweep(const struct harness_sweep_opts *o,
   rc = st->failed ? 1 : 0;
 
 out_free_link:
-  if (rc < 0 && !st->clean_reason[0] && c.oom)
+  if (rc < 0 && !st->clean_reason[0] && c.worker_failed)
+    snprintf(st->clean_reason, sizeof(st->clean_reason),
+             "a --jobs worker process failed (out of memory or killed)");
+  else if (rc < 0 && !st->clean_reason[0] && c.oom)
     snprintf(st->clean_reason, sizeof(st->clean_reason), "out of memory");
   st->wall_s = harness_wall_s() - t0;
   harness_link_free(l);
@@ -494,6 +955,11 @@ out_free_link:
   free(c.pts);
   for (size_t i = 0; i < c.nsnaps; i++)
     sim_state_release(&c.snaps[i]);
+  for (size_t i = 0; i < c.nmemo; i++) {
+    sim_state_release(&c.memo[i].st);
+    harness_rec_free(c.memo[i].rec);
+  }
+  free(c.memo);
   free(c.snaps);
   free(c.snap_json);
   for (size_t i = 0; i < c.nrows; i++)

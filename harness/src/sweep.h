@@ -35,6 +35,8 @@ struct harness_sweep_opts {
   uint32_t double_every;          /* double cut at ~1 in N points; 0: no */
   uint64_t seed;                  /* where the second cuts fall */
   bool replay;                    /* replay from zero, not from snapshots */
+  bool rerun_all;                 /* no shared reruns (docs/sweeps.md) */
+  unsigned jobs;                  /* worker processes; 0 or 1: none */
   enum harness_mutation mutation; /* test hook: broken write ordering */
   uint64_t bound_us;              /* per run */
   unsigned max_transcripts;       /* transcripts printed for failures */
@@ -48,6 +50,7 @@ struct harness_sweep_stats {
   uint64_t selected;   /* points this shard ran */
   uint64_t recovered, reported, failed;
   uint64_t doubles;    /* double cuts run */
+  uint64_t runs;       /* recovery runs judged (the others were shared) */
   uint64_t first_failed; /* first failing point, 0: none */
   double wall_s;
   char clean_reason[640]; /* the clean run itself failed: why */

@@ -25,38 +25,18 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "bridge.h"
 #include "sim/modem.h"
 #include "sim/state.h"
 #include "sqnup/err.h"
 #include "sqnup/stpm.h"
 #include "sqnup/update.h"
 
-/* A growable byte queue; the consumer takes everything at once. */
-struct bench_q {
-  uint8_t *b;
-  size_t len, cap;
-  int oom;
-};
-
-static void bench_q_put(struct bench_q *q, const uint8_t *buf, size_t len) {
-  if (len > q->cap - q->len) {
-    size_t cap = (q->len + len) * 2 + 16384;
-    uint8_t *nb = realloc(q->b, cap);
-    if (!nb) {
-      q->oom = 1;
-      return;
-    }
-    q->b = nb;
-    q->cap = cap;
-  }
-  memcpy(q->b + q->len, buf, len);
-  q->len += len;
-}
-
+/* The updater (or a bare STP master) and the model on the harness's
+ * bridge (bridge.h), the same drive loop as the scenarios and sweeps. */
 struct bench_link {
   struct sim_modem *m;
-  uint64_t now_us;
-  struct bench_q to_modem, to_host;
+  struct harness_bridge hb; /* the clock (hb.now_us) and the queues */
   const uint8_t *pkg;
   size_t pkg_len;
   struct sqn_stpm stpm;
@@ -67,13 +47,12 @@ struct bench_link {
 
 static void bench_modem_tx(void *user, const uint8_t *buf, size_t len) {
   struct bench_link *l = user;
-  bench_q_put(&l->to_host, buf, len);
+  harness_bridge_to_host(&l->hb, buf, len);
 }
 
 static int bench_host_write(void *user, const uint8_t *buf, size_t len) {
   struct bench_link *l = user;
-  bench_q_put(&l->to_modem, buf, len);
-  return l->to_modem.oom ? -1 : (int)len;
+  return harness_bridge_to_modem(&l->hb, buf, len) != 0 ? -1 : (int)len;
 }
 
 static int bench_host_read(void *user, uint64_t off, uint8_t *buf,
@@ -118,56 +97,39 @@ static int bench_link_init(struct bench_link *l, const uint8_t *pkg,
       .tx = bench_modem_tx,
       .user = l,
   };
-  l->now_us = 1000000;
-  l->m = sim_modem_new(&mc, l->now_us);
+  l->m = sim_modem_new(&mc, 1000000);
   sim_state_release(&st);
   if (!l->m) {
     fprintf(stderr, "bench_inproc: sim_modem_new failed\n");
     return -1;
   }
+  harness_bridge_init(&l->hb, l->m, 1000000);
   sim_modem_set_host_baud(l->m, 921600);
   return 0;
 }
 
 static void bench_link_free(struct bench_link *l) {
   sim_modem_free(l->m);
-  free(l->to_modem.b);
-  free(l->to_host.b);
-}
-
-/* Fire modem timers until none is due before `until_us`. */
-static void bench_modem_run_to(struct bench_link *l, uint64_t until_us) {
-  for (;;) {
-    uint64_t d = sim_modem_next_deadline(l->m);
-    if (d > until_us)
-      break;
-    if (d > l->now_us)
-      l->now_us = d;
-    sim_modem_tick(l->m, l->now_us);
-  }
-  if (until_us > l->now_us)
-    l->now_us = until_us;
+  harness_bridge_free(&l->hb);
 }
 
 /* Boot, then AT+SMSTPU="ON_THE_FLY" and expect OK. 0 or -1. */
 static int bench_enter_stp(struct bench_link *l) {
   static const char cmd[] = "AT+SMSTPU=\"ON_THE_FLY\"\r";
-  bench_modem_run_to(l, l->now_us + 10000000); /* RECOVERY boot: 1.5 s */
+  harness_bridge_settle(&l->hb, 10000000); /* RECOVERY boot: 1.5 s */
   if (sim_modem_smod(l->m) != SIM_SMOD_RECOVERY) {
     fprintf(stderr, "bench_inproc: model booted SMOD %d, expected 4\n",
             (int)sim_modem_smod(l->m));
     return -1;
   }
-  l->to_host.len = 0;
-  sim_modem_feed(l->m, l->now_us, (const uint8_t *)cmd, sizeof cmd - 1);
-  bench_modem_run_to(l, l->now_us + 1000);
-  if (l->to_host.len < 4 ||
-      !memmem(l->to_host.b, l->to_host.len, "OK\r\n", 4)) {
-    fprintf(stderr, "bench_inproc: no OK to AT+SMSTPU (%zu bytes)\n",
-            l->to_host.len);
+  sim_modem_feed(l->m, l->hb.now_us, (const uint8_t *)cmd, sizeof cmd - 1);
+  harness_bridge_idle(&l->hb, 1000);
+  size_t n = harness_bridge_pending_to_host(&l->hb);
+  if (n < 4 || !memmem(harness_bridge_peek_to_host(&l->hb), n, "OK\r\n", 4)) {
+    fprintf(stderr, "bench_inproc: no OK to AT+SMSTPU (%zu bytes)\n", n);
     return -1;
   }
-  l->to_host.len = 0;
+  harness_bridge_drop_to_host(&l->hb);
   return 0;
 }
 
@@ -201,36 +163,15 @@ static double bench_push(const uint8_t *pkg, size_t len) {
     goto out_free_link;
   }
   double t0 = bench_now();
-  if (sqn_stpm_start(&l->stpm, l->now_us / 1000) != 0)
+  if (sqn_stpm_start(&l->stpm, l->hb.now_us / 1000) != 0)
     goto out_free_link;
-  while (!sqn_stpm_done(&l->stpm)) {
-    if (l->to_modem.len) {
-      sim_modem_feed(l->m, l->now_us, l->to_modem.b, l->to_modem.len);
-      l->to_modem.len = 0;
-      continue;
-    }
-    if (l->to_host.len) {
-      size_t n = l->to_host.len;
-      l->to_host.len = 0;
-      /* The master only writes (to to_modem) from inside feed. */
-      sqn_stpm_feed(&l->stpm, l->now_us / 1000, l->to_host.b, n);
-      continue;
-    }
-    uint64_t dm = sim_modem_next_deadline(l->m);
-    uint64_t ds = sqn_stpm_next_deadline(&l->stpm);
-    uint64_t ds_us = ds == UINT64_MAX ? UINT64_MAX : ds * 1000;
-    uint64_t next = dm < ds_us ? dm : ds_us;
-    if (next == UINT64_MAX) {
-      fprintf(stderr, "bench_inproc: push deadlocked in %s\n",
-              sqn_stpm_state_name(l->stpm.state));
-      goto out_free_link;
-    }
-    if (next > l->now_us)
-      l->now_us = next;
-    if (dm <= l->now_us)
-      sim_modem_tick(l->m, l->now_us);
-    if (ds_us <= l->now_us)
-      sqn_stpm_tick(&l->stpm, l->now_us / 1000);
+  l->hb.host = &harness_bridge_sqn_stpm;
+  l->hb.h = &l->stpm;
+  enum harness_bridge_end end = harness_bridge_run(&l->hb, 3600ull * 1000000);
+  if (end != HARNESS_BRIDGE_DONE) {
+    fprintf(stderr, "bench_inproc: push ended %s in %s\n",
+            harness_bridge_end_name(end), sqn_stpm_state_name(l->stpm.state));
+    goto out_free_link;
   }
   double t1 = bench_now();
   if (l->stpm.result != 0 || l->stpm.acked != len || l->stpm.resends) {
@@ -240,7 +181,7 @@ static double bench_push(const uint8_t *pkg, size_t len) {
             len, l->stpm.resends);
     goto out_free_link;
   }
-  bench_modem_run_to(l, l->now_us + 1000);
+  harness_bridge_idle(&l->hb, 1000);
   const struct sim_state *st = sim_modem_state(l->m);
   if (strcmp(st->upgrade_status, "success") != 0) {
     fprintf(stderr, "bench_inproc: model upgrade status \"%s\" %s\n",
@@ -282,42 +223,21 @@ static double bench_full(const uint8_t *pkg, size_t len, double *virt_s) {
     fprintf(stderr, "bench_inproc: sqn_update_init failed\n");
     goto out_free_link;
   }
-  uint64_t v0 = l->now_us;
+  uint64_t v0 = l->hb.now_us;
   double t0 = bench_now();
-  if (sqn_update_start(&l->u, l->now_us / 1000) != 0) {
+  if (sqn_update_start(&l->u, l->hb.now_us / 1000) != 0) {
     fprintf(stderr, "bench_inproc: sqn_update_start: %s: %s\n",
             sqn_err_name(sqn_update_result(&l->u)), l->u.detail);
     goto out_free_link;
   }
   /* Bound: two modem-hours of virtual time. */
-  uint64_t end = l->now_us + 7200ull * 1000000;
-  while (!sqn_update_done(&l->u) && l->now_us < end) {
-    if (l->to_modem.len) {
-      sim_modem_feed(l->m, l->now_us, l->to_modem.b, l->to_modem.len);
-      l->to_modem.len = 0;
-      continue;
-    }
-    if (l->to_host.len) {
-      size_t n = l->to_host.len;
-      l->to_host.len = 0;
-      sqn_update_feed(&l->u, l->now_us / 1000, l->to_host.b, n);
-      continue;
-    }
-    uint64_t du = sqn_update_next_deadline(&l->u);
-    uint64_t dm = sim_modem_next_deadline(l->m);
-    uint64_t du_us = du == SQN_UPDATE_NEVER ? UINT64_MAX : du * 1000;
-    uint64_t next = du_us < dm ? du_us : dm;
-    if (next == UINT64_MAX) {
-      fprintf(stderr, "bench_inproc: full run deadlocked in %s\n",
-              sqn_update_state_name(l->u.state));
-      goto out_free_link;
-    }
-    if (next > l->now_us)
-      l->now_us = next;
-    if (dm <= l->now_us)
-      sim_modem_tick(l->m, l->now_us);
-    if (du_us <= l->now_us)
-      sqn_update_tick(&l->u, l->now_us / 1000);
+  l->hb.host = &harness_bridge_sqn_update;
+  l->hb.h = &l->u;
+  enum harness_bridge_end end = harness_bridge_run(&l->hb, 7200ull * 1000000);
+  if (end == HARNESS_BRIDGE_STUCK || end == HARNESS_BRIDGE_OOM) {
+    fprintf(stderr, "bench_inproc: full run %s in %s\n",
+            harness_bridge_end_name(end), sqn_update_state_name(l->u.state));
+    goto out_free_link;
   }
   double t1 = bench_now();
   if (!sqn_update_done(&l->u) || sqn_update_result(&l->u) != 0) {
@@ -335,7 +255,7 @@ static double bench_full(const uint8_t *pkg, size_t len, double *virt_s) {
             (unsigned)st->fff.build, (int)st->fff.valid);
     goto out_free_link;
   }
-  *virt_s = (double)(l->now_us - v0) / 1e6;
+  *virt_s = (double)(l->hb.now_us - v0) / 1e6;
   secs = t1 - t0;
 
 out_free_link:
@@ -345,7 +265,8 @@ out_free_link:
 }
 
 int main(int argc, char **argv) {
-  struct bench_opts o = {.rounds = 5, .size = BENCH_PKG_SIZE};
+  struct bench_opts o = {.rounds = BENCH_DEFAULT_ROUNDS,
+                         .size = BENCH_PKG_SIZE};
   double tm[BENCH_MAX_ROUNDS], tp[BENCH_MAX_ROUNDS], tf[BENCH_MAX_ROUNDS];
   double virt = 0;
   size_t len = 0;
@@ -379,15 +300,22 @@ int main(int argc, char **argv) {
     if (tp[r] < 0 || tf[r] < 0)
       goto out_free_pkg;
   }
-  double m = bench_median(tm, o.rounds);
-  double p = bench_median(tp, o.rounds);
-  double f = bench_median(tf, o.rounds);
+  double v[BENCH_MAX_ROUNDS];
+  memcpy(v, tm, sizeof(double) * (size_t)o.rounds);
+  double m = bench_median(v, o.rounds);
+  memcpy(v, tp, sizeof(double) * (size_t)o.rounds);
+  double p = bench_median(v, o.rounds);
+  memcpy(v, tf, sizeof(double) * (size_t)o.rounds);
+  double f = bench_median(v, o.rounds);
 
-  bench_header("in-process updater <-> modem model, virtual clock "
-               "(time/base = time / memcpy of the package)");
-  bench_row("memcpy of the package (baseline)", (double)len, m, m);
-  bench_row("STP push (stpm <-> sim_model)", (double)len, p, m);
-  bench_row("full procedure (sqn_update)", (double)len, f, m);
+  bench_header_rounds("in-process updater <-> modem model, virtual clock "
+                      "(time/base = time / memcpy of the package)");
+  bench_row_rounds("memcpy of the package (baseline)", (double)len, tm,
+                   o.rounds, m);
+  bench_row_rounds("STP push (stpm <-> sim_model)", (double)len, tp, o.rounds,
+                   m);
+  bench_row_rounds("full procedure (sqn_update)", (double)len, tf, o.rounds,
+                   m);
   printf("full procedure covers %.1f s of modem time (virtual clock)\n",
          virt);
   /* The requirement is about the genuine size; smaller runs only report. */

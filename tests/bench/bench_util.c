@@ -137,6 +137,27 @@ int bench_write_file(const char *path, const void *buf, size_t len) {
   return 0;
 }
 
+uint64_t bench_read_pass(const uint8_t *p, size_t len) {
+  typedef uint64_t bench_v2 __attribute__((vector_size(16)));
+  bench_v2 a = {0, 0}, b = a, c = a, d = a, x;
+  size_t i = 0;
+  for (; i + 64 <= len; i += 64) {
+    memcpy(&x, p + i, 16);
+    a ^= x;
+    memcpy(&x, p + i + 16, 16);
+    b ^= x;
+    memcpy(&x, p + i + 32, 16);
+    c ^= x;
+    memcpy(&x, p + i + 48, 16);
+    d ^= x;
+  }
+  a ^= b ^ c ^ d;
+  uint64_t r = a[0] ^ a[1];
+  for (; i < len; i++)
+    r ^= p[i];
+  return r;
+}
+
 double bench_memcpy_secs(const uint8_t *src, size_t len, int reps) {
   double t[BENCH_MAX_ROUNDS];
   uint8_t *dst = malloc(len ? len : 1);
@@ -168,6 +189,32 @@ void bench_row(const char *name, double bytes, double secs, double base_secs) {
   double ratio = base_secs > 0 ? secs / base_secs : 0;
   printf("%-34s %12.0f %11.3f %10.1f %9.2fx\n", name, bytes, secs * 1e3, mbs,
          ratio);
+}
+
+void bench_header_rounds(const char *title) {
+  printf("\n== %s\n", title);
+  printf("%-34s %12s %10s %19s %10s %10s\n", "what", "bytes", "median ms",
+         "spread ms", "MB/s", "time/base");
+}
+
+void bench_row_rounds(const char *name, double bytes, const double *t, int n,
+                      double base_secs) {
+  double v[BENCH_MAX_ROUNDS];
+  if (n > BENCH_MAX_ROUNDS)
+    n = BENCH_MAX_ROUNDS;
+  memcpy(v, t, sizeof(double) * (size_t)n);
+  double med = bench_median(v, n); /* sorts v */
+  double mbs = med > 0 ? bytes / med / 1e6 : 0;
+  double ratio = base_secs > 0 ? med / base_secs : 0;
+  char spread[40];
+  snprintf(spread, sizeof spread, "%.3f-%.3f", n ? v[0] * 1e3 : 0,
+           n ? v[n - 1] * 1e3 : 0);
+  printf("%-34s %12.0f %10.3f %19s %10.1f %9.2fx\n", name, bytes, med * 1e3,
+         spread, mbs, ratio);
+  printf("    rounds ms:");
+  for (int i = 0; i < n; i++)
+    printf(" %.3f", t[i] * 1e3);
+  printf("\n");
 }
 
 bool bench_require(const char *what, double value, const char *op,

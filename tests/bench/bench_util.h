@@ -22,6 +22,8 @@
 #define BENCH_MTS 8192u
 #define BENCH_BLOCK (BENCH_MTS - 16u)
 #define BENCH_MAX_ROUNDS 64
+/* Interleaved rounds by default: a requirement holds at the median of 9. */
+#define BENCH_DEFAULT_ROUNDS 9
 
 /* Seconds on CLOCK_MONOTONIC. */
 double bench_now(void);
@@ -54,6 +56,14 @@ uint8_t *bench_make_pkg(uint64_t size, size_t *len);
 /* Write a whole buffer to a new file; 0 or -1 with a message on stderr. */
 int bench_write_file(const char *path, const void *buf, size_t len);
 
+/*
+ * The read-only baseline: one pass that loads every byte of p[0..len) (16
+ * bytes per load, four independent XOR chains) and returns their XOR, so
+ * the compiler cannot drop it. A checksum reads its input once and writes
+ * nothing, so this, not memcpy, is the floor it is compared with.
+ */
+uint64_t bench_read_pass(const uint8_t *p, size_t len);
+
 /* Seconds one memcpy of `len` bytes takes (median of `reps` copies). */
 double bench_memcpy_secs(const uint8_t *src, size_t len, int reps);
 
@@ -61,6 +71,15 @@ double bench_memcpy_secs(const uint8_t *src, size_t len, int reps);
 void bench_header(const char *title);
 /* One row: name, bytes processed, median seconds, baseline seconds. */
 void bench_row(const char *name, double bytes, double secs, double base_secs);
+/*
+ * One row from the rounds t[0..n) (not modified): median, spread (min-max),
+ * MB/s at the median and median / base_secs; then, indented, every round in
+ * ms in the order run.
+ */
+void bench_row_rounds(const char *name, double bytes, const double *t, int n,
+                      double base_secs);
+/* Header matching bench_row_rounds. */
+void bench_header_rounds(const char *title);
 /* A requirement verdict line: "REQ <what>: <value> <op> <limit> PASS|FAIL". */
 bool bench_require(const char *what, double value, const char *op,
                    double limit);

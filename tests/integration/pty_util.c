@@ -153,9 +153,6 @@ static void pty_copy(const char *from, const char *to) {
 
 void pty_sim_start(struct pty_sim *s, const char *fixture_state,
                    const char *const *extra) {
-  int pfd[2];
-  const char *argv[32];
-  int n = 0;
   memset(s, 0, sizeof *s);
   pty_tmpdir(s->dir, sizeof s->dir);
   snprintf(s->state, sizeof s->state, "%s/state.json", s->dir);
@@ -167,6 +164,15 @@ void pty_sim_start(struct pty_sim *s, const char *fixture_state,
       snprintf(src, sizeof src, "%s/states/%s", SQN_FIXTURES, fixture_state);
     pty_copy(src, s->state);
   }
+  pty_sim_restart(s, extra);
+}
+
+void pty_sim_restart(struct pty_sim *s, const char *const *extra) {
+  int pfd[2];
+  const char *argv[32];
+  int n = 0;
+  s->pid = 0;
+  s->pty[0] = 0;
   argv[n++] = SQN_SIM_BIN;
   argv[n++] = "--state";
   argv[n++] = s->state;

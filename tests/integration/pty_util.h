@@ -33,6 +33,9 @@ void pty_tmpdir(char *dir, size_t cap);
  * (NULL-terminated). */
 void pty_sim_start(struct pty_sim *s, const char *fixture_state,
                    const char *const *extra);
+/* Start sqn-sim again on the same dir/state.json (after a stop or a
+ * kill -9), with extra args. */
+void pty_sim_restart(struct pty_sim *s, const char *const *extra);
 /* SIGTERM and wait (bounded); returns the exit status. */
 int pty_sim_stop(struct pty_sim *s);
 /* SIGKILL (a power cut) and reap; the state file stays as it was. */

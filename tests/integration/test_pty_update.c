@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <dirent.h>
 
 #include "check_ext.h"
 #include "pty_util.h"
@@ -110,7 +112,7 @@ static void upd_modem_start(struct upd_modem *m, const char *state,
   const char *args[] = {"--time-scale", SIM_SCALE, "--trace", m->trace,
                         profile ? "--profile" : NULL, profile, NULL};
   pty_sim_start(&m->sim, state, args);
-  ck_assert_msg(pty_file_wait(m->trace, "\"up: SMOD", 10),
+  ck_assert_msg(pty_file_wait(m->trace, "\"event\":\"up\"", 30),
                 "sqn-sim did not finish booting within 10 s");
 }
 
@@ -272,6 +274,75 @@ END_TEST
 
 /* --json: one JSON object per line that other programs can follow: phases
  * with their power safety, progress to the full size, a final DONE. */
+/* --method store: the stored copy lives in its own file beside the state,
+ * named by it, not inside it. A power cut at AT+SMUPGRADE leaves the state
+ * naming a complete store file; the apply afterwards removes it. */
+static size_t upd_file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (size_t)sb.st_size : (size_t)-1;
+}
+
+static int upd_store_files(const char *dir, char *name, size_t cap) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  ck_assert_ptr_nonnull(d);
+  for (struct dirent *e; (e = readdir(d));)
+    if (strstr(e->d_name, ".store")) {
+      n++;
+      snprintf(name, cap, "%s", e->d_name);
+    }
+  closedir(d);
+  return n;
+}
+
+START_TEST(test_pty_update_store_method_keeps_the_store_in_its_own_file) {
+  struct upd_modem m;
+  char faults[600], name[256], path[1024], v[128];
+  pty_tmpdir(m.tracedir, sizeof m.tracedir);
+  snprintf(faults, sizeof faults, "%s/faults.yaml", m.tracedir);
+  FILE *f = fopen(faults, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("- {name: cut, when: at, match: \"AT+SMUPGRADE\", first: 1, last: 1, "
+        "do: power-cut}\n", f);
+  fclose(f);
+  snprintf(m.trace, sizeof m.trace, "%s/trace.jsonl", m.tracedir);
+  const char *args[] = {"--time-scale", SIM_SCALE, "--trace", m.trace,
+                        "--faults", faults, NULL};
+  pty_sim_start(&m.sim, "healthy.json", args);
+  ck_assert(pty_file_wait(m.trace, "\"up: SMOD", 10));
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", m.sim.pty, "--method",
+                        "store", "--timeout-scale", "0.01", pkg_lr5, NULL};
+  int rc = pty_run(argv, out, sizeof out, 60);
+  ck_assert_msg(rc != 0, "the modem lost power at AT+SMUPGRADE: %s", out);
+  upd_modem_stop(&m);
+
+  size_t pkg_len = upd_file_size(pkg_lr5);
+  ck_assert_int_eq(upd_store_files(m.sim.dir, name, sizeof name), 1);
+  ck_assert_msg(strstr(name, "state.json.store-") == name, "%s", name);
+  snprintf(path, sizeof path, "%s/%s", m.sim.dir, name);
+  ck_assert_uint_eq(upd_file_size(path), pkg_len);
+  ck_assert_uint_lt(upd_file_size(m.sim.state), 2048); /* no base64 inside */
+  ck_assert_int_eq(pty_show_get(m.sim.state, "fs_store.file", v, sizeof v), 0);
+  ck_assert_str_eq(v, name);
+  ck_assert_int_eq(pty_show_get(m.sim.state, "fs_store.length", v, sizeof v),
+                   0);
+  ck_assert_uint_eq(strtoull(v, NULL, 10), pkg_len);
+
+  /* Power back on (a new sqn-sim on the same files): the stored copy is
+   * applied from the file, which then goes. */
+  const char *args2[] = {"--time-scale", SIM_SCALE, NULL};
+  struct pty_sim again = m.sim;
+  pty_sim_restart(&again, args2);
+  const char *argv2[] = {SQN_UPDATE_BIN, "--port", again.pty, "--method",
+                         "store", "--timeout-scale", UPD_SCALE, pkg_lr5, NULL};
+  rc = pty_run(argv2, out, sizeof out, 60);
+  ck_assert_msg(rc == 0, "rerun: rc %d\n%s", rc, out);
+  ck_assert_int_eq(pty_sim_stop(&again), 0);
+  ASSERT_SHOW(again.state, "fff.version", "5.2.0.0");
+  ck_assert_int_eq(upd_store_files(again.dir, name, sizeof name), 0);
+}
+END_TEST
+
 START_TEST(test_pty_update_json_events_follow_the_run) {
   struct upd_modem m;
   upd_modem_start(&m, "healthy.json", NULL);
@@ -405,7 +476,10 @@ START_TEST(test_pty_update_wrong_family_writes_nothing) {
 END_TEST
 
 START_TEST(test_pty_update_lr5_on_gm02s_writes_nothing) {
-  const char *want[] = {"E_IMAGE_FAMILY_MISMATCH", "LR8", "LR5", NULL};
+  /* LR5 is built for Monarch 1; a GM02S is a Monarch 2 (modem-model.md 6):
+   * a chip mismatch, refused before any write. */
+  const char *want[] = {"E_CHIP_MISMATCH", "Monarch 2 (LR8)", "for Monarch 1",
+                        NULL};
   struct upd_modem m;
   struct upd_trace t;
   upd_modem_start(&m, NULL, "gm02s");
@@ -480,6 +554,8 @@ static Suite *upd_suite(void) {
   tcase_add_test(up, test_pty_update_gm02s_recovery_recovers_to_lr8);
   tcase_add_test(up, test_pty_update_new_gm02s_upgrades_to_lr8);
   tcase_add_test(up, test_pty_update_json_events_follow_the_run);
+  tcase_add_test(up,
+                 test_pty_update_store_method_keeps_the_store_in_its_own_file);
   suite_add_tcase(s, up);
 
   TCase *bad = tcase_create("bad-input");

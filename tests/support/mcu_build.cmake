@@ -13,7 +13,7 @@ if(MODE STREQUAL "build")
   if(NOT EXISTS ${BIN}/CMakeCache.txt)
     execute_process(COMMAND ${CMAKE_COMMAND} -S ${SRC} -B ${BIN}
                     -DCMAKE_TOOLCHAIN_FILE=${SRC}/cmake/arm-none-eabi.cmake
-                    -DCMAKE_BUILD_TYPE=MinSizeRel
+                    -DCMAKE_BUILD_TYPE=MinSizeRel -DSQN_WERROR=${WERROR}
                     RESULT_VARIABLE rc)
     if(NOT rc EQUAL 0)
       message(FATAL_ERROR "mcu: configuring ${BIN} failed")

@@ -206,6 +206,89 @@ START_TEST(test_crc_fletcher_random_long_chunked_equals_one_shot) {
 }
 END_TEST
 
+/* The fast paths (vector code on x86-64) and the portable reference agree
+ * on the vectors, and on random inputs of every length 0-4096 started from a
+ * random CRC / after a random odd prefix (pending byte, part-filled run). */
+START_TEST(test_crc_fast_and_portable_agree_on_vectors) {
+  struct crc_vector *v;
+  size_t n = crc_load(&v);
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].algo == CRC_ALGO_CRC16) {
+      ck_assert_msg(sqn_crc16_portable(0, v[i].input, v[i].len) == v[i].want,
+                    "%s:%d: portable CRC-16", CRC_VECTORS, v[i].line);
+    } else if (v[i].algo == CRC_ALGO_FLETCHER32) {
+      struct sqn_fletcher f;
+      sqn_fletcher_init(&f);
+      sqn_fletcher_update_portable(&f, v[i].input, v[i].len);
+      ck_assert_msg(sqn_fletcher_final(&f) == v[i].want,
+                    "%s:%d: portable Fletcher-32", CRC_VECTORS, v[i].line);
+    }
+  }
+  free(v);
+}
+END_TEST
+
+START_TEST(test_crc_fast_and_portable_agree_on_every_length) {
+  static uint8_t buf[4096 + 7];
+  struct sqn_rng r;
+  sqn_rng_seed(&r, 0xC0FFEE15);
+  for (size_t len = 0; len <= 4096; len++) {
+    for (size_t i = 0; i < sizeof buf; i++)
+      buf[i] = (uint8_t)sqn_rng_next(&r);
+    size_t off = sqn_rng_next(&r) % 8; /* misaligned starts too */
+    uint16_t c0 = (uint16_t)sqn_rng_next(&r);
+    ck_assert_msg(sqn_crc16(c0, buf + off, len) ==
+                      sqn_crc16_portable(c0, buf + off, len),
+                  "CRC-16 len %zu off %zu crc 0x%04X", len, off, c0);
+    ck_assert_msg(sqn_crc16(0, buf + off, len) ==
+                      sqn_crc16_portable(0, buf + off, len),
+                  "CRC-16 len %zu off %zu", len, off);
+
+    struct sqn_fletcher a, b;
+    sqn_fletcher_init(&a);
+    sqn_fletcher_init(&b);
+    sqn_fletcher_update(&a, buf + off, len);
+    sqn_fletcher_update_portable(&b, buf + off, len);
+    ck_assert_msg(sqn_fletcher_final(&a) == sqn_fletcher_final(&b),
+                  "Fletcher len %zu off %zu", len, off);
+    /* After a prefix of 1-721 bytes: a pending byte, a part-filled run. */
+    size_t pre = 1 + sqn_rng_next(&r) % 721;
+    sqn_fletcher_init(&a);
+    sqn_fletcher_init(&b);
+    sqn_fletcher_update(&a, buf, pre > len ? len : pre);
+    sqn_fletcher_update_portable(&b, buf, pre > len ? len : pre);
+    if (pre < len) {
+      sqn_fletcher_update(&a, buf + pre, len - pre);
+      sqn_fletcher_update_portable(&b, buf + pre, len - pre);
+    }
+    ck_assert_msg(sqn_fletcher_final(&a) == sqn_fletcher_final(&b),
+                  "Fletcher len %zu prefix %zu", len, pre);
+  }
+}
+END_TEST
+
+/* Extreme sums: all-0xFF words (largest lane sums) and all-zero words (a sum
+ * that is 0 mod 65535), long enough to cross many vector runs. */
+START_TEST(test_crc_fast_and_portable_agree_on_extreme_inputs) {
+  static uint8_t buf[100003];
+  for (int fill = 0; fill < 2; fill++) {
+    memset(buf, fill ? 0xFF : 0x00, sizeof buf);
+    for (size_t len = 0; len <= sizeof buf; len += 1 + len / 2) {
+      struct sqn_fletcher a, b;
+      sqn_fletcher_init(&a);
+      sqn_fletcher_init(&b);
+      sqn_fletcher_update(&a, buf, len);
+      sqn_fletcher_update_portable(&b, buf, len);
+      ck_assert_msg(sqn_fletcher_final(&a) == sqn_fletcher_final(&b),
+                    "Fletcher fill 0x%02X len %zu", fill ? 0xFF : 0, len);
+      ck_assert_msg(sqn_crc16(0xFFFF, buf, len) ==
+                        sqn_crc16_portable(0xFFFF, buf, len),
+                    "CRC-16 fill 0x%02X len %zu", fill ? 0xFF : 0, len);
+    }
+  }
+}
+END_TEST
+
 START_TEST(test_crc_crc32_chained_equals_one_shot) {
   static const char s[] = "123456789";
   uint32_t c = sqn_crc32(0, s, 4);
@@ -227,6 +310,9 @@ static Suite *crc_suite(void) {
                       SQN_FEED_WHOLE, SQN_FEED_RANDOM + 1);
   tcase_add_test(tc, test_crc_fletcher_random_long_chunked_equals_one_shot);
   tcase_add_test(tc, test_crc_crc32_chained_equals_one_shot);
+  tcase_add_test(tc, test_crc_fast_and_portable_agree_on_vectors);
+  tcase_add_test(tc, test_crc_fast_and_portable_agree_on_every_length);
+  tcase_add_test(tc, test_crc_fast_and_portable_agree_on_extreme_inputs);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -138,6 +138,106 @@ START_TEST(test_sweep_replay_and_snapshot_agree_on_every_point) {
 }
 END_TEST
 
+/* A JUnit file without its wall-clock times (malloc'd). */
+static char *junit_untimed(const char *path) {
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  size_t cap = 1 << 16, len = 0;
+  char *b = malloc(cap);
+  ck_assert_ptr_nonnull(b);
+  int ch;
+  while ((ch = fgetc(f)) != EOF) {
+    if (len + 2 >= cap) {
+      cap *= 2;
+      b = realloc(b, cap);
+      ck_assert_ptr_nonnull(b);
+    }
+    b[len++] = (char)ch;
+    b[len] = '\0';
+    /* drop  time="..." */
+    if (len >= 7 && memcmp(b + len - 7, " time=\"", 7) == 0) {
+      len -= 7;
+      while ((ch = fgetc(f)) != EOF && ch != '"')
+        ;
+    }
+  }
+  b[len] = '\0';
+  fclose(f);
+  return b;
+}
+
+/* One sweep's report and per-point results (JUnit without times). */
+static void sweep_report(struct harness_sweep_opts o,
+                         struct harness_sweep_stats *st, int want_rc,
+                         char **report, char **junit) {
+  char path[] = "/tmp/test_sweep_junit_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  o.junit = path;
+  ck_assert_int_eq(run_sweep(&o, st), want_rc);
+  *report = strdup(out_buf);
+  *junit = junit_untimed(path);
+  unlink(path);
+}
+
+/* Shared reruns (docs/sweeps.md) give every point the verdict a rerun of
+ * its own gives, failures and transcripts included, with fewer runs. */
+START_TEST(test_sweep_shared_reruns_agree_with_rerun_all) {
+  struct harness_sweep_opts o = {.stride = 1, .double_every = 3, .seed = 5,
+                                 .max_transcripts = 2};
+  if (_i == 1)
+    o.mutation = HARNESS_MUTATION_SKIP_INVALIDATE;
+  struct harness_sweep_stats sa, sb;
+  char *ra, *ja, *rb, *jb;
+  int want = _i == 1 ? 1 : 0;
+  sweep_report(o, &sa, want, &ra, &ja);
+  o.rerun_all = true;
+  sweep_report(o, &sb, want, &rb, &jb);
+  ck_assert_str_eq(ra, rb);
+  ck_assert_str_eq(ja, jb);
+  ck_assert_uint_eq(sa.selected, sb.selected);
+  ck_assert_uint_eq(sa.failed, sb.failed);
+  ck_assert_uint_eq(sa.doubles, sb.doubles);
+  if (_i == 0) {
+    ck_assert_uint_ge(sb.runs, sb.selected + sb.doubles);
+    ck_assert_uint_lt(sa.runs, sb.runs / 2);
+  }
+  free(ra);
+  free(ja);
+  free(rb);
+  free(jb);
+}
+END_TEST
+
+/* --jobs 1, 2 and 4 write the same report and the same per-point results. */
+START_TEST(test_sweep_jobs_give_identical_reports) {
+  struct harness_sweep_opts o = {.stride = 2, .double_every = 3, .seed = 9,
+                                 .max_transcripts = 1};
+  if (_i == 1)
+    o.mutation = HARNESS_MUTATION_VALID_EARLY;
+  int want = _i == 1 ? 1 : 0;
+  struct harness_sweep_stats s1, s;
+  char *r1, *j1;
+  o.jobs = 1;
+  sweep_report(o, &s1, want, &r1, &j1);
+  for (unsigned jobs = 2; jobs <= 4; jobs += 2) {
+    char *r, *j;
+    o.jobs = jobs;
+    sweep_report(o, &s, want, &r, &j);
+    ck_assert_msg(strcmp(r, r1) == 0, "--jobs %u report differs", jobs);
+    ck_assert_msg(strcmp(j, j1) == 0, "--jobs %u junit differs", jobs);
+    ck_assert_uint_eq(s.recovered, s1.recovered);
+    ck_assert_uint_eq(s.failed, s1.failed);
+    ck_assert_uint_eq(s.doubles, s1.doubles);
+    free(r);
+    free(j);
+  }
+  free(r1);
+  free(j1);
+}
+END_TEST
+
 START_TEST(test_sweep_shards_partition_the_points) {
   struct harness_sweep_stats all, s1, s2, s3;
   struct harness_sweep_opts o = {.stride = 2, .double_every = 0};
@@ -281,6 +381,8 @@ int main(void) {
   tcase_add_test(tc, test_sweep_model_valid_early_is_caught_as_bricked);
   tcase_add_test(tc, test_sweep_replay_and_snapshot_agree_on_every_point);
   tcase_add_test(tc, test_sweep_shards_partition_the_points);
+  tcase_add_loop_test(tc, test_sweep_shared_reruns_agree_with_rerun_all, 0, 2);
+  tcase_add_loop_test(tc, test_sweep_jobs_give_identical_reports, 0, 2);
   tcase_add_test(tc, test_sweep_byte_steps_add_cut_points);
   tcase_add_test(tc, test_sweep_only_past_the_end_is_an_error);
   tcase_add_test(tc, test_shard_parse_bad_text_is_rejected);

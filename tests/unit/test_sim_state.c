@@ -84,6 +84,46 @@ START_TEST(test_sim_state_bad_json_error_names_field)
 }
 END_TEST
 
+/* sqn-sim's store in its own file: the state names it and its length. */
+START_TEST(test_sim_state_store_file_round_trips_and_bad_names_are_refused)
+{
+  struct sim_state a, b;
+  char err[256];
+  sim_state_factory(&a, SIM_PROFILE_MONARCH1);
+  snprintf(a.fs_store_file, sizeof(a.fs_store_file), "st.json.store-3");
+  a.fs_store_len = 4194304;
+  char *text = sim_state_to_json(&a);
+  ck_assert_ptr_nonnull(strstr(text, "\"file\": \"st.json.store-3\""));
+  ck_assert_ptr_null(strstr(text, "base64"));
+  ck_assert_int_eq(sim_state_from_json(&b, text, err, sizeof(err)), 0);
+  ck_assert_str_eq(b.fs_store_file, "st.json.store-3");
+  ck_assert_uint_eq(b.fs_store_len, 4194304);
+  ck_assert_ptr_null(b.fs_store);
+  struct sim_state c;
+  ck_assert_int_eq(sim_state_copy(&c, &b), 0);
+  ck_assert_uint_eq(c.fs_store_len, 4194304);
+  ck_assert_str_eq(c.fs_store_file, "st.json.store-3");
+  sim_state_release(&c);
+  sim_state_release(&b);
+  free(text);
+  static const char *const bad[] = {"../etc/passwd", "", "..", "a/b"};
+  sim_state_factory(&a, SIM_PROFILE_MONARCH1);
+  char *base = sim_state_to_json(&a);
+  char *at = strstr(base, "\"fs_store\": null");
+  ck_assert_ptr_nonnull(at);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char doc[4096];
+    snprintf(doc, sizeof(doc),
+             "%.*s\"fs_store\": {\"length\": 5, \"file\": \"%s\"}%s",
+             (int)(at - base), base, bad[i], at + strlen("\"fs_store\": null"));
+    ck_assert_int_eq(sim_state_from_json(&b, doc, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "fs_store.file") != NULL, "%s: %s", bad[i], err);
+    sim_state_release(&b);
+  }
+  free(base);
+}
+END_TEST
+
 START_TEST(test_sim_state_optional_keys_round_trip_and_stay_absent)
 {
   struct sim_state a, b;
@@ -165,6 +205,55 @@ START_TEST(test_sim_state_named_fixtures_load)
 }
 END_TEST
 
+/* Issue 14: state-file strings end up in AT replies: a CR/LF (or any
+ * control byte) in a version would forge reply lines. */
+START_TEST(test_sim_state_strings_must_be_printable)
+{
+  struct sim_state a, b;
+  char err[256];
+  sim_state_factory(&a, SIM_PROFILE_MONARCH1);
+  snprintf(a.fff.version, sizeof(a.fff.version), "5.1\r\nOK");
+  char *text = sim_state_to_json(&a);
+  ck_assert_ptr_nonnull(text);
+  ck_assert_int_eq(sim_state_from_json(&b, text, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "fff.version") && strstr(err, "printable"), "%s",
+                err);
+  free(text);
+  snprintf(a.fff.version, sizeof(a.fff.version), "5.1.1.0");
+  snprintf(a.fail_reason, sizeof(a.fail_reason), "bad\x1b[2J");
+  text = sim_state_to_json(&a);
+  ck_assert_int_eq(sim_state_from_json(&b, text, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "fail_reason"), "%s", err);
+  free(text);
+}
+END_TEST
+
+/* Issue 14: the loader reads regular files of bounded size only: a FIFO,
+ * /dev/zero or a huge sparse file end at once with a clear error. */
+START_TEST(test_sim_state_load_refuses_endless_files)
+{
+  struct sim_state st;
+  char err[256], dir[] = "/tmp/sqn-state-XXXXXX", path[300];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(sim_state_load("/dev/zero", &st, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "not a regular file"), "%s", err);
+  snprintf(path, sizeof(path), "%s/fifo", dir);
+  ck_assert_int_eq(mkfifo(path, 0600), 0);
+  ck_assert_int_eq(sim_state_load(path, &st, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "not a regular file"), "%s", err);
+  unlink(path);
+  snprintf(path, sizeof(path), "%s/sparse", dir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fclose(f);
+  ck_assert_int_eq(truncate(path, 20LL << 30), 0);
+  ck_assert_int_eq(sim_state_load(path, &st, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "more than a state file can hold"), "%s", err);
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("sim_state");
@@ -174,7 +263,11 @@ int main(void)
   tcase_add_test(tc, test_sim_state_bad_json_error_names_field);
   tcase_add_test(tc, test_sim_state_optional_keys_round_trip_and_stay_absent);
   tcase_add_test(tc, test_sim_state_save_is_atomic_and_loads_back);
+  tcase_add_test(tc,
+                 test_sim_state_store_file_round_trips_and_bad_names_are_refused);
   tcase_add_test(tc, test_sim_state_named_fixtures_load);
+  tcase_add_test(tc, test_sim_state_strings_must_be_printable);
+  tcase_add_test(tc, test_sim_state_load_refuses_endless_files);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

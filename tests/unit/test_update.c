@@ -12,6 +12,7 @@
 #include "check_ext.h"
 #include "sqnup/stp.h"
 #include "sqnup/update.h"
+#include "update_int.h" /* sqn_upd_finish: every error text, whole */
 
 /* ---- instances and fixtures ---------------------------------------------- */
 
@@ -249,6 +250,57 @@ START_TEST(test_update_err_table_fixed_and_complete) {
 }
 END_TEST
 
+static char done_text[2048];
+static int done_err;
+static void text_event(void *user, const struct sqn_update_event *ev) {
+  (void)user;
+  if (ev->kind == SQN_UPDATE_EV_DONE) {
+    snprintf(done_text, sizeof done_text, "%s", ev->text);
+    done_err = ev->err;
+  }
+}
+static int text_write(void *user, const uint8_t *b, size_t n) {
+  (void)user;
+  (void)b;
+  return (int)n;
+}
+
+/* The longest text of every error code (explanation, the longest detail
+ * the instance can hold, advice) reaches the DONE event whole (issue: the
+ * PART2_PENDING advice was cut at character 319). */
+START_TEST(test_update_every_error_text_whole) {
+  static const int errs[] = {
+#define XX(name, val, cls, safe, next, text, advice) val,
+      SQN_ERR_MAP(XX)
+#undef XX
+  };
+  static struct sqn_update u;
+  static uint8_t tx[SQN_UPDATE_TX_MIN], rx[SQN_UPDATE_RX_MIN];
+  char detail[sizeof u.detail], want[2048];
+  struct sqn_update_config c;
+  memset(detail, 'd', sizeof detail - 1);
+  detail[sizeof detail - 1] = '\0';
+  for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
+    memset(&c, 0, sizeof c);
+    c.mode = SQN_UPDATE_MODE_INFO;
+    c.tx_buf = tx;
+    c.tx_cap = sizeof tx;
+    c.rx_buf = rx;
+    c.rx_cap = sizeof rx;
+    c.write = text_write;
+    c.event = text_event;
+    ck_assert_int_eq(sqn_update_init(&u, &c), 0);
+    done_text[0] = '\0';
+    sqn_upd_finish(&u, errs[i], "%s", detail);
+    snprintf(want, sizeof want, "%s: %s: %s. %s", sqn_err_name(errs[i]),
+             sqn_strerror(errs[i]), detail, sqn_err_advice(errs[i]));
+    ck_assert_int_eq(done_err, errs[i]);
+    ck_assert_str_eq(done_text, want);
+    ck_assert_uint_lt(strlen(want), SQN_UPD_TEXT_MAX);
+  }
+}
+END_TEST
+
 START_TEST(test_update_init_bad_config_rejected) {
   struct sqn_update u;
   uint8_t tx[100], rx[100];
@@ -277,8 +329,10 @@ START_TEST(test_update_silent_modem_not_detected_within_bound) {
   fake_run(&f, 3600000);
   ck_assert(sqn_update_done(&f.u));
   ck_assert_int_eq(sqn_update_result(&f.u), SQN_E_MODEM_NOT_DETECTED);
-  /* 5 rounds x 2 rates x (escape 3 guards + 2 probes) x 0.01 scale. */
-  ck_assert_uint_le(f.now - t0, 10 * (3 * 1100 + 2 * 1000) / 100 + 10);
+  /* 5 rounds x 2 rates x (escape 3 guards + 2 probes) x 0.01 scale, and
+   * the two STP rescues of the first round (one probe bound each). */
+  ck_assert_uint_le(f.now - t0,
+                    10 * (3 * 1100 + 2 * 1000) / 100 + 2 * 1000 / 100 + 10);
   ck_assert_uint_ge(f.bauds, 10);
   ck_assert_uint_eq(sqn_update_next_deadline(&f.u), SQN_UPDATE_NEVER);
   /* After the end nothing moves. */
@@ -293,9 +347,19 @@ START_TEST(test_update_tick_before_deadline_does_nothing) {
   fake_init(&f, SQN_UPDATE_MODE_INFO, 1.0, NULL, 0);
   f.silent = true;
   ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  /* AT goes first, at once: no guard time before a modem that answers */
+  ck_assert_uint_gt(f.writes, 0);
+  ck_assert_int_eq(f.u.state, SQN_UPDATE_ST_PROBE);
   uint64_t d = sqn_update_next_deadline(&f.u);
   unsigned w = f.writes;
   ck_assert_uint_gt(d, f.now);
+  sqn_update_tick(&f.u, d - 1);
+  ck_assert_uint_eq(f.writes, w);
+  ck_assert_int_eq(f.u.state, SQN_UPDATE_ST_PROBE);
+  sqn_update_tick(&f.u, d); /* silent AT: silence before +++ */
+  ck_assert_int_eq(f.u.state, SQN_UPDATE_ST_ESC_GUARD);
+  ck_assert_uint_eq(f.writes, w);
+  d = sqn_update_next_deadline(&f.u);
   sqn_update_tick(&f.u, d - 1);
   ck_assert_uint_eq(f.writes, w);
   sqn_update_tick(&f.u, d);
@@ -367,6 +431,7 @@ static Suite *update_suite(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, test_update_err_table_fixed_and_complete);
   tcase_add_test(tc, test_update_init_bad_config_rejected);
+  tcase_add_test(tc, test_update_every_error_text_whole);
   tcase_add_test(tc, test_update_silent_modem_not_detected_within_bound);
   tcase_add_test(tc, test_update_tick_before_deadline_does_nothing);
   tcase_add_loop_test(tc, test_update_scripted_recovery_echo_bootloader_style,

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check_ext.h"
@@ -193,6 +196,8 @@ END_TEST
 #ifdef SQN_SIM_BIN
 /* Start sqn-sim on `state_fixture` (copied to tmpdir); its pty path goes to
  * `pty`. False (skip) when no pty can be had. */
+static const char *sim_trace; /* --trace FILE for the next start_sim */
+
 static bool start_sim(const char *state_fixture, char *pty, size_t cap,
                       pid_t *pid, int *fd) {
   char state[256], line[512] = "";
@@ -211,8 +216,12 @@ static bool start_sim(const char *state_fixture, char *pty, size_t cap,
     close(p[0]);
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 2);
-    execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale", "0.01",
-          (char *)NULL);
+    if (sim_trace)
+      execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale",
+            "0.01", "--trace", sim_trace, (char *)NULL);
+    else
+      execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--time-scale", "0.01",
+            (char *)NULL);
     _exit(127);
   }
   close(p[1]);
@@ -329,7 +338,305 @@ START_TEST(test_update_cli_json_transfer_phase_is_not_power_safe) {
   ck_assert_int_gt(transfer_events, 1);
 }
 END_TEST
+
+static void stop_sim(pid_t sim, int fd) {
+  kill(sim, SIGTERM);
+  waitpid(sim, NULL, 0);
+  close(fd);
+}
+
+/* A terminal (or any program) holding the port with flock, as picocom and
+ * ModemManager do: sqn-update exits with the busy code, names the holder,
+ * and the emulator never sees a byte. */
+START_TEST(test_update_cli_locked_port_busy_exit_13_nothing_sent) {
+  char pty[512], trace[300], who[64];
+  pid_t sim;
+  int fd, hold;
+  size_t len;
+  snprintf(trace, sizeof trace, "%s/trace.jsonl", tmpdir);
+  sim_trace = trace;
+  bool ok = start_sim(SQN_FIXTURES "/states/healthy.json", pty, sizeof pty,
+                      &sim, &fd);
+  sim_trace = NULL;
+  if (!ok)
+    return;
+  hold = open(pty, O_RDWR | O_NOCTTY | O_NONBLOCK);
+  ck_assert_int_ge(hold, 0);
+  ck_assert_int_eq(flock(hold, LOCK_EX | LOCK_NB), 0);
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                        "0.05", PKG, NULL};
+  int rc = run(argv);
+  close(hold);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 13, "exit %d: %s", rc, out);
+  ck_assert_msg(strstr(out, "E_PORT_BUSY") && strstr(out, "nothing was sent"),
+                "%s", out);
+  snprintf(who, sizeof who, "pid %ld", (long)getpid());
+  ck_assert_msg(strstr(out, who), "holder not named: %s", out);
+  char *t = (char *)sqn_read_file(trace, &len);
+  ck_assert_ptr_nonnull(t);
+  ck_assert_msg(!strstr(t, "\"kind\":\"at<\""), "bytes reached the modem: %s",
+                t);
+  free(t);
+}
+END_TEST
+
+/* Two sqn-update at once on one port: exactly one runs (and succeeds), the
+ * other exits 13 before sending a byte. */
+START_TEST(test_update_cli_two_updaters_one_runs) {
+  char pty[512];
+  pid_t sim, first;
+  int fd, probe, st;
+  if (!start_sim(SQN_FIXTURES "/states/healthy.json", pty, sizeof pty, &sim,
+                 &fd))
+    return;
+  first = fork();
+  ck_assert_int_ge(first, 0);
+  if (first == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    alarm(60);
+    execl(SQN_UPDATE_BIN, SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+          "0.05", PKG, (char *)NULL);
+    _exit(127);
+  }
+  /* Wait (bounded: 10 s) until the first one holds the port. */
+  probe = open(pty, O_RDWR | O_NOCTTY | O_NONBLOCK);
+  ck_assert_int_ge(probe, 0);
+  bool held = false;
+  for (int i = 0; i < 2000 && !held; i++) {
+    if (flock(probe, LOCK_EX | LOCK_NB) == 0) {
+      flock(probe, LOCK_UN);
+      struct timespec ts = {0, 5 * 1000000L};
+      nanosleep(&ts, NULL);
+    } else {
+      held = true;
+    }
+  }
+  close(probe);
+  ck_assert_msg(held, "the first sqn-update never took the port");
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                        "0.05", PKG, NULL};
+  int rc = run(argv);
+  ck_assert_int_eq(waitpid(first, &st, 0), first);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 13, "second: exit %d: %s", rc, out);
+  ck_assert(WIFEXITED(st));
+  ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
+/* Start sqn-sim on a copy of `state_fixture` with --link `link`; wait
+ * (bounded) for its pty line. */
+static bool start_sim_link(const char *state_fixture, const char *profile,
+                           const char *link, pid_t *pid, int *fd) {
+  char state[256], line[512] = "";
+  size_t len, got = 0;
+  snprintf(state, sizeof state, "%s/modem-link.json", tmpdir);
+  unlink(state);
+  if (state_fixture) {
+    uint8_t *b = sqn_read_file(state_fixture, &len);
+    ck_assert_ptr_nonnull(b);
+    write_file(state, b, len);
+    free(b);
+  }
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  pid_t sim = fork();
+  ck_assert_int_ge(sim, 0);
+  if (sim == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    execl(SQN_SIM_BIN, SQN_SIM_BIN, "--state", state, "--profile", profile,
+          "--link", link, "--time-scale", "0.01", (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  while (!strchr(line, '\n') && got < sizeof line - 1) {
+    struct pollfd pf = {p[0], POLLIN, 0};
+    if (poll(&pf, 1, 10000) <= 0)
+      break;
+    ssize_t n = read(p[0], line + got, sizeof line - 1 - got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+    line[got] = '\0';
+  }
+  if (strncmp(line, "pty: ", 5) != 0) {
+    kill(sim, SIGTERM);
+    waitpid(sim, NULL, 0);
+    close(p[0]);
+    return false;
+  }
+  *pid = sim;
+  *fd = p[0];
+  return true;
+}
+
+/* The per-port journal: a GM02S seen running LR8 on a port (here the
+ * emulator's --link name) is known to be a Monarch 2 when it is later
+ * found in RECOVERY, where ATI1 answers ERROR: an LR5 (Monarch 1) package
+ * is refused before any write. */
+START_TEST(test_update_cli_journal_refuses_chip_mismatch_in_recovery) {
+  char link[300], env[320], jdir[300];
+  pid_t sim;
+  int fd;
+  snprintf(link, sizeof link, "%s/ttyMODEM", tmpdir);
+  snprintf(jdir, sizeof jdir, "%s/state", tmpdir);
+  snprintf(env, sizeof env, "XDG_STATE_HOME=%s", jdir);
+  putenv(env);
+  if (!start_sim_link(NULL, "gm02s", link, &sim, &fd))
+    return;
+  const char *info[] = {SQN_UPDATE_BIN, "--port", link, "--timeout-scale",
+                        "0.05", "--info", NULL};
+  int rc = run(info);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 0, "info: exit %d: %s", rc, out);
+  ck_assert_msg(strstr(out, "LR8"), "%s", out);
+  ck_assert(start_sim_link(SQN_FIXTURES "/states/gm02s-recovery.json", "gm02s",
+                           link, &sim, &fd));
+  const char *up[] = {SQN_UPDATE_BIN, "--port", link, "--timeout-scale", "0.05",
+                      PKG, NULL};
+  rc = run(up);
+  stop_sim(sim, fd);
+  unsetenv("XDG_STATE_HOME");
+  ck_assert_msg(rc == 6, "exit %d: %s", rc, out);
+  ck_assert_msg(strstr(out, "E_CHIP_MISMATCH") && strstr(out, "from the journal"),
+                "%s", out);
+}
+END_TEST
+
+#ifdef SQN_DUP_BIN
+/* Run sqn-update --json on `pty` and kill -9 it once its package progress
+ * reaches `at` bytes (mid-push); returns the bytes it had reported. */
+static unsigned long long kill_mid_push(const char *pty, const char *pkg,
+                                        unsigned long long at) {
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    dup2(p[1], 1);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    close(p[0]);
+    alarm(60);
+    execl(SQN_UPDATE_BIN, SQN_UPDATE_BIN, "--port", pty, "--json",
+          "--timeout-scale", "0.05", pkg, (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  char buf[8192];
+  size_t len = 0;
+  unsigned long long done = 0;
+  bool killed = false;
+  for (;;) {
+    ssize_t n = read(p[0], buf + len, sizeof buf - 1 - len);
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+    buf[len] = '\0';
+    char *nl, *line = buf;
+    while ((nl = strchr(line, '\n'))) {
+      *nl = '\0';
+      const char *d = strstr(line, "\"done\":");
+      if (d && !strstr(line, "\"updater\":true"))
+        done = strtoull(d + 7, NULL, 10);
+      line = nl + 1;
+      if (!killed && done >= at) {
+        kill(pid, SIGKILL);
+        killed = true;
+      }
+    }
+    memmove(buf, line, strlen(line) + 1);
+    len = strlen(buf);
+    if (len >= sizeof buf - 1)
+      len = 0;
+  }
+  close(p[0]);
+  int st;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert_msg(killed, "the run ended before %llu bytes (at %llu)", at, done);
+  return done;
+}
+
+/* After kill -9 of sqn-update mid-push (20 seeded points), a rerun
+ * recovers the modem without a power cycle every time: the rerun finds the
+ * modem silent in STP and sends the STP RESET sequence (protocol.md 4). */
+START_TEST(test_update_cli_kill9_mid_push_rerun_recovers) {
+  char pty[512], pkg[300], state[300];
+  pid_t sim;
+  int fd;
+  const unsigned long long size = 262144;
+  snprintf(pkg, sizeof pkg, "%s/big.dup", tmpdir);
+  const char *mk[] = {SQN_DUP_BIN, "build", "--version", "5.2.0.0", "--build",
+                      "48829", "--size", "262144", "-o", pkg, NULL};
+  ck_assert_int_eq(run(mk), 0);
+  snprintf(state, sizeof state, "%s/modem.json", tmpdir);
+  uint64_t seed = 0x10u;
+  for (int k = 0; k < 20; k++) {
+    if (!start_sim(SQN_FIXTURES "/states/healthy.json", pty, sizeof pty, &sim,
+                   &fd))
+      return;
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    unsigned long long at = 8192 + (seed >> 33) % (size - 16384);
+    unsigned long long got = kill_mid_push(pty, pkg, at);
+    const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                          "0.05", pkg, NULL};
+    int rc = run(argv);
+    stop_sim(sim, fd);
+    ck_assert_msg(rc == 0, "point %d (killed at %llu of %llu bytes): exit %d: %s",
+                  k, got, size, rc, out);
+    ck_assert_msg(strstr(out, "upgrade verified: modem runs LR5.2.0.0-48829"),
+                  "point %d: %s", k, out);
+  }
+}
+END_TEST
 #endif
+#endif
+
+/* --log onto the package (the log name forgotten) is refused and the
+ * package stays intact; a FIFO package and an empty updater are refused up
+ * front; a --port symlink to a non-tty is refused. */
+START_TEST(test_update_cli_inputs_never_damaged) {
+  char pkg[300], fifo[300], elf[300], link[300];
+  size_t len0, len1;
+  uint8_t *b0 = sqn_read_file(PKG, &len0), *b1;
+  ck_assert_ptr_nonnull(b0);
+  snprintf(pkg, sizeof pkg, "%s/fw.dup", tmpdir);
+  write_file(pkg, b0, len0);
+  const char *a1[] = {SQN_UPDATE_BIN, "--port", "/dev/null", "--log", pkg,
+                      pkg, NULL};
+  ck_assert_int_eq(run(a1), 2);
+  ck_assert_msg(strstr(out, "refusing to overwrite"), "%s", out);
+  b1 = sqn_read_file(pkg, &len1);
+  ck_assert_ptr_nonnull(b1);
+  ck_assert_uint_eq(len0, len1);
+  ck_assert(memcmp(b0, b1, len0) == 0);
+  free(b1);
+  free(b0);
+  snprintf(fifo, sizeof fifo, "%s/fifo.dup", tmpdir);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  const char *a2[] = {SQN_UPDATE_BIN, "--port", "/dev/null", fifo, NULL};
+  ck_assert_int_eq(run(a2), 3);
+  ck_assert_msg(strstr(out, "a FIFO"), "%s", out);
+  snprintf(elf, sizeof elf, "%s/empty.elf", tmpdir);
+  write_file(elf, "", 0);
+  const char *a3[] = {SQN_UPDATE_BIN, "--port", "/dev/null", "--updater", elf,
+                      PKG, NULL};
+  ck_assert_int_eq(run(a3), 3);
+  ck_assert_msg(strstr(out, "E_UPDATER_INVALID") && strstr(out, "0 bytes"),
+                "%s", out);
+  snprintf(link, sizeof link, "%s/ttyFAKE", tmpdir);
+  ck_assert_int_eq(symlink(pkg, link), 0);
+  const char *a4[] = {SQN_UPDATE_BIN, "--port", link, PKG, NULL};
+  ck_assert_int_eq(run(a4), 4);
+  ck_assert_msg(strstr(out, "which is not a tty"), "%s", out);
+}
+END_TEST
 
 /* ---- suite --------------------------------------------------------------- */
 
@@ -345,10 +652,24 @@ int main(void) {
   tcase_add_test(tc, test_update_cli_bad_port_exit_4);
   tcase_add_test(tc, test_update_cli_legacy_positional_exit_2);
   tcase_add_test(tc, test_update_cli_bad_option_logs_done_exit_2);
+  tcase_add_test(tc, test_update_cli_inputs_never_damaged);
 #ifdef SQN_SIM_BIN
   tcase_add_test(tc, test_update_cli_upgrades_sqn_sim_over_pty);
   tcase_add_test(tc, test_update_cli_info_reads_sqn_sim_over_pty);
   tcase_add_test(tc, test_update_cli_json_transfer_phase_is_not_power_safe);
+  tcase_add_test(tc, test_update_cli_locked_port_busy_exit_13_nothing_sent);
+  tcase_add_test(tc, test_update_cli_two_updaters_one_runs);
+  tcase_add_test(tc, test_update_cli_journal_refuses_chip_mismatch_in_recovery);
+#ifdef SQN_DUP_BIN
+  {
+    /* 20 kill -9 points, each with a rerun: its own, longer bound */
+    TCase *tk = tcase_create("kill9");
+    tcase_set_timeout(tk, 200);
+    tcase_add_checked_fixture(tk, setup, teardown);
+    tcase_add_test(tk, test_update_cli_kill9_mid_push_rerun_recovers);
+    suite_add_tcase(s, tk);
+  }
+#endif
 #endif
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);

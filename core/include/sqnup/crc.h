@@ -25,6 +25,11 @@ extern "C" {
 /* Continue a CRC-16/XMODEM over `len` bytes. Start with crc = 0. */
 uint16_t sqn_crc16(uint16_t crc, const void *data, size_t len);
 
+/* The portable reference implementations (plain C11, what an MCU build
+ * runs). sqn_crc16 and sqn_fletcher_update give the same results, through
+ * vector instructions where the build and the CPU have them. */
+uint16_t sqn_crc16_portable(uint16_t crc, const void *data, size_t len);
+
 /* Continue a zlib CRC-32. Start with crc = 0 (as zlib's crc32(0, ...)). */
 uint32_t sqn_crc32(uint32_t crc, const void *data, size_t len);
 
@@ -44,6 +49,8 @@ struct sqn_fletcher {
 
 void sqn_fletcher_init(struct sqn_fletcher *f);
 void sqn_fletcher_update(struct sqn_fletcher *f, const void *data, size_t len);
+void sqn_fletcher_update_portable(struct sqn_fletcher *f, const void *data,
+                                  size_t len);
 /* The checksum of everything fed so far; `f` is not changed. */
 uint32_t sqn_fletcher_final(const struct sqn_fletcher *f);
 /* One-shot form. */

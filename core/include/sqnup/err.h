@@ -1,6 +1,15 @@
 /*
- * libsqnup error codes: one X-macro table, fixed numbers (never -errno, since
- * MCU libcs disagree on errno values).
+ * libsqnup error codes of the update procedure and everything it drives
+ * (AT client, STP master, POSIX port): one X-macro table, one numeric space
+ * (-100 .. -199), fixed numbers (never -errno, since MCU libcs disagree on
+ * errno values).
+ *
+ * Two other public headers have error spaces of their own, each with its own
+ * strerror: the CABA walker (sqnup/caba.h, SQN_CABA_E_*, -1 .. -18) and the
+ * package builder (sqnup/pkg.h, SQN_PKG_E_*, -1 .. -8). Their values overlap
+ * each other's and are never passed where an SQN_E_* is expected: the update
+ * procedure maps a CABA error to E_IMAGE_TRUNCATED / E_IMAGE_INVALID and
+ * names the CABA text in the detail.
  *
  * Each row: name, value, exit-code class of sqn-update, whether it is safe to
  * remove power from the modem when the run stops with this error, what to do
@@ -27,14 +36,17 @@ extern "C" {
   XX(INPUT, 3, "package or updater file missing, truncated or invalid")       \
   XX(PORT, 4, "serial port cannot be opened or configured")                   \
   XX(NOT_DETECTED, 5, "modem not answering (power-cycle it)")                 \
-  XX(REFUSED, 6, "refused before any write: family, downgrade, updater.elf")  \
+  XX(REFUSED, 6, "refused before any write: chip, family, downgrade, "       \
+     "unknown mode, updater.elf")                                              \
   XX(MODEM_REFUSED, 7, "modem refused to enter upgrade or transfer mode")     \
   XX(TRANSFER, 8, "transfer failed (STP); rerun")                             \
   XX(REJECTED, 9, "modem rejected the package or runs the wrong version")     \
   XX(COMMIT, 10, "modem did not finish applying: do NOT cut power")          \
   XX(INTERNAL, 11, "internal or I/O error")                                   \
   XX(PART2_PENDING, 12, "part 1 of a two-part package applied: apply part 2 " \
-     "now, without a power cycle")
+     "now, without a power cycle")                                            \
+  XX(PORT_BUSY, 13, "serial port in use by another program; nothing sent")   \
+  XX(INTERRUPTED, 130, "stopped by Ctrl-C or SIGTERM")
 
 enum sqn_exit {
 #define XX(name, val, text) SQN_EXIT_##name = (val),
@@ -51,7 +63,8 @@ enum sqn_exit {
   XX(SUPPLY_UPDATER, "rerun with --updater updater.elf and a full package")   \
   XX(FORCE, "rerun with --force if this is intended")                        \
   XX(WAIT, "wait; do not cut power; rerun after the modem answers")          \
-  XX(APPLY_PART2, "run sqn-update with part 2 now; do not power-cycle first")
+  XX(APPLY_PART2, "run sqn-update with part 2 now; do not power-cycle first") \
+  XX(FREE_PORT, "close the other program on the port, then rerun")
 
 enum sqn_next {
 #define XX(name, text) SQN_NEXT_##name,
@@ -72,8 +85,13 @@ enum sqn_next {
   XX(PORT, -103, PORT, true, FIX_INPUT,                                        \
      "the serial port does not exist, is not a tty or cannot be configured",   \
      "check --port and permissions")                                           \
-  XX(ABORTED, -104, INTERNAL, true, RERUN, "stopped by the user",             \
+  XX(ABORTED, -104, INTERRUPTED, true, RERUN, "stopped by the user",          \
      "rerun sqn-update; the modem state is re-detected")                       \
+  XX(PORT_BUSY, -105, PORT_BUSY, true, FREE_PORT,                              \
+     "the serial port is in use by another program (lock file, flock or "      \
+     "exclusive mode); nothing was sent",                                      \
+     "close the other program (ModemManager, a terminal, another sqn-update) " \
+     "or stop it from probing the port, then rerun")                           \
   XX(IMAGE_NOT_FOUND, -110, INPUT, true, FIX_INPUT,                            \
      "the package file cannot be read", "check the package path")              \
   XX(IMAGE_TRUNCATED, -111, INPUT, true, FIX_INPUT,                            \
@@ -129,6 +147,15 @@ enum sqn_next {
      "the modem did not answer after switching boot mode",                     \
      "power-cycle the board, then rerun (with --updater updater.elf and a "    \
      "full package if it comes up in SMOD 0)")                                 \
+  XX(CHIP_MISMATCH, -125, REFUSED, true, FORCE,                                \
+     "the package is for the other Sequans chip than the modem (LR5/LR6: "     \
+     "Monarch 1, LR8: Monarch 2); such an image is written but never boots",   \
+     "use a package for the modem's chip (--force writes it anyway)")          \
+  XX(MODEM_STATE_UNKNOWN, -124, REFUSED, true, FORCE,                          \
+     "the modem's mode or version could not be read, so the family, chip and " \
+     "downgrade checks cannot run; nothing was written",                       \
+     "rerun (a late or garbled reply is the usual cause); --force writes "     \
+     "without the checks")                                                     \
   XX(ENTER_UPGRADE_REFUSED, -130, MODEM_REFUSED, true, RERUN,                  \
      "the modem refused AT+SMSWBOOT=3,x (enter recovery)",                     \
      "rerun; if it persists power-cycle first")                                \

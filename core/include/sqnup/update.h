@@ -171,7 +171,7 @@ enum sqn_update_method {
                                    notice */
 };
 #define SQN_UPDATE_STORE_MAX 4194304u /* the modem's file-system limit */
-const char *sqn_update_method_name(enum sqn_update_method m); /* "store" */
+
 
 /*
  * Bounds, in milliseconds before timeout_scale. A zero field takes the
@@ -233,7 +233,14 @@ struct sqn_pkg_info {
   uint32_t records;
   bool has_fff, has_updater, has_bootrom, has_diff;
   struct sqn_image_version fff_version; /* first version text of target 2 */
-  int family;                           /* fff_version.v[0]; 0 unknown */
+  int family;                           /* fff_version.v[0], else the one
+                                           family of the other records; 0
+                                           unknown */
+  /* Every image record, not the first: the family, chip and downgrade
+   * checks look at all of them. */
+  uint32_t fff_records;                 /* records for target 2 */
+  uint32_t families;                    /* bit f: some record is LRf */
+  struct sqn_image_version fff_min;     /* lowest fff version */
   /* Two-part packages (faults.md F20): the fff record's description says
    * "part N/2" (part 2: "part 2/2 from A.B.C.D [BUILD]", the intermediate
    * version part 1 leaves; sqnup/pkg.h). part 0: an ordinary package. */
@@ -264,6 +271,11 @@ struct sqn_update_config {
    * that cannot tell (recovery chain) needs `force` (E_PART1_MISSING).
    */
   uint64_t pkg2_size;
+  /* What the caller last saw on this port (sqn-update's journal, keyed by
+   * the port's stable id): the firmware family (5, 6, 8) the modem ran,
+   * 0 unknown. Used for the chip check where the modem cannot tell
+   * (RECOVERY, UPDATER, FFH answer ATI1 with ERROR). */
+  int journal_family;
   /* Options. */
   uint32_t baud;              /* first rate to try; 0 = 921600 */
   bool force;                 /* allow family mismatch and downgrade */
@@ -277,7 +289,8 @@ struct sqn_update_config {
    */
   int (*write)(void *user, const uint8_t *buf, size_t len);
   /* Reopen/reconfigure the port at `baud` before returning; bytes received
-   * at the old rate may be discarded. 0 or negative (-> SQN_E_PORT). */
+   * at the old rate may be discarded. 0 or negative (-> SQN_E_PORT;
+   * SQN_E_PORT_BUSY is passed on as it is: another program has the port). */
   int (*set_baud)(void *user, uint32_t baud);
   /* Read `len` bytes of `src` at `offset` into `buf` (an MCU reads flash).
    * Returns len, or negative / short on error (-> SQN_E_IMAGE_NOT_FOUND). */
@@ -307,7 +320,7 @@ struct sqn_update {
   uint32_t reboots;           /* unexpected reboots seen */
   uint32_t tx_at_lines;       /* AT commands sent */
   char last_cmd[48];          /* last AT command sent (for diagnostics) */
-  char detail[160];           /* context of the result (record, offset...) */
+  char detail[256];           /* context of the result (record, offset...) */
   /* private */
   struct sqn_update_config cfg;
   struct sqn_update_timeouts t;
@@ -321,6 +334,8 @@ struct sqn_update {
   uint32_t probes;            /* probes at the current rate */
   uint32_t rounds;            /* ERROR answers to AT probes */
   uint32_t tries;             /* SMSWBOOT / verify retries */
+  uint32_t stale;             /* final results without the answer the
+                                 command asked for (late replies) */
   int probe_purpose;          /* what PROBE leads to (see update.c) */
   int probe_err;              /* error when PROBE's phase bound expires */
   bool noise;                 /* non-AT bytes seen while probing */

@@ -7,8 +7,10 @@
  * package is reported before the port is touched), the poll() loop
  * (core/port), and progress output for a terminal, a pipe or --json.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +44,12 @@ struct cli {
   enum sqn_update_phase phase;
   int power_shown;     /* power safety last printed: -1 none, 0 or 1 */
   char port_err[520];  /* why the port could not be opened or set */
+  const struct sqn_update *u; /* the run, for the "modem found" line */
+  char journal[600];   /* this port's journal file; "" when it has no
+                          stable id */
+  int journal_family;  /* family read from it, 0 none */
+  unsigned attempt;    /* detection attempts shown on a terminal */
+  char detect_rate[24];
 };
 
 static volatile int sqn_cli_stop;
@@ -92,8 +100,9 @@ static void sqn_cli_usage(FILE *f) {
 
 static int sqn_cli_fail(struct cli *c, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static const char *sqn_cli_log_refusal(const struct cli *c);
 static int sqn_cli_fail(struct cli *c, int err, const char *fmt, ...) {
-  char msg[600];
+  char msg[2048];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
@@ -112,7 +121,7 @@ static int sqn_cli_fail(struct cli *c, int err, const char *fmt, ...) {
   }
   /* The --log file carries the final report of every run, also of one
    * that stops before the procedure starts (a harness reads it). */
-  if (!c->log && c->log_path)
+  if (!c->log && c->log_path && !sqn_cli_log_refusal(c))
     c->log = fopen(c->log_path, "w");
   if (c->log) {
     fprintf(c->log, "%8u.%03u %-8s %-12s %s: %s: %s. %s\n", 0u, 0u, "DONE",
@@ -150,8 +159,9 @@ static int sqn_cli_open_port(struct cli *c, uint32_t baud) {
       snprintf(c->port_err, sizeof c->port_err, "%s", c->tty.err);
     return rc;
   }
-  if (sqn_posix_tty_open(&c->tty, c->port, baud, c->rtscts) != 0) {
-    /* The cause (no such file, not a tty, ...) goes into the FAILED
+  rc = sqn_posix_tty_open(&c->tty, c->port, baud, c->rtscts);
+  if (rc != 0) {
+    /* The cause (no such file, not a tty, busy ...) goes into the FAILED
      * detail of the DONE event; see sqn_cli_event. */
     snprintf(c->port_err, sizeof c->port_err, "%s", c->tty.err);
     if (c->json) {
@@ -159,7 +169,7 @@ static int sqn_cli_open_port(struct cli *c, uint32_t baud) {
       sqn_cli_json_str(c->tty.err);
       printf("}\n");
     }
-    return SQN_E_PORT;
+    return rc == SQN_E_PORT_BUSY ? rc : SQN_E_PORT;
   }
   c->tty_open = true;
   return 0;
@@ -206,16 +216,167 @@ static const char *sqn_cli_power(bool safe) {
   return safe ? "power may be removed" : "DO NOT remove power";
 }
 
+static void sqn_cli_log_event(struct cli *c, const struct sqn_update_event *ev,
+                              uint64_t t) {
+  if (ev->kind == SQN_UPDATE_EV_PROGRESS)
+    fprintf(c->log, "%8llu.%03llu PROGRESS %llu/%llu\n",
+            (unsigned long long)(t / 1000), (unsigned long long)(t % 1000),
+            (unsigned long long)ev->done, (unsigned long long)ev->total);
+  else
+    fprintf(c->log, "%8llu.%03llu %-8s %-12s %s\n",
+            (unsigned long long)(t / 1000), (unsigned long long)(t % 1000),
+            sqn_update_event_name(ev->kind), sqn_update_state_name(ev->state),
+            ev->text ? ev->text : "");
+  fflush(c->log);
+}
+
+static void sqn_cli_json_event(const struct sqn_update_event *ev, uint64_t t) {
+  if (ev->kind == SQN_UPDATE_EV_LOG && ev->level == SQN_LOG_DEBUG)
+    return;
+  printf("{\"t_ms\":%llu,\"event\":\"%s\",\"phase\":\"%s\",\"state\":\"%s\","
+         "\"power_safe\":%s",
+         (unsigned long long)t, sqn_update_event_name(ev->kind),
+         sqn_update_phase_name(ev->phase), sqn_update_state_name(ev->state),
+         ev->power_safe ? "true" : "false");
+  if (ev->kind == SQN_UPDATE_EV_PROGRESS)
+    printf(",\"done\":%llu,\"total\":%llu,\"updater\":%s",
+           (unsigned long long)ev->done, (unsigned long long)ev->total,
+           ev->updater ? "true" : "false");
+  if (ev->kind == SQN_UPDATE_EV_DONE)
+    printf(",\"err\":\"%s\",\"exit\":%d", sqn_err_name(ev->err),
+           (int)sqn_err_exit(ev->err));
+  if (ev->text) {
+    printf(",\"text\":");
+    sqn_cli_json_str(ev->text);
+  }
+  printf("}\n");
+  fflush(stdout);
+}
+
+static void sqn_cli_progress(struct cli *c, const struct sqn_update_event *ev) {
+  double pct = ev->total ? 100.0 * (double)ev->done / (double)ev->total : 0;
+  if (ev->now_ms > c->rate_t + 500) {
+    c->rate = (double)(ev->done - c->rate_bytes) * 1000.0 /
+              (double)(ev->now_ms - c->rate_t);
+    c->rate_t = ev->now_ms;
+    c->rate_bytes = ev->done;
+  }
+  if (c->term) {
+    if (ev->now_ms < c->last_progress_ms + 100 && ev->done != ev->total)
+      return;
+    c->last_progress_ms = ev->now_ms;
+    fprintf(stderr, "\r\033[K%s: %llu/%llu bytes %5.1f%% %7.1f kB/s  %s",
+            ev->updater ? "updater.elf" : "package",
+            (unsigned long long)ev->done, (unsigned long long)ev->total, pct,
+            c->rate / 1000.0, sqn_cli_power(ev->power_safe));
+    c->progress_line = true;
+    return;
+  }
+  if ((int)(pct / 10.0) != c->last_decile) {
+    c->last_decile = (int)(pct / 10.0);
+    fprintf(stderr, "%s: %llu/%llu bytes %.0f%% (%s)\n",
+            ev->updater ? "updater.elf" : "package",
+            (unsigned long long)ev->done, (unsigned long long)ev->total, pct,
+            sqn_cli_power(ev->power_safe));
+  }
+}
+
+static const char *sqn_cli_mode_name(int smod) {
+  switch (smod) {
+  case 0:
+    return "FFH";
+  case 1:
+    return "FFH+updater";
+  case 2:
+    return "FFF";
+  case 3:
+    return "UPDATER";
+  case 4:
+    return "RECOVERY";
+  default:
+    return "unknown";
+  }
+}
+
+/* Detection on a terminal: each attempt (rate, answer) on the live line,
+ * so that a minute of probing is never silent. */
+static void sqn_cli_detect_line(struct cli *c, const struct sqn_update_event *ev) {
+  const char *t = ev->text;
+  if (!c->term || ev->phase != SQN_UPDATE_PHASE_DETECT || !t)
+    return;
+  if (strncmp(t, "port at ", 8) == 0) {
+    c->attempt++;
+    snprintf(c->detect_rate, sizeof c->detect_rate, "%s", t + 8);
+  } else if (strncmp(t, "at> ", 4) != 0 && strncmp(t, "at< ", 4) != 0) {
+    return;
+  }
+  sqn_cli_clear_line(c);
+  fprintf(stderr, "detecting: attempt %u at %s: %s", c->attempt,
+          c->detect_rate[0] ? c->detect_rate : "?", t);
+  c->progress_line = true;
+}
+
+static void sqn_cli_plain_event(struct cli *c, const struct sqn_update_event *ev) {
+  switch (ev->kind) {
+  case SQN_UPDATE_EV_PHASE:
+    sqn_cli_clear_line(c);
+    if (ev->phase == SQN_UPDATE_PHASE_CHECK_MODEM && c->u)
+      fprintf(stderr, "modem found: %s (SMOD %d), %s%s, at %u baud\n",
+              sqn_cli_mode_name(c->u->modem.smod), c->u->modem.smod,
+              c->u->modem.lr[0] ? "firmware " : "version unknown in this mode",
+              c->u->modem.lr, (unsigned)c->u->modem.baud);
+    fprintf(stderr, "== %s (%s)\n", ev->text, sqn_cli_power(ev->power_safe));
+    c->power_shown = ev->power_safe;
+    c->last_decile = -1;
+    c->rate_t = ev->now_ms;
+    c->rate_bytes = 0;
+    break;
+  case SQN_UPDATE_EV_PROGRESS:
+    sqn_cli_progress(c, ev);
+    break;
+  case SQN_UPDATE_EV_LOG:
+    if (ev->level == SQN_LOG_DEBUG) {
+      sqn_cli_detect_line(c, ev);
+      break;
+    }
+    sqn_cli_clear_line(c);
+    fprintf(stderr, "%s%s\n", ev->level <= SQN_LOG_WARN ? "warning: " : "",
+            ev->text);
+    break;
+  case SQN_UPDATE_EV_INFO:
+    if (c->info) {
+      sqn_cli_clear_line(c);
+      printf("%s\n", ev->text);
+    }
+    break;
+  case SQN_UPDATE_EV_DONE:
+    sqn_cli_clear_line(c);
+    if (ev->err)
+      fprintf(stderr, "FAILED: %s\n  %s\n", ev->text,
+              sqn_err_power_safe(ev->err) ? "It is safe to remove power now."
+                                          : "Do NOT remove power now.");
+    else
+      fprintf(stderr, "%s\n", ev->text);
+    break;
+  }
+}
+
+static void sqn_cli_journal_write(struct cli *c, const char *lr);
+
 static void sqn_cli_event(void *user, const struct sqn_update_event *in) {
   struct cli *c = user;
+  if (in->kind == SQN_UPDATE_EV_INFO && in->text &&
+      strncmp(in->text, "version=", 8) == 0)
+    sqn_cli_journal_write(c, in->text + 8);
   struct sqn_update_event done_ev;
-  char done_text[1024];
+  char done_text[2048];
   const struct sqn_update_event *ev = in;
   uint64_t t = ev->now_ms - c->t0;
 
   /* A port failure: the library only knows that the rate could not be set;
    * the port layer knows why (e.g. "No such file or directory"). */
-  if (ev->kind == SQN_UPDATE_EV_DONE && ev->err == SQN_E_PORT &&
+  if (ev->kind == SQN_UPDATE_EV_DONE &&
+      (ev->err == SQN_E_PORT || ev->err == SQN_E_PORT_BUSY) &&
       c->port_err[0]) {
     done_ev = *ev;
     snprintf(done_text, sizeof done_text, "%s: %s: %s. %s",
@@ -224,40 +385,10 @@ static void sqn_cli_event(void *user, const struct sqn_update_event *in) {
     done_ev.text = done_text;
     ev = &done_ev;
   }
-
-  if (c->log) {
-    if (ev->kind == SQN_UPDATE_EV_PROGRESS)
-      fprintf(c->log, "%8llu.%03llu PROGRESS %llu/%llu\n",
-              (unsigned long long)(t / 1000), (unsigned long long)(t % 1000),
-              (unsigned long long)ev->done, (unsigned long long)ev->total);
-    else
-      fprintf(c->log, "%8llu.%03llu %-8s %-12s %s\n",
-              (unsigned long long)(t / 1000), (unsigned long long)(t % 1000),
-              sqn_update_event_name(ev->kind), sqn_update_state_name(ev->state),
-              ev->text ? ev->text : "");
-    fflush(c->log);
-  }
+  if (c->log)
+    sqn_cli_log_event(c, ev, t);
   if (c->json) {
-    if (ev->kind == SQN_UPDATE_EV_LOG && ev->level == SQN_LOG_DEBUG)
-      return;
-    printf("{\"t_ms\":%llu,\"event\":\"%s\",\"phase\":\"%s\",\"state\":\"%s\","
-           "\"power_safe\":%s",
-           (unsigned long long)t, sqn_update_event_name(ev->kind),
-           sqn_update_phase_name(ev->phase), sqn_update_state_name(ev->state),
-           ev->power_safe ? "true" : "false");
-    if (ev->kind == SQN_UPDATE_EV_PROGRESS)
-      printf(",\"done\":%llu,\"total\":%llu,\"updater\":%s",
-             (unsigned long long)ev->done, (unsigned long long)ev->total,
-             ev->updater ? "true" : "false");
-    if (ev->kind == SQN_UPDATE_EV_DONE)
-      printf(",\"err\":\"%s\",\"exit\":%d", sqn_err_name(ev->err),
-             (int)sqn_err_exit(ev->err));
-    if (ev->text) {
-      printf(",\"text\":");
-      sqn_cli_json_str(ev->text);
-    }
-    printf("}\n");
-    fflush(stdout);
+    sqn_cli_json_event(ev, t);
     return;
   }
   /* Within a phase, say so whenever power safety changes (the phase line
@@ -271,69 +402,114 @@ static void sqn_cli_event(void *user, const struct sqn_update_event *in) {
                            : "DO NOT remove power from now on");
     c->power_shown = ev->power_safe;
   }
-  switch (ev->kind) {
-  case SQN_UPDATE_EV_PHASE:
-    sqn_cli_clear_line(c);
-    fprintf(stderr, "== %s (%s)\n", ev->text, sqn_cli_power(ev->power_safe));
-    c->power_shown = ev->power_safe;
-    c->last_decile = -1;
-    c->rate_t = ev->now_ms;
-    c->rate_bytes = 0;
-    break;
-  case SQN_UPDATE_EV_PROGRESS: {
-    double pct = ev->total ? 100.0 * (double)ev->done / (double)ev->total : 0;
-    if (ev->now_ms > c->rate_t + 500) {
-      c->rate = (double)(ev->done - c->rate_bytes) * 1000.0 /
-                (double)(ev->now_ms - c->rate_t);
-      c->rate_t = ev->now_ms;
-      c->rate_bytes = ev->done;
+  sqn_cli_plain_event(c, ev);
+}
+
+/* ---- the per-port journal ------------------------------------------------ */
+
+/*
+ * What sqn-update saw of the modem on a port, kept across runs so that a
+ * modem in RECOVERY (ATI1 answers ERROR) can still be checked for its chip:
+ * $XDG_STATE_HOME/sqnup/<id> (default ~/.local/state/sqnup/<id>), a few
+ * "key=value" lines. <id> is the port's stable id: its /dev/serial/by-id
+ * name, or the symlink given as --port (a udev or sqn-sim --link name).
+ * A bare /dev/ttyUSBn or /dev/pts/N has no stable id: no journal.
+ */
+static bool sqn_cli_by_id(const char *port, char *out, size_t cap) {
+  char want[512], got[512], path[768];
+  DIR *d;
+  struct dirent *e;
+  bool found = false;
+  if (!realpath(port, want) || !(d = opendir("/dev/serial/by-id")))
+    return false;
+  while (!found && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof path, "/dev/serial/by-id/%s", e->d_name);
+    if (realpath(path, got) && strcmp(got, want) == 0) {
+      snprintf(out, cap, "by-id_%s", e->d_name);
+      found = true;
     }
-    if (c->term) {
-      if (ev->now_ms < c->last_progress_ms + 100 && ev->done != ev->total)
-        break;
-      c->last_progress_ms = ev->now_ms;
-      fprintf(stderr, "\r\033[K%s: %llu/%llu bytes %5.1f%% %7.1f kB/s  %s",
-              ev->updater ? "updater.elf" : "package",
-              (unsigned long long)ev->done, (unsigned long long)ev->total, pct,
-              c->rate / 1000.0, sqn_cli_power(ev->power_safe));
-      c->progress_line = true;
-    } else {
-      int dec = (int)(pct / 10.0);
-      if (dec != c->last_decile) {
-        c->last_decile = dec;
-        fprintf(stderr, "%s: %llu/%llu bytes %.0f%% (%s)\n",
-                ev->updater ? "updater.elf" : "package",
-                (unsigned long long)ev->done, (unsigned long long)ev->total,
-                pct, sqn_cli_power(ev->power_safe));
-      }
-    }
-    break;
   }
-  case SQN_UPDATE_EV_LOG:
-    if (ev->level == SQN_LOG_DEBUG)
-      break;
-    sqn_cli_clear_line(c);
-    fprintf(stderr, "%s%s\n", ev->level <= SQN_LOG_WARN ? "warning: " : "",
-            ev->text);
-    break;
-  case SQN_UPDATE_EV_INFO:
-    if (c->info) {
-      sqn_cli_clear_line(c);
-      printf("%s\n", ev->text);
-    }
-    break;
-  case SQN_UPDATE_EV_DONE:
-    sqn_cli_clear_line(c);
-    if (ev->err) {
-      fprintf(stderr, "FAILED: %s\n  %s\n", ev->text,
-              sqn_err_power_safe(ev->err)
-                  ? "It is safe to remove power now."
-                  : "Do NOT remove power now.");
-    } else {
-      fprintf(stderr, "%s\n", ev->text);
-    }
-    break;
+  closedir(d);
+  return found;
+}
+
+static void sqn_cli_journal_path(struct cli *c) {
+  char id[400] = "", dir[300];
+  struct stat st;
+  const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+  c->journal[0] = '\0';
+  if (!sqn_cli_by_id(c->port, id, sizeof id)) {
+    char abs[400];
+    if (lstat(c->port, &st) != 0 || !S_ISLNK(st.st_mode) ||
+        !realpath(c->port, abs) || strncmp(c->port, "/dev/pts/", 9) == 0)
+      return;
+    /* the symlink's own absolute path, not its target */
+    int n = -1;
+    if (c->port[0] == '/')
+      n = snprintf(id, sizeof id, "%s", c->port);
+    else if (getcwd(abs, sizeof abs))
+      n = snprintf(id, sizeof id, "%s/%s", abs, c->port);
+    if (n < 0 || (size_t)n >= sizeof id)
+      return; /* no id that fits: no journal */
   }
+  for (char *p = id; *p; p++)
+    if (*p == '/')
+      *p = '_';
+  if (xdg && *xdg)
+    snprintf(dir, sizeof dir, "%s/sqnup", xdg);
+  else if (home && *home)
+    snprintf(dir, sizeof dir, "%s/.local/state/sqnup", home);
+  else
+    return;
+  snprintf(c->journal, sizeof c->journal, "%s/%s", dir, id);
+}
+
+static void sqn_cli_journal_read(struct cli *c) {
+  char line[128];
+  FILE *f;
+  sqn_cli_journal_path(c);
+  if (!c->journal[0] || !(f = fopen(c->journal, "r")))
+    return;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "family=", 7) == 0)
+      c->journal_family = atoi(line + 7);
+  fclose(f);
+}
+
+/* Called with the version ATI1 showed (before any write of the run). */
+static void sqn_cli_journal_write(struct cli *c, const char *lr) {
+  char dir[600], tmp[620];
+  char *slash;
+  FILE *f;
+  int fam = (lr[0] == 'L' && lr[1] == 'R') ? atoi(lr + 2) : 0;
+  if (!c->journal[0] || fam <= 0)
+    return;
+  snprintf(dir, sizeof dir, "%s", c->journal);
+  slash = strrchr(dir, '/');
+  if (!slash)
+    return;
+  *slash = '\0';
+  {
+    char *q = strrchr(dir, '/'); /* .../state then .../state/sqnup */
+    if (q) {
+      *q = '\0';
+      (void)mkdir(dir, 0700);
+      *q = '/';
+    }
+  }
+  (void)mkdir(dir, 0700);
+  snprintf(tmp, sizeof tmp, "%s.tmp", c->journal);
+  f = fopen(tmp, "w");
+  if (!f)
+    return;
+  fprintf(f, "chip=monarch%d\nfamily=%d\nversion=%s\n", fam == 8 ? 2 : 1,
+          fam, lr);
+  if (fclose(f) == 0)
+    (void)rename(tmp, c->journal);
+  else
+    (void)unlink(tmp);
 }
 
 /* ---- arguments and input checks ------------------------------------------ */
@@ -349,10 +525,21 @@ static int sqn_cli_parse_u32(const char *s, uint32_t *out) {
   return 0;
 }
 
+/* Open an input file: a regular file only. A FIFO, device or directory is
+ * refused before it is opened for reading (a FIFO would block forever). */
 static int sqn_cli_open_file(struct cli *c, const char *path, int *fd,
                              uint64_t *size, int missing_err) {
   struct stat st;
-  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (stat(path, &st) != 0)
+    return sqn_cli_fail(c, missing_err, "%s: %s", path, strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return sqn_cli_fail(c, missing_err, "%s: not a regular file (%s)", path,
+                        S_ISDIR(st.st_mode)    ? "a directory"
+                        : S_ISFIFO(st.st_mode) ? "a FIFO"
+                        : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)
+                            ? "a device"
+                            : "a special file");
+  *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (*fd < 0)
     return sqn_cli_fail(c, missing_err, "%s: %s", path, strerror(errno));
   if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -360,8 +547,257 @@ static int sqn_cli_open_file(struct cli *c, const char *path, int *fd,
     *fd = -1;
     return sqn_cli_fail(c, missing_err, "%s: not a regular file", path);
   }
+  /* Nothing a modem takes is this large: a 20 GB file is not checked for
+   * minutes before being refused. */
+  if ((uint64_t)st.st_size > 64ull * 1024 * 1024) {
+    close(*fd);
+    *fd = -1;
+    return sqn_cli_fail(c, missing_err,
+                        "%s: %llu bytes, larger than any plausible package "
+                        "(at most 64 MiB)",
+                        path, (unsigned long long)st.st_size);
+  }
   *size = (uint64_t)st.st_size;
   return 0;
+}
+
+/* Why the log may not be written to `path`, or NULL: never onto an input
+ * (package, part 2, updater, port), never onto anything but a regular file
+ * or a new one. */
+static const char *sqn_cli_log_refusal(const struct cli *c) {
+  const char *inputs[] = {c->package, c->package2, c->updater, c->port};
+  const char *names[] = {"the package", "part 2", "the updater",
+                         "the serial port"};
+  struct stat lst, ist;
+  if (lstat(c->log_path, &lst) != 0)
+    return errno == ENOENT ? NULL : "cannot be checked";
+  if (stat(c->log_path, &lst) != 0 || !S_ISREG(lst.st_mode))
+    return "is not a regular file";
+  for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+    if (inputs[i] && stat(inputs[i], &ist) == 0 && ist.st_dev == lst.st_dev &&
+        ist.st_ino == lst.st_ino)
+      return names[i];
+  return NULL;
+}
+
+static int sqn_cli_log_open(struct cli *c) {
+  const char *why;
+  if (!c->log_path || c->log)
+    return 0;
+  why = sqn_cli_log_refusal(c);
+  if (why) {
+    const char *path = c->log_path;
+    c->log_path = NULL; /* the refusal itself is not logged there */
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS,
+                        "--log %s: %s%s; refusing to overwrite it", path,
+                        strncmp(why, "the ", 4) == 0 ? "is " : "", why);
+  }
+  c->log = fopen(c->log_path, "w");
+  if (!c->log) {
+    const char *path = c->log_path;
+    c->log_path = NULL;
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS, "--log %s: %s", path,
+                        strerror(errno));
+  }
+  return 0;
+}
+
+/* One option with its value (argv[*i + 1]); 0, or the exit code. */
+static int sqn_cli_option(struct cli *c, const char *a, const char *v,
+                          int *i) {
+  static const char *const valued[] = {"--port", "--baud", "--updater",
+                                       "--method", "--timeout-scale", "--log"};
+  bool needs = false;
+  for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+    needs |= strcmp(a, valued[k]) == 0;
+  if (needs && !v)
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS, "%s needs a value", a);
+  if (needs)
+    (*i)++;
+  if (!strcmp(a, "--port")) {
+    c->port = v;
+  } else if (!strcmp(a, "--baud")) {
+    if (sqn_cli_parse_u32(v, &c->baud))
+      return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS, "bad --baud '%s'", v);
+  } else if (!strcmp(a, "--rtscts")) {
+    c->rtscts = true;
+  } else if (!strcmp(a, "--updater")) {
+    c->updater = v;
+  } else if (!strcmp(a, "--force")) {
+    c->force = true;
+  } else if (!strcmp(a, "--method")) {
+    if (!strcmp(v, "on-the-fly") || !strcmp(v, "ON_THE_FLY"))
+      c->method = SQN_UPDATE_METHOD_ON_THE_FLY;
+    else if (!strcmp(v, "store"))
+      c->method = SQN_UPDATE_METHOD_STORE;
+    else
+      return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS,
+                          "bad --method '%s' (on-the-fly or store)", v);
+  } else if (!strcmp(a, "--timeout-scale")) {
+    char *end;
+    c->scale = strtod(v, &end);
+    if (end == v || *end || !(c->scale > 0) || c->scale > 1000)
+      return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS,
+                          "bad --timeout-scale '%s' (a number > 0)", v);
+  } else if (!strcmp(a, "--json")) {
+    c->json = true;
+  } else if (!strcmp(a, "--log")) {
+    c->log_path = v;
+  } else if (!strcmp(a, "--info")) {
+    c->info = true;
+  } else {
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS, "unknown option '%s'", a);
+  }
+  return 0;
+}
+
+static int sqn_cli_positional(struct cli *c, const char *a) {
+  bool digits = strspn(a, "0123456789") == strlen(a);
+  if (!c->package) {
+    c->package = a;
+  } else if (!c->package2 && !digits) {
+    /* PART1 PART2: the two parts of a two-part package, in order. */
+    c->package2 = a;
+  } else if (digits) {
+    /* The legacy positional form "file 921600" lands here (F27). */
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS,
+                        "unexpected argument '%s' (use --baud for a rate)", a);
+  } else {
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS,
+                        "unexpected argument '%s' (at most two package "
+                        "files: PART1 PART2)",
+                        a);
+  }
+  return 0;
+}
+
+/* -1: --help printed; 0: go on; else the exit code. */
+static int sqn_cli_args(struct cli *c, int argc, char **argv) {
+  int rc;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      sqn_cli_usage(stdout);
+      return -1;
+    }
+    if (a[0] == '-' && a[1])
+      rc = sqn_cli_option(c, a, i + 1 < argc ? argv[i + 1] : NULL, &i);
+    else
+      rc = sqn_cli_positional(c, a);
+    if (rc)
+      return rc;
+  }
+  if (!c->port)
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS, "--port is required");
+  if (c->info && c->package)
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS, "--info takes no package");
+  if (!c->info && !c->package)
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS, "no PACKAGE given");
+  return 0;
+}
+
+static int sqn_cli_package(struct cli *c, const char *path, int *fd,
+                           uint64_t *size) {
+  int rc = sqn_cli_open_file(c, path, fd, size, SQN_E_IMAGE_NOT_FOUND);
+  if (rc)
+    return rc;
+  if (*size < 128)
+    return sqn_cli_fail(c, SQN_E_IMAGE_TRUNCATED,
+                        "%s: %llu bytes, a package has at least 128", path,
+                        (unsigned long long)*size);
+  return 0;
+}
+
+/* Input files first: nothing touches the port (or the log) before they
+ * pass. */
+static int sqn_cli_inputs(struct cli *c) {
+  int rc;
+  if (c->package &&
+      (rc = sqn_cli_package(c, c->package, &c->pkg_fd, &c->pkg_size)))
+    return rc;
+  if (c->package2 &&
+      (rc = sqn_cli_package(c, c->package2, &c->pkg2_fd, &c->pkg2_size)))
+    return rc;
+  if (c->updater) {
+    rc = sqn_cli_open_file(c, c->updater, &c->elf_fd, &c->elf_size,
+                           SQN_E_UPDATER_INVALID);
+    if (rc)
+      return rc;
+    if (c->elf_size < 4)
+      return sqn_cli_fail(c, SQN_E_UPDATER_INVALID,
+                          "%s: %llu bytes, not an ELF image", c->updater,
+                          (unsigned long long)c->elf_size);
+  }
+  return sqn_cli_log_open(c);
+}
+
+/* --info: the next step for the mode found. */
+static const char *sqn_cli_next_step(int smod) {
+  switch (smod) {
+  case 2:
+    return "the application runs: sqn-update --port PORT PACKAGE upgrades it";
+  case 0:
+    return "the modem is in its FFH bootloader: sqn-update --port PORT "
+           "--updater updater.elf FULL_PACKAGE (no delta) rescues it";
+  case 1:
+  case 3:
+  case 4:
+    return "the application is not running (recovery chain): sqn-update "
+           "--port PORT FULL_PACKAGE puts a working image back";
+  default:
+    return "the mode could not be read: rerun; if it persists, power-cycle "
+           "the modem and rerun";
+  }
+}
+
+static void sqn_cli_info_report(const struct cli *c, const struct sqn_update *u) {
+  printf("mode=%s\n", sqn_cli_mode_name(u->modem.smod));
+  printf("baud=%u\n", (unsigned)u->modem.baud);
+  printf("next=%s\n", sqn_cli_next_step(u->modem.smod));
+  (void)c;
+}
+
+static int sqn_cli_run(struct cli *c, struct sqn_update *u, uint8_t *tx,
+                       size_t tx_cap, uint8_t *rx, size_t rx_cap) {
+  struct sqn_update_config cfg;
+  struct sigaction sa;
+  int rc;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.mode = c->info ? SQN_UPDATE_MODE_INFO : SQN_UPDATE_MODE_UPGRADE;
+  cfg.tx_buf = tx;
+  cfg.tx_cap = tx_cap;
+  cfg.rx_buf = rx;
+  cfg.rx_cap = rx_cap;
+  cfg.pkg_size = c->pkg_size;
+  cfg.pkg2_size = c->pkg2_size;
+  cfg.updater_size = c->elf_size;
+  cfg.baud = c->baud;
+  cfg.force = c->force;
+  sqn_cli_journal_read(c);
+  cfg.journal_family = c->journal_family;
+  cfg.method = c->method;
+  cfg.timeout_scale = c->scale;
+  cfg.write = sqn_cli_write;
+  cfg.set_baud = sqn_cli_set_baud;
+  cfg.read_pkg = sqn_cli_read_pkg;
+  cfg.event = sqn_cli_event;
+  cfg.user = c;
+  if (sqn_update_init(u, &cfg) != 0)
+    return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS, "bad configuration");
+  c->u = u;
+  /* Ctrl-C / SIGTERM: the loop aborts the run (an open STP session gets its
+   * RESET), the port is closed as found, and the exit code is 130. */
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = sqn_cli_on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  c->t0 = sqn_posix_now_ms();
+  rc = sqn_update_start(u, c->t0);
+  if (rc == 0)
+    rc = sqn_posix_run(u, &c->tty, &sqn_cli_stop);
+  if (c->info && rc == 0 && !c->json)
+    sqn_cli_info_report(c, u);
+  return (int)sqn_err_exit(rc);
 }
 
 int main(int argc, char **argv) {
@@ -380,159 +816,20 @@ int main(int argc, char **argv) {
   c.scale = 1.0;
   c.last_decile = -1;
   c.power_shown = -1;
-  /* Know --log before anything can fail, wherever it stands. */
+  /* Know --log before anything can fail, wherever it stands: the log
+   * carries the final report of every run (a harness reads it), written
+   * only onto a path that passes sqn_cli_log_refusal(). */
   for (int i = 1; i + 1 < argc; i++)
     if (!strcmp(argv[i], "--log"))
       c.log_path = argv[i + 1];
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                           \
-  do {                                                                         \
-    if (!v)                                                                    \
-      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "%s needs a value", a);     \
-    i++;                                                                       \
-  } while (0)
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      sqn_cli_usage(stdout);
-      return 0;
-    } else if (!strcmp(a, "--port")) {
-      NEED_VALUE();
-      c.port = v;
-    } else if (!strcmp(a, "--baud")) {
-      NEED_VALUE();
-      if (sqn_cli_parse_u32(v, &c.baud))
-        return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "bad --baud '%s'", v);
-    } else if (!strcmp(a, "--rtscts")) {
-      c.rtscts = true;
-    } else if (!strcmp(a, "--updater")) {
-      NEED_VALUE();
-      c.updater = v;
-    } else if (!strcmp(a, "--force")) {
-      c.force = true;
-    } else if (!strcmp(a, "--method")) {
-      NEED_VALUE();
-      if (!strcmp(v, "on-the-fly") || !strcmp(v, "ON_THE_FLY"))
-        c.method = SQN_UPDATE_METHOD_ON_THE_FLY;
-      else if (!strcmp(v, "store"))
-        c.method = SQN_UPDATE_METHOD_STORE;
-      else
-        return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
-                            "bad --method '%s' (on-the-fly or store)", v);
-    } else if (!strcmp(a, "--timeout-scale")) {
-      char *end;
-      NEED_VALUE();
-      c.scale = strtod(v, &end);
-      if (end == v || *end || !(c.scale > 0) || c.scale > 1000)
-        return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
-                            "bad --timeout-scale '%s' (a number > 0)", v);
-    } else if (!strcmp(a, "--json")) {
-      c.json = true;
-    } else if (!strcmp(a, "--log")) {
-      NEED_VALUE();
-      c.log_path = v;
-    } else if (!strcmp(a, "--info")) {
-      c.info = true;
-    } else if (a[0] == '-' && a[1]) {
-      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "unknown option '%s'", a);
-    } else if (!c.package) {
-      c.package = a;
-    } else if (!c.package2 && strspn(a, "0123456789") != strlen(a)) {
-      /* PART1 PART2: the two parts of a two-part package, in order. */
-      c.package2 = a;
-    } else if (strspn(a, "0123456789") == strlen(a)) {
-      /* The legacy positional form "file 921600" lands here (F27). */
-      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
-                          "unexpected argument '%s' (use --baud for a rate)",
-                          a);
-    } else {
-      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
-                          "unexpected argument '%s' (at most two package "
-                          "files: PART1 PART2)",
-                          a);
-    }
-#undef NEED_VALUE
-  }
-  if (!c.port)
-    return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "--port is required");
-  if (c.info && c.package)
-    return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS,
-                        "--info takes no package");
-  if (!c.info && !c.package)
-    return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "no PACKAGE given");
-
-  /* Input files first: nothing touches the port before they pass. */
-  if (c.package) {
-    rc = sqn_cli_open_file(&c, c.package, &c.pkg_fd, &c.pkg_size,
-                           SQN_E_IMAGE_NOT_FOUND);
-    if (rc)
-      return rc;
-    if (c.pkg_size < 128)
-      return sqn_cli_fail(&c, SQN_E_IMAGE_TRUNCATED,
-                          "%s: %llu bytes, a package has at least 128",
-                          c.package, (unsigned long long)c.pkg_size);
-  }
-  if (c.package2) {
-    rc = sqn_cli_open_file(&c, c.package2, &c.pkg2_fd, &c.pkg2_size,
-                           SQN_E_IMAGE_NOT_FOUND);
-    if (rc)
-      return rc;
-    if (c.pkg2_size < 128)
-      return sqn_cli_fail(&c, SQN_E_IMAGE_TRUNCATED,
-                          "%s: %llu bytes, a package has at least 128",
-                          c.package2, (unsigned long long)c.pkg2_size);
-  }
-  if (c.updater) {
-    rc = sqn_cli_open_file(&c, c.updater, &c.elf_fd, &c.elf_size,
-                           SQN_E_UPDATER_INVALID);
-    if (rc)
-      return rc;
-  }
-  if (c.log_path) {
-    c.log = fopen(c.log_path, "w");
-    if (!c.log)
-      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "--log %s: %s", c.log_path,
-                          strerror(errno));
-  }
-  c.term = !c.json && isatty(STDERR_FILENO);
-
-  {
-    struct sqn_update_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.mode = c.info ? SQN_UPDATE_MODE_INFO : SQN_UPDATE_MODE_UPGRADE;
-    cfg.tx_buf = tx;
-    cfg.tx_cap = sizeof tx;
-    cfg.rx_buf = rx;
-    cfg.rx_cap = sizeof rx;
-    cfg.pkg_size = c.pkg_size;
-    cfg.pkg2_size = c.pkg2_size;
-    cfg.updater_size = c.elf_size;
-    cfg.baud = c.baud;
-    cfg.force = c.force;
-    cfg.method = c.method;
-    cfg.timeout_scale = c.scale;
-    cfg.write = sqn_cli_write;
-    cfg.set_baud = sqn_cli_set_baud;
-    cfg.read_pkg = sqn_cli_read_pkg;
-    cfg.event = sqn_cli_event;
-    cfg.user = &c;
-    if (sqn_update_init(&u, &cfg) != 0)
-      return sqn_cli_fail(&c, SQN_E_BAD_ARGUMENTS, "bad configuration");
-  }
-  signal(SIGINT, sqn_cli_on_signal);
-  signal(SIGTERM, sqn_cli_on_signal);
-  c.t0 = sqn_posix_now_ms();
-  rc = sqn_update_start(&u, c.t0);
+  rc = sqn_cli_args(&c, argc, argv);
+  if (rc < 0)
+    return 0;
   if (rc == 0)
-    rc = sqn_posix_run(&u, &c.tty, &sqn_cli_stop);
-  if (c.info && rc == 0 && !c.json) {
-    printf("mode=%s\n", u.modem.smod == 0   ? "FFH"
-                        : u.modem.smod == 1 ? "FFH+updater"
-                        : u.modem.smod == 2 ? "FFF"
-                        : u.modem.smod == 3 ? "UPDATER"
-                        : u.modem.smod == 4 ? "RECOVERY"
-                                            : "unknown");
-    printf("baud=%u\n", (unsigned)u.modem.baud);
+    rc = sqn_cli_inputs(&c);
+  if (rc == 0) {
+    c.term = !c.json && isatty(STDERR_FILENO);
+    rc = sqn_cli_run(&c, &u, tx, sizeof tx, rx, sizeof rx);
   }
   if (c.tty_open)
     sqn_posix_tty_close(&c.tty);
@@ -544,5 +841,5 @@ int main(int argc, char **argv) {
     close(c.elf_fd);
   if (c.log)
     fclose(c.log);
-  return (int)sqn_err_exit(rc);
+  return rc;
 }

@@ -306,7 +306,7 @@ static int sim_at_smupgrade(struct sim_modem *m, const char *args,
                             struct sim_at_reply *r)
 {
   (void)args;
-  if (m->st.fs_store && m->st.fs_store_len) {
+  if (sim_store_present(m)) {
     r->after = SIM_AFTER_APPLY;
     return 1;
   }
@@ -614,8 +614,9 @@ void sim_at_feed(struct sim_modem *m, const uint8_t *buf, size_t len,
     if (c == '\r' || c == '\n') {
       m->last_cr = c == '\r';
       if (m->line_overflow) {
-        sim_trace(m, SIM_TRACE_AT_RX, NULL, 0,
-                  "line longer than %d bytes, discarded", SIM_AT_LINE_MAX);
+        struct sim_event e = {.type = SIM_EVENT_AT_OVERLONG};
+        sim_trace_ev(m, SIM_TRACE_AT_RX, &e, NULL, 0,
+                     "line longer than %d bytes, discarded", SIM_AT_LINE_MAX);
         sim_at_reply_lines(m, NULL, 0, 0, NULL);
       } else if (m->line_len) {
         m->line[m->line_len] = '\0';

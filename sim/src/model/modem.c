@@ -44,6 +44,30 @@ const char *sim_trace_kind_name(enum sim_trace_kind k)
   }
 }
 
+const char *sim_event_type_name(enum sim_event_type t)
+{
+  switch (t) {
+#define XX(name, word)                                                       \
+  case SIM_EVENT_##name:                                                     \
+    return word;
+    SIM_EVENT_MAP(XX)
+#undef XX
+  }
+  return "?";
+}
+
+int sim_event_type_parse(const char *word, enum sim_event_type *out)
+{
+#define XX(name, w)                                                          \
+  if (strcmp(word, w) == 0) {                                                \
+    *out = SIM_EVENT_##name;                                                 \
+    return 0;                                                                \
+  }
+  SIM_EVENT_MAP(XX)
+#undef XX
+  return -1;
+}
+
 const char *sim_smod_name(enum sim_smod s)
 {
   switch (s) {
@@ -62,18 +86,61 @@ const char *sim_smod_name(enum sim_smod s)
   }
 }
 
+/* AT lines and STP frames are typed from what they carry. */
+static void sim_trace_type_io(struct sim_trace_event *ev)
+{
+  struct sim_event *e = &ev->ev;
+  if (e->type != SIM_EVENT_NONE)
+    return;
+  if (ev->kind == SIM_TRACE_AT_RX || ev->kind == SIM_TRACE_AT_TX) {
+    e->type = SIM_EVENT_AT_LINE;
+    e->line = ev->text;
+  } else if ((ev->kind == SIM_TRACE_STP_RX || ev->kind == SIM_TRACE_STP_TX) &&
+             ev->raw && ev->raw_len >= SQN_STP_HDR_LEN) {
+    struct sqn_stp_hdr h;
+    sqn_stp_hdr_parse(&h, ev->raw);
+    e->type = SIM_EVENT_STP_FRAME;
+    e->op = h.op;
+    e->sid = h.sid;
+    e->tid = h.tid;
+    e->plen = h.plen;
+  }
+}
+
+static void sim_vtrace(struct sim_modem *m, enum sim_trace_kind k,
+                       const struct sim_event *e, const void *raw,
+                       size_t raw_len, const char *fmt, va_list ap)
+{
+  char text[512];
+  vsnprintf(text, sizeof(text), fmt, ap);
+  struct sim_trace_event ev = {m->now, k, text, raw, raw_len, {0}};
+  if (e)
+    ev.ev = *e;
+  sim_trace_type_io(&ev);
+  m->cfg.trace(m->cfg.user, &ev);
+}
+
 void sim_trace(struct sim_modem *m, enum sim_trace_kind k, const void *raw,
                size_t raw_len, const char *fmt, ...)
 {
-  char text[512];
   va_list ap;
   if (!m->cfg.trace)
     return;
   va_start(ap, fmt);
-  vsnprintf(text, sizeof(text), fmt, ap);
+  sim_vtrace(m, k, NULL, raw, raw_len, fmt, ap);
   va_end(ap);
-  struct sim_trace_event ev = {m->now, k, text, raw, raw_len};
-  m->cfg.trace(m->cfg.user, &ev);
+}
+
+void sim_trace_ev(struct sim_modem *m, enum sim_trace_kind k,
+                  const struct sim_event *e, const void *raw, size_t raw_len,
+                  const char *fmt, ...)
+{
+  va_list ap;
+  if (!m->cfg.trace)
+    return;
+  va_start(ap, fmt);
+  sim_vtrace(m, k, e, raw, raw_len, fmt, ap);
+  va_end(ap);
 }
 
 size_t sim_escape(char *dst, size_t cap, const uint8_t *src, size_t len)
@@ -106,13 +173,35 @@ uint64_t sim_scaled(const struct sim_modem *m, uint64_t us)
   return (uint64_t)v;
 }
 
+static bool sim_image_same(const struct sim_image *a,
+                           const struct sim_image *b)
+{
+  return a->valid == b->valid && a->build == b->build &&
+         a->incomplete == b->incomplete &&
+         strcmp(a->version, b->version) == 0 && strcmp(a->ue, b->ue) == 0;
+}
+
 /* The one path every flash change takes: count it, trace it, make it
  * durable. Power-cut sweeps cut at each of these calls. */
 void sim_flash_commit(struct sim_modem *m, const char *what)
 {
+  static const char *const names[3] = {"fff", "updater", "bootrom"};
+  struct sim_image *now[3] = {&m->st.fff, &m->st.updater, &m->st.bootrom};
+  struct sim_event e = {.type = SIM_EVENT_FLASH_COMMIT,
+                        .status = m->st.upgrade_status};
   m->st.writes++;
-  sim_trace(m, SIM_TRACE_FLASH, NULL, 0, "#%llu %s",
-            (unsigned long long)m->st.writes, what);
+  e.writes = m->st.writes;
+  for (int i = 0; i < 3; i++) {
+    if (sim_image_same(now[i], &m->committed[i]))
+      continue;
+    if (!e.slot) {
+      e.slot = names[i];
+      e.image = now[i];
+    }
+    m->committed[i] = *now[i];
+  }
+  sim_trace_ev(m, SIM_TRACE_FLASH, &e, NULL, 0, "#%llu %s",
+               (unsigned long long)m->st.writes, what);
   if (m->cfg.persist)
     m->cfg.persist(m->cfg.user, &m->st);
 }
@@ -279,6 +368,10 @@ void sim_out(struct sim_modem *m, const void *buf, size_t len,
     due = m->q_last_due;
   if (due <= m->now && m->qlen == 0) {
     sim_tx_raw(m, p, len);
+  } else if (m->qlen >= SIM_OUTQ_MAX) {
+    /* A host that keeps asking while replies are held back (a DELAY
+     * fault): the modem's buffers are finite, later replies are lost. */
+    goto out_free;
   } else {
     if (m->qlen == m->qcap) {
       size_t ncap = m->qcap ? m->qcap * 2 : 16;
@@ -324,10 +417,22 @@ bool sim_mode_app_style(const struct sim_modem *m)
 
 /* ---- boot ---------------------------------------------------------------- */
 
+/* modem-model.md section 6: an fff image built for the other chip (LR8 is
+ * Monarch 2 / gm02s, LR5 and LR6 Monarch 1) is written like any other but
+ * never boots: FFF falls back to RECOVERY. An unknown version is not
+ * foreign. */
+static bool sim_fff_foreign(const struct sim_state *st)
+{
+  char major = st->fff.version[0];
+  if (!st->fff.valid || major < '0' || major > '9' || st->fff.version[1] != '.')
+    return false;
+  return (major == '8') != (st->profile == SIM_PROFILE_GM02S);
+}
+
 static enum sim_smod sim_boot_resolve(const struct sim_state *st)
 {
   enum sim_boot b = st->boot_select;
-  if (b == SIM_BOOT_FFF && !st->fff.valid)
+  if (b == SIM_BOOT_FFF && (!st->fff.valid || sim_fff_foreign(st)))
     b = SIM_BOOT_RECOVERY;
   if ((b == SIM_BOOT_RECOVERY || b == SIM_BOOT_UPDATER) && !st->updater.valid)
     b = SIM_BOOT_FFH;
@@ -390,8 +495,17 @@ void sim_boot_into(struct sim_modem *m, enum sim_smod target,
   if (target != SIM_SMOD_FFH_ELF)
     m->elf_loaded = false;
   m->boot_done_at = m->now + sim_scaled(m, sim_boot_delay(target));
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "boot %s (%s)", sim_smod_name(target),
-            why);
+  struct sim_event e = {.type = SIM_EVENT_BOOT, .smod = (int)target};
+  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "boot %s (%s)",
+               sim_smod_name(target), why);
+  if (target == SIM_SMOD_RECOVERY && m->st.boot_select == SIM_BOOT_FFF &&
+      sim_fff_foreign(&m->st))
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0,
+              "fff holds LR%s-%u, built for the other chip (this is %s): it "
+              "never boots, RECOVERY instead (modem-model.md 6)",
+              m->st.fff.version, (unsigned)m->st.fff.build,
+              m->st.profile == SIM_PROFILE_GM02S ? "a Monarch 2 (gm02s)"
+                                                 : "a Monarch 1");
   if (target == SIM_SMOD_FFF && m->st.fff.incomplete) {
     /* Only a broken write ordering (SIM_DEBUG_MARK_VALID_EARLY) gets a
      * half-written image marked valid: the boot jumps into it and never
@@ -440,8 +554,11 @@ static void sim_boot_done(struct sim_modem *m)
   /* The ELF keeps the rate the bootloader negotiated (AT+IPR). */
   if (m->smod != SIM_SMOD_FFH_ELF)
     m->uart_baud = sim_mode_baud(m, m->smod);
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "up: SMOD %d %s, %u baud",
-            (int)m->smod, sim_smod_name(m->smod), m->uart_baud);
+  struct sim_event up = {.type = SIM_EVENT_UP,
+                         .smod = (int)m->smod,
+                         .baud = m->uart_baud};
+  sim_trace_ev(m, SIM_TRACE_MODE, &up, NULL, 0, "up: SMOD %d %s, %u baud",
+               (int)m->smod, sim_smod_name(m->smod), m->uart_baud);
   sim_line_trace(m, "boot");
   if (m->quiet_boots) {
     m->quiet_boots--;
@@ -477,7 +594,8 @@ void sim_modem_do_power_cut(struct sim_modem *m, const char *why)
   m->garble_fault = false;
   m->uart_baud = 0;
   m->part1_live = false; /* the power session ends (F20) */
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "power off (%s)", why);
+  struct sim_event e = {.type = SIM_EVENT_POWER_OFF, .reason = why};
+  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "power off (%s)", why);
 }
 
 static void sim_power_on_now(struct sim_modem *m)
@@ -486,7 +604,8 @@ static void sim_power_on_now(struct sim_modem *m)
   m->power_on_at = SIM_NEVER;
   m->boot_from_power_on = true;
   m->uart_baud = sim_mode_baud(m, sim_boot_resolve(&m->st));
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "power on #%u", m->power_ons);
+  struct sim_event e = {.type = SIM_EVENT_POWER_ON, .count = m->power_ons};
+  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "power on #%u", m->power_ons);
   sim_boot_start(m, "power on");
 }
 
@@ -682,8 +801,9 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     m->boot_target = sim_boot_resolve(&m->st);
     m->boot_done_at = SIM_NEVER;
     m->reboot_at = m->now + sim_scaled(m, f->delay_us);
-    sim_trace(m, SIM_TRACE_MODE, NULL, 0, "reboot in %llu us",
-              (unsigned long long)sim_scaled(m, f->delay_us));
+    struct sim_event e = {.type = SIM_EVENT_REBOOT};
+    sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "reboot in %llu us",
+                 (unsigned long long)sim_scaled(m, f->delay_us));
     fx->stop = true;
     break;
   case SIM_FAULT_DO_ECHO_ON:
@@ -712,6 +832,10 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     if (m->st.fs_store && m->st.fs_store_len) {
       m->st.fs_store[f->count % m->st.fs_store_len] ^= 0x01;
       sim_flash_commit(m, "fs_store bit flip (fault)");
+    } else if (sim_store_present(m) &&
+               m->cfg.store_io->flip(m->cfg.store_io->ctx, m->st.fs_store_file,
+                                     f->count % m->st.fs_store_len) == 0) {
+      sim_flash_commit(m, "fs_store bit flip (fault)");
     }
     break;
   default:
@@ -730,10 +854,13 @@ void sim_faults_fire(struct sim_modem *m, const struct sim_fault_event *ev,
     uint32_t first = r->f.first ? r->f.first : 1;
     if (r->seen < first || (r->f.last && r->seen > r->f.last))
       continue;
-    sim_trace(m, SIM_TRACE_FAULT, NULL, 0, "%s: %s #%u -> %s",
-              r->f.name[0] ? r->f.name : "fault",
-              sim_fault_trigger_name(r->f.when), r->seen,
-              sim_fault_action_name(r->f.action));
+    struct sim_event e = {.type = SIM_EVENT_FAULT,
+                          .fault = r->f.name[0] ? r->f.name : "fault",
+                          .trigger = sim_fault_trigger_name(r->f.when),
+                          .action = sim_fault_action_name(r->f.action),
+                          .count = r->seen};
+    sim_trace_ev(m, SIM_TRACE_FAULT, &e, NULL, 0, "%s: %s #%u -> %s",
+                 e.fault, e.trigger, r->seen, e.action);
     sim_fault_apply(m, &r->f, ev, fx);
     if (m->power == SIM_PWR_OFF)
       break;
@@ -778,6 +905,9 @@ struct sim_modem *sim_modem_new(const struct sim_modem_config *cfg,
   } else {
     sim_state_factory(&m->st, cfg->profile);
   }
+  m->committed[0] = m->st.fff;
+  m->committed[1] = m->st.updater;
+  m->committed[2] = m->st.bootrom;
   m->stp_buf = malloc(SQN_STP_HDR_LEN + SIM_STP_MTS_APP);
   if (!m->stp_buf)
     goto out_release_state;
@@ -887,9 +1017,14 @@ void sim_modem_tick(struct sim_modem *m, uint64_t now_us)
         r->seen++;
         uint32_t first = r->f.first ? r->f.first : 1;
         if (r->seen >= first && (!r->f.last || r->seen <= r->f.last)) {
-          sim_trace(m, SIM_TRACE_FAULT, NULL, 0, "%s: elapsed #%u -> %s",
-                    r->f.name[0] ? r->f.name : "fault", r->seen,
-                    sim_fault_action_name(r->f.action));
+          struct sim_event e = {
+              .type = SIM_EVENT_FAULT,
+              .fault = r->f.name[0] ? r->f.name : "fault",
+              .trigger = sim_fault_trigger_name(SIM_FAULT_ON_ELAPSED),
+              .action = sim_fault_action_name(r->f.action),
+              .count = r->seen};
+          sim_trace_ev(m, SIM_TRACE_FAULT, &e, NULL, 0,
+                       "%s: elapsed #%u -> %s", e.fault, r->seen, e.action);
           sim_fault_apply(m, &r->f, &ev, &fx);
         }
         break;

@@ -27,6 +27,8 @@
 #define SIM_STP_MTS_APP 8192u
 #define SIM_STP_MTS_FFH 2048u
 #define SIM_US 1000000ull
+/* Replies held back for later (DELAY, SPLIT) at most: beyond, lost. */
+#define SIM_OUTQ_MAX 1024u
 
 #define SIM_POWER_MAP(XX) XX(OFF) XX(BOOTING) XX(ON) XX(APPLYING)
 enum sim_power {
@@ -178,9 +180,10 @@ struct sim_modem {
 
   /* upgrade engine and sessions */
   struct sim_upgrade up;
-  uint8_t *store;
+  uint8_t *store;        /* the copy being received (no store_io) */
   size_t store_len, store_cap;
   bool store_overflow;
+  bool store_io_err;     /* store_io failed during this session */
   uint8_t elf_head[4];
   uint64_t elf_len;
 
@@ -196,12 +199,20 @@ struct sim_modem {
   struct sim_outq_item *q;
   size_t qlen, qcap;
   uint64_t q_last_due;
+
+  /* image slots as last committed, to name the slot a commit changed */
+  struct sim_image committed[3]; /* fff, updater, bootrom */
 };
 
 /* modem.c */
 void sim_trace(struct sim_modem *m, enum sim_trace_kind k, const void *raw,
                size_t raw_len, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same with typed content `e` (AT lines and STP frames are typed by
+ * sim_trace itself). */
+void sim_trace_ev(struct sim_modem *m, enum sim_trace_kind k,
+                  const struct sim_event *e, const void *raw, size_t raw_len,
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 uint64_t sim_scaled(const struct sim_modem *m, uint64_t us);
 void sim_flash_commit(struct sim_modem *m, const char *what);
 /* Send bytes now or after `delay_us` (already scaled); shaped by the line. */
@@ -249,6 +260,8 @@ int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind);
  * inside the buffer; the rest then belongs to the AT layer. */
 size_t sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len);
 void sim_stp_abort(struct sim_modem *m);
+/* A committed fs store exists (in memory or in cfg.store_io's file). */
+bool sim_store_present(const struct sim_modem *m);
 /* AT+SMUPGRADE from the store; returns 0 when the apply started. */
 int sim_store_apply_start(struct sim_modem *m);
 void sim_store_apply_done(struct sim_modem *m);

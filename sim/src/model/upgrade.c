@@ -249,7 +249,10 @@ static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
     if (!up->dry && slot == SIM_SLOT_FFF && up->marked[slot] &&
         sim_debug_valid_early(m))
       sim_up_commit_slot(m, slot);
-    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+    struct sim_event e = {.type = SIM_EVENT_RECORD,
+                          .slot = sim_slot_names[slot],
+                          .bytes = rec->offset};
+    sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0,
               "record %s (%s) at %llu checked, version %s%u.%u.%u.%u [%u]",
               rec->magic, sim_slot_names[slot],
               (unsigned long long)rec->offset, rec->image.found ? "" : "none ",
@@ -334,11 +337,19 @@ static void sim_otf_end(struct sim_modem *m)
     sim_up_commit_slots(m);
     sim_set_status(m, "success", NULL);
     sim_upgrade_success_hooks(m);
-    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: success (%llu bytes)",
-              (unsigned long long)m->pkg_off);
+    struct sim_event e = {.type = SIM_EVENT_VERDICT,
+                          .success = true,
+                          .bytes = m->pkg_off};
+    sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0,
+                 "verdict: success (%llu bytes)",
+                 (unsigned long long)m->pkg_off);
   } else {
     sim_set_status(m, "fail", reason);
-    sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: fail: %s", reason);
+    struct sim_event e = {.type = SIM_EVENT_VERDICT,
+                          .bytes = m->pkg_off,
+                          .reason = reason};
+    sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0, "verdict: fail: %s",
+                 reason);
   }
 }
 
@@ -367,6 +378,17 @@ static size_t sim_stp_sink(struct sim_modem *m, const uint8_t *data,
       m->store_overflow = true;
       sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
                 "store full at %u bytes: residue reported", SIM_FS_STORE_MAX);
+    }
+    if (m->cfg.store_io) {
+      /* Straight to the file as it arrives: no copy in memory. */
+      if (take && !m->store_io_err &&
+          m->cfg.store_io->append(m->cfg.store_io->ctx, data, take) != 0) {
+        m->store_io_err = true;
+        sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                  "store file write failed at byte %zu", m->store_len);
+      }
+      m->store_len += take;
+      return take;
     }
     if (m->store_len + take > m->store_cap) {
       size_t ncap = m->store_cap ? m->store_cap * 2 : 65536;
@@ -444,7 +466,8 @@ static void sim_stp_end_session(struct sim_modem *m)
   m->session = false;
   m->link = SIM_LINK_AT;
   sim_at_reset(m);
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "STP session ended");
+  struct sim_event closed = {.type = SIM_EVENT_STP_CLOSE};
+  sim_trace_ev(m, SIM_TRACE_MODE, &closed, NULL, 0, "STP session ended");
   switch (m->stp_kind) {
   case SIM_STP_OTF:
     sim_otf_end(m);
@@ -458,9 +481,28 @@ static void sim_stp_end_session(struct sim_modem *m)
         sim_state_release(&m->st);
         sim_flash_commit(m, "fs_store cleared");
       }
+    } else if (m->store_len && m->cfg.store_io) {
+      char name[sizeof(m->st.fs_store_file)];
+      if (m->store_io_err ||
+          m->cfg.store_io->commit(m->cfg.store_io->ctx, name, sizeof(name)) != 0) {
+        sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                  "store file could not be written: store lost");
+      } else {
+        free(m->st.fs_store);
+        m->st.fs_store = NULL;
+        snprintf(m->st.fs_store_file, sizeof(m->st.fs_store_file), "%s",
+                 name);
+        m->st.fs_store_len = (uint32_t)m->store_len;
+        char what[64 + sizeof(name)];
+        snprintf(what, sizeof(what), "fs_store written: %zu bytes (%s)",
+                 m->store_len, name);
+        sim_flash_commit(m, what);
+      }
+      m->store_len = 0;
     } else if (m->store_len) {
       free(m->st.fs_store);
       m->st.fs_store = m->store;
+      m->st.fs_store_file[0] = '\0';
       m->st.fs_store_len = (uint32_t)m->store_len;
       char what[64];
       snprintf(what, sizeof(what), "fs_store written: %zu bytes",
@@ -489,6 +531,96 @@ static void sim_stp_end_session(struct sim_modem *m)
   }
 }
 
+/* The faults a request frame triggers, by frame, op, offset and percent. */
+static void sim_stp_frame_faults(struct sim_modem *m,
+                                 const struct sqn_stp_hdr *h,
+                                 struct sim_fx *fx)
+{
+  struct sim_fault_event ev = {.when = SIM_FAULT_ON_STP_FRAME};
+  sim_faults_fire(m, &ev, fx);
+  if (!fx->stop) {
+    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OP, .op = h->op};
+    sim_faults_fire(m, &ev, fx);
+  }
+  if (!fx->stop && h->op == SQN_STP_OP_BLOCK && m->session &&
+      h->plen == m->announced) {
+    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OFFSET,
+                                  .off = m->pkg_off, .len = h->plen};
+    sim_faults_fire(m, &ev, fx);
+    ev.when = SIM_FAULT_ON_STP_PERCENT;
+    if (!fx->stop)
+      sim_faults_fire(m, &ev, fx);
+  }
+}
+
+static void sim_stp_on_open(struct sim_modem *m, const struct sqn_stp_hdr *h,
+                            struct sim_fx *fx)
+{
+  uint8_t p[4] = {1, 1, (uint8_t)(m->mts >> 8), (uint8_t)m->mts};
+  if (h->plen) {
+    sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "OPEN with a payload");
+    return;
+  }
+  m->session = true;
+  m->announced = 0;
+  sim_stp_send(m, h, SQN_STP_OP_OPEN | SQN_STP_ACK, p, 4, fx);
+}
+
+static void sim_stp_on_block_cmd(struct sim_modem *m,
+                                 const struct sqn_stp_frame *f,
+                                 struct sim_fx *fx)
+{
+  const struct sqn_stp_hdr *h = &f->hdr;
+  uint16_t l = h->plen == 2
+                   ? (uint16_t)(f->payload[0] << 8 | f->payload[1])
+                   : 0;
+  if (!m->session || h->plen != 2 || l == 0 || l > m->mts - 16) {
+    sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
+              "BLOCK_CMD malformed (session %d, plen %u, length %u)",
+              m->session, h->plen, l);
+    return;
+  }
+  m->announced = l;
+  sim_stp_send(m, h, SQN_STP_OP_BLOCK_CMD | SQN_STP_ACK, NULL, 0, fx);
+}
+
+static void sim_stp_on_block(struct sim_modem *m, const struct sqn_stp_frame *f,
+                             struct sim_fx *fx)
+{
+  const struct sqn_stp_hdr *h = &f->hdr;
+  uint8_t p[2];
+  if (m->session && !m->announced && m->have_block &&
+      h->tid == m->last_block_tid && h->plen == m->last_block_len) {
+    /* Our ack got lost: acknowledge again, do not consume twice. */
+    p[0] = (uint8_t)(m->last_residue >> 8);
+    p[1] = (uint8_t)m->last_residue;
+    sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, fx);
+    return;
+  }
+  if (!m->session || !m->announced || h->plen != m->announced) {
+    sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
+              "BLOCK malformed (session %d, plen %u, announced %u)",
+              m->session, h->plen, m->announced);
+    return;
+  }
+  m->announced = 0;
+  size_t want = h->plen;
+  if (fx->residue)
+    want -= fx->residue_n < want ? fx->residue_n : want;
+  size_t took = sim_stp_sink(m, f->payload, want);
+  if (m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
+    return;
+  m->pkg_off += took;
+  uint16_t residue = (uint16_t)(h->plen - took);
+  m->have_block = true;
+  m->last_block_tid = h->tid;
+  m->last_block_len = h->plen;
+  m->last_residue = residue;
+  p[0] = (uint8_t)(residue >> 8);
+  p[1] = (uint8_t)residue;
+  sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, fx);
+}
+
 static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
 {
   struct sim_modem *m = user;
@@ -505,21 +637,7 @@ static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
             "op %u sid %u tid %u plen %u hcrc %s pcrc ok", h->op, h->sid,
             h->tid, h->plen, f->hcrc_checked ? "ok" : "zero");
 
-  struct sim_fault_event ev = {.when = SIM_FAULT_ON_STP_FRAME};
-  sim_faults_fire(m, &ev, &fx);
-  if (!fx.stop) {
-    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OP, .op = h->op};
-    sim_faults_fire(m, &ev, &fx);
-  }
-  if (!fx.stop && h->op == SQN_STP_OP_BLOCK && m->session &&
-      h->plen == m->announced) {
-    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OFFSET,
-                                  .off = m->pkg_off, .len = h->plen};
-    sim_faults_fire(m, &ev, &fx);
-    ev.when = SIM_FAULT_ON_STP_PERCENT;
-    if (!fx.stop)
-      sim_faults_fire(m, &ev, &fx);
-  }
+  sim_stp_frame_faults(m, h, &fx);
   if (fx.stop || m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
     return;
   if (m->drop_left) {
@@ -548,65 +666,15 @@ static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
     if (m->session)
       sim_stp_end_session(m);
     break;
-  case SQN_STP_OP_OPEN: {
-    uint8_t p[4] = {1, 1, (uint8_t)(m->mts >> 8), (uint8_t)m->mts};
-    if (h->plen) {
-      sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "OPEN with a payload");
-      break;
-    }
-    m->session = true;
-    m->announced = 0;
-    sim_stp_send(m, h, SQN_STP_OP_OPEN | SQN_STP_ACK, p, 4, &fx);
+  case SQN_STP_OP_OPEN:
+    sim_stp_on_open(m, h, &fx);
     break;
-  }
-  case SQN_STP_OP_BLOCK_CMD: {
-    uint16_t l = h->plen == 2
-                     ? (uint16_t)(f->payload[0] << 8 | f->payload[1])
-                     : 0;
-    if (!m->session || h->plen != 2 || l == 0 || l > m->mts - 16) {
-      sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
-                "BLOCK_CMD malformed (session %d, plen %u, length %u)",
-                m->session, h->plen, l);
-      break;
-    }
-    m->announced = l;
-    sim_stp_send(m, h, SQN_STP_OP_BLOCK_CMD | SQN_STP_ACK, NULL, 0, &fx);
+  case SQN_STP_OP_BLOCK_CMD:
+    sim_stp_on_block_cmd(m, f, &fx);
     break;
-  }
-  case SQN_STP_OP_BLOCK: {
-    uint8_t p[2];
-    if (m->session && !m->announced && m->have_block &&
-        h->tid == m->last_block_tid && h->plen == m->last_block_len) {
-      /* Our ack got lost: acknowledge again, do not consume twice. */
-      p[0] = (uint8_t)(m->last_residue >> 8);
-      p[1] = (uint8_t)m->last_residue;
-      sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, &fx);
-      break;
-    }
-    if (!m->session || !m->announced || h->plen != m->announced) {
-      sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
-                "BLOCK malformed (session %d, plen %u, announced %u)",
-                m->session, h->plen, m->announced);
-      break;
-    }
-    m->announced = 0;
-    size_t want = h->plen;
-    if (fx.residue)
-      want -= fx.residue_n < want ? fx.residue_n : want;
-    size_t took = sim_stp_sink(m, f->payload, want);
-    if (m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
-      return;
-    m->pkg_off += took;
-    uint16_t residue = (uint16_t)(h->plen - took);
-    m->have_block = true;
-    m->last_block_tid = h->tid;
-    m->last_block_len = h->plen;
-    m->last_residue = residue;
-    p[0] = (uint8_t)(residue >> 8);
-    p[1] = (uint8_t)residue;
-    sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, &fx);
+  case SQN_STP_OP_BLOCK:
+    sim_stp_on_block(m, f, &fx);
     break;
-  }
   default:
     /* A v1 slave does not know TRANSFER_DATA_TYPE or later ops. */
     sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "op %u not supported (v1)",
@@ -645,11 +713,18 @@ int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind)
   m->store = NULL;
   m->store_len = m->store_cap = 0;
   m->store_overflow = false;
+  m->store_io_err = false;
+  if (kind == SIM_STP_STORE && m->cfg.store_io &&
+      m->cfg.store_io->begin(m->cfg.store_io->ctx) != 0)
+    m->store_io_err = true;
   if (kind == SIM_STP_OTF)
     sim_up_init(m, false);
   static const char *const names[] = {"ON_THE_FLY", "store", "ELF"};
-  sim_trace(m, SIM_TRACE_MODE, NULL, 0, "STP slave (%s, max transfer %u)",
-            names[kind], m->mts);
+  struct sim_event e = {.type = SIM_EVENT_STP_OPEN,
+                        .stp_mode = names[kind],
+                        .mts = m->mts};
+  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0,
+               "STP slave (%s, max transfer %u)", names[kind], m->mts);
   return 0;
 }
 
@@ -707,6 +782,13 @@ void sim_upgrade_success_hooks(struct sim_modem *m)
 
 /* ---- AT+SMUPGRADE -------------------------------------------------------- */
 
+bool sim_store_present(const struct sim_modem *m)
+{
+  if (!m->st.fs_store_len)
+    return false;
+  return m->st.fs_store || (m->st.fs_store_file[0] && m->cfg.store_io);
+}
+
 int sim_store_apply_start(struct sim_modem *m)
 {
   char reason[160];
@@ -714,7 +796,28 @@ int sim_store_apply_start(struct sim_modem *m)
   sim_set_status(m, "on-going", NULL);
   /* Validate the whole stored file before touching any slot. */
   sim_up_init(m, true);
-  sqn_caba_walker_feed(&m->up.walker, m->st.fs_store, len);
+  if (m->st.fs_store) {
+    sqn_caba_walker_feed(&m->up.walker, m->st.fs_store, len);
+  } else {
+    /* From the store file, a window at a time. */
+    enum { SIM_STORE_WINDOW = 64 * 1024 };
+    uint8_t *win = malloc(SIM_STORE_WINDOW);
+    uint32_t off = 0;
+    while (win && off < len) {
+      uint32_t n = len - off < SIM_STORE_WINDOW ? len - off : SIM_STORE_WINDOW;
+      if (m->cfg.store_io->read(m->cfg.store_io->ctx, m->st.fs_store_file, off, win,
+                                n) != 0)
+        break;
+      sqn_caba_walker_feed(&m->up.walker, win, n);
+      off += n;
+    }
+    free(win);
+    if (off < len) {
+      /* Unreadable: the walk stops short, and the verdict says so. */
+      sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
+                "store file unreadable at byte %u", off);
+    }
+  }
   m->apply_ok = sim_up_verdict(m, reason, sizeof(reason)) == 0;
   snprintf(m->apply_reason, sizeof(m->apply_reason), "%s",
            m->apply_ok ? "" : reason);
@@ -753,9 +856,13 @@ void sim_store_apply_done(struct sim_modem *m)
   } else {
     sim_set_status(m, "fail", m->apply_reason);
   }
-  sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "verdict: %s%s%s",
-            m->apply_ok ? "success" : "fail", m->apply_ok ? "" : ": ",
-            m->apply_reason);
+  struct sim_event e = {.type = SIM_EVENT_VERDICT,
+                        .success = m->apply_ok,
+                        .bytes = m->store_len,
+                        .reason = m->apply_ok ? NULL : m->apply_reason};
+  sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0, "verdict: %s%s%s",
+               m->apply_ok ? "success" : "fail", m->apply_ok ? "" : ": ",
+               m->apply_reason);
   sim_state_release(&m->st);
   sim_flash_commit(m, "fs_store cleared");
   sim_boot_start(m, "after upgrade");

@@ -4,9 +4,18 @@
  *   {"t":1234567,"kind":"stp<","text":"BLOCK sid 1 tid 3 plen 2016","raw":"66617374..."}
  *
  * `t` is microseconds since sqn-sim started, `kind` the tag of
- * SIM_TRACE_MAP, `raw` (hex) only when the event carries bytes. Lines are
- * flushed one by one, so a killed emulator leaves a trace that ends on its
- * last complete event.
+ * SIM_TRACE_MAP, `raw` (hex) only when the event carries bytes. Typed
+ * events (sim/modem.h, SIM_EVENT_MAP) add "event" and their fields, so a
+ * tool can judge a run without reading the text:
+ *
+ *   {"t":8000000,"kind":"mode","text":"up: SMOD 2 FFF, 921600 baud",
+ *    "event":"up","smod":2,"baud":921600}
+ *   {"t":...,"kind":"flash","text":"#6 fff slot valid: 5.1.1.0 [38638]",
+ *    "event":"flash-commit","writes":6,"status":"on-going","slot":"fff",
+ *    "image":{"valid":true,"version":"5.1.1.0","build":38638}}
+ *
+ * Lines are flushed one by one, so a killed emulator leaves a trace that
+ * ends on its last complete event.
  *
  * --decode renders that for people:
  *
@@ -17,9 +26,14 @@
 #include "shell.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SIM_TRACE_LINE_MAX (256u * 1024u)
 
 #include "sqnup/crc.h"
 #include "sqnup/stp.h"
@@ -37,6 +51,75 @@ static void sim_trace_hex(FILE *f, const uint8_t *p, size_t n) {
   }
 }
 
+static void sim_trace_str(FILE *f, const char *key, const char *v) {
+  if (!v)
+    return;
+  json_t *j = json_string(v);
+  char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+  fprintf(f, ",\"%s\":%s", key, q ? q : "\"\"");
+  free(q);
+  json_decref(j);
+}
+
+/* The typed fields of an event (none for SIM_EVENT_NONE). */
+static void sim_trace_typed(FILE *f, const struct sim_event *e) {
+  if (e->type == SIM_EVENT_NONE)
+    return;
+  fprintf(f, ",\"event\":\"%s\"", sim_event_type_name(e->type));
+  switch (e->type) {
+  case SIM_EVENT_AT_LINE:
+    sim_trace_str(f, "line", e->line);
+    break;
+  case SIM_EVENT_STP_FRAME:
+    fprintf(f, ",\"op\":%u,\"sid\":%u,\"tid\":%lu,\"plen\":%lu", e->op,
+            e->sid, (unsigned long)e->tid, (unsigned long)e->plen);
+    break;
+  case SIM_EVENT_POWER_OFF:
+    sim_trace_str(f, "reason", e->reason);
+    break;
+  case SIM_EVENT_POWER_ON:
+    fprintf(f, ",\"count\":%lu", (unsigned long)e->count);
+    break;
+  case SIM_EVENT_BOOT:
+    fprintf(f, ",\"smod\":%d", e->smod);
+    break;
+  case SIM_EVENT_UP:
+    fprintf(f, ",\"smod\":%d,\"baud\":%lu", e->smod, (unsigned long)e->baud);
+    break;
+  case SIM_EVENT_STP_OPEN:
+    sim_trace_str(f, "stp_mode", e->stp_mode);
+    fprintf(f, ",\"mts\":%lu", (unsigned long)e->mts);
+    break;
+  case SIM_EVENT_FLASH_COMMIT:
+    fprintf(f, ",\"writes\":%llu", (unsigned long long)e->writes);
+    sim_trace_str(f, "status", e->status);
+    sim_trace_str(f, "slot", e->slot);
+    if (e->image) {
+      fprintf(f, ",\"image\":{\"valid\":%s", e->image->valid ? "true" : "false");
+      sim_trace_str(f, "version", e->image->version);
+      fprintf(f, ",\"build\":%lu}", (unsigned long)e->image->build);
+    }
+    break;
+  case SIM_EVENT_RECORD:
+    sim_trace_str(f, "slot", e->slot);
+    fprintf(f, ",\"bytes\":%llu", (unsigned long long)e->bytes);
+    break;
+  case SIM_EVENT_VERDICT:
+    fprintf(f, ",\"success\":%s,\"bytes\":%llu", e->success ? "true" : "false",
+            (unsigned long long)e->bytes);
+    sim_trace_str(f, "reason", e->reason);
+    break;
+  case SIM_EVENT_FAULT:
+    sim_trace_str(f, "fault", e->fault);
+    sim_trace_str(f, "trigger", e->trigger);
+    sim_trace_str(f, "action", e->action);
+    fprintf(f, ",\"count\":%lu", (unsigned long)e->count);
+    break;
+  default:
+    break;
+  }
+}
+
 void sim_trace_write_json(void *file, const struct sim_trace_event *ev) {
   FILE *f = file;
   json_t *text = json_string(ev->text ? ev->text : "");
@@ -49,6 +132,7 @@ void sim_trace_write_json(void *file, const struct sim_trace_event *ev) {
     sim_trace_hex(f, ev->raw, ev->raw_len);
     fputc('"', f);
   }
+  sim_trace_typed(f, &ev->ev);
   fputs("}\n", f);
   fflush(f);
   free(quoted);
@@ -123,23 +207,57 @@ static void sim_trace_print_stp(FILE *out, const uint8_t *raw, size_t n) {
 }
 
 int sim_trace_decode(const char *path, FILE *out) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
+  /* A regular file only (O_NONBLOCK: a FIFO must not block the open). */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+  if (fd < 0) {
     fprintf(stderr, "sqn-sim: %s: %s\n", path, strerror(errno));
     return SIM_EXIT_INPUT;
   }
-  char *line = NULL;
-  size_t cap = 0;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    fprintf(stderr, "sqn-sim: %s: not a regular file\n", path);
+    close(fd);
+    return SIM_EXIT_INPUT;
+  }
+  FILE *f = fdopen(fd, "r");
+  if (!f) {
+    fprintf(stderr, "sqn-sim: %s: %s\n", path, strerror(errno));
+    close(fd);
+    return SIM_EXIT_INPUT;
+  }
+  /* Bounded line reads: a file without newlines (a sparse file, zeros)
+   * must not be read whole into memory. */
+  size_t cap = SIM_TRACE_LINE_MAX + 2;
+  char *line = malloc(cap);
   ssize_t len;
+  if (!line) {
+    fclose(f);
+    return SIM_EXIT_RUNTIME;
+  }
   unsigned long lineno = 0;
   int rc = SIM_EXIT_OK;
   uint8_t *raw = NULL;
   size_t rawcap = 0;
 
-  while ((len = getline(&line, &cap, f)) >= 0) {
+  while (fgets(line, (int)cap, f) != NULL) {
+    len = (ssize_t)strlen(line);
+    if (len == 0) {
+      fprintf(stderr, "sqn-sim: %s:%lu: NUL byte: not a trace file\n", path,
+              lineno + 1);
+      rc = SIM_EXIT_INPUT;
+      break;
+    }
     lineno++;
     if (len <= 1)
       continue;
+    /* The longest event is an 8 KiB frame in hex: a longer line is not a
+     * trace. */
+    if (len > SIM_TRACE_LINE_MAX && line[len - 1] != '\n') {
+      fprintf(stderr, "sqn-sim: %s:%lu: line longer than %u bytes: not a "
+                      "trace event\n", path, lineno, SIM_TRACE_LINE_MAX);
+      rc = SIM_EXIT_INPUT;
+      break;
+    }
     json_error_t jerr;
     json_t *o = json_loads(line, 0, &jerr);
     json_int_t t;
