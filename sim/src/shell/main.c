@@ -46,7 +46,8 @@ static const char sim_usage[] =
     "usage: sqn-sim --state FILE [--profile monarch1|gm02s] [--link PATH]\n"
     "               [--time-scale X] [--trace FILE] [--faults FILE]\n"
     "       sqn-sim --state FILE --show [--json]\n"
-    "       sqn-sim --decode TRACE\n"
+    "       sqn-sim --decode TRACE [--pcapng FILE [--reads]]\n"
+    "       sqn-sim --proxy MODEM_TTY [--link PATH] [--faults FILE] [--trace FILE]\n"
     "\n"
     "Emulates a Sequans Monarch LTE modem on a pseudo-terminal. The first line\n"
     "on stdout is \"pty: /dev/pts/N\"; connect a host tool to that path (or to\n"
@@ -67,6 +68,18 @@ static const char sim_usage[] =
     "                     docs/emulator.md and sim/include/sim/fault.h)\n"
     "  --show [--json]    print the state file and exit\n"
     "  --decode TRACE     print a --trace file for people and exit\n"
+    "  --pcapng FILE      with --decode: write TRACE (a --trace file, an\n"
+    "                     sqn-update --log or a socat -x dump) as pcapng for\n"
+    "                     Wireshark instead (docs/wireshark.md)\n"
+    "  --reads            with --pcapng: a socat -x dump's reads as recorded,\n"
+    "                     one packet each (the dissector reassembles them)\n"
+    "  --proxy MODEM_TTY  no emulated modem: forward the pty to a real modem's\n"
+    "                     serial port at the rate the host sets (AT+IPR and\n"
+    "                     rate changes follow), with --trace and --faults\n"
+    "                     (at, stp-frame and stp-op triggers; error, reply,\n"
+    "                     no-reply, urc, delay, drop, corrupt-*, silent,\n"
+    "                     garble). A power cut is impossible through a\n"
+    "                     proxy: such a fault file is refused\n"
     "  --help             this text\n"
     "  --version          print the version and exit\n"
     "\n"
@@ -355,7 +368,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   enum { OPT_STATE = 256, OPT_PROFILE, OPT_LINK, OPT_SCALE, OPT_TRACE,
-         OPT_FAULTS, OPT_SHOW, OPT_JSON, OPT_DECODE, OPT_HELP };
+         OPT_FAULTS, OPT_SHOW, OPT_JSON, OPT_DECODE, OPT_HELP, OPT_PCAPNG, OPT_PROXY, OPT_READS };
   static const struct option opts[] = {
       {"state", required_argument, NULL, OPT_STATE},
       {"profile", required_argument, NULL, OPT_PROFILE},
@@ -366,13 +379,17 @@ int main(int argc, char **argv) {
       {"show", no_argument, NULL, OPT_SHOW},
       {"json", no_argument, NULL, OPT_JSON},
       {"decode", required_argument, NULL, OPT_DECODE},
+      {"pcapng", required_argument, NULL, OPT_PCAPNG},
+      {"proxy", required_argument, NULL, OPT_PROXY},
+      {"reads", no_argument, NULL, OPT_READS},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const char *state_path = NULL, *profile_arg = NULL, *link = NULL;
   const char *trace_path = NULL, *faults_path = NULL, *decode = NULL;
+  const char *pcapng = NULL, *proxy = NULL;
   enum sim_profile profile = SIM_PROFILE_MONARCH1;
   double scale = 1.0;
-  bool show = false, json = false;
+  bool show = false, json = false, reads = false;
   int c;
 
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -407,6 +424,9 @@ int main(int argc, char **argv) {
     case OPT_SHOW: show = true; break;
     case OPT_JSON: json = true; break;
     case OPT_DECODE: decode = optarg; break;
+    case OPT_PCAPNG: pcapng = optarg; break;
+    case OPT_PROXY: proxy = optarg; break;
+    case OPT_READS: reads = true; break;
     case 'h':
     case OPT_HELP: fputs(sim_usage, stdout); return SIM_EXIT_OK;
     default: fputs(sim_usage, stderr); return SIM_EXIT_USAGE;
@@ -417,8 +437,29 @@ int main(int argc, char **argv) {
             sim_usage);
     return SIM_EXIT_USAGE;
   }
+  if (reads && !pcapng) {
+    fprintf(stderr, "sqn-sim: --reads goes with --pcapng\n");
+    return SIM_EXIT_USAGE;
+  }
+  if (pcapng && !decode) {
+    fprintf(stderr, "sqn-sim: --pcapng goes with --decode TRACE\n");
+    return SIM_EXIT_USAGE;
+  }
   if (decode)
-    return sim_trace_decode(decode, stdout);
+    return pcapng ? sim_pcapng_export(decode, pcapng, reads)
+                  : sim_trace_decode(decode, stdout);
+  if (proxy) {
+    if (state_path || show || profile_arg) {
+      fprintf(stderr, "sqn-sim: --proxy forwards to a real modem: no --state, "
+                      "--profile or --show\n");
+      return SIM_EXIT_USAGE;
+    }
+    if (link && sim_check_link(link) != 0)
+      return SIM_EXIT_RUNTIME;
+    struct sim_proxy_config pc = {proxy, link, faults_path, trace_path};
+    signal(SIGPIPE, SIG_IGN);
+    return sim_proxy_main(&pc);
+  }
   if (!state_path) {
     fprintf(stderr, "sqn-sim: --state FILE is required\n%s", sim_usage);
     return SIM_EXIT_USAGE;

@@ -81,8 +81,9 @@ static void sim_serve_bucket_fill(struct sim_serve *s, struct sim_bucket *b,
     b->tokens = burst;
 }
 
-/* Tokens worth a wake-up: 1 ms of line time (at least 1 byte), so a paced
- * transfer moves in ms-sized reads instead of spinning byte by byte. */
+/* Tokens worth a wake-up while the host streams: 1 ms of line time (at
+ * least 1 byte), so a paced transfer moves in ms-sized reads instead of
+ * spinning a few bytes at a time. */
 static double sim_serve_min_tokens(const struct sim_serve *s) {
   double ms = sim_serve_rate(s) / 1000.0;
   return ms < 1 ? 1 : ms;
@@ -210,8 +211,10 @@ static void sim_serve_read(struct sim_serve *s) {
       sim_serve_host_rate(s);
     ssize_t n = sim_pty_read(p, s->rbuf, cap);
     if (sim_serve_paced(s))
-      /* All the tokens allowed went: more is probably waiting. */
-      s->rd.busy = n > 0 && (size_t)n == cap;
+      /* All the tokens allowed went, or the host filled the pty: it is
+       * streaming, and time the loop spends late is still line time. A
+       * short read (a request, a frame's tail) leaves the line idle. */
+      s->rd.busy = n > 0 && p->read_full;
     if (n > 0) {
       if (sim_serve_paced(s))
         s->rd.tokens -= (double)n;
@@ -259,9 +262,10 @@ static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
 
 static void sim_serve_deadline_cb(uv_timer_t *t) {
   struct sim_serve *s = t->data;
-  /* Without change reports, what the modem sends now meets the rate the
-   * host has now. */
-  if (s->cfg->pty->rate_poll)
+  /* What the modem sends now meets the rate the host has now. Without
+   * change reports, or when pacing holds reads back (a booting modem's UART
+   * reads nothing, so a report would wait behind it), read it here. */
+  if (s->cfg->pty->rate_poll || sim_serve_paced(s))
     sim_serve_host_rate(s);
   sim_modem_tick(s->cfg->modem, sim_shell_now_us());
   if (sim_serve_halted(s))
@@ -296,7 +300,9 @@ static void sim_serve_update_poll(struct sim_serve *s) {
       uint64_t now = sim_shell_now_us();
       sim_serve_bucket_fill(s, &s->rd, now);
       sim_serve_bucket_fill(s, &s->wr, now);
-      if (s->rd.tokens < sim_serve_min_tokens(s)) {
+      /* Streaming: wait for 1 ms worth. Idle: a request goes through as
+       * soon as its first byte may. */
+      if (s->rd.tokens < (s->rd.busy ? sim_serve_min_tokens(s) : 1)) {
         rd_ok = false;
         need_pace = true;
       }

@@ -36,6 +36,8 @@ struct sim_pty {
   int rate_how;      /* enum sim_rate_how of the last refresh */
   uint32_t host_in;  /* the host's rates (baud) at the last refresh, 0 where */
   uint32_t host_out; /* the termios could not be read */
+  bool read_full;    /* the last sim_pty_read ended on a full read: the host
+                        was streaming and probably has more */
 };
 
 /* openpty, raw slave, owner-only node, non-blocking master, optional
@@ -104,5 +106,19 @@ uint64_t sim_shell_now_us(void);
 void sim_trace_write_json(void *file, const struct sim_trace_event *ev);
 /* `sqn-sim --decode TRACE`: print a JSON-lines trace for people. */
 int sim_trace_decode(const char *path, FILE *out);
+/* `sqn-sim --decode TRACE --pcapng FILE` (pcapng.c): any trace format of
+ * sim/tracefile.h as pcapng. Returns a SIM_EXIT_* code. */
+int sim_pcapng_export(const char *trace_path, const char *out_path,
+                      bool reads);
+
+/* `sqn-sim --proxy MODEM_TTY` (proxy.c): forward a pty to a real modem,
+ * with a trace and faults. Returns a SIM_EXIT_* code. */
+struct sim_proxy_config {
+  const char *modem_tty;
+  const char *link;        /* or NULL */
+  const char *faults_path; /* or NULL */
+  const char *trace_path;  /* or NULL */
+};
+int sim_proxy_main(const struct sim_proxy_config *cfg);
 
 #endif /* SIM_SHELL_H */
