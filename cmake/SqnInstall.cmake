@@ -62,6 +62,10 @@ foreach(d states scenarios hosts packages)
           PATTERN "*.chat" PATTERN "*.dup" PATTERN "*.md")
 endforeach()
 
+# The Wireshark dissector for sqn-sim --pcapng captures (docs/wireshark.md).
+install(FILES ${CMAKE_SOURCE_DIR}/share/wireshark/sqnup.lua
+        DESTINATION ${SQN_DATADIR}/wireshark COMPONENT bin)
+
 foreach(t sqn-sim sqn-update sqn-dup sqn-scenario sqn-chat)
   install(FILES ${CMAKE_SOURCE_DIR}/completions/sqnup.bash
           DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions

@@ -18,7 +18,7 @@ _sqnup() {
     if [ "$COMP_CWORD" -eq 1 ]; then
       local subs
       if [[ $cmd == *sqn-scenario ]]; then
-        subs="run check sweep campaign merge --help --version"
+        subs="run check sweep campaign merge import diff --help --version"
       else
         subs="build build-elf info --help --version"
       fi

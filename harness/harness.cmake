@@ -10,8 +10,8 @@ target_include_directories(harness_bridge PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src
 target_link_libraries(harness_bridge PUBLIC sim_model sqnup)
 sqn_target_warnings(harness_bridge)
 
-set(HARNESS_LIB_SRC campaign.c ci.c link.c narrate.c pkgbuild.c post.c run.c
-    judge.c scenario.c simproc.c sweep.c)
+set(HARNESS_LIB_SRC campaign.c ci.c golden.c import.c judge.c link.c narrate.c
+    pkgbuild.c post.c run.c scenario.c simproc.c sweep.c)
 list(TRANSFORM HARNESS_LIB_SRC PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/src/)
 if(TARGET sqnup_pkg)
   add_library(harness STATIC ${HARNESS_LIB_SRC})

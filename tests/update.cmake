@@ -53,3 +53,12 @@ if(TARGET sqnup)
     sqn_add_fuzz_target(at_reply LIBS sqnup sqnup_codec)
   endif()
 endif()
+
+# Issue 14: the duel (tests/fuzz/fuzz_duel.h): the updater against the
+# model with the fuzzer on the line. updater_duel checks the updater's
+# invariants, sim_deep the model's in the deep states a real upgrade
+# reaches. Seeds: fixtures/corpus/{updater_duel,sim_deep}.
+if(COMMAND sqn_add_fuzz_target AND TARGET sqnup AND TARGET sim_model AND TARGET sqnup_pkg)
+  sqn_add_fuzz_target(updater_duel LIBS sqnup sim_model sqnup_pkg sqnup_codec)
+  sqn_add_fuzz_target(sim_deep LIBS sqnup sim_model sqnup_pkg sqnup_codec)
+endif()

@@ -12,11 +12,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Keywords that take one value after the positional arguments. */
 #define HARNESS_KW_MAP(XX)                                                    \
@@ -356,14 +358,42 @@ static const char *harness_step_label(const struct harness_chat_step *st) {
   return NULL;
 }
 
-struct harness_chat_script *harness_chat_load(const char *path, char *err,
-                                              size_t errcap) {
-  char msg[256];
-  FILE *f = fopen(path, "r");
-  if (!f) {
+/* Open a regular file of at most `max` bytes for reading: a FIFO or a
+ * device would block or never end (O_NONBLOCK: opening a FIFO does not
+ * wait for a writer). NULL with a message naming the file. */
+static FILE *harness_chat_open(const char *path, uint64_t max, char *err,
+                               size_t errcap) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+  if (fd < 0) {
     snprintf(err, errcap, "%s: %s", path, strerror(errno));
     return NULL;
   }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errcap, "%s: not a regular file", path);
+    close(fd);
+    return NULL;
+  }
+  if ((uint64_t)st.st_size > max) {
+    snprintf(err, errcap, "%s: %llu bytes, more than %llu", path,
+             (unsigned long long)st.st_size, (unsigned long long)max);
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    snprintf(err, errcap, "%s: %s", path, strerror(errno));
+    close(fd);
+  }
+  return f;
+}
+
+struct harness_chat_script *harness_chat_load(const char *path, char *err,
+                                              size_t errcap) {
+  char msg[256];
+  FILE *f = harness_chat_open(path, 1024u * 1024u, err, errcap);
+  if (!f)
+    return NULL;
   struct harness_chat_script *s = calloc(1, sizeof *s);
   char *line = NULL;
   size_t lcap = 0, cap = 0;
@@ -863,10 +893,11 @@ static int harness_op_stp_push(struct harness_run *r,
       rc = HARNESS_CHAT_EXIT_USAGE;
       break;
     }
-    FILE *f = fopen((char *)a[0].p, "rb");
+    char why[300];
+    FILE *f = harness_chat_open((char *)a[0].p, 64ull * 1024 * 1024, why,
+                                sizeof why);
     if (!f) {
-      snprintf(r->msg, r->msgcap, "%s:%u: %s: %s", r->s->path, st->line,
-               (char *)a[0].p, strerror(errno));
+      snprintf(r->msg, r->msgcap, "%s:%u: %s", r->s->path, st->line, why);
       rc = HARNESS_CHAT_EXIT_IO;
       break;
     }

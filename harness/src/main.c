@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "golden.h"
+#include "import.h"
 #include "ci.h"
 #include "run.h"
 #include "scenario.h"
@@ -36,6 +38,8 @@ enum harness_cmd {
   CMD_SWEEP = 1 << 2,
   CMD_CAMPAIGN = 1 << 3,
   CMD_MERGE = 1 << 4,
+  CMD_IMPORT = 1 << 5,
+  CMD_DIFF = 1 << 6,
 };
 #define CMD_SIM (CMD_SWEEP | CMD_CAMPAIGN)
 
@@ -75,6 +79,16 @@ static const struct harness_cmd_info {
      "exit status: 0 merged, no failure; 1 merged, but a test failed or a\n"
      "shard is missing; 2 bad command line, unreadable or malformed file, or\n"
      "the same shard twice"},
+    {CMD_IMPORT, "import", "TRACE -o OUT.yaml", "a recorded session as a scenario",
+     "Turns a recorded session (sqn-sim or proxy trace, sqn-update --log,\n"
+     "socat -x dump) into a scenario, its host chat script and its faults\n"
+     "(docs/wireshark.md; sqn-scenario import --help).",
+     "exit status: 0 written, 2 bad command line, 3 bad trace or cannot write"},
+    {CMD_DIFF, "diff", "TRACE_A TRACE_B", "where two recorded sessions part",
+     "Compares the AT lines and STP frames of two recorded sessions, any\n"
+     "formats, times ignored, and prints the first place they differ.",
+     "exit status: 0 same exchange, 1 they differ, 2 bad command line,\n"
+     "3 bad trace file"},
 };
 
 enum harness_opt_id {
@@ -82,7 +96,7 @@ enum harness_opt_id {
   O_PACKAGE, O_FROM, O_PROFILE, O_EVERY, O_STRIDE, O_ONLY, O_SHARD, O_JUNIT,
   O_DOUBLE, O_SEED, O_REPLAY, O_TRANSCRIPTS, O_MUTATE, O_BOUND, O_RUNS,
   O_PACKAGE_SIZE, O_SELF_CHECK, O_RUN_SEED, O_KEEP, O_OUTPUT, O_JOBS,
-  O_RERUN_ALL,
+  O_RERUN_ALL, O_UPDATE_GOLDEN, O_SAFE,
 };
 
 /* One row per option. `repro`: the commands whose reproduction command
@@ -105,6 +119,9 @@ static const struct harness_opt {
      "lines), like --narrate twice"},
     {O_VERBOSE, "verbose", 'v', NULL, CMD_CAMPAIGN, 0,
      "one line per run: its seed and verdict"},
+    {O_SAFE, "safe", 0, NULL, CMD_RUN | CMD_CHECK, 0,
+     "for scenarios from strangers: refuse any `command:` and paths outside "
+     "the scenario's folder (docs/scenarios.md, \"Scenarios are code\")"},
     {O_PTY, "pty", 0, "[=model]", CMD_RUN | CMD_CHECK, 0,
      "real processes: every run starts sqn-sim (state and faults in temp "
      "files) and runs sqn-update (or the scenario's command) on its pty; "
@@ -175,6 +192,10 @@ static const struct harness_opt {
      "with --run-seed: keep only the faults in MASK (bit i = fault i)"},
     {O_OUTPUT, "output", 'o', "FILE", CMD_MERGE, 0,
      "the merged report ('-': stdout)"},
+    {O_UPDATE_GOLDEN, "update-golden", 0, NULL, CMD_RUN, 0,
+     "write each in-process scenario's exchange to golden/NAME.txt next to "
+     "it; without it, a scenario with a golden file fails when its exchange "
+     "differs (docs/scenarios.md)"},
     {O_HELP, "help", 'h', NULL,
      CMD_RUN | CMD_CHECK | CMD_SIM | CMD_MERGE, 0, "this text"},
 };
@@ -304,8 +325,9 @@ struct harness_cli {
   enum harness_cmd cmd;
   int first;            /* first FILE argument (argc when none) */
   int narrate;          /* --narrate count */
+  bool safe;            /* --safe */
   bool verbose, pty, pty_model, replay, self_check, has_shard, has_run_seed;
-  bool rerun_all;
+  bool rerun_all, update_golden;
   unsigned jobs;
   const char *bin_dir, *fixtures, *package, *from, *junit, *output;
   enum sim_profile profile;
@@ -355,6 +377,7 @@ static int harness_opt_apply(struct harness_cli *c, const struct harness_opt *o,
   switch (o->id) {
   case O_HELP: break;
   case O_NARRATE: c->narrate++; break;
+  case O_SAFE: c->safe = true; break;
   case O_VERBOSE: c->verbose = true; break;
   case O_PTY:
     if (v && strcmp(v, "model") != 0) {
@@ -429,6 +452,7 @@ static int harness_opt_apply(struct harness_cli *c, const struct harness_opt *o,
     break;
   case O_SELF_CHECK: c->self_check = true; break;
   case O_OUTPUT: c->output = v; break;
+  case O_UPDATE_GOLDEN: c->update_golden = true; break;
   case O_STRIDE: case O_ONLY: case O_DOUBLE: case O_SEED: case O_TRANSCRIPTS:
   case O_BOUND: case O_RUNS: case O_PACKAGE_SIZE: case O_RUN_SEED: case O_KEEP:
     if (harness_arg_u64(opt, v, &n) != 0)
@@ -745,18 +769,25 @@ static int harness_main_run(int argc, char **argv,
   int failed = 0, bad = 0, passed = 0, skipped = 0;
   for (int i = first; i < argc; i++) {
     char err[1024];
-    FILE *probe = fopen(argv[i], "r");
-    if (!probe) {
+    /* access(), not fopen(): opening a FIFO would wait for a writer (the
+     * loader refuses anything but a regular file). */
+    if (access(argv[i], R_OK) != 0) {
       printf("FAIL  %s  (cannot open: %s)\n", argv[i], strerror(errno));
       bad++;
       continue;
     }
-    fclose(probe);
     struct harness_scenario *s = harness_scenario_load(argv[i], err,
                                                        sizeof(err));
     if (!s) {
       fprintf(stderr, "%s\n", err);
       printf("FAIL  %s  (malformed scenario file)\n", argv[i]);
+      bad++;
+      continue;
+    }
+    if (c->safe && harness_scenario_check_safe(s, err, sizeof(err)) != 0) {
+      fprintf(stderr, "%s\n", err);
+      printf("FAIL  %s  (refused by --safe)\n", argv[i]);
+      harness_scenario_free(s);
       bad++;
       continue;
     }
@@ -770,6 +801,23 @@ static int harness_main_run(int argc, char **argv,
     double t0 = harness_mono_ms();
     harness_run_scenario(s, &o, &r);
     double wall = harness_mono_ms() - t0;
+    /* Golden transcripts (golden.h): in-process runs only, deterministic. */
+    if (r.status == HARNESS_PASS && !o.pty && harness_golden_applies(s)) {
+      char gmsg[1024];
+      switch (harness_golden_check(argv[i], &r.golden, c->update_golden,
+                                   gmsg, sizeof gmsg)) {
+      case HARNESS_GOLDEN_DIFFERS:
+      case HARNESS_GOLDEN_ERROR:
+        r.status = HARNESS_FAIL;
+        snprintf(r.reason, sizeof r.reason, "%s", gmsg);
+        break;
+      case HARNESS_GOLDEN_WRITTEN:
+        fprintf(stderr, "sqn-scenario: %s\n", gmsg);
+        break;
+      default:
+        break;
+      }
+    }
     /* A narrated success reads as a story followed by its verdict; a
      * failure leads with the verdict and the reason, then every line. */
     bool story_first = narrate && r.status != HARNESS_FAIL;
@@ -833,6 +881,14 @@ int main(int argc, char **argv) {
     harness_usage(stderr);
     return 2;
   }
+  /* import and diff parse their own arguments (import.c) */
+  if (cmd == CMD_IMPORT) {
+    static char datadir[1024];
+    return harness_main_import(argc, argv,
+                               sqn_tool_datadir(datadir, sizeof datadir));
+  }
+  if (cmd == CMD_DIFF)
+    return harness_main_diff(argc, argv);
   static struct harness_cli c;
   int r = harness_cli_parse(argc, argv, cmd, &c);
   if (r)

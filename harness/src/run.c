@@ -165,6 +165,8 @@ static void harness_sim_tx(void *user, const uint8_t *buf, size_t len) {
 static void harness_sim_trace(void *user, const struct sim_trace_event *ev) {
   struct harness_ctx *c = user;
   harness_post_event(&c->post, ev);
+  if (c->record)
+    harness_golden_event(&c->r->golden, ev);
   if (ev->ev.type == SIM_EVENT_AT_LINE && ev->kind == SIM_TRACE_AT_RX) {
     const char *t = ev->ev.line;
     harness_str_append(&c->sent, &c->sent_len, &c->sent_cap, t, strlen(t));
@@ -1653,4 +1655,5 @@ int harness_run_scenario(const struct harness_scenario *s,
 
 void harness_result_free(struct harness_result *r) {
   harness_narrator_free(&r->narr);
+  harness_golden_free(&r->golden);
 }

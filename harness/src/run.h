@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "golden.h"
 #include "narrate.h"
 #include "scenario.h"
 
@@ -35,6 +36,7 @@ struct harness_result {
   double virtual_s; /* virtual time the scenario took */
   char reason[1024]; /* why it failed / was skipped */
   struct harness_narrator narr;
+  struct harness_golden golden; /* the exchange, for golden transcripts */
 };
 
 /* Run `s`; the result's narrator must be freed with harness_result_free().

@@ -21,14 +21,24 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cyaml/cyaml.h>
 
 #define HARNESS_BOUND_DEFAULT 3600.0
+/* Every number in a scenario is range-checked at load (FILE:LINE). */
+#define HARNESS_BOUND_MAX (30.0 * 86400.0)   /* virtual seconds per run */
+#define HARNESS_SCALE_MAX 1000.0             /* updater.timeout_scale */
+#define HARNESS_PKG_MAX (64u * 1024u * 1024u) /* package.size and offsets */
+#define HARNESS_RUNS_MAX 64u
+#define HARNESS_FAULTS_MAX 64u               /* the model's fault table */
+#define HARNESS_SCENARIO_FILE_MAX (1024u * 1024u)
 
 const char *harness_rerun_name(enum harness_rerun r) {
   switch (r) {
@@ -478,25 +488,36 @@ static int harness_check_updater(const char *path,
   if (u->kind == HARNESS_UPDATER_EXTERNAL && !strstr(u->command, "{pty}"))
     return harness_fail(path, "command", err, errcap,
                         "the external command must contain {pty}");
-  if (u->timeout_scale < 0)
+  if (!(u->timeout_scale >= 0 && u->timeout_scale <= HARNESS_SCALE_MAX))
     return harness_fail(path, "timeout_scale", err, errcap,
-                        "updater.timeout_scale must not be negative");
+                        "updater.timeout_scale %g out of range (0..%g)",
+                        u->timeout_scale, HARNESS_SCALE_MAX);
   return 0;
 }
 
 static int harness_check_faults(const char *path, const struct sim_fault *f,
                                 unsigned n, char *err, size_t errcap) {
+  if (n > HARNESS_FAULTS_MAX)
+    return harness_fail(path, "faults", err, errcap,
+                        "%u faults in one run, at most %u", n,
+                        HARNESS_FAULTS_MAX);
   for (unsigned i = 0; i < n; i++) {
     char why[256];
-    if (sim_fault_check(&f[i], why, sizeof(why)) != 0) {
-      char key[64];
-      snprintf(key, sizeof(key), "name");
-      return harness_fail(path, f[i].name[0] ? NULL : "faults", err, errcap,
+    const char *key = NULL;
+    if (sim_fault_check_ex(&f[i], &key, why, sizeof(why)) != 0) {
+      return harness_fail(path, key ? key : "faults", err, errcap,
                           "fault %u%s%s: %s", i + 1, f[i].name[0] ? " " : "",
                           f[i].name, why);
     }
   }
   return 0;
+}
+
+/* A bound in virtual seconds: positive, finite and at most a month (a
+ * bigger one overflows the microsecond clock or means a typo). 0 is
+ * "the default" and checked by the caller. */
+static bool harness_bound_ok(double b) {
+  return b == 0 || (b > 0 && b <= HARNESS_BOUND_MAX);
 }
 
 /* The starting state's boot selection and the package's options. */
@@ -545,9 +566,31 @@ static int harness_scenario_check(const struct harness_scenario *s,
                    isdigit((unsigned char)s->mode[2]) && !s->mode[3]))
     return harness_fail(path, "mode", err, errcap,
                         "mode '%s' is not a faults.md id like F01", s->mode);
-  if (s->bound < 0)
+  if (!harness_bound_ok(s->bound))
     return harness_fail(path, "bound", err, errcap,
-                        "bound must be a positive number of seconds");
+                        "bound: %g out of range (seconds, more than 0 and at "
+                        "most %g)",
+                        s->bound, HARNESS_BOUND_MAX);
+  if (s->runs_count > HARNESS_RUNS_MAX)
+    return harness_fail(path, "runs", err, errcap, "%u runs, at most %u",
+                        s->runs_count, HARNESS_RUNS_MAX);
+  if (s->package && s->package->size > HARNESS_PKG_MAX)
+    return harness_fail(path, "size", err, errcap,
+                        "package.size %llu out of range (at most %u bytes)",
+                        (unsigned long long)s->package->size,
+                        HARNESS_PKG_MAX);
+  if (s->package && s->package->corrupt_at &&
+      *s->package->corrupt_at >= HARNESS_PKG_MAX)
+    return harness_fail(path, "corrupt_at", err, errcap,
+                        "package.corrupt_at %llu out of range (below %u)",
+                        (unsigned long long)*s->package->corrupt_at,
+                        HARNESS_PKG_MAX);
+  if (s->package && s->package->truncate &&
+      *s->package->truncate > HARNESS_PKG_MAX)
+    return harness_fail(path, "truncate", err, errcap,
+                        "package.truncate %llu out of range (at most %u)",
+                        (unsigned long long)*s->package->truncate,
+                        HARNESS_PKG_MAX);
   if (harness_check_state_pkg(s, err, errcap) != 0)
     return -1;
   unsigned n = harness_scenario_run_count(s);
@@ -561,9 +604,60 @@ static int harness_scenario_check(const struct harness_scenario *s,
     if (!r.expect && !s->skip)
       return harness_fail(path, "runs", err, errcap,
                           "run %u has no `expect`", i + 1);
-    if (r.bound < 0)
+    if (!harness_bound_ok(r.bound))
       return harness_fail(path, "bound", err, errcap,
-                          "run %u: bound must be positive", i + 1);
+                          "run %u: bound: %g out of range (seconds, more than "
+                          "0 and at most %g)",
+                          i + 1, r.bound, HARNESS_BOUND_MAX);
+    if (r.expect && r.expect->exit &&
+        (*r.expect->exit < 0 || *r.expect->exit > 255))
+      return harness_fail(path, "exit", err, errcap,
+                          "run %u: expect.exit %d out of range (0..255)",
+                          i + 1, *r.expect->exit);
+  }
+  return 0;
+}
+
+/* --- --safe: scenarios from strangers ------------------------------------ */
+
+/* A path that stays inside the scenario's folder: relative, no "..". */
+static bool harness_path_inside(const char *p) {
+  if (!p || p[0] == '/' || p[0] == '~')
+    return false;
+  for (const char *c = p; (c = strstr(c, "..")) != NULL; c += 2)
+    if ((c == p || c[-1] == '/') && (c[2] == '/' || c[2] == '\0'))
+      return false;
+  return true;
+}
+
+int harness_scenario_check_safe(const struct harness_scenario *s, char *err,
+                                size_t errcap) {
+  const char *path = s->path;
+  /* A named state is a file name in the fixtures' states folder. */
+  if (s->state && (strchr(s->state, '/') || s->state[0] == '.'))
+    return harness_fail(path, "state", err, errcap,
+                        "--safe: state '%s' is not a plain state name",
+                        s->state);
+  unsigned n = harness_scenario_run_count(s);
+  for (unsigned i = 0; i < n; i++) {
+    struct harness_run_yaml r;
+    harness_scenario_run(s, i, &r);
+    if (!r.updater)
+      continue;
+    if (r.updater->kind == HARNESS_UPDATER_EXTERNAL || r.updater->command)
+      return harness_fail(path, "command", err, errcap,
+                          "--safe: run %u runs a command (%s); refused", i + 1,
+                          r.updater->command ? r.updater->command
+                                             : "external updater");
+    for (unsigned k = 0; k < r.updater->args_count; k++) {
+      const char *a = r.updater->args[k];
+      const char *v = strchr(a, '=') ? strchr(a, '=') + 1 : a;
+      if ((strchr(v, '/') || strstr(v, "..")) && !harness_path_inside(v))
+        return harness_fail(path, "args", err, errcap,
+                            "--safe: run %u: argument '%s' names a path "
+                            "outside the scenario's folder; refused",
+                            i + 1, a);
+    }
   }
   return 0;
 }
@@ -585,12 +679,26 @@ struct harness_scenario *harness_scenario_load(const char *path, char *err,
   cyaml_config_t cfg = harness_cyaml_base;
   cfg.log_ctx = &log;
 
-  FILE *probe = fopen(path, "r");
-  if (!probe) {
+  /* A regular file of sane size only: a FIFO or a device would block or
+   * never end (O_NONBLOCK: opening a FIFO must not wait for a writer). */
+  int probe = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (probe < 0) {
     snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
     return NULL;
   }
-  fclose(probe);
+  struct stat pst;
+  if (fstat(probe, &pst) != 0 || !S_ISREG(pst.st_mode)) {
+    close(probe);
+    snprintf(err, errcap, "%s: not a regular file", path);
+    return NULL;
+  }
+  close(probe);
+  if ((uint64_t)pst.st_size > HARNESS_SCENARIO_FILE_MAX) {
+    snprintf(err, errcap, "%s: %llu bytes, more than a scenario may hold (%u)",
+             path, (unsigned long long)pst.st_size,
+             HARNESS_SCENARIO_FILE_MAX);
+    return NULL;
+  }
 
   struct harness_scenario *s = NULL;
   cyaml_err_t e = cyaml_load_file(path, &cfg, &harness_scenario_schema,

@@ -184,6 +184,12 @@ struct harness_scenario {
 struct harness_scenario *harness_scenario_load(const char *path, char *err,
                                                size_t errcap);
 void harness_scenario_free(struct harness_scenario *s);
+/* `sqn-scenario run --safe`: refuse what a scenario from a stranger could
+ * abuse: a `command:` (or external updater), a named state that is a path,
+ * updater arguments naming paths outside the scenario's folder. 0, or -1
+ * with FILE:LINE in `err`. */
+int harness_scenario_check_safe(const struct harness_scenario *s, char *err,
+                                size_t errcap);
 
 /* The effective run list: run i of the scenario, with the single-run
  * shorthand seen as run 0. */

@@ -207,5 +207,21 @@ for dir in packages elf; do
   done
 done
 
+# Issue 14: `info` ends at once on endless or huge input (each used to read
+# forever or for over a minute), and stops at the first defect.
+for endless in /dev/zero /dev/urandom; do
+  expect 3 "info on $endless" -- timeout 10 "$DUP" info "$endless"
+  grep_in "$WORK/err" "not a regular file" "info on $endless refused"
+done
+mkfifo "$WORK/fifo"
+expect 3 "info on a FIFO" -- timeout 10 "$DUP" info "$WORK/fifo"
+grep_in "$WORK/err" "not a regular file" "info on a FIFO refused"
+rm -f "$WORK/fifo"
+: >"$WORK/sparse.dup"
+truncate -s 20G "$WORK/sparse.dup"
+expect 1 "info on a 20 GB sparse file" -- timeout 10 "$DUP" info "$WORK/sparse.dup"
+grep_in "$WORK/err" "larger than any plausible package" "20 GB file refused"
+rm -f "$WORK/sparse.dup"
+
 echo "test_dup_cli: $n checks, $fails failures"
 [ "$fails" = 0 ]

@@ -17,7 +17,7 @@ for arg in "$@"; do
   fi
   subs=
   case $tool in
-  sqn-scenario) subs="run check sweep campaign merge" ;;
+  sqn-scenario) subs="run check sweep campaign merge import diff" ;;
   sqn-dup) subs="build build-elf info" ;;
   esac
   help=$("$bin" --help; for s in $subs; do "$bin" $s --help; done)

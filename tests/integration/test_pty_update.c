@@ -476,7 +476,10 @@ START_TEST(test_pty_update_wrong_family_writes_nothing) {
 END_TEST
 
 START_TEST(test_pty_update_lr5_on_gm02s_writes_nothing) {
-  const char *want[] = {"E_IMAGE_FAMILY_MISMATCH", "LR8", "LR5", NULL};
+  /* LR5 is built for Monarch 1; a GM02S is a Monarch 2 (modem-model.md 6):
+   * a chip mismatch, refused before any write. */
+  const char *want[] = {"E_CHIP_MISMATCH", "Monarch 2 (LR8)", "for Monarch 1",
+                        NULL};
   struct upd_modem m;
   struct upd_trace t;
   upd_modem_start(&m, NULL, "gm02s");

@@ -849,7 +849,7 @@ START_TEST(test_sim_line_directions_tolerance_and_unreadable_rates)
   /* Receives wrong, sends right: heard, answered with garbage. */
   sim_modem_set_host_rate(r.m, 3686400, 921600);
   ck_assert_str_eq(r.last_line,
-                   "host rate: host receives at 3686400 baud and sends at "
+                   "initial: host receives at 3686400 baud and sends at "
                    "921600, modem at 921600: modem->host garbled, "
                    "host->modem clean");
   rig_clear(&r);
@@ -881,8 +881,8 @@ START_TEST(test_sim_line_directions_tolerance_and_unreadable_rates)
 
   /* A rate the shell could not read is not taken for a match. */
   sim_modem_set_host_rate(r.m, 0, 0);
-  ck_assert_str_eq(r.last_line, "host rate: host at unreadable baud, modem "
-                                "at 921600: garbled both ways");
+  ck_assert_str_eq(r.last_line, "host at unreadable baud, modem at 921600: "
+                                "garbled both ways");
   rig_expect(&r, "AT\r\n", "");
   ck_assert_str_eq(r.last_line, "4 bytes at unreadable baud, modem at "
                                 "921600: noise, ignored");

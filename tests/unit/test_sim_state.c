@@ -205,6 +205,55 @@ START_TEST(test_sim_state_named_fixtures_load)
 }
 END_TEST
 
+/* Issue 14: state-file strings end up in AT replies: a CR/LF (or any
+ * control byte) in a version would forge reply lines. */
+START_TEST(test_sim_state_strings_must_be_printable)
+{
+  struct sim_state a, b;
+  char err[256];
+  sim_state_factory(&a, SIM_PROFILE_MONARCH1);
+  snprintf(a.fff.version, sizeof(a.fff.version), "5.1\r\nOK");
+  char *text = sim_state_to_json(&a);
+  ck_assert_ptr_nonnull(text);
+  ck_assert_int_eq(sim_state_from_json(&b, text, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "fff.version") && strstr(err, "printable"), "%s",
+                err);
+  free(text);
+  snprintf(a.fff.version, sizeof(a.fff.version), "5.1.1.0");
+  snprintf(a.fail_reason, sizeof(a.fail_reason), "bad\x1b[2J");
+  text = sim_state_to_json(&a);
+  ck_assert_int_eq(sim_state_from_json(&b, text, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "fail_reason"), "%s", err);
+  free(text);
+}
+END_TEST
+
+/* Issue 14: the loader reads regular files of bounded size only: a FIFO,
+ * /dev/zero or a huge sparse file end at once with a clear error. */
+START_TEST(test_sim_state_load_refuses_endless_files)
+{
+  struct sim_state st;
+  char err[256], dir[] = "/tmp/sqn-state-XXXXXX", path[300];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(sim_state_load("/dev/zero", &st, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "not a regular file"), "%s", err);
+  snprintf(path, sizeof(path), "%s/fifo", dir);
+  ck_assert_int_eq(mkfifo(path, 0600), 0);
+  ck_assert_int_eq(sim_state_load(path, &st, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "not a regular file"), "%s", err);
+  unlink(path);
+  snprintf(path, sizeof(path), "%s/sparse", dir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fclose(f);
+  ck_assert_int_eq(truncate(path, 20LL << 30), 0);
+  ck_assert_int_eq(sim_state_load(path, &st, err, sizeof(err)), -1);
+  ck_assert_msg(strstr(err, "more than a state file can hold"), "%s", err);
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("sim_state");
@@ -217,6 +266,8 @@ int main(void)
   tcase_add_test(tc,
                  test_sim_state_store_file_round_trips_and_bad_names_are_refused);
   tcase_add_test(tc, test_sim_state_named_fixtures_load);
+  tcase_add_test(tc, test_sim_state_strings_must_be_printable);
+  tcase_add_test(tc, test_sim_state_load_refuses_endless_files);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

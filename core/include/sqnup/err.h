@@ -36,7 +36,8 @@ extern "C" {
   XX(INPUT, 3, "package or updater file missing, truncated or invalid")       \
   XX(PORT, 4, "serial port cannot be opened or configured")                   \
   XX(NOT_DETECTED, 5, "modem not answering (power-cycle it)")                 \
-  XX(REFUSED, 6, "refused before any write: family, downgrade, updater.elf")  \
+  XX(REFUSED, 6, "refused before any write: chip, family, downgrade, "       \
+     "unknown mode, updater.elf")                                              \
   XX(MODEM_REFUSED, 7, "modem refused to enter upgrade or transfer mode")     \
   XX(TRANSFER, 8, "transfer failed (STP); rerun")                             \
   XX(REJECTED, 9, "modem rejected the package or runs the wrong version")     \

@@ -222,9 +222,6 @@ int sqn_pkg_build(const struct sqn_pkg_opts *o, sqn_pkg_write_cb write,
 int sqn_pkg_build_buf(const struct sqn_pkg_opts *o, uint8_t *buf, size_t cap,
                       size_t *out_len);
 
-/* Descriptions and target ids of the four records. */
-const char *sqn_pkg_rec_descr(enum sqn_pkg_rec r);
-uint32_t sqn_pkg_rec_target(enum sqn_pkg_rec r);
 /* "boot", "updater", "fff", "fs" for a record or a target id; NULL else. */
 const char *sqn_pkg_rec_name(enum sqn_pkg_rec r);
 const char *sqn_pkg_target_name(uint32_t target);

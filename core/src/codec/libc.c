@@ -25,138 +25,171 @@ static void sqn_out_pad(struct sqn_out *o, char c, size_t n) {
     sqn_out_ch(o, c);
 }
 
-int sqn_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap) {
-  struct sqn_out o = {buf, cap, 0};
-  for (const char *p = fmt; *p; p++) {
-    if (*p != '%') {
-      sqn_out_ch(&o, *p);
-      continue;
+/* One conversion's flags, width, precision and length modifier. */
+struct sqn_spec {
+  bool left, zero;
+  size_t width;
+  int prec; /* -1: none */
+  int lng;  /* 0 int, 1 long, 2 long long, 3 size_t */
+};
+
+/* Parse "%[flags][width][.prec][len]" from *pp (just after the '%'),
+ * leaving *pp on the conversion character. */
+static void sqn_fmt_spec(const char **pp, struct sqn_spec *sp, va_list *ap) {
+  const char *p = *pp;
+  memset(sp, 0, sizeof *sp);
+  sp->prec = -1;
+  for (;; p++) {
+    if (*p == '-')
+      sp->left = true;
+    else if (*p == '0')
+      sp->zero = true;
+    else if (*p != '+' && *p != ' ' && *p != '#')
+      break;
+  }
+  if (*p == '*') {
+    int w = va_arg(*ap, int);
+    if (w < 0) {
+      sp->left = true;
+      w = -w;
     }
-    const char *start = p++;
-    bool left = false, zero = false;
-    for (;; p++) {
-      if (*p == '-')
-        left = true;
-      else if (*p == '0')
-        zero = true;
-      else if (*p != '+' && *p != ' ' && *p != '#')
-        break;
-    }
-    size_t width = 0;
+    sp->width = (size_t)w;
+    p++;
+  } else {
+    while (*p >= '0' && *p <= '9')
+      sp->width = sp->width * 10 + (size_t)(*p++ - '0');
+  }
+  if (*p == '.') {
+    p++;
+    sp->prec = 0;
     if (*p == '*') {
-      int w = va_arg(ap, int);
-      if (w < 0) {
-        left = true;
-        w = -w;
-      }
-      width = (size_t)w;
+      sp->prec = va_arg(*ap, int);
       p++;
     } else {
       while (*p >= '0' && *p <= '9')
-        width = width * 10 + (size_t)(*p++ - '0');
+        sp->prec = sp->prec * 10 + (*p++ - '0');
     }
-    int prec = -1;
-    if (*p == '.') {
-      p++;
-      prec = 0;
-      if (*p == '*') {
-        prec = va_arg(ap, int);
-        p++;
-      } else {
-        while (*p >= '0' && *p <= '9')
-          prec = prec * 10 + (*p++ - '0');
-      }
-    }
-    int lng = 0; /* 0 int, 1 long, 2 long long, 3 size_t */
-    if (*p == 'l') {
-      lng = 1;
-      if (*++p == 'l') {
-        lng = 2;
-        p++;
-      }
-    } else if (*p == 'z') {
-      lng = 3;
-      p++;
-    } else if (*p == 'h') {
-      while (*p == 'h')
-        p++;
-    }
-    char tmp[24];
-    const char *s = tmp;
-    size_t n = 0;
-    bool neg = false;
-    switch (*p) {
-    case '%':
-      sqn_out_ch(&o, '%');
-      continue;
-    case 'c':
-      tmp[0] = (char)va_arg(ap, int);
-      n = 1;
-      break;
-    case 's':
-      s = va_arg(ap, const char *);
-      if (!s)
-        s = "(null)";
-      while ((prec < 0 || n < (size_t)prec) && s[n])
-        n++;
-      zero = false;
-      break;
-    case 'd':
-    case 'i':
-    case 'u':
-    case 'x':
-    case 'X': {
-      unsigned long long v;
-      if (*p == 'd' || *p == 'i') {
-        long long sv = lng == 2   ? va_arg(ap, long long)
-                       : lng == 1 ? va_arg(ap, long)
-                       : lng == 3 ? (long long)va_arg(ap, size_t)
-                                  : va_arg(ap, int);
-        neg = sv < 0;
-        v = neg ? 0ull - (unsigned long long)sv : (unsigned long long)sv;
-      } else {
-        v = lng == 2   ? va_arg(ap, unsigned long long)
-            : lng == 1 ? va_arg(ap, unsigned long)
-            : lng == 3 ? va_arg(ap, size_t)
-                       : va_arg(ap, unsigned);
-      }
-      unsigned base = (*p == 'x' || *p == 'X') ? 16 : 10;
-      const char *digits =
-          *p == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
-      char *e = tmp + sizeof tmp;
-      do {
-        *--e = digits[v % base];
-        v /= base;
-      } while (v);
-      if (prec >= 0) /* minimum digits */
-        while ((size_t)(tmp + sizeof tmp - e) < (size_t)prec && e > tmp + 1)
-          *--e = '0';
-      s = e;
-      n = (size_t)(tmp + sizeof tmp - e);
-      if (prec >= 0)
-        zero = false;
-      break;
-    }
-    default: /* not supported: print the conversion as written */
-      for (const char *q = start; q <= p && *q; q++)
-        sqn_out_ch(&o, *q);
-      if (!*p)
-        p--;
-      continue;
-    }
-    size_t body = n + (neg ? 1 : 0);
-    size_t pad = width > body ? width - body : 0;
-    if (!left && !zero)
-      sqn_out_pad(&o, ' ', pad);
-    if (neg)
-      sqn_out_ch(&o, '-');
-    if (!left && zero)
-      sqn_out_pad(&o, '0', pad);
-    for (size_t i = 0; i < n; i++)
-      sqn_out_ch(&o, s[i]);
-    if (left)
-      sqn_out_pad(&o, ' ', pad);
   }
+  if (*p == 'l') {
+    sp->lng = 1;
+    if (*++p == 'l') {
+      sp->lng = 2;
+      p++;
+    }
+  } else if (*p == 'z') {
+    sp->lng = 3;
+    p++;
+  } else if (*p == 'h') {
+    while (*p == 'h')
+      p++;
+  }
+  *pp = p;
+}
+
+/* %d %i %u %x %X: the digits at the end of tmp[24]; returns their start. */
+static const char *sqn_fmt_int(char conv, struct sqn_spec *sp, va_list *ap,
+                               char *tmp, size_t *n, bool *neg) {
+  unsigned long long v;
+  if (conv == 'd' || conv == 'i') {
+    long long sv = sp->lng == 2   ? va_arg(*ap, long long)
+                   : sp->lng == 1 ? va_arg(*ap, long)
+                   : sp->lng == 3 ? (long long)va_arg(*ap, size_t)
+                                  : va_arg(*ap, int);
+    *neg = sv < 0;
+    v = *neg ? 0ull - (unsigned long long)sv : (unsigned long long)sv;
+  } else {
+    v = sp->lng == 2   ? va_arg(*ap, unsigned long long)
+        : sp->lng == 1 ? va_arg(*ap, unsigned long)
+        : sp->lng == 3 ? va_arg(*ap, size_t)
+                       : va_arg(*ap, unsigned);
+  }
+  unsigned base = (conv == 'x' || conv == 'X') ? 16 : 10;
+  const char *digits = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+  char *e = tmp + 24;
+  do {
+    *--e = digits[v % base];
+    v /= base;
+  } while (v);
+  if (sp->prec >= 0) { /* minimum digits */
+    while ((size_t)(tmp + 24 - e) < (size_t)sp->prec && e > tmp + 1)
+      *--e = '0';
+    sp->zero = false;
+  }
+  *n = (size_t)(tmp + 24 - e);
+  return e;
+}
+
+/* Write one converted field with its padding. */
+static void sqn_fmt_emit(struct sqn_out *o, const struct sqn_spec *sp,
+                         const char *s, size_t n, bool neg) {
+  size_t body = n + (neg ? 1 : 0);
+  size_t pad = sp->width > body ? sp->width - body : 0;
+  if (!sp->left && !sp->zero)
+    sqn_out_pad(o, ' ', pad);
+  if (neg)
+    sqn_out_ch(o, '-');
+  if (!sp->left && sp->zero)
+    sqn_out_pad(o, '0', pad);
+  for (size_t i = 0; i < n; i++)
+    sqn_out_ch(o, s[i]);
+  if (sp->left)
+    sqn_out_pad(o, ' ', pad);
+}
+
+/* One conversion starting at the '%' *pp; leaves *pp on its last char. */
+static void sqn_fmt_one(struct sqn_out *o, const char **pp, va_list *ap) {
+  const char *start = *pp, *p = *pp + 1;
+  struct sqn_spec sp;
+  char tmp[24];
+  const char *s = tmp;
+  size_t n = 0;
+  bool neg = false;
+  sqn_fmt_spec(&p, &sp, ap);
+  *pp = p;
+  switch (*p) {
+  case '%':
+    sqn_out_ch(o, '%');
+    return;
+  case 'c':
+    tmp[0] = (char)va_arg(*ap, int);
+    n = 1;
+    break;
+  case 's':
+    s = va_arg(*ap, const char *);
+    if (!s)
+      s = "(null)";
+    while ((sp.prec < 0 || n < (size_t)sp.prec) && s[n])
+      n++;
+    sp.zero = false;
+    break;
+  case 'd':
+  case 'i':
+  case 'u':
+  case 'x':
+  case 'X':
+    s = sqn_fmt_int(*p, &sp, ap, tmp, &n, &neg);
+    break;
+  default: /* not supported: print the conversion as written */
+    for (const char *q = start; q <= p && *q; q++)
+      sqn_out_ch(o, *q);
+    if (!*p)
+      *pp = p - 1;
+    return;
+  }
+  sqn_fmt_emit(o, &sp, s, n, neg);
+}
+
+int sqn_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap) {
+  struct sqn_out o = {buf, cap, 0};
+  va_list aq;
+  va_copy(aq, ap); /* a pointer to it can be handed on */
+  for (const char *p = fmt; *p; p++) {
+    if (*p != '%')
+      sqn_out_ch(&o, *p);
+    else
+      sqn_fmt_one(&o, &p, &aq);
+  }
+  va_end(aq);
   if (cap)
     buf[o.len < cap ? o.len : cap - 1] = 0;
   return o.len > (size_t)INT32_MAX ? INT32_MAX : (int)o.len;

@@ -170,14 +170,6 @@ int sqn_pkg_version_text(const struct sqn_image_version *v, char *buf,
   return (int)n;
 }
 
-const char *sqn_pkg_rec_descr(enum sqn_pkg_rec r) {
-  return (unsigned)r < SQN_PKG_REC_COUNT ? sqn_pkg_recs[r].descr : NULL;
-}
-
-uint32_t sqn_pkg_rec_target(enum sqn_pkg_rec r) {
-  return (unsigned)r < SQN_PKG_REC_COUNT ? sqn_pkg_recs[r].target : 0;
-}
-
 const char *sqn_pkg_rec_name(enum sqn_pkg_rec r) {
   return (unsigned)r < SQN_PKG_REC_COUNT ? sqn_pkg_recs[r].name : NULL;
 }

@@ -33,11 +33,15 @@ enum sqn_update_purpose {
  * so that nobody cuts power thinking the tool hung (F11). */
 #define SQN_UPD_PROGRESS_MS 30000u
 /* Event texts: room for the longest error name, explanation, detail
- * (sizeof detail) and advice together; nothing is ever cut. */
+ * (sizeof detail) and advice together; nothing is ever cut. They live on
+ * the stack (two nest when the run ends), so the microcontroller build,
+ * whose SQN_ERR_TERSE texts are short, sets a smaller size. */
+#ifndef SQN_UPD_TEXT_MAX
 #define SQN_UPD_TEXT_MAX 1024u
+#endif
 /* After +SHUTDOWN, the first poll of a rebooting modem (short: the modem
  * answers when it is up; each probe is bounded by probe_ms). */
-#define SQN_UPD_REBOOT_POLL_MS 200u
+#define SQN_UPD_REBOOT_POLL_MS 20u
 
 /* update.c: narration and I/O */
 void sqn_upd_copy(char *dst, size_t cap, const char *src);

@@ -10,11 +10,14 @@
  * with the record's offset and the byte where it was detected.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -23,6 +26,10 @@
 #include "sqnup/pkg.h"
 
 #define SQN_DUP_CHUNK (64u * 1024u)
+/* The largest package `info` reads: real Monarch packages are a few MiB
+ * (the biggest GM02S full image is under 10 MiB); 64 MiB leaves room and
+ * still ends in well under a second. */
+#define SQN_DUP_INFO_MAX (64ull * 1024u * 1024u)
 
 static const char sqn_dup_info_usage[] =
     "usage: sqn-dup info [--json] FILE\n"
@@ -264,9 +271,32 @@ int sqn_dup_info_main(int argc, char **argv) {
     return SQN_DUP_EXIT_USAGE;
   }
 
-  f = fopen(path, "rb");
+  /* A regular file of plausible size only: /dev/zero, /dev/urandom or a
+   * FIFO never end, a 20 GB sparse file takes minutes. O_NONBLOCK: opening
+   * a FIFO must not wait for a writer. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+  if (fd < 0) {
+    fprintf(stderr, "sqn-dup info: %s: %s\n", path, strerror(errno));
+    return SQN_DUP_EXIT_IO;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    fprintf(stderr, "sqn-dup info: %s: not a regular file\n", path);
+    close(fd);
+    return SQN_DUP_EXIT_IO;
+  }
+  if ((uint64_t)st.st_size > SQN_DUP_INFO_MAX) {
+    fprintf(stderr,
+            "sqn-dup info: %s: %" PRIu64 " bytes, larger than any plausible "
+            "package (at most %llu)\n",
+            path, (uint64_t)st.st_size, (unsigned long long)SQN_DUP_INFO_MAX);
+    close(fd);
+    return SQN_DUP_EXIT_INVALID;
+  }
+  f = fdopen(fd, "rb");
   if (!f) {
     fprintf(stderr, "sqn-dup info: %s: %s\n", path, strerror(errno));
+    close(fd);
     return SQN_DUP_EXIT_IO;
   }
   w = malloc(sizeof *w);
@@ -287,9 +317,12 @@ int sqn_dup_info_main(int argc, char **argv) {
       break;
     }
     total += n;
-    /* Keep reading after an error only to report the file size. */
     sqn_caba_walker_feed(w, buf, n);
+    /* Stop at the first defect; the size comes from fstat. */
+    if (w->err || total >= SQN_DUP_INFO_MAX)
+      break;
   }
+  total = (uint64_t)st.st_size;
   sqn_caba_walker_finish(w);
   if (in.oom) {
     fprintf(stderr, "sqn-dup info: out of memory\n");

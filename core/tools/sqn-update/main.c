@@ -554,6 +554,16 @@ static int sqn_cli_open_file(struct cli *c, const char *path, int *fd,
     *fd = -1;
     return sqn_cli_fail(c, missing_err, "%s: not a regular file", path);
   }
+  /* Nothing a modem takes is this large: a 20 GB file is not checked for
+   * minutes before being refused. */
+  if ((uint64_t)st.st_size > 64ull * 1024 * 1024) {
+    close(*fd);
+    *fd = -1;
+    return sqn_cli_fail(c, missing_err,
+                        "%s: %llu bytes, larger than any plausible package "
+                        "(at most 64 MiB)",
+                        path, (unsigned long long)st.st_size);
+  }
   *size = (uint64_t)st.st_size;
   return 0;
 }

@@ -180,6 +180,15 @@ enum sim_fault_mode {
 #define SIM_FAULT_MATCH_MAX 64
 #define SIM_FAULT_TEXT_MAX 160
 
+/* Limits checked at load (sim_fault_check): a fault file cannot make the
+ * emulator wait past overflow, allocate without bound or spin. */
+#define SIM_FAULT_TIME_MAX_US (7ull * 24 * 3600 * 1000000) /* delay, after */
+#define SIM_FAULT_OFFSET_MAX (1ull << 32)                  /* offset, size */
+#define SIM_FAULT_NUL_MAX 65536u   /* NUL: bytes sent */
+#define SIM_FAULT_SPLIT_MAX 1024u  /* SPLIT: chunks */
+#define SIM_FAULT_COUNT_MAX (4u * 1024u * 1024u) /* any other count */
+#define SIM_FAULT_FILE_MAX (1024u * 1024u)       /* fault file bytes */
+
 /* One fault. Zero-initialise, then set what the trigger/action needs. */
 struct sim_fault {
   char name[SIM_FAULT_NAME_MAX];   /* shown in FAULT trace events */
@@ -229,6 +238,10 @@ int sim_faults_load_yaml(const char *path, struct sim_fault *faults,
 
 /* Check one fault for consistency; 0, or -1 with a message in `err`. */
 int sim_fault_check(const struct sim_fault *f, char *err, size_t errcap);
+/* The same, with the YAML key the problem is about in *bad_key (NULL when
+ * it is about the fault as a whole), for FILE:LINE in messages. */
+int sim_fault_check_ex(const struct sim_fault *f, const char **bad_key,
+                       char *err, size_t errcap);
 
 #ifdef __cplusplus
 }

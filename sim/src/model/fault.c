@@ -8,11 +8,14 @@
 #include "sim/fault.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *sim_fault_trigger_name(enum sim_fault_trigger t)
 {
@@ -42,7 +45,52 @@ const char *sim_fault_action_name(enum sim_fault_action a)
 
 int sim_fault_check(const struct sim_fault *f, char *err, size_t errcap)
 {
+  const char *key;
+  return sim_fault_check_ex(f, &key, err, errcap);
+}
+
+int sim_fault_check_ex(const struct sim_fault *f, const char **bad_key,
+                       char *err, size_t errcap)
+{
   const char *who = f->name[0] ? f->name : "fault";
+  *bad_key = NULL;
+  /* Bounds: a fault describes a field event, not a way to exhaust the
+   * emulator. Each limit is far above what any field log shows. */
+#define SIM_FAULT_RANGE(field, max, key, what)                               \
+  if ((uint64_t)(field) > (uint64_t)(max)) {                                 \
+    *bad_key = key;                                                          \
+    return snprintf(err, errcap, "%s: %s %llu out of range (at most %llu%s)",\
+                    who, key, (unsigned long long)(field),                   \
+                    (unsigned long long)(max), what),                        \
+           -1;                                                               \
+  }
+  SIM_FAULT_RANGE(f->delay_us, SIM_FAULT_TIME_MAX_US, "delay_us",
+                  " us, 7 days");
+  SIM_FAULT_RANGE(f->after_us, SIM_FAULT_TIME_MAX_US, "after_us",
+                  " us, 7 days");
+  SIM_FAULT_RANGE(f->offset, SIM_FAULT_OFFSET_MAX, "offset", " bytes");
+  SIM_FAULT_RANGE(f->size, SIM_FAULT_OFFSET_MAX, "size", " bytes");
+  if (f->action == SIM_FAULT_DO_NUL) {
+    SIM_FAULT_RANGE(f->count, SIM_FAULT_NUL_MAX, "count", " NUL bytes");
+  } else if (f->action == SIM_FAULT_DO_SPLIT) {
+    SIM_FAULT_RANGE(f->count, SIM_FAULT_SPLIT_MAX, "count", " chunks");
+  } else if (f->action != SIM_FAULT_DO_UART_RESET) {
+    SIM_FAULT_RANGE(f->count, SIM_FAULT_COUNT_MAX, "count", "");
+  }
+#undef SIM_FAULT_RANGE
+  /* FAIL_UPGRADE's text lands in the state file (printable only there);
+   * REPLY/URC/CRASH texts are lines: no control bytes but '\n'. */
+  for (const char *c = f->text; *c; c++) {
+    unsigned char u = (unsigned char)*c;
+    bool ok = u >= 0x20 && u < 0x7f;
+    if (!ok && !(u == '\n' && f->action != SIM_FAULT_DO_FAIL_UPGRADE)) {
+      *bad_key = "text";
+      return snprintf(err, errcap,
+                      "%s: text: character %d is not printable (0x%02x)", who,
+                      (int)(c - f->text) + 1, u),
+             -1;
+    }
+  }
   if ((unsigned)f->when >= SIM_FAULT_ON_COUNT)
     return snprintf(err, errcap, "%s: unknown trigger %d", who, (int)f->when),
            -1;
@@ -217,6 +265,35 @@ static unsigned sim_fault_key_line(const char *path, unsigned from,
   return from;
 }
 
+/* The line of the `index`th (0-based) entry of the top-level sequence:
+ * lines starting with "- " at the indentation of the first one. 0 when it
+ * cannot be found (a flow-style list). */
+static unsigned sim_fault_entry_line(const char *path, unsigned index)
+{
+  char line[512];
+  unsigned no = 0, seen = 0;
+  long indent = -1;
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 0;
+  while (fgets(line, sizeof line, f)) {
+    no++;
+    size_t sp = strspn(line, " ");
+    if (line[sp] != '-' || (line[sp + 1] != ' ' && line[sp + 1] != '\n'))
+      continue;
+    if (indent < 0)
+      indent = (long)sp;
+    if ((long)sp != indent)
+      continue;
+    if (seen++ == index) {
+      fclose(f);
+      return no;
+    }
+  }
+  fclose(f);
+  return 0;
+}
+
 static void sim_fault_list_keys(char *out, size_t cap)
 {
   size_t len = 0;
@@ -328,12 +405,26 @@ int sim_faults_load_yaml(const char *path, struct sim_fault *faults,
   unsigned count = 0;
   int rc = -1;
 
-  FILE *probe = fopen(path, "r");
-  if (!probe) {
+  /* Only a regular file of sane size is parsed: a FIFO or a device would
+   * block or never end. O_NONBLOCK: opening a FIFO must not wait. */
+  int probe = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (probe < 0) {
     snprintf(err, errcap, "%s: %s", path, strerror(errno));
     return -1;
   }
-  fclose(probe);
+  struct stat pst;
+  if (fstat(probe, &pst) != 0 || !S_ISREG(pst.st_mode)) {
+    close(probe);
+    snprintf(err, errcap, "%s: not a regular file", path);
+    return -1;
+  }
+  close(probe);
+  if ((uint64_t)pst.st_size > SIM_FAULT_FILE_MAX) {
+    snprintf(err, errcap, "%s: %llu bytes, more than a fault file may hold "
+             "(%u)", path, (unsigned long long)pst.st_size,
+             SIM_FAULT_FILE_MAX);
+    return -1;
+  }
   cyaml_err_t e = cyaml_load_file(path, &cfg, &sim_fault_list_schema,
                                   (cyaml_data_t **)&list, &count);
   if (e != CYAML_OK) {
@@ -347,8 +438,17 @@ int sim_faults_load_yaml(const char *path, struct sim_fault *faults,
   }
   for (unsigned i = 0; i < count; i++) {
     char inner[200];
-    if (sim_fault_check(&list[i], inner, sizeof(inner))) {
-      snprintf(err, errcap, "%s: fault #%u: %s", path, i + 1, inner);
+    const char *sim_fault_bad_key = NULL;
+    if (sim_fault_check_ex(&list[i], &sim_fault_bad_key, inner,
+                           sizeof(inner))) {
+      unsigned line = sim_fault_entry_line(path, i);
+      if (line && sim_fault_bad_key)
+        line = sim_fault_key_line(path, line, sim_fault_bad_key);
+      if (line)
+        snprintf(err, errcap, "%s:%u: fault #%u: %s", path, line, i + 1,
+                 inner);
+      else
+        snprintf(err, errcap, "%s: fault #%u: %s", path, i + 1, inner);
       goto out_free_list;
     }
     faults[i] = list[i];

@@ -269,28 +269,32 @@ static const char *sim_rate_text(char *buf, size_t cap, uint32_t baud)
   return buf;
 }
 
-/* The line as it stands, naming both ends' rates, for the trace. */
+/* The line as it stands, naming both ends' rates, for the trace. `why`
+ * prefixes the text ("boot: ..."); NULL for a change of the host's rates,
+ * whose text starts "host at N baud" (or "host receives at" when split). */
 void sim_line_trace(struct sim_modem *m, const char *why)
 {
   char in[16], out[16];
   bool tx = sim_line_garbled_tx(m), rx = sim_line_garbled_rx(m);
   if (!m->host_line)
     return;
+  const char *sep = why ? ": " : "";
+  why = why ? why : "";
   sim_rate_text(in, sizeof(in), m->host_in);
   sim_rate_text(out, sizeof(out), m->host_out);
   if (!m->uart_baud)
     sim_trace(m, SIM_TRACE_LINE, NULL, 0,
-              "%s: host receives at %s baud and sends at %s, modem UART "
-              "not running", why, in, out);
+              "%s%shost receives at %s baud and sends at %s, modem UART "
+              "not running", why, sep, in, out);
   else if (m->host_in == m->host_out)
     sim_trace(m, SIM_TRACE_LINE, NULL, 0,
-              "%s: host at %s baud, modem at %u: %s", why, in, m->uart_baud,
-              tx ? "garbled both ways" : "clean");
+              "%s%shost at %s baud, modem at %u: %s", why, sep, in,
+              m->uart_baud, tx ? "garbled both ways" : "clean");
   else
     sim_trace(m, SIM_TRACE_LINE, NULL, 0,
-              "%s: host receives at %s baud and sends at %s, modem at %u: "
-              "modem->host %s, host->modem %s", why, in, out, m->uart_baud,
-              tx ? "garbled" : "clean", rx ? "garbled" : "clean");
+              "%s%shost receives at %s baud and sends at %s, modem at %u: "
+              "modem->host %s, host->modem %s", why, sep, in, out,
+              m->uart_baud, tx ? "garbled" : "clean", rx ? "garbled" : "clean");
 }
 
 /* What a UART at the wrong rate makes of a byte: framing garbage of the
@@ -364,6 +368,10 @@ void sim_out(struct sim_modem *m, const void *buf, size_t len,
     due = m->q_last_due;
   if (due <= m->now && m->qlen == 0) {
     sim_tx_raw(m, p, len);
+  } else if (m->qlen >= SIM_OUTQ_MAX) {
+    /* A host that keeps asking while replies are held back (a DELAY
+     * fault): the modem's buffers are finite, later replies are lost. */
+    goto out_free;
   } else {
     if (m->qlen == m->qcap) {
       size_t ncap = m->qcap ? m->qcap * 2 : 16;
@@ -1098,12 +1106,18 @@ void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
 
 void sim_modem_set_host_rate(struct sim_modem *m, uint32_t in, uint32_t out)
 {
-  bool changed = !m->host_line || in != m->host_in || out != m->host_out;
+  bool first = !m->host_line;
+  /* The first rate is the line's state before any host acted (a pty's
+   * default); the next call is the host's first say, traced even when it
+   * keeps that rate; after it, changes. */
+  bool changed = first || m->host_initial || in != m->host_in ||
+                 out != m->host_out;
+  m->host_initial = first;
   m->host_line = true;
   m->host_in = in;
   m->host_out = out;
   if (changed)
-    sim_line_trace(m, "host rate");
+    sim_line_trace(m, first ? "initial" : NULL);
 }
 
 void sim_modem_set_host_baud(struct sim_modem *m, uint32_t baud)

@@ -27,6 +27,8 @@
 #define SIM_STP_MTS_APP 8192u
 #define SIM_STP_MTS_FFH 2048u
 #define SIM_US 1000000ull
+/* Replies held back for later (DELAY, SPLIT) at most: beyond, lost. */
+#define SIM_OUTQ_MAX 1024u
 
 #define SIM_POWER_MAP(XX) XX(OFF) XX(BOOTING) XX(ON) XX(APPLYING)
 enum sim_power {
@@ -126,6 +128,7 @@ struct sim_modem {
    * 0 where the shell could not read one. host_line: a rate was given; until
    * then there is no line to model (in-process hosts) and nothing garbles. */
   bool host_line;
+  bool host_initial; /* only the first rate was given so far */
   uint32_t host_in;
   uint32_t host_out;
   bool garble_fault;
@@ -224,8 +227,9 @@ void sim_boot_into(struct sim_modem *m, enum sim_smod target,
 void sim_modem_do_power_cut(struct sim_modem *m, const char *why);
 /* The rate a mode runs at (configured), and the profile's default. */
 uint32_t sim_mode_baud(const struct sim_modem *m, enum sim_smod s);
-/* Trace the line (both ends' rates, clean or garbled) after `why` changed
- * one of them; nothing while no host rate was given. */
+/* Trace the line (both ends' rates, clean or garbled) after `why` ("boot",
+ * "AT+IPR"; NULL: the host) changed one of them; nothing while no host rate
+ * was given. */
 void sim_line_trace(struct sim_modem *m, const char *why);
 uint32_t sim_profile_baud(const struct sim_modem *m, enum sim_smod s);
 const char *sim_smod_name(enum sim_smod s);

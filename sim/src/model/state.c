@@ -30,14 +30,16 @@
  */
 #include "sim/state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const sim_state_boot_names[] = {"FFH", "FFF", "UPDATER",
@@ -270,6 +272,14 @@ static int sim_state_get_string(json_t *obj, const char *key,
     return SIM_ERR("%s%s: longer than %zu characters", path, key, cap - 1);
   if (memchr(json_string_value(v), '\0', json_string_length(v)))
     return SIM_ERR("%s%s: contains a NUL character", path, key);
+  /* These strings end up in AT replies and on terminals: printable ASCII
+   * only (a CR/LF in a version would forge reply lines). */
+  for (size_t i = 0; i < json_string_length(v); i++) {
+    unsigned char c = (unsigned char)json_string_value(v)[i];
+    if (c < 0x20 || c > 0x7e)
+      return SIM_ERR("%s%s: character %zu is not printable ASCII (0x%02x)",
+                     path, key, i + 1, c);
+  }
   memcpy(dst, json_string_value(v), json_string_length(v) + 1);
   return 0;
 }
@@ -474,107 +484,273 @@ static int sim_state_write_all(int fd, const char *p, size_t n)
   return 0;
 }
 
-int sim_state_save(const char *path, const struct sim_state *st, char *err,
-                   size_t errcap)
+int sim_state_resolve(const char *path, char *out, size_t cap, char *err,
+                      size_t errcap)
 {
-  char *text = sim_state_to_json(st);
-  char *tmp = NULL, *dircopy = NULL;
+  char cur[PATH_MAX], target[PATH_MAX];
+  if (strlen(path) >= sizeof(cur))
+    return SIM_ERR("%s: path too long", path);
+  strcpy(cur, path);
+  /* Follow the last component's symlinks ourselves: realpath() refuses a
+   * dangling link, and a link to a state file not created yet is fine. */
+  for (int hops = 0;; hops++) {
+    struct stat st;
+    if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode))
+      break;
+    if (hops >= 40)
+      return SIM_ERR("%s: too many levels of symbolic links", path);
+    ssize_t n = readlink(cur, target, sizeof(target) - 1);
+    if (n < 0)
+      return SIM_ERR("%s: readlink: %s", cur, strerror(errno));
+    target[n] = '\0';
+    if (target[0] == '/') {
+      strcpy(cur, target);
+    } else {
+      char *slash = strrchr(cur, '/');
+      size_t dlen = slash ? (size_t)(slash - cur) + 1 : 0;
+      if (dlen + (size_t)n >= sizeof(cur))
+        return SIM_ERR("%s: symlink target path too long", path);
+      memcpy(cur + dlen, target, (size_t)n + 1);
+    }
+  }
+  if (strlen(cur) >= cap)
+    return SIM_ERR("%s: path too long", path);
+  strcpy(out, cur);
+  return 0;
+}
+
+/* The folder of `path` ("." when it has none), in `dir`. */
+static void sim_state_dirname(const char *path, char *dir, size_t cap)
+{
+  const char *slash = strrchr(path, '/');
+  if (!slash) {
+    snprintf(dir, cap, ".");
+    return;
+  }
+  size_t n = slash == path ? 1 : (size_t)(slash - path);
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(dir, path, n);
+  dir[n] = '\0';
+}
+
+int sim_state_save_locked(const char *path, const struct sim_state *st,
+                          int *lock_fd, char *err, size_t errcap)
+{
+  char real[PATH_MAX], tmp[PATH_MAX + 16], dir[PATH_MAX];
+  char *text;
   int fd = -1, rc = -1;
 
+  /* A symlinked state file is updated where it points, never replaced by
+   * a regular file (the temp file must live in the target's folder for
+   * the rename to be atomic). */
+  if (sim_state_resolve(path, real, sizeof(real), err, errcap))
+    return -1;
+  text = sim_state_to_json(st);
   if (!text)
     return SIM_ERR("%s: cannot serialise the state (out of memory)", path);
-  size_t plen = strlen(path);
-  tmp = malloc(plen + 16);
-  dircopy = strdup(path);
-  if (!tmp || !dircopy) {
-    SIM_ERR("%s: out of memory", path);
-    goto out_free;
-  }
-  /* Same directory as the target, so rename() is atomic. */
-  snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+  snprintf(tmp, sizeof(tmp), "%s" SIM_STATE_TMP_INFIX "XXXXXX", real);
   fd = mkstemp(tmp);
   if (fd < 0) {
     SIM_ERR("%s: cannot create a temporary file: %s", tmp, strerror(errno));
     goto out_free;
+  }
+  (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (lock_fd) {
+    /* Lock the new file before it becomes the state file, so there is no
+     * instant at which the state file is unlocked. */
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+      SIM_ERR("%s: cannot lock: %s", tmp, strerror(errno));
+      goto out_unlink_tmp;
+    }
   }
   if (sim_state_write_all(fd, text, strlen(text)) ||
       sim_state_write_all(fd, "\n", 1) || fsync(fd)) {
     SIM_ERR("%s: write failed: %s", tmp, strerror(errno));
     goto out_unlink_tmp;
   }
-  if (close(fd)) {
-    fd = -1;
-    SIM_ERR("%s: close failed: %s", tmp, strerror(errno));
-    goto out_unlink_tmp;
-  }
-  fd = -1;
-  if (rename(tmp, path)) {
-    SIM_ERR("%s: rename failed: %s", path, strerror(errno));
+  if (rename(tmp, real)) {
+    SIM_ERR("%s: rename failed: %s", real, strerror(errno));
     goto out_unlink_tmp;
   }
   /* Make the rename itself durable. */
-  int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    (void)fsync(dfd);
-    close(dfd);
+  sim_state_dirname(real, dir, sizeof(dir));
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL)) {
+    SIM_ERR("%s: cannot make the rename durable (fsync of %s): %s", real, dir,
+            strerror(errno));
+    if (dfd >= 0)
+      close(dfd);
+    /* The new file is in place but may not survive a crash: a failure. */
+    goto out_close;
+  }
+  close(dfd);
+  if (lock_fd) {
+    if (*lock_fd >= 0)
+      close(*lock_fd);
+    *lock_fd = fd;
+    fd = -1;
   }
   rc = 0;
-  goto out_free;
+  goto out_close;
 
 out_unlink_tmp:
+  unlink(tmp);
+out_close:
   if (fd >= 0)
     close(fd);
-  unlink(tmp);
 out_free:
-  free(dircopy);
-  free(tmp);
   free(text);
   return rc;
 }
 
-int sim_state_load(const char *path, struct sim_state *st, char *err,
+int sim_state_save(const char *path, const struct sim_state *st, char *err,
                    size_t errcap)
 {
-  FILE *f = fopen(path, "rb");
-  char *text = NULL;
-  size_t len = 0, cap = 0;
-  int rc = -1;
+  return sim_state_save_locked(path, st, NULL, err, errcap);
+}
 
-  memset(st, 0, sizeof(*st));
-  if (!f) {
-    int e = errno;
-    SIM_ERR("%s: %s", path, strerror(e));
-    errno = e;
+int sim_state_lock(const char *path, int *lock_fd, long *holder, char *err,
+                   size_t errcap)
+{
+  char real[PATH_MAX];
+  *holder = 0;
+  if (sim_state_resolve(path, real, sizeof(real), err, errcap))
     return -1;
-  }
-  for (;;) {
-    if (cap - len < 65536) {
-      if (cap > 8u * SIM_FS_STORE_MAX) {
-        SIM_ERR("%s: file too large for a state file", path);
-        goto out_close;
-      }
-      cap = cap ? cap * 2 : 65536;
-      char *n = realloc(text, cap + 1);
-      if (!n) {
-        SIM_ERR("%s: out of memory", path);
-        goto out_close;
-      }
-      text = n;
+  for (int tries = 0; tries < 100; tries++) {
+    int fd = open(real, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      int e = errno;
+      SIM_ERR("%s: %s", path, strerror(e));
+      errno = e;
+      return -1;
     }
-    size_t got = fread(text + len, 1, cap - len, f);
-    len += got;
-    if (got == 0)
-      break;
+    struct stat a, b;
+    if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
+      close(fd);
+      errno = EINVAL;
+      return SIM_ERR("%s: not a regular file", path);
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+      int e = errno;
+      struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+      if ((e == EAGAIN || e == EACCES) && fcntl(fd, F_GETLK, &q) == 0 &&
+          q.l_type != F_UNLCK) {
+        close(fd);
+        *holder = (long)q.l_pid;
+        errno = EBUSY;
+        return SIM_ERR("%s: in use by another sqn-sim (pid %ld)", path,
+                       *holder);
+      }
+      close(fd);
+      if (e == EAGAIN || e == EACCES)
+        continue; /* released meanwhile: try again */
+      errno = e;
+      return SIM_ERR("%s: cannot lock: %s", path, strerror(e));
+    }
+    /* The holder may have replaced the file between our open and our
+     * lock: then we locked a file nobody will read. Start over. */
+    if (stat(real, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+      close(fd);
+      continue;
+    }
+    *lock_fd = fd;
+    return 0;
   }
-  if (ferror(f)) {
-    SIM_ERR("%s: read error", path);
-    goto out_close;
+  errno = EBUSY;
+  return SIM_ERR("%s: the file keeps changing; another process writes it",
+                 path);
+}
+
+int sim_state_clean_temps(const char *path, char *err, size_t errcap)
+{
+  char real[PATH_MAX], dir[PATH_MAX], full[PATH_MAX + 300];
+  int removed = 0;
+  if (sim_state_resolve(path, real, sizeof(real), err, errcap))
+    return -1;
+  sim_state_dirname(real, dir, sizeof(dir));
+  const char *base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
+  size_t blen = strlen(base), ilen = strlen(SIM_STATE_TMP_INFIX);
+  DIR *d = opendir(dir);
+  if (!d)
+    return SIM_ERR("%s: %s", dir, strerror(errno));
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    const char *n = de->d_name;
+    if (strncmp(n, base, blen) != 0 ||
+        strncmp(n + blen, SIM_STATE_TMP_INFIX, ilen) != 0 ||
+        strlen(n + blen + ilen) != 6)
+      continue;
+    struct stat st;
+    snprintf(full, sizeof(full), "%s/%s", dir, n);
+    if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (unlink(full) == 0)
+      removed++;
+  }
+  closedir(d);
+  return removed;
+}
+
+/* Read a whole regular file of at most `max` bytes through `fd` (from
+ * offset 0); malloc'd, NUL-terminated. */
+static char *sim_state_read_fd(int fd, const char *path, size_t max,
+                               size_t *len_out, char *err, size_t errcap)
+{
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    SIM_ERR("%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    SIM_ERR("%s: not a regular file", path);
+    return NULL;
+  }
+  if ((uint64_t)st.st_size > max) {
+    SIM_ERR("%s: %llu bytes, more than a state file can hold (%zu)", path,
+            (unsigned long long)st.st_size, max);
+    return NULL;
+  }
+  size_t cap = (size_t)st.st_size, len = 0;
+  char *text = malloc(cap + 1);
+  if (!text) {
+    SIM_ERR("%s: out of memory", path);
+    return NULL;
+  }
+  while (len < cap) {
+    ssize_t n = pread(fd, text + len, cap - len, (off_t)len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      SIM_ERR("%s: read error: %s", path, strerror(errno));
+      free(text);
+      return NULL;
+    }
+    if (n == 0)
+      break; /* shrank meanwhile: what we have */
+    len += (size_t)n;
   }
   text[len] = '\0';
+  *len_out = len;
+  return text;
+}
+
+int sim_state_load_fd(int fd, const char *path, struct sim_state *st,
+                      char *err, size_t errcap)
+{
+  size_t len = 0;
+  int rc = -1;
+  memset(st, 0, sizeof(*st));
+  char *text = sim_state_read_fd(fd, path, SIM_STATE_FILE_MAX, &len, err,
+                                 errcap);
+  if (!text)
+    return -1;
   if (memchr(text, '\0', len)) {
     SIM_ERR("%s: byte %zu: NUL byte in a JSON file", path,
             (size_t)((char *)memchr(text, '\0', len) - text));
-    goto out_close;
+    goto out_free;
   }
   {
     char inner[256];
@@ -583,8 +759,29 @@ int sim_state_load(const char *path, struct sim_state *st, char *err,
     else
       rc = 0;
   }
-out_close:
-  fclose(f);
+out_free:
   free(text);
+  return rc;
+}
+
+int sim_state_load(const char *path, struct sim_state *st, char *err,
+                   size_t errcap)
+{
+  memset(st, 0, sizeof(*st));
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int e = errno;
+    SIM_ERR("%s: %s", path, strerror(e));
+    errno = e;
+    return -1;
+  }
+  int rc = sim_state_load_fd(fd, path, st, err, errcap);
+  int e = errno;
+  close(fd);
+  if (rc == 0)
+    errno = e;
+  else if (errno == ENOENT)
+    errno = EINVAL; /* ENOENT means "no file" to callers */
   return rc;
 }

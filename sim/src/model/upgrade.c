@@ -531,6 +531,96 @@ static void sim_stp_end_session(struct sim_modem *m)
   }
 }
 
+/* The faults a request frame triggers, by frame, op, offset and percent. */
+static void sim_stp_frame_faults(struct sim_modem *m,
+                                 const struct sqn_stp_hdr *h,
+                                 struct sim_fx *fx)
+{
+  struct sim_fault_event ev = {.when = SIM_FAULT_ON_STP_FRAME};
+  sim_faults_fire(m, &ev, fx);
+  if (!fx->stop) {
+    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OP, .op = h->op};
+    sim_faults_fire(m, &ev, fx);
+  }
+  if (!fx->stop && h->op == SQN_STP_OP_BLOCK && m->session &&
+      h->plen == m->announced) {
+    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OFFSET,
+                                  .off = m->pkg_off, .len = h->plen};
+    sim_faults_fire(m, &ev, fx);
+    ev.when = SIM_FAULT_ON_STP_PERCENT;
+    if (!fx->stop)
+      sim_faults_fire(m, &ev, fx);
+  }
+}
+
+static void sim_stp_on_open(struct sim_modem *m, const struct sqn_stp_hdr *h,
+                            struct sim_fx *fx)
+{
+  uint8_t p[4] = {1, 1, (uint8_t)(m->mts >> 8), (uint8_t)m->mts};
+  if (h->plen) {
+    sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "OPEN with a payload");
+    return;
+  }
+  m->session = true;
+  m->announced = 0;
+  sim_stp_send(m, h, SQN_STP_OP_OPEN | SQN_STP_ACK, p, 4, fx);
+}
+
+static void sim_stp_on_block_cmd(struct sim_modem *m,
+                                 const struct sqn_stp_frame *f,
+                                 struct sim_fx *fx)
+{
+  const struct sqn_stp_hdr *h = &f->hdr;
+  uint16_t l = h->plen == 2
+                   ? (uint16_t)(f->payload[0] << 8 | f->payload[1])
+                   : 0;
+  if (!m->session || h->plen != 2 || l == 0 || l > m->mts - 16) {
+    sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
+              "BLOCK_CMD malformed (session %d, plen %u, length %u)",
+              m->session, h->plen, l);
+    return;
+  }
+  m->announced = l;
+  sim_stp_send(m, h, SQN_STP_OP_BLOCK_CMD | SQN_STP_ACK, NULL, 0, fx);
+}
+
+static void sim_stp_on_block(struct sim_modem *m, const struct sqn_stp_frame *f,
+                             struct sim_fx *fx)
+{
+  const struct sqn_stp_hdr *h = &f->hdr;
+  uint8_t p[2];
+  if (m->session && !m->announced && m->have_block &&
+      h->tid == m->last_block_tid && h->plen == m->last_block_len) {
+    /* Our ack got lost: acknowledge again, do not consume twice. */
+    p[0] = (uint8_t)(m->last_residue >> 8);
+    p[1] = (uint8_t)m->last_residue;
+    sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, fx);
+    return;
+  }
+  if (!m->session || !m->announced || h->plen != m->announced) {
+    sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
+              "BLOCK malformed (session %d, plen %u, announced %u)",
+              m->session, h->plen, m->announced);
+    return;
+  }
+  m->announced = 0;
+  size_t want = h->plen;
+  if (fx->residue)
+    want -= fx->residue_n < want ? fx->residue_n : want;
+  size_t took = sim_stp_sink(m, f->payload, want);
+  if (m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
+    return;
+  m->pkg_off += took;
+  uint16_t residue = (uint16_t)(h->plen - took);
+  m->have_block = true;
+  m->last_block_tid = h->tid;
+  m->last_block_len = h->plen;
+  m->last_residue = residue;
+  p[0] = (uint8_t)(residue >> 8);
+  p[1] = (uint8_t)residue;
+  sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, fx);
+}
+
 static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
 {
   struct sim_modem *m = user;
@@ -547,21 +637,7 @@ static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
             "op %u sid %u tid %u plen %u hcrc %s pcrc ok", h->op, h->sid,
             h->tid, h->plen, f->hcrc_checked ? "ok" : "zero");
 
-  struct sim_fault_event ev = {.when = SIM_FAULT_ON_STP_FRAME};
-  sim_faults_fire(m, &ev, &fx);
-  if (!fx.stop) {
-    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OP, .op = h->op};
-    sim_faults_fire(m, &ev, &fx);
-  }
-  if (!fx.stop && h->op == SQN_STP_OP_BLOCK && m->session &&
-      h->plen == m->announced) {
-    ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OFFSET,
-                                  .off = m->pkg_off, .len = h->plen};
-    sim_faults_fire(m, &ev, &fx);
-    ev.when = SIM_FAULT_ON_STP_PERCENT;
-    if (!fx.stop)
-      sim_faults_fire(m, &ev, &fx);
-  }
+  sim_stp_frame_faults(m, h, &fx);
   if (fx.stop || m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
     return;
   if (m->drop_left) {
@@ -590,65 +666,15 @@ static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
     if (m->session)
       sim_stp_end_session(m);
     break;
-  case SQN_STP_OP_OPEN: {
-    uint8_t p[4] = {1, 1, (uint8_t)(m->mts >> 8), (uint8_t)m->mts};
-    if (h->plen) {
-      sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "OPEN with a payload");
-      break;
-    }
-    m->session = true;
-    m->announced = 0;
-    sim_stp_send(m, h, SQN_STP_OP_OPEN | SQN_STP_ACK, p, 4, &fx);
+  case SQN_STP_OP_OPEN:
+    sim_stp_on_open(m, h, &fx);
     break;
-  }
-  case SQN_STP_OP_BLOCK_CMD: {
-    uint16_t l = h->plen == 2
-                     ? (uint16_t)(f->payload[0] << 8 | f->payload[1])
-                     : 0;
-    if (!m->session || h->plen != 2 || l == 0 || l > m->mts - 16) {
-      sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
-                "BLOCK_CMD malformed (session %d, plen %u, length %u)",
-                m->session, h->plen, l);
-      break;
-    }
-    m->announced = l;
-    sim_stp_send(m, h, SQN_STP_OP_BLOCK_CMD | SQN_STP_ACK, NULL, 0, &fx);
+  case SQN_STP_OP_BLOCK_CMD:
+    sim_stp_on_block_cmd(m, f, &fx);
     break;
-  }
-  case SQN_STP_OP_BLOCK: {
-    uint8_t p[2];
-    if (m->session && !m->announced && m->have_block &&
-        h->tid == m->last_block_tid && h->plen == m->last_block_len) {
-      /* Our ack got lost: acknowledge again, do not consume twice. */
-      p[0] = (uint8_t)(m->last_residue >> 8);
-      p[1] = (uint8_t)m->last_residue;
-      sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, &fx);
-      break;
-    }
-    if (!m->session || !m->announced || h->plen != m->announced) {
-      sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
-                "BLOCK malformed (session %d, plen %u, announced %u)",
-                m->session, h->plen, m->announced);
-      break;
-    }
-    m->announced = 0;
-    size_t want = h->plen;
-    if (fx.residue)
-      want -= fx.residue_n < want ? fx.residue_n : want;
-    size_t took = sim_stp_sink(m, f->payload, want);
-    if (m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
-      return;
-    m->pkg_off += took;
-    uint16_t residue = (uint16_t)(h->plen - took);
-    m->have_block = true;
-    m->last_block_tid = h->tid;
-    m->last_block_len = h->plen;
-    m->last_residue = residue;
-    p[0] = (uint8_t)(residue >> 8);
-    p[1] = (uint8_t)residue;
-    sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, &fx);
+  case SQN_STP_OP_BLOCK:
+    sim_stp_on_block(m, f, &fx);
     break;
-  }
   default:
     /* A v1 slave does not know TRANSFER_DATA_TYPE or later ops. */
     sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "op %u not supported (v1)",

@@ -32,7 +32,13 @@ struct sim_shell {
   const char *state_path;
   FILE *trace;
   uint64_t t0_us;
-  unsigned persist_errors;
+  /* The POSIX write lock on the state file, held for our whole life (each
+   * save swaps in the new file's fd, locked before the rename). */
+  int lock_fd;
+  /* A save failed: the flash the host was told about is not on disk. The
+   * modem vanishes at once (no more output, the loop stops) and sqn-sim
+   * exits SIM_EXIT_PERSIST. */
+  bool halted;
   struct sim_store_files store; /* the fs store's file (store.h) */
 };
 
@@ -40,17 +46,20 @@ static const char sim_usage[] =
     "usage: sqn-sim --state FILE [--profile monarch1|gm02s] [--link PATH]\n"
     "               [--time-scale X] [--trace FILE] [--faults FILE]\n"
     "       sqn-sim --state FILE --show [--json]\n"
-    "       sqn-sim --decode TRACE\n"
+    "       sqn-sim --decode TRACE [--pcapng FILE [--reads]]\n"
+    "       sqn-sim --proxy MODEM_TTY [--link PATH] [--faults FILE] [--trace FILE]\n"
     "\n"
     "Emulates a Sequans Monarch LTE modem on a pseudo-terminal. The first line\n"
     "on stdout is \"pty: /dev/pts/N\"; connect a host tool to that path (or to\n"
-    "the --link symlink). Serves until SIGINT or SIGTERM, then saves the state.\n"
+    "the --link symlink). Serves until SIGINT, SIGTERM or SIGHUP, then saves\n"
+    "the state. One sqn-sim per state file: it is locked while we run.\n"
     "\n"
     "  --state FILE       the modem's flash (JSON); created factory-new if missing,\n"
     "                     saved atomically on every change\n"
     "  --profile P        monarch1 (default) or gm02s; for a new state file only\n"
     "  --link PATH        make PATH a symlink to the pty (a stale symlink is\n"
-    "                     replaced, a regular file is not); removed on exit\n"
+    "                     replaced; a regular file, or a link to a terminal in\n"
+    "                     use, is not); removed on exit\n"
     "  --time-scale X     multiply modem delays by X (default 1 = real time, with\n"
     "                     line-rate pacing at 10 bits per byte; 0 = no delays,\n"
     "                     no pacing)\n"
@@ -59,11 +68,25 @@ static const char sim_usage[] =
     "                     docs/emulator.md and sim/include/sim/fault.h)\n"
     "  --show [--json]    print the state file and exit\n"
     "  --decode TRACE     print a --trace file for people and exit\n"
+    "  --pcapng FILE      with --decode: write TRACE (a --trace file, an\n"
+    "                     sqn-update --log or a socat -x dump) as pcapng for\n"
+    "                     Wireshark instead (docs/wireshark.md)\n"
+    "  --reads            with --pcapng: a socat -x dump's reads as recorded,\n"
+    "                     one packet each (the dissector reassembles them)\n"
+    "  --proxy MODEM_TTY  no emulated modem: forward the pty to a real modem's\n"
+    "                     serial port at the rate the host sets (AT+IPR and\n"
+    "                     rate changes follow), with --trace and --faults\n"
+    "                     (at, stp-frame and stp-op triggers; error, reply,\n"
+    "                     no-reply, urc, delay, drop, corrupt-*, silent,\n"
+    "                     garble). A power cut is impossible through a\n"
+    "                     proxy: such a fault file is refused\n"
     "  --help             this text\n"
     "  --version          print the version and exit\n"
     "\n"
     "exit status: 0 ok, 1 runtime error (pty, I/O), 2 usage error,\n"
-    "             3 bad state, faults or trace file\n";
+    "             3 bad state, faults or trace file, 4 the state file could\n"
+    "             not be saved (the modem vanished; the file holds the flash\n"
+    "             as last saved), 5 the state file is in use by another sqn-sim\n";
 
 static const char *sim_boot_name(enum sim_boot b) {
   switch (b) {
@@ -85,19 +108,42 @@ static void sim_shell_err(const char *doing, const char *path,
           doing ? " " : "", named ? "" : path, named ? "" : ": ", err);
 }
 
+/* A shell-level trace line (not a model event). */
+static void sim_shell_trace_note(struct sim_shell *sh, const char *text) {
+  if (!sh->trace)
+    return;
+  struct sim_trace_event ev = {.t_us = sim_shell_now_us() - sh->t0_us,
+                               .kind = SIM_TRACE_FLASH,
+                               .text = text};
+  sim_trace_write_json(sh->trace, &ev);
+}
+
 static void sim_shell_persist(void *user, const struct sim_state *st) {
   struct sim_shell *sh = user;
-  char err[256];
-  if (sim_state_save(sh->state_path, st, err, sizeof err) != 0) {
-    sh->persist_errors++;
-    sim_shell_err("saving", sh->state_path, err);
-  } else {
+  char err[512], note[700];
+  if (sh->halted)
+    return;
+  if (sim_state_save_locked(sh->state_path, st, &sh->lock_fd, err,
+                            sizeof err) == 0) {
     sim_store_files_saved(&sh->store, st);
+    return;
   }
+  /* Never a host-visible success the file does not hold: the modem
+   * vanishes now, as at a power cut, and what it still had to say is
+   * dropped. */
+  sh->halted = true;
+  sim_txq_free(&sh->txq);
+  sim_shell_err("saving", sh->state_path, err);
+  fprintf(stderr, "sqn-sim: the flash cannot be persisted; the modem "
+                  "vanishes (the state file holds the flash as last saved)\n");
+  snprintf(note, sizeof note, "save failed: %s; the modem vanishes", err);
+  sim_shell_trace_note(sh, note);
 }
 
 static void sim_shell_tx(void *user, const uint8_t *buf, size_t len) {
   struct sim_shell *sh = user;
+  if (sh->halted)
+    return;
   sim_txq_push(&sh->txq, buf, len);
 }
 
@@ -158,32 +204,101 @@ static int sim_show(const char *path, bool json) {
   return SIM_EXIT_OK;
 }
 
-/* Load the state file, or create a factory-new one (*created says so, so a
- * later startup error can take it back). */
-static int sim_load_or_create(const char *path, const char *profile_arg,
+/* Lock and load the state file, or create a factory-new one (*created
+ * says so, so a later startup error can take it back). The lock is kept
+ * in sh->lock_fd. Returns 0, or a SIM_EXIT_* code. */
+static int sim_load_or_create(struct sim_shell *sh, const char *path,
+                              const char *profile_arg,
                               enum sim_profile profile, struct sim_state *st,
                               bool *created) {
-  char err[256];
+  char err[512];
+  long holder = 0;
   memset(st, 0, sizeof *st);
-  errno = 0;
-  if (sim_state_load(path, st, err, sizeof err) == 0) {
-    if (profile_arg && st->profile != profile)
-      fprintf(stderr, "sqn-sim: %s holds a %s modem; --profile %s ignored\n",
-              path, st->profile == SIM_PROFILE_GM02S ? "gm02s" : "monarch1",
-              profile_arg);
-    return 0;
-  }
-  if (errno != ENOENT) {
-    sim_shell_err(NULL, path, err);
-    return -1;
-  }
-  sim_state_factory(st, profile);
-  if (sim_state_save(path, st, err, sizeof err) != 0) {
-    sim_shell_err("creating", path, err);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    errno = 0;
+    if (sim_state_lock(path, &sh->lock_fd, &holder, err, sizeof err) == 0) {
+      if (sim_state_load_fd(sh->lock_fd, path, st, err, sizeof err) != 0) {
+        sim_shell_err(NULL, path, err);
+        return SIM_EXIT_INPUT;
+      }
+      if (profile_arg && st->profile != profile)
+        fprintf(stderr, "sqn-sim: %s holds a %s modem; --profile %s ignored\n",
+                path, st->profile == SIM_PROFILE_GM02S ? "gm02s" : "monarch1",
+                profile_arg);
+      return 0;
+    }
+    if (errno == EBUSY && holder) {
+      fprintf(stderr,
+              "sqn-sim: %s: in use by another sqn-sim (pid %ld); one emulator "
+              "per state file\n",
+              path, holder);
+      return SIM_EXIT_BUSY;
+    }
+    if (errno != ENOENT || attempt) {
+      sim_shell_err(NULL, path, err);
+      return SIM_EXIT_INPUT;
+    }
+    sim_state_factory(st, profile);
+    if (sim_state_save_locked(path, st, &sh->lock_fd, err, sizeof err) != 0) {
+      sim_shell_err("creating", path, err);
+      sim_state_release(st);
+      return SIM_EXIT_RUNTIME;
+    }
+    /* Still ours (another emulator may have created it at the same
+     * instant and renamed its own over ours)? */
+    char real[4096];
+    struct stat a, b;
+    if (sim_state_resolve(path, real, sizeof real, err, sizeof err) == 0 &&
+        fstat(sh->lock_fd, &a) == 0 && stat(real, &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+      *created = true;
+      return 0;
+    }
+    close(sh->lock_fd);
+    sh->lock_fd = -1;
     sim_state_release(st);
+  }
+  return SIM_EXIT_INPUT;
+}
+
+/* Same file (device and inode), both existing; `follow` stats through
+ * symlinks. */
+static bool sim_same_file(const char *a, const char *b, bool follow) {
+  struct stat sa, sb;
+  if (!a || !b)
+    return false;
+  if ((follow ? stat(a, &sa) : lstat(a, &sa)) != 0 ||
+      (follow ? stat(b, &sb) : lstat(b, &sb)) != 0)
+    return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* No output may be an input: --trace is truncated at start and --link
+ * replaced, so neither may be the state file, the fault file or each
+ * other. Checked once the state file exists. */
+static int sim_check_outputs(const char *state, const char *faults,
+                             const char *trace, const char *link) {
+  const char *inputs[] = {state, faults};
+  const char *what[] = {"the --state file", "the --faults file"};
+  for (int i = 0; i < 2; i++) {
+    if (trace && sim_same_file(trace, inputs[i], true)) {
+      fprintf(stderr, "sqn-sim: --trace %s is %s; refusing to overwrite an "
+                      "input\n", trace, what[i]);
+      return -1;
+    }
+    if (link && (sim_same_file(link, inputs[i], false) ||
+                 sim_same_file(link, inputs[i], true))) {
+      fprintf(stderr, "sqn-sim: --link %s is %s; refusing to replace an "
+                      "input\n", link, what[i]);
+      return -1;
+    }
+  }
+  if (trace && link &&
+      (strcmp(trace, link) == 0 || sim_same_file(trace, link, false))) {
+    fprintf(stderr, "sqn-sim: --trace and --link are the same path (%s)\n",
+            link);
     return -1;
   }
-  *created = true;
   return 0;
 }
 
@@ -230,6 +345,20 @@ static int sim_check_link(const char *link) {
             link);
     return -1;
   }
+  /* A link to a terminal that exists is another emulator's live pty (or,
+   * after a kill -9, a reused pty number: someone's terminal). Either way
+   * it is not ours to take over; only a dangling link is stale. */
+  if (lstat(link, &st) == 0 && stat(link, &st) == 0 && S_ISCHR(st.st_mode)) {
+    char target[256] = "";
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    fprintf(stderr,
+            "sqn-sim: --link %s: points at %s, a terminal in use (another "
+            "sqn-sim?); refusing to replace it (remove the link if it is "
+            "stale)\n",
+            link, target);
+    return -1;
+  }
   return 0;
 }
 
@@ -239,7 +368,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   enum { OPT_STATE = 256, OPT_PROFILE, OPT_LINK, OPT_SCALE, OPT_TRACE,
-         OPT_FAULTS, OPT_SHOW, OPT_JSON, OPT_DECODE, OPT_HELP };
+         OPT_FAULTS, OPT_SHOW, OPT_JSON, OPT_DECODE, OPT_HELP, OPT_PCAPNG, OPT_PROXY, OPT_READS };
   static const struct option opts[] = {
       {"state", required_argument, NULL, OPT_STATE},
       {"profile", required_argument, NULL, OPT_PROFILE},
@@ -250,13 +379,17 @@ int main(int argc, char **argv) {
       {"show", no_argument, NULL, OPT_SHOW},
       {"json", no_argument, NULL, OPT_JSON},
       {"decode", required_argument, NULL, OPT_DECODE},
+      {"pcapng", required_argument, NULL, OPT_PCAPNG},
+      {"proxy", required_argument, NULL, OPT_PROXY},
+      {"reads", no_argument, NULL, OPT_READS},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const char *state_path = NULL, *profile_arg = NULL, *link = NULL;
   const char *trace_path = NULL, *faults_path = NULL, *decode = NULL;
+  const char *pcapng = NULL, *proxy = NULL;
   enum sim_profile profile = SIM_PROFILE_MONARCH1;
   double scale = 1.0;
-  bool show = false, json = false;
+  bool show = false, json = false, reads = false;
   int c;
 
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -291,6 +424,9 @@ int main(int argc, char **argv) {
     case OPT_SHOW: show = true; break;
     case OPT_JSON: json = true; break;
     case OPT_DECODE: decode = optarg; break;
+    case OPT_PCAPNG: pcapng = optarg; break;
+    case OPT_PROXY: proxy = optarg; break;
+    case OPT_READS: reads = true; break;
     case 'h':
     case OPT_HELP: fputs(sim_usage, stdout); return SIM_EXIT_OK;
     default: fputs(sim_usage, stderr); return SIM_EXIT_USAGE;
@@ -301,8 +437,29 @@ int main(int argc, char **argv) {
             sim_usage);
     return SIM_EXIT_USAGE;
   }
+  if (reads && !pcapng) {
+    fprintf(stderr, "sqn-sim: --reads goes with --pcapng\n");
+    return SIM_EXIT_USAGE;
+  }
+  if (pcapng && !decode) {
+    fprintf(stderr, "sqn-sim: --pcapng goes with --decode TRACE\n");
+    return SIM_EXIT_USAGE;
+  }
   if (decode)
-    return sim_trace_decode(decode, stdout);
+    return pcapng ? sim_pcapng_export(decode, pcapng, reads)
+                  : sim_trace_decode(decode, stdout);
+  if (proxy) {
+    if (state_path || show || profile_arg) {
+      fprintf(stderr, "sqn-sim: --proxy forwards to a real modem: no --state, "
+                      "--profile or --show\n");
+      return SIM_EXIT_USAGE;
+    }
+    if (link && sim_check_link(link) != 0)
+      return SIM_EXIT_RUNTIME;
+    struct sim_proxy_config pc = {proxy, link, faults_path, trace_path};
+    signal(SIGPIPE, SIG_IGN);
+    return sim_proxy_main(&pc);
+  }
   if (!state_path) {
     fprintf(stderr, "sqn-sim: --state FILE is required\n%s", sim_usage);
     return SIM_EXIT_USAGE;
@@ -326,6 +483,7 @@ int main(int argc, char **argv) {
 
   memset(&sh, 0, sizeof sh);
   sh.state_path = state_path;
+  sh.lock_fd = -1;
   sh.store.fd = -1;
   signal(SIGPIPE, SIG_IGN);
 
@@ -341,6 +499,7 @@ int main(int argc, char **argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
   if (faults_path) {
@@ -361,16 +520,26 @@ int main(int argc, char **argv) {
     rc = SIM_EXIT_RUNTIME;
     goto out_free_faults;
   }
-  if (sim_load_or_create(state_path, profile_arg, profile, &st, &created) !=
-      0) {
-    rc = SIM_EXIT_INPUT;
-    goto out_free_faults;
-  }
-  if (sim_store_files_init(&sh.store, state_path, &st, err, sizeof err) !=
-      0) {
-    fprintf(stderr, "sqn-sim: %s\n", err);
-    rc = SIM_EXIT_INPUT;
+  rc = sim_load_or_create(&sh, state_path, profile_arg, profile, &st,
+                          &created);
+  if (rc != 0)
+    goto out_unlock;
+  rc = SIM_EXIT_RUNTIME;
+  if (sim_check_outputs(state_path, faults_path, trace_path, link) != 0) {
+    rc = SIM_EXIT_USAGE;
     goto out_release_state;
+  }
+  /* Ours now: temp files of an earlier emulator killed mid-save go. */
+  (void)sim_state_clean_temps(state_path, err, sizeof err);
+  {
+    /* The store's files live beside the file a symlinked --state names. */
+    char real[4096];
+    if (sim_state_resolve(state_path, real, sizeof real, err, sizeof err) ||
+        sim_store_files_init(&sh.store, real, &st, err, sizeof err) != 0) {
+      fprintf(stderr, "sqn-sim: %s\n", err);
+      rc = SIM_EXIT_INPUT;
+      goto out_release_state;
+    }
   }
   if (trace_path) {
     sh.trace = fopen(trace_path, "w");
@@ -416,15 +585,27 @@ int main(int argc, char **argv) {
   printf("pty: %s\n", pty.name);
   fflush(stdout);
 
-  struct sim_serve_config sc = {
-      .modem = m, .pty = &pty, .txq = &sh.txq, .time_scale = scale};
+  struct sim_serve_config sc = {.modem = m,
+                                .pty = &pty,
+                                .txq = &sh.txq,
+                                .time_scale = scale,
+                                .halt = &sh.halted};
   rc = sim_serve(&sc, sh.t0_us);
+  /* From here to exit nothing may tear the shutdown: a second Ctrl-C or a
+   * SIGTERM stays pending (and dies with the process) while we save and
+   * remove the --link. */
+  sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
-  /* The flash is saved on every change already; saving again at exit makes
-   * the file current even if a save failed earlier. */
-  if (sim_state_save(state_path, sim_modem_state(m), err, sizeof err) != 0) {
+  if (sh.halted) {
+    /* The modem vanished: no last save (the file keeps the flash as last
+     * persisted), and the pty goes away at once. */
+    rc = SIM_EXIT_PERSIST;
+  } else if (sim_state_save_locked(state_path, sim_modem_state(m),
+                                   &sh.lock_fd, err, sizeof err) != 0) {
+    /* Every flash change is saved when it happens; this one only makes the
+     * file current once more. */
     sim_shell_err("saving", state_path, err);
-    rc = SIM_EXIT_RUNTIME;
+    rc = SIM_EXIT_PERSIST;
   } else {
     sim_store_files_saved(&sh.store, sim_modem_state(m));
   }
@@ -441,9 +622,16 @@ out_release_state:
   sim_state_release(&st);
   /* A startup error after we created a factory-new state file: take it
    * back, so a failed start leaves nothing behind. */
-  if (created && unlink(state_path) != 0)
-    fprintf(stderr, "sqn-sim: removing %s: %s\n", state_path,
-            strerror(errno));
+  if (created) {
+    char real[4096];
+    if (sim_state_resolve(state_path, real, sizeof real, err, sizeof err) ||
+        unlink(real) != 0)
+      fprintf(stderr, "sqn-sim: removing %s: %s\n", state_path,
+              strerror(errno));
+  }
+out_unlock:
+  if (sh.lock_fd >= 0)
+    close(sh.lock_fd);
 out_free_faults:
   free(faults);
   sim_txq_free(&sh.txq);

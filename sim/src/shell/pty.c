@@ -14,6 +14,12 @@
  * The host's rate is read from the master: on Linux the tty ioctls on a pty
  * master act on the slave, so TCGETS2 there returns the exact rates the host
  * asked for (pty_rate.c), non-standard ones included.
+ *
+ * Exclusive like a real port: a host that takes the slave with flock
+ * (LOCK_EX) and TIOCEXCL, as sqn-update, picocom and ModemManager do, keeps
+ * every other host out; sqn-sim's own held slave fd takes no lock, so it
+ * never stands in their way. A --link whose current target is a tty that a
+ * host holds locked is a live session: it is not taken over.
  */
 #include "shell.h"
 
@@ -24,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -91,6 +98,7 @@ bool sim_pty_refresh_rate(struct sim_pty *p) {
 
 ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap) {
   size_t got = 0;
+  p->read_full = false;
   while (got < cap) {
     size_t want = cap - got;
     uint8_t hdr = 0; /* TIOCPKT_DATA */
@@ -127,7 +135,8 @@ ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap) {
     got += (size_t)n;
     /* A read short of both our request and a full n_tty buffer (4 KiB)
      * emptied what was pending: no point asking again now. */
-    if ((size_t)n < want && n < 4095)
+    p->read_full = (size_t)n == want || n >= 4095;
+    if (!p->read_full)
       break;
   }
   return (ssize_t)got;
@@ -143,6 +152,17 @@ static int sim_pty_make_link(const char *link, const char *target, char *err,
       snprintf(err, errcap, "--link %s: exists and is not a symlink; refusing "
                "to replace it", link);
       return -1;
+    }
+    int held = open(link, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (held >= 0) {
+      bool busy = isatty(held) && flock(held, LOCK_EX | LOCK_NB) != 0 &&
+                  errno == EWOULDBLOCK;
+      close(held);
+      if (busy) {
+        snprintf(err, errcap, "--link %s: points at a port a host holds "
+                 "locked (a live session); refusing to take it over", link);
+        return -1;
+      }
     }
     if (unlink(link) != 0) {
       snprintf(err, errcap, "--link %s: cannot remove old link: %s", link,

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -43,6 +44,7 @@ struct sim_serve {
   uv_timer_t pace;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_signal_t sighup;
   int poll_events;   /* events the poll handle is started with, 0 = stopped */
   bool hup_backoff;  /* the master hung up; polling paused until `pace` */
   struct sim_txq *q;
@@ -79,8 +81,9 @@ static void sim_serve_bucket_fill(struct sim_serve *s, struct sim_bucket *b,
     b->tokens = burst;
 }
 
-/* Tokens worth a wake-up: 1 ms of line time (at least 1 byte), so a paced
- * transfer moves in ms-sized reads instead of spinning byte by byte. */
+/* Tokens worth a wake-up while the host streams: 1 ms of line time (at
+ * least 1 byte), so a paced transfer moves in ms-sized reads instead of
+ * spinning a few bytes at a time. */
 static double sim_serve_min_tokens(const struct sim_serve *s) {
   double ms = sim_serve_rate(s) / 1000.0;
   return ms < 1 ? 1 : ms;
@@ -90,6 +93,15 @@ static void sim_serve_update_poll(struct sim_serve *s);
 static void sim_serve_arm_deadline(struct sim_serve *s);
 
 void sim_txq_push(struct sim_txq *q, const uint8_t *buf, size_t len) {
+  size_t cap = q->flow ? SIM_TXQ_HARD : SIM_TXQ_FIFO;
+  if (q->queued >= cap) {
+    q->dropped += len;
+    return;
+  }
+  if (len > cap - q->queued) {
+    q->dropped += len - (cap - q->queued);
+    len = cap - q->queued;
+  }
   if (len == 0)
     return;
   struct sim_txq_chunk *c = malloc(sizeof *c + len);
@@ -171,6 +183,10 @@ static void sim_serve_host_rate(struct sim_serve *s) {
   struct sim_pty *p = s->cfg->pty;
   sim_pty_refresh_rate(p);
   sim_modem_set_host_rate(s->cfg->modem, p->host_in, p->host_out);
+  /* Flow control too: with CRTSCTS a full FIFO blocks the modem. */
+  struct termios tio;
+  if (p->master >= 0 && tcgetattr(p->master, &tio) == 0)
+    s->q->flow = (tio.c_cflag & CRTSCTS) != 0;
 }
 
 /* Read what the host sent, as much as pacing allows, in as few reads as the
@@ -195,8 +211,10 @@ static void sim_serve_read(struct sim_serve *s) {
       sim_serve_host_rate(s);
     ssize_t n = sim_pty_read(p, s->rbuf, cap);
     if (sim_serve_paced(s))
-      /* All the tokens allowed went: more is probably waiting. */
-      s->rd.busy = n > 0 && (size_t)n == cap;
+      /* All the tokens allowed went, or the host filled the pty: it is
+       * streaming, and time the loop spends late is still line time. A
+       * short read (a request, a frame's tail) leaves the line idle. */
+      s->rd.busy = n > 0 && p->read_full;
     if (n > 0) {
       if (sim_serve_paced(s))
         s->rd.tokens -= (double)n;
@@ -213,8 +231,20 @@ static void sim_serve_read(struct sim_serve *s) {
   }
 }
 
+/* The shell asked the modem to vanish (a failed save): stop now, write
+ * nothing more. */
+static bool sim_serve_halted(struct sim_serve *s) {
+  if (!s->cfg->halt || !*s->cfg->halt)
+    return false;
+  s->exit_code = SIM_EXIT_PERSIST;
+  uv_stop(&s->loop);
+  return true;
+}
+
 static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
   struct sim_serve *s = h->data;
+  if (sim_serve_halted(s))
+    return;
   if (status < 0) {
     s->hup_backoff = true;
   } else {
@@ -223,6 +253,8 @@ static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
     if (events & UV_DISCONNECT)
       s->hup_backoff = true;
   }
+  if (sim_serve_halted(s))
+    return;
   sim_serve_flush_queue(s);
   sim_serve_arm_deadline(s);
   sim_serve_update_poll(s);
@@ -230,11 +262,14 @@ static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
 
 static void sim_serve_deadline_cb(uv_timer_t *t) {
   struct sim_serve *s = t->data;
-  /* Without change reports, what the modem sends now meets the rate the
-   * host has now. */
-  if (s->cfg->pty->rate_poll)
+  /* What the modem sends now meets the rate the host has now. Without
+   * change reports, or when pacing holds reads back (a booting modem's UART
+   * reads nothing, so a report would wait behind it), read it here. */
+  if (s->cfg->pty->rate_poll || sim_serve_paced(s))
     sim_serve_host_rate(s);
   sim_modem_tick(s->cfg->modem, sim_shell_now_us());
+  if (sim_serve_halted(s))
+    return;
   sim_serve_flush_queue(s);
   sim_serve_arm_deadline(s);
   sim_serve_update_poll(s);
@@ -257,12 +292,17 @@ static void sim_serve_update_poll(struct sim_serve *s) {
   int ev = 0;
   bool need_pace = s->hup_backoff;
   if (!s->hup_backoff) {
-    bool rd_ok = true, wr_ok = s->q->head != NULL;
+    /* With flow control a full FIFO blocks the modem: leave the host's
+     * bytes in the pty until the host reads ours. */
+    bool rd_ok = !(s->q->flow && s->q->queued >= SIM_TXQ_FIFO);
+    bool wr_ok = s->q->head != NULL;
     if (sim_serve_paced(s)) {
       uint64_t now = sim_shell_now_us();
       sim_serve_bucket_fill(s, &s->rd, now);
       sim_serve_bucket_fill(s, &s->wr, now);
-      if (s->rd.tokens < sim_serve_min_tokens(s)) {
+      /* Streaming: wait for 1 ms worth. Idle: a request goes through as
+       * soon as its first byte may. */
+      if (s->rd.tokens < (s->rd.busy ? sim_serve_min_tokens(s) : 1)) {
         rd_ok = false;
         need_pace = true;
       }
@@ -324,16 +364,20 @@ int sim_serve(const struct sim_serve_config *cfg, uint64_t t0_us) {
   uv_timer_init(&s.loop, &s.pace);
   uv_signal_init(&s.loop, &s.sigint);
   uv_signal_init(&s.loop, &s.sigterm);
+  uv_signal_init(&s.loop, &s.sighup);
   s.poll.data = s.deadline.data = s.pace.data = &s;
-  s.sigint.data = s.sigterm.data = &s;
+  s.sigint.data = s.sigterm.data = s.sighup.data = &s;
   uv_signal_start(&s.sigint, sim_serve_signal_cb, SIGINT);
   uv_signal_start(&s.sigterm, sim_serve_signal_cb, SIGTERM);
+  /* A closed terminal stops us like Ctrl-C: saved, --link removed. */
+  uv_signal_start(&s.sighup, sim_serve_signal_cb, SIGHUP);
   /* main() blocked them before announcing the pty; a signal that arrived
    * since is delivered now, to the handlers above. */
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 
   /* The host's rate before the modem says anything. */
@@ -344,6 +388,10 @@ int sim_serve(const struct sim_serve_config *cfg, uint64_t t0_us) {
   sim_serve_update_poll(&s);
 
   uv_run(&s.loop, UV_RUN_DEFAULT);
+  /* Closing the signal handles gives the signals back their default
+   * action: hold them from here on, so a second Ctrl-C during the final
+   * save stays pending (the caller keeps them blocked to exit). */
+  sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
   uv_walk(&s.loop, sim_serve_close_cb, NULL);
   uv_run(&s.loop, UV_RUN_DEFAULT);

@@ -19,6 +19,8 @@
 #define SIM_EXIT_RUNTIME 1 /* pty, I/O or event loop failure */
 #define SIM_EXIT_USAGE 2   /* bad command line */
 #define SIM_EXIT_INPUT 3   /* bad state, faults or trace file */
+#define SIM_EXIT_PERSIST 4 /* a save failed: the modem vanished */
+#define SIM_EXIT_BUSY 5    /* the state file is locked by another sqn-sim */
 
 /* The emulator's end of the line: the pty master plus a slave fd we keep
  * open so a host closing and reopening the slave never hangs the master up. */
@@ -34,6 +36,8 @@ struct sim_pty {
   int rate_how;      /* enum sim_rate_how of the last refresh */
   uint32_t host_in;  /* the host's rates (baud) at the last refresh, 0 where */
   uint32_t host_out; /* the termios could not be read */
+  bool read_full;    /* the last sim_pty_read ended on a full read: the host
+                        was streaming and probably has more */
 };
 
 /* openpty, raw slave, owner-only node, non-blocking master, optional
@@ -59,12 +63,26 @@ struct sim_txq_chunk {
   size_t off;
   uint8_t data[];
 };
+/*
+ * The modem's UART transmit side: a small FIFO, as on hardware. Without
+ * flow control, what does not fit because the host does not read is
+ * dropped (counted in `dropped`), like a UART overrun. With flow control
+ * (`flow`, the host set CRTSCTS) the modem blocks instead: the serving
+ * loop stops taking host bytes while the FIFO is full, and only a hard
+ * bound far above any one reply drops anything. Memory stays bounded
+ * whatever the host does.
+ */
+#define SIM_TXQ_FIFO (16u * 1024u)
+#define SIM_TXQ_HARD (256u * 1024u)
 struct sim_txq {
   struct sim_txq_chunk *head;
   struct sim_txq_chunk **tail;
   size_t queued;
+  bool flow;      /* host flow control: block, do not drop */
+  uint64_t dropped;
 };
-/* Copy `len` bytes into the queue (the model's tx callback lands here). */
+/* Copy `len` bytes into the queue (the model's tx callback lands here);
+ * what exceeds the FIFO is dropped (see above). */
 void sim_txq_push(struct sim_txq *q, const uint8_t *buf, size_t len);
 void sim_txq_free(struct sim_txq *q);
 
@@ -73,6 +91,9 @@ struct sim_serve_config {
   struct sim_pty *pty;
   struct sim_txq *txq;
   double time_scale; /* 0: no pacing; > 0: line-rate pacing */
+  /* Set by the shell when the modem must vanish at once (a failed save):
+   * checked after every call into the model; nothing more is written. */
+  const bool *halt;
 };
 
 /* Serve until SIGINT/SIGTERM. Returns a SIM_EXIT_* code. */
@@ -85,5 +106,19 @@ uint64_t sim_shell_now_us(void);
 void sim_trace_write_json(void *file, const struct sim_trace_event *ev);
 /* `sqn-sim --decode TRACE`: print a JSON-lines trace for people. */
 int sim_trace_decode(const char *path, FILE *out);
+/* `sqn-sim --decode TRACE --pcapng FILE` (pcapng.c): any trace format of
+ * sim/tracefile.h as pcapng. Returns a SIM_EXIT_* code. */
+int sim_pcapng_export(const char *trace_path, const char *out_path,
+                      bool reads);
+
+/* `sqn-sim --proxy MODEM_TTY` (proxy.c): forward a pty to a real modem,
+ * with a trace and faults. Returns a SIM_EXIT_* code. */
+struct sim_proxy_config {
+  const char *modem_tty;
+  const char *link;        /* or NULL */
+  const char *faults_path; /* or NULL */
+  const char *trace_path;  /* or NULL */
+};
+int sim_proxy_main(const struct sim_proxy_config *cfg);
 
 #endif /* SIM_SHELL_H */

@@ -26,9 +26,14 @@
 #include "shell.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SIM_TRACE_LINE_MAX (256u * 1024u)
 
 #include "sqnup/crc.h"
 #include "sqnup/stp.h"
@@ -202,23 +207,57 @@ static void sim_trace_print_stp(FILE *out, const uint8_t *raw, size_t n) {
 }
 
 int sim_trace_decode(const char *path, FILE *out) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
+  /* A regular file only (O_NONBLOCK: a FIFO must not block the open). */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+  if (fd < 0) {
     fprintf(stderr, "sqn-sim: %s: %s\n", path, strerror(errno));
     return SIM_EXIT_INPUT;
   }
-  char *line = NULL;
-  size_t cap = 0;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    fprintf(stderr, "sqn-sim: %s: not a regular file\n", path);
+    close(fd);
+    return SIM_EXIT_INPUT;
+  }
+  FILE *f = fdopen(fd, "r");
+  if (!f) {
+    fprintf(stderr, "sqn-sim: %s: %s\n", path, strerror(errno));
+    close(fd);
+    return SIM_EXIT_INPUT;
+  }
+  /* Bounded line reads: a file without newlines (a sparse file, zeros)
+   * must not be read whole into memory. */
+  size_t cap = SIM_TRACE_LINE_MAX + 2;
+  char *line = malloc(cap);
   ssize_t len;
+  if (!line) {
+    fclose(f);
+    return SIM_EXIT_RUNTIME;
+  }
   unsigned long lineno = 0;
   int rc = SIM_EXIT_OK;
   uint8_t *raw = NULL;
   size_t rawcap = 0;
 
-  while ((len = getline(&line, &cap, f)) >= 0) {
+  while (fgets(line, (int)cap, f) != NULL) {
+    len = (ssize_t)strlen(line);
+    if (len == 0) {
+      fprintf(stderr, "sqn-sim: %s:%lu: NUL byte: not a trace file\n", path,
+              lineno + 1);
+      rc = SIM_EXIT_INPUT;
+      break;
+    }
     lineno++;
     if (len <= 1)
       continue;
+    /* The longest event is an 8 KiB frame in hex: a longer line is not a
+     * trace. */
+    if (len > SIM_TRACE_LINE_MAX && line[len - 1] != '\n') {
+      fprintf(stderr, "sqn-sim: %s:%lu: line longer than %u bytes: not a "
+                      "trace event\n", path, lineno, SIM_TRACE_LINE_MAX);
+      rc = SIM_EXIT_INPUT;
+      break;
+    }
     json_error_t jerr;
     json_t *o = json_loads(line, 0, &jerr);
     json_int_t t;
