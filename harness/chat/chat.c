@@ -1023,6 +1023,43 @@ static int harness_op_default(struct harness_run *r,
   return rc;
 }
 
+/* The ops that take a line or two: close, flush, sleep, print, fail and
+ * the reply tests. */
+static int harness_op_simple(struct harness_run *r,
+                             const struct harness_chat_step *st,
+                             struct harness_bytes *a, size_t *pc) {
+  switch (st->op) {
+  case HARNESS_CHAT_OP_CLOSE:
+    harness_port_close(&r->port);
+    break;
+  case HARNESS_CHAT_OP_FLUSH:
+    harness_port_flush(&r->port);
+    break;
+  case HARNESS_CHAT_OP_SLEEP:
+    harness_sleep(r, st->num[0]);
+    break;
+  case HARNESS_CHAT_OP_PRINT:
+    fprintf(r->o->out, "%s\n", (char *)a[0].p);
+    fflush(r->o->out);
+    break;
+  case HARNESS_CHAT_OP_PRINT_REPLY:
+    harness_print_reply(r);
+    break;
+  case HARNESS_CHAT_OP_FAIL:
+    snprintf(r->msg, r->msgcap, "%s", (char *)a[0].p);
+    return HARNESS_CHAT_EXIT_FAIL;
+  case HARNESS_CHAT_OP_IF_CONTAINS:
+  case HARNESS_CHAT_OP_IF_NOT_CONTAINS:
+    if (harness_reply_contains(r, &a[0]) ==
+        (st->op == HARNESS_CHAT_OP_IF_CONTAINS))
+      *pc = st->target;
+    break;
+  default:
+    break;
+  }
+  return HARNESS_CHAT_EXIT_OK;
+}
+
 static int harness_run_step(struct harness_run *r,
                             const struct harness_chat_step *st, size_t *pc) {
   struct harness_bytes a[HARNESS_CHAT_MAX_ARGS];
@@ -1043,10 +1080,14 @@ static int harness_run_step(struct harness_run *r,
     rc = harness_op_open(r, st, a, pc);
     break;
   case HARNESS_CHAT_OP_CLOSE:
-    harness_port_close(&r->port);
-    break;
   case HARNESS_CHAT_OP_FLUSH:
-    harness_port_flush(&r->port);
+  case HARNESS_CHAT_OP_SLEEP:
+  case HARNESS_CHAT_OP_PRINT:
+  case HARNESS_CHAT_OP_PRINT_REPLY:
+  case HARNESS_CHAT_OP_FAIL:
+  case HARNESS_CHAT_OP_IF_CONTAINS:
+  case HARNESS_CHAT_OP_IF_NOT_CONTAINS:
+    rc = harness_op_simple(r, st, a, pc);
     break;
   case HARNESS_CHAT_OP_SEND:
     rc = harness_op_send(r, st, a, pc);
@@ -1065,36 +1106,16 @@ static int harness_run_step(struct harness_run *r,
   case HARNESS_CHAT_OP_EXPECT_NOT_CONTAINS:
     rc = harness_op_expect_contains(r, st, a, pc);
     break;
-  case HARNESS_CHAT_OP_SLEEP:
-    harness_sleep(r, st->num[0]);
-    break;
   case HARNESS_CHAT_OP_LOOP_UNTIL_CONTAINS:
     rc = harness_op_loop_until_contains(r, st, a, pc);
     break;
   case HARNESS_CHAT_OP_STP_PUSH:
     rc = harness_op_stp_push(r, st, a, pc);
     break;
-  case HARNESS_CHAT_OP_PRINT:
-    fprintf(r->o->out, "%s\n", (char *)a[0].p);
-    fflush(r->o->out);
-    break;
-  case HARNESS_CHAT_OP_PRINT_REPLY:
-    harness_print_reply(r);
-    break;
-  case HARNESS_CHAT_OP_FAIL:
-    snprintf(r->msg, r->msgcap, "%s", (char *)a[0].p);
-    rc = HARNESS_CHAT_EXIT_FAIL;
-    break;
   case HARNESS_CHAT_OP_LABEL:
     break;
   case HARNESS_CHAT_OP_GOTO:
     rc = harness_op_goto(r, st, a, pc);
-    break;
-  case HARNESS_CHAT_OP_IF_CONTAINS:
-  case HARNESS_CHAT_OP_IF_NOT_CONTAINS:
-    if (harness_reply_contains(r, &a[0]) ==
-        (st->op == HARNESS_CHAT_OP_IF_CONTAINS))
-      *pc = st->target;
     break;
   case HARNESS_CHAT_OP_IF_SIZE_OVER:
     rc = harness_op_if_size_over(r, st, a, pc);
