@@ -226,17 +226,23 @@ static void mcu_upgrade_case(const char *state, const char *pkg,
   ck_assert_msg(strncmp(t.last_up, "up: SMOD 2 FFF", 14) == 0,
                 "last boot: '%s'", t.last_up);
   ck_assert_int_gt(t.stp_rx, 0);
-  /* The modem saw the rates the firmware's baud divisor set. */
-  ck_assert_msg(strcmp(t.rates, want_rates) == 0,
-                "the modem saw the host at %s baud, want %s", t.rates,
-                want_rates);
+  /* The modem saw the rates the firmware's baud divisor set. QEMU opens
+   * the pty at 115200 before the firmware programs its divisor; whether
+   * the modem samples that opening rate depends on which of the two
+   * processes runs first, so it may or may not lead the list. */
+  const char *seen = t.rates;
+  if (strcmp(seen, want_rates) != 0 && strncmp(seen, "115200,", 7) == 0)
+    seen += 7;
+  ck_assert_msg(strcmp(seen, want_rates) == 0,
+                "the modem saw the host at %s baud, want %s (after QEMU's "
+                "opening 115200, if seen)", t.rates, want_rates);
 }
 
-/* Rates: QEMU opens the pty at 115200 before the firmware programs its
- * divisor; every rate after that is the firmware's. */
+/* Rates: every rate in `want_rates` is one the firmware's divisor set;
+ * QEMU's opening 115200 is skipped if the modem saw it. */
 START_TEST(test_mcu_upgrades_healthy) {
   mcu_upgrade_case("healthy.json", pkg_lr5, default_opts, "monarch1",
-                   "5.2.0.0", "48829", "115200,921600",
+                   "5.2.0.0", "48829", "921600",
                    SQN_MCU_DIR "/upgrade.log");
 }
 END_TEST
@@ -244,7 +250,7 @@ END_TEST
 START_TEST(test_mcu_recovers_interrupted_upgrade) {
   /* The incident's modem: nothing beyond the package. */
   mcu_upgrade_case("interrupted-upgrade.json", pkg_lr5, default_opts,
-                   "monarch1", "5.2.0.0", "48829", "115200,921600", NULL);
+                   "monarch1", "5.2.0.0", "48829", "921600", NULL);
 }
 END_TEST
 
@@ -252,7 +258,7 @@ START_TEST(test_mcu_recovers_gm02s) {
   /* A GM02S answers at 115200: the firmware tries 921600 first (the
    * modem hears noise), then finds it there. */
   mcu_upgrade_case("gm02s-recovery.json", pkg_lr8, default_opts, "gm02s",
-                   "8.2.1.0", "61488", "115200,921600,115200", NULL);
+                   "8.2.1.0", "61488", "921600,115200", NULL);
 }
 END_TEST
 
@@ -273,7 +279,7 @@ START_TEST(test_mcu_ffh_with_updater_recovers) {
                                      SQN_FIXTURES "/packages/updater.elf",
                                      "--timeout-scale", FW_SCALE, NULL};
   mcu_upgrade_case("ffh-only.json", pkg_lr5, opts, "monarch1", "5.2.0.0",
-                   "48829", "115200,921600,115200,921600", NULL);
+                   "48829", "921600,115200,921600", NULL);
 }
 END_TEST
 
