@@ -383,8 +383,22 @@ static void sqn_upd_smod_done(struct sqn_update *u, int smod) {
   }
 }
 
+/* After a switch of boot mode, an ERROR to AT+SMOD? is the recovery
+ * chain's "ERROR to everything" and the push goes on; an OK without a mode
+ * that can be read is no answer at all, and unknown never writes unless
+ * forced. */
 static void sqn_upd_smod_ok(struct sqn_update *u) {
-  sqn_upd_smod_done(u, sqn_upd_parse_smod(&u->at));
+  int smod = sqn_upd_parse_smod(&u->at);
+  if (smod < 0 && !u->cfg.force &&
+      (u->probe_purpose == SQN_UPD_P_RECOVERY ||
+       u->probe_purpose == SQN_UPD_P_UPDATER)) {
+    u->modem.smod = -1;
+    sqn_upd_finish(u, SQN_E_MODEM_STATE_UNKNOWN,
+                   "AT+SMOD? answered OK without a mode that can be read "
+                   "after the switch of boot mode");
+    return;
+  }
+  sqn_upd_smod_done(u, smod);
 }
 
 static void sqn_upd_smod_error(struct sqn_update *u) {
@@ -718,45 +732,46 @@ static void sqn_upd_verify(struct sqn_update *u) {
 
 #define ST(name) [SQN_UPDATE_ST_##name]
 static const struct sqn_upd_step sqn_upd_steps[SQN_UPDATE_ST_COUNT] = {
-    ST(ESC_GUARD) = {NULL, false, NULL, NULL, sqn_upd_esc_guard_done},
+    ST(ESC_GUARD) = {NULL, false, NULL, NULL, sqn_upd_esc_guard_done,
+                     NULL},
     ST(ESC_WAIT) = {NULL, false, sqn_upd_esc_wait_ok, sqn_upd_probe_send,
-                    sqn_upd_probe_send},
+                    sqn_upd_probe_send, NULL},
     ST(PROBE) = {"AT", true, sqn_upd_probe_ok, sqn_upd_probe_error,
-                 sqn_upd_probe_timeout},
+                 sqn_upd_probe_timeout, NULL},
     ST(SMOD) = {"AT+SMOD?", false, sqn_upd_smod_ok, sqn_upd_smod_error,
                 sqn_upd_cmd_silent, sqn_upd_has_smod},
     ST(ATI1) = {"ATI1", false, sqn_upd_ati1_ok, sqn_upd_ati1_done,
                 sqn_upd_cmd_silent, sqn_upd_has_lr},
     ST(SHOWVER) = {"AT!=\"showver\"", false, sqn_upd_showver_ok,
-                   sqn_upd_showver_done, sqn_upd_cmd_silent},
+                   sqn_upd_showver_done, sqn_upd_cmd_silent, NULL},
     ST(STATUS) = {"AT+SMUPGRADE?", false, sqn_upd_status_ok,
                   sqn_upd_status_error, sqn_upd_cmd_silent, sqn_upd_has_status},
     ST(SWBOOT3) = {"AT+SMSWBOOT=3,1", false, sqn_upd_swboot_ok,
-                   sqn_upd_swboot_refused, sqn_upd_swboot_silent},
-    ST(SWBOOT3_PAUSE) = {NULL, false, NULL, NULL, sqn_upd_swboot_second},
+                   sqn_upd_swboot_refused, sqn_upd_swboot_silent, NULL},
+    ST(SWBOOT3_PAUSE) = {NULL, false, NULL, NULL, sqn_upd_swboot_second, NULL},
     ST(SWBOOT30) = {"AT+SMSWBOOT=3,0", false, sqn_upd_swboot0_ok,
-                    sqn_upd_swboot0_refused, sqn_upd_swboot0_silent},
+                    sqn_upd_swboot0_refused, sqn_upd_swboot0_silent, NULL},
     ST(RESET) = {"AT^RESET", false, sqn_upd_reset_ok, sqn_upd_reset_refused,
-                 sqn_upd_reset_silent},
-    ST(REBOOT_WAIT) = {NULL, false, NULL, NULL, sqn_upd_reboot_wait_done},
+                 sqn_upd_reset_silent, NULL},
+    ST(REBOOT_WAIT) = {NULL, false, NULL, NULL, sqn_upd_reboot_wait_done, NULL},
     ST(IPR) = {"AT+IPR=921600", false, sqn_upd_ipr_ok, sqn_upd_ipr_error,
-               sqn_upd_ipr_ok},
+               sqn_upd_ipr_ok, NULL},
     ST(STP_CMD) = {"AT+STP", false, sqn_upd_start_elf, sqn_upd_stp_refused,
-                   sqn_upd_stp_silent},
+                   sqn_upd_stp_silent, NULL},
     ST(ATE0) = {"ATE0", false, sqn_upd_ate0_done, sqn_upd_ate0_done,
-                sqn_upd_cmd_silent},
+                sqn_upd_cmd_silent, NULL},
     ST(SMSTPU) = {"AT+SMSTPU=\"ON_THE_FLY\"", false, sqn_upd_start_pkg,
-                  sqn_upd_stp_refused, sqn_upd_stp_silent},
+                  sqn_upd_stp_refused, sqn_upd_stp_silent, NULL},
     ST(STORE_APPLY) = {"AT+SMUPGRADE", false, sqn_upd_store_applying,
-                       sqn_upd_store_refused, sqn_upd_store_silent},
+                       sqn_upd_store_refused, sqn_upd_store_silent, NULL},
     ST(UPG_POLL) = {"AT+SMUPGRADE?", false, sqn_upd_upg_poll_ok,
                     sqn_upd_upg_poll_error, sqn_upd_upg_poll_silent, sqn_upd_has_status},
-    ST(UPG_PAUSE) = {NULL, false, NULL, NULL, sqn_upd_upg_pause_done},
+    ST(UPG_PAUSE) = {NULL, false, NULL, NULL, sqn_upd_upg_pause_done, NULL},
     ST(SWBOOT1) = {"AT+SMSWBOOT=1,1", false, sqn_upd_swboot_ok,
-                   sqn_upd_swboot_refused, sqn_upd_swboot_silent},
-    ST(SWBOOT1_PAUSE) = {NULL, false, NULL, NULL, sqn_upd_swboot_second},
+                   sqn_upd_swboot_refused, sqn_upd_swboot_silent, NULL},
+    ST(SWBOOT1_PAUSE) = {NULL, false, NULL, NULL, sqn_upd_swboot_second, NULL},
     ST(SWBOOT10) = {"AT+SMSWBOOT=1,0", false, sqn_upd_swboot0_ok,
-                    sqn_upd_swboot0_refused, sqn_upd_swboot0_silent},
+                    sqn_upd_swboot0_refused, sqn_upd_swboot0_silent, NULL},
     ST(VERIFY_SMOD) = {"AT+SMOD?", false, sqn_upd_smod_ok, sqn_upd_smod_error,
                        sqn_upd_cmd_silent, sqn_upd_has_smod},
     ST(VERIFY_ATI1) = {"ATI1", false, sqn_upd_verify, sqn_upd_verify,
