@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The duel: libsqnup's updater (sqn_update, its public API only) against
  * the emulated modem (sim_model), on one virtual clock, with the fuzzer in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The fuzzer plays the modem against libsqnup's updater (fuzz_duel.h):
  * every reply's fate, replies and garbage of its own, power cuts, faults.
