@@ -702,15 +702,11 @@ static bool sim_fault_triggered(struct sim_modem *m, struct sim_fault_rt *r,
   }
 }
 
-static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
-                            const struct sim_fault_event *ev,
-                            struct sim_fx *fx)
+/* Faults that only shape this reply (sim_fx): true when f is one. */
+static bool sim_fault_apply_reply(struct sim_modem *m,
+                                  const struct sim_fault *f,
+                                  struct sim_fx *fx)
 {
-  bool at = ev->when == SIM_FAULT_ON_AT;
-  bool stp = ev->when == SIM_FAULT_ON_STP_FRAME ||
-             ev->when == SIM_FAULT_ON_STP_OP ||
-             ev->when == SIM_FAULT_ON_STP_OFFSET ||
-             ev->when == SIM_FAULT_ON_STP_PERCENT;
   switch (f->action) {
   case SIM_FAULT_DO_ERROR:
     fx->reply = SIM_FX_ERROR;
@@ -728,29 +724,6 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
   case SIM_FAULT_DO_SPLIT:
     fx->split = f->count;
     fx->gap_us = sim_scaled(m, f->delay_us);
-    break;
-  case SIM_FAULT_DO_URC:
-    if (at || stp) {
-      if (fx->nurc < 4)
-        fx->urc[fx->nurc++] = f->text;
-    } else {
-      const char *l[1] = {f->text};
-      sim_at_reply_lines(m, l, 1, -1, NULL);
-    }
-    break;
-  case SIM_FAULT_DO_NUL:
-    if (at) {
-      fx->reply = SIM_FX_NUL;
-      fx->nul = f->count ? f->count : 1;
-    } else {
-      uint8_t z[64] = {0};
-      uint32_t n = f->count ? f->count : 1;
-      while (n) {
-        uint32_t k = n < sizeof(z) ? n : (uint32_t)sizeof(z);
-        sim_out(m, z, k, 0);
-        n -= k;
-      }
-    }
     break;
   case SIM_FAULT_DO_CORRUPT_MAGIC:
   case SIM_FAULT_DO_CORRUPT_HCRC:
@@ -770,14 +743,23 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
   case SIM_FAULT_DO_DROP:
     fx->drop = f->count ? f->count : 1;
     break;
-  case SIM_FAULT_DO_GARBLE:
-    m->garble_fault = true;
-    break;
+  default:
+    return false;
+  }
+  return true;
+}
+
+/* Faults that silence, crash, cut or reboot the modem (and end the
+ * exchange): true when f is one. */
+static bool sim_fault_apply_power(struct sim_modem *m,
+                                  const struct sim_fault *f,
+                                  struct sim_fx *fx)
+{
+  switch (f->action) {
   case SIM_FAULT_DO_SILENT:
     m->silent = true;
     m->silent_until =
         f->delay_us ? m->now + sim_scaled(m, f->delay_us) : SIM_NEVER;
-    fx->stop = true;
     break;
   case SIM_FAULT_DO_CRASH: {
     const char *l[1] = {f->text[0] ? f->text : "^EXIT: exception: 7"};
@@ -786,14 +768,12 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     sim_outq_flush(m);
     sim_modem_do_power_cut(m, "crash");
     m->power_on_at = m->now + sim_scaled(m, f->delay_us);
-    fx->stop = true;
     break;
   }
   case SIM_FAULT_DO_POWER_CUT:
     sim_modem_do_power_cut(m, "fault");
     m->power_on_at =
         f->delay_us ? m->now + sim_scaled(m, f->delay_us) : SIM_NEVER;
-    fx->stop = true;
     break;
   case SIM_FAULT_DO_REBOOT:
     sim_volatile_reset(m);
@@ -805,7 +785,71 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     struct sim_event e = {.type = SIM_EVENT_REBOOT};
     sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "reboot in %llu us",
                  (unsigned long long)sim_scaled(m, f->delay_us));
-    fx->stop = true;
+    break;
+  default:
+    return false;
+  }
+  fx->stop = true;
+  return true;
+}
+
+/* NUL bytes: in place of an AT reply, or sent at once. */
+static void sim_fault_apply_nul(struct sim_modem *m, const struct sim_fault *f,
+                                bool at, struct sim_fx *fx)
+{
+  if (at) {
+    fx->reply = SIM_FX_NUL;
+    fx->nul = f->count ? f->count : 1;
+    return;
+  }
+  uint8_t z[64] = {0};
+  uint32_t n = f->count ? f->count : 1;
+  while (n) {
+    uint32_t k = n < sizeof(z) ? n : (uint32_t)sizeof(z);
+    sim_out(m, z, k, 0);
+    n -= k;
+  }
+}
+
+/* Flip one bit of the stored file system (in memory or in its file). */
+static void sim_fault_flip_store(struct sim_modem *m, const struct sim_fault *f)
+{
+  if (m->st.fs_store && m->st.fs_store_len) {
+    m->st.fs_store[f->count % m->st.fs_store_len] ^= 0x01;
+    sim_flash_commit(m, "fs_store bit flip (fault)");
+  } else if (sim_store_present(m) &&
+             m->cfg.store_io->flip(m->cfg.store_io->ctx, m->st.fs_store_file,
+                                   f->count % m->st.fs_store_len) == 0) {
+    sim_flash_commit(m, "fs_store bit flip (fault)");
+  }
+}
+
+static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
+                            const struct sim_fault_event *ev,
+                            struct sim_fx *fx)
+{
+  bool at = ev->when == SIM_FAULT_ON_AT;
+  bool stp = ev->when == SIM_FAULT_ON_STP_FRAME ||
+             ev->when == SIM_FAULT_ON_STP_OP ||
+             ev->when == SIM_FAULT_ON_STP_OFFSET ||
+             ev->when == SIM_FAULT_ON_STP_PERCENT;
+  if (sim_fault_apply_reply(m, f, fx) || sim_fault_apply_power(m, f, fx))
+    return;
+  switch (f->action) {
+  case SIM_FAULT_DO_URC:
+    if (at || stp) {
+      if (fx->nurc < 4)
+        fx->urc[fx->nurc++] = f->text;
+    } else {
+      const char *l[1] = {f->text};
+      sim_at_reply_lines(m, l, 1, -1, NULL);
+    }
+    break;
+  case SIM_FAULT_DO_NUL:
+    sim_fault_apply_nul(m, f, at, fx);
+    break;
+  case SIM_FAULT_DO_GARBLE:
+    m->garble_fault = true;
     break;
   case SIM_FAULT_DO_ECHO_ON:
     m->echo = true;
@@ -830,14 +874,7 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     m->uart_reset_armed = f->count ? f->count : 115200;
     break;
   case SIM_FAULT_DO_FLIP_STORE:
-    if (m->st.fs_store && m->st.fs_store_len) {
-      m->st.fs_store[f->count % m->st.fs_store_len] ^= 0x01;
-      sim_flash_commit(m, "fs_store bit flip (fault)");
-    } else if (sim_store_present(m) &&
-               m->cfg.store_io->flip(m->cfg.store_io->ctx, m->st.fs_store_file,
-                                     f->count % m->st.fs_store_len) == 0) {
-      sim_flash_commit(m, "fs_store bit flip (fault)");
-    }
+    sim_fault_flip_store(m, f);
     break;
   default:
     break;

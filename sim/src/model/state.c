@@ -349,15 +349,13 @@ static int sim_state_lookup(const char *const *names, size_t n,
   return -1;
 }
 
-static int sim_state_parse(struct sim_state *st, json_t *root, char *err,
-                           size_t errcap)
+/* profile and boot_select: words from fixed lists. */
+static int sim_state_parse_words(struct sim_state *st, json_t *root,
+                                 char *err, size_t errcap)
 {
   char word[16];
-  uint64_t n = 0;
   int idx;
 
-  if (!json_is_object(root))
-    return SIM_ERR("top level: expected an object");
   if (sim_state_get_string(root, "profile", "", word, sizeof(word), false,
                            err, errcap))
     return -1;
@@ -373,6 +371,67 @@ static int sim_state_parse(struct sim_state *st, json_t *root, char *err,
     return SIM_ERR("boot_select: \"%s\" is not FFH, FFF, UPDATER or RECOVERY",
                    word);
   st->boot_select = (enum sim_boot)idx;
+  return 0;
+}
+
+/* The optional fs_store object: a named file or base64 bytes. */
+static int sim_state_parse_fs(struct sim_state *st, json_t *fs, char *err,
+                              size_t errcap)
+{
+  uint64_t n = 0;
+  const char *b64;
+  size_t bad = 0;
+  if (!json_is_object(fs))
+    return SIM_ERR("fs_store: expected null or an object");
+  if (sim_state_get_uint(fs, "length", "fs_store.", SIM_FS_STORE_MAX, &n,
+                         false, err, errcap))
+    return -1;
+  json_t *file = json_object_get(fs, "file");
+  if (file) {
+    const char *name = json_string_value(file);
+    if (!name || !name[0] || strchr(name, '/') ||
+        strlen(name) >= sizeof(st->fs_store_file) || !strcmp(name, ".") ||
+        !strcmp(name, ".."))
+      return SIM_ERR("fs_store.file: expected a file name (no '/', at "
+                     "most %zu characters)",
+                     sizeof(st->fs_store_file) - 1);
+    if (n) {
+      snprintf(st->fs_store_file, sizeof(st->fs_store_file), "%s", name);
+      st->fs_store_len = (uint32_t)n;
+    }
+    return 0;
+  }
+  json_t *data = json_object_get(fs, "base64");
+  if (!json_is_string(data))
+    return SIM_ERR("fs_store.base64: expected a string");
+  b64 = json_string_value(data);
+  if (n) {
+    st->fs_store = malloc(n);
+    if (!st->fs_store)
+      return SIM_ERR("fs_store: out of memory");
+    long got = sim_b64_decode(b64, st->fs_store, n, &bad);
+    if (got < 0)
+      return SIM_ERR("fs_store.base64: bad base64 or too long at "
+                     "character %zu",
+                     bad);
+    if ((uint64_t)got != n)
+      return SIM_ERR("fs_store.base64: decodes to %ld bytes, length says "
+                     "%llu",
+                     got, (unsigned long long)n);
+    st->fs_store_len = (uint32_t)n;
+  }
+  return 0;
+}
+
+static int sim_state_parse(struct sim_state *st, json_t *root, char *err,
+                           size_t errcap)
+{
+  uint64_t n = 0;
+
+  if (!json_is_object(root))
+    return SIM_ERR("top level: expected an object");
+  if (sim_state_parse_words(st, root, err, errcap))
+    return -1;
   if (sim_state_get_image(root, "fff", &st->fff, true, err, errcap) ||
       sim_state_get_image(root, "updater", &st->updater, false, err, errcap) ||
       sim_state_get_image(root, "bootrom", &st->bootrom, false, err, errcap))
@@ -405,49 +464,8 @@ static int sim_state_parse(struct sim_state *st, json_t *root, char *err,
   st->part2_pending = p2 && json_is_true(p2);
 
   json_t *fs = json_object_get(root, "fs_store");
-  if (fs && !json_is_null(fs)) {
-    const char *b64;
-    size_t bad = 0;
-    if (!json_is_object(fs))
-      return SIM_ERR("fs_store: expected null or an object");
-    if (sim_state_get_uint(fs, "length", "fs_store.", SIM_FS_STORE_MAX, &n,
-                           false, err, errcap))
-      return -1;
-    json_t *file = json_object_get(fs, "file");
-    if (file) {
-      const char *name = json_string_value(file);
-      if (!name || !name[0] || strchr(name, '/') ||
-          strlen(name) >= sizeof(st->fs_store_file) || !strcmp(name, ".") ||
-          !strcmp(name, ".."))
-        return SIM_ERR("fs_store.file: expected a file name (no '/', at "
-                       "most %zu characters)",
-                       sizeof(st->fs_store_file) - 1);
-      if (n) {
-        snprintf(st->fs_store_file, sizeof(st->fs_store_file), "%s", name);
-        st->fs_store_len = (uint32_t)n;
-      }
-      return 0;
-    }
-    json_t *data = json_object_get(fs, "base64");
-    if (!json_is_string(data))
-      return SIM_ERR("fs_store.base64: expected a string");
-    b64 = json_string_value(data);
-    if (n) {
-      st->fs_store = malloc(n);
-      if (!st->fs_store)
-        return SIM_ERR("fs_store: out of memory");
-      long got = sim_b64_decode(b64, st->fs_store, n, &bad);
-      if (got < 0)
-        return SIM_ERR("fs_store.base64: bad base64 or too long at "
-                       "character %zu",
-                       bad);
-      if ((uint64_t)got != n)
-        return SIM_ERR("fs_store.base64: decodes to %ld bytes, length says "
-                       "%llu",
-                       got, (unsigned long long)n);
-      st->fs_store_len = (uint32_t)n;
-    }
-  }
+  if (fs && !json_is_null(fs))
+    return sim_state_parse_fs(st, fs, err, errcap);
   return 0;
 }
 

@@ -363,11 +363,42 @@ static int sim_check_link(const char *link) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  if (sqn_tool_wants_version(argc, argv)) {
-    sqn_tool_print_version(stdout, "sqn-sim");
-    return 0;
+/* What the command line asked for. */
+struct sim_args {
+  const char *state_path, *profile_arg, *link;
+  const char *trace_path, *faults_path, *decode;
+  const char *pcapng, *proxy;
+  enum sim_profile profile;
+  double scale;
+  bool show, json, reads;
+};
+
+static int sim_arg_profile(struct sim_args *a, const char *v) {
+  a->profile_arg = v;
+  if (strcmp(v, "monarch1") == 0)
+    a->profile = SIM_PROFILE_MONARCH1;
+  else if (strcmp(v, "gm02s") == 0)
+    a->profile = SIM_PROFILE_GM02S;
+  else {
+    fprintf(stderr, "sqn-sim: --profile %s: expected monarch1 or gm02s\n", v);
+    return -1;
   }
+  return 0;
+}
+
+static int sim_arg_scale(struct sim_args *a, const char *v) {
+  char *end;
+  errno = 0;
+  a->scale = strtod(v, &end);
+  if (errno || end == v || *end || !(a->scale >= 0) || a->scale > 1e6) {
+    fprintf(stderr, "sqn-sim: --time-scale %s: expected a number >= 0\n", v);
+    return -1;
+  }
+  return 0;
+}
+
+/* Parse the options: -1 to go on, else the exit code. */
+static int sim_parse_args(int argc, char **argv, struct sim_args *a) {
   enum { OPT_STATE = 256, OPT_PROFILE, OPT_LINK, OPT_SCALE, OPT_TRACE,
          OPT_FAULTS, OPT_SHOW, OPT_JSON, OPT_DECODE, OPT_HELP, OPT_PCAPNG, OPT_PROXY, OPT_READS };
   static const struct option opts[] = {
@@ -385,49 +416,28 @@ int main(int argc, char **argv) {
       {"reads", no_argument, NULL, OPT_READS},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
-  const char *state_path = NULL, *profile_arg = NULL, *link = NULL;
-  const char *trace_path = NULL, *faults_path = NULL, *decode = NULL;
-  const char *pcapng = NULL, *proxy = NULL;
-  enum sim_profile profile = SIM_PROFILE_MONARCH1;
-  double scale = 1.0;
-  bool show = false, json = false, reads = false;
   int c;
 
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
-    case OPT_STATE: state_path = optarg; break;
+    case OPT_STATE: a->state_path = optarg; break;
     case OPT_PROFILE:
-      profile_arg = optarg;
-      if (strcmp(optarg, "monarch1") == 0)
-        profile = SIM_PROFILE_MONARCH1;
-      else if (strcmp(optarg, "gm02s") == 0)
-        profile = SIM_PROFILE_GM02S;
-      else {
-        fprintf(stderr, "sqn-sim: --profile %s: expected monarch1 or gm02s\n",
-                optarg);
+      if (sim_arg_profile(a, optarg) != 0)
         return SIM_EXIT_USAGE;
-      }
       break;
-    case OPT_LINK: link = optarg; break;
-    case OPT_SCALE: {
-      char *end;
-      errno = 0;
-      scale = strtod(optarg, &end);
-      if (errno || end == optarg || *end || !(scale >= 0) || scale > 1e6) {
-        fprintf(stderr, "sqn-sim: --time-scale %s: expected a number >= 0\n",
-                optarg);
+    case OPT_LINK: a->link = optarg; break;
+    case OPT_SCALE:
+      if (sim_arg_scale(a, optarg) != 0)
         return SIM_EXIT_USAGE;
-      }
       break;
-    }
-    case OPT_TRACE: trace_path = optarg; break;
-    case OPT_FAULTS: faults_path = optarg; break;
-    case OPT_SHOW: show = true; break;
-    case OPT_JSON: json = true; break;
-    case OPT_DECODE: decode = optarg; break;
-    case OPT_PCAPNG: pcapng = optarg; break;
-    case OPT_PROXY: proxy = optarg; break;
-    case OPT_READS: reads = true; break;
+    case OPT_TRACE: a->trace_path = optarg; break;
+    case OPT_FAULTS: a->faults_path = optarg; break;
+    case OPT_SHOW: a->show = true; break;
+    case OPT_JSON: a->json = true; break;
+    case OPT_DECODE: a->decode = optarg; break;
+    case OPT_PCAPNG: a->pcapng = optarg; break;
+    case OPT_PROXY: a->proxy = optarg; break;
+    case OPT_READS: a->reads = true; break;
     case 'h':
     case OPT_HELP: fputs(sim_usage, stdout); return SIM_EXIT_OK;
     default: fputs(sim_usage, stderr); return SIM_EXIT_USAGE;
@@ -438,52 +448,191 @@ int main(int argc, char **argv) {
             sim_usage);
     return SIM_EXIT_USAGE;
   }
-  if (reads && !pcapng) {
+  return -1;
+}
+
+/* The modes that serve no modem (--decode, --proxy, --show) and the option
+ * combinations each needs: -1 to go on and serve, else the exit code. */
+static int sim_other_modes(const struct sim_args *a) {
+  if (a->reads && !a->pcapng) {
     fprintf(stderr, "sqn-sim: --reads goes with --pcapng\n");
     return SIM_EXIT_USAGE;
   }
-  if (pcapng && !decode) {
+  if (a->pcapng && !a->decode) {
     fprintf(stderr, "sqn-sim: --pcapng goes with --decode TRACE\n");
     return SIM_EXIT_USAGE;
   }
-  if (decode)
-    return pcapng ? sim_pcapng_export(decode, pcapng, reads)
-                  : sim_trace_decode(decode, stdout);
-  if (proxy) {
-    if (state_path || show || profile_arg) {
+  if (a->decode)
+    return a->pcapng ? sim_pcapng_export(a->decode, a->pcapng, a->reads)
+                     : sim_trace_decode(a->decode, stdout);
+  if (a->proxy) {
+    if (a->state_path || a->show || a->profile_arg) {
       fprintf(stderr, "sqn-sim: --proxy forwards to a real modem: no --state, "
                       "--profile or --show\n");
       return SIM_EXIT_USAGE;
     }
-    if (link && sim_check_link(link) != 0)
+    if (a->link && sim_check_link(a->link) != 0)
       return SIM_EXIT_RUNTIME;
-    struct sim_proxy_config pc = {proxy, link, faults_path, trace_path};
+    struct sim_proxy_config pc = {a->proxy, a->link, a->faults_path,
+                                  a->trace_path};
     signal(SIGPIPE, SIG_IGN);
     return sim_proxy_main(&pc);
   }
-  if (!state_path) {
+  if (!a->state_path) {
     fprintf(stderr, "sqn-sim: --state FILE is required\n%s", sim_usage);
     return SIM_EXIT_USAGE;
   }
-  if (json && !show) {
+  if (a->json && !a->show) {
     fprintf(stderr, "sqn-sim: --json goes with --show\n");
     return SIM_EXIT_USAGE;
   }
-  if (show)
-    return sim_show(state_path, json);
+  if (a->show)
+    return sim_show(a->state_path, a->json);
+  return -1;
+}
 
+/* Load the --faults file into *faults: 0, or the exit code (reported). */
+static int sim_load_faults(const char *path, struct sim_fault **faults,
+                           int *nfaults) {
+  char err[512];
+  *faults = calloc(SIM_MAX_FAULTS, sizeof **faults);
+  if (!*faults) {
+    fprintf(stderr, "sqn-sim: out of memory\n");
+    return SIM_EXIT_RUNTIME;
+  }
+  *nfaults = sim_faults_load_yaml(path, *faults, SIM_MAX_FAULTS, err,
+                                  sizeof err);
+  if (*nfaults < 0) {
+    fprintf(stderr, "sqn-sim: %s\n", err);
+    return SIM_EXIT_INPUT;
+  }
+  return 0;
+}
+
+/* Create the modem on the open pty, serve it until stopped, save its
+ * state. *served tells the state file is the modem's now. */
+static int sim_serve_modem(struct sim_shell *sh, struct sim_state *st,
+                           struct sim_pty *pty, const struct sim_args *a,
+                           const struct sim_fault *faults, int nfaults,
+                           const sigset_t *stop_signals, bool *served) {
+  char err[512];
+  int rc = SIM_EXIT_RUNTIME;
+  sh->t0_us = sim_shell_now_us();
+  struct sim_modem_config mc = {
+      .profile = st->profile,
+      .state = st,
+      .time_scale = a->scale,
+      .tx = sim_shell_tx,
+      .persist = sim_shell_persist,
+      .trace = sim_shell_trace,
+      .user = sh,
+      .store_io = &sh->store.io,
+  };
+  struct sim_modem *m = sim_modem_new(&mc, sh->t0_us);
+  if (!m) {
+    fprintf(stderr, "sqn-sim: cannot create the modem model\n");
+    return rc;
+  }
+  for (int i = 0; i < nfaults; i++) {
+    if (sim_modem_add_fault(m, &faults[i]) != 0) {
+      fprintf(stderr, "sqn-sim: %s: fault table full at fault %d (%s)\n",
+              a->faults_path, i + 1, faults[i].name);
+      sim_modem_free(m);
+      return SIM_EXIT_INPUT;
+    }
+  }
+
+  /* Before any host knows the pty, its line is set up for the modem's
+   * rate: a host that never sets one, or opens late, meets a matching line. */
+  sim_pty_set_initial_rate(pty, sim_modem_uart_baud(m));
+
+  /* A tool that reads this line may signal us at once: SIGINT/SIGTERM are
+   * blocked (above) until sim_serve() has its handlers installed. */
+  /* The contract other tools rely on: this is the first line, flushed. */
+  printf("pty: %s\n", pty->name);
+  fflush(stdout);
+
+  struct sim_serve_config sc = {.modem = m,
+                                .pty = pty,
+                                .txq = &sh->txq,
+                                .time_scale = a->scale,
+                                .halt = &sh->halted};
+  rc = sim_serve(&sc, sh->t0_us);
+  /* From here to exit nothing may tear the shutdown: a second Ctrl-C or a
+   * SIGTERM stays pending (and dies with the process) while we save and
+   * remove the --link. */
+  sigprocmask(SIG_BLOCK, stop_signals, NULL);
+
+  if (sh->halted) {
+    /* The modem vanished: no last save (the file keeps the flash as last
+     * persisted), and the pty goes away at once. */
+    rc = SIM_EXIT_PERSIST;
+  } else if (sim_state_save_locked(sh->state_path, sim_modem_state(m),
+                                   &sh->lock_fd, err, sizeof err) != 0) {
+    /* Every flash change is saved when it happens; this one only makes the
+     * file current once more. */
+    sim_shell_err("saving", sh->state_path, err);
+    rc = SIM_EXIT_PERSIST;
+  } else {
+    sim_store_files_saved(&sh->store, sim_modem_state(m));
+  }
+  *served = true; /* the state file is the modem's now */
+  sim_modem_free(m);
+  return rc;
+}
+
+/* Open the state's side files, the trace and the pty, then serve. */
+static int sim_open_and_serve(struct sim_shell *sh, struct sim_state *st,
+                              const struct sim_args *a,
+                              const struct sim_fault *faults, int nfaults,
+                              const sigset_t *stop_signals, bool *served) {
+  char err[512];
+  int rc = SIM_EXIT_RUNTIME;
+  struct sim_pty pty;
+  if (sim_check_outputs(a->state_path, a->faults_path, a->trace_path,
+                        a->link) != 0)
+    return SIM_EXIT_USAGE;
+  /* Ours now: temp files of an earlier emulator killed mid-save go. */
+  (void)sim_state_clean_temps(a->state_path, err, sizeof err);
+  {
+    /* The store's files live beside the file a symlinked --state names. */
+    char real[4096];
+    if (sim_state_resolve(a->state_path, real, sizeof real, err, sizeof err) ||
+        sim_store_files_init(&sh->store, real, st, err, sizeof err) != 0) {
+      fprintf(stderr, "sqn-sim: %s\n", err);
+      return SIM_EXIT_INPUT;
+    }
+  }
+  if (a->trace_path) {
+    sh->trace = fopen(a->trace_path, "w");
+    if (!sh->trace) {
+      fprintf(stderr, "sqn-sim: --trace %s: %s\n", a->trace_path,
+              strerror(errno));
+      return rc;
+    }
+  }
+  if (sim_pty_open(&pty, a->link, err, sizeof err) != 0) {
+    fprintf(stderr, "sqn-sim: %s\n", err);
+    return rc;
+  }
+  rc = sim_serve_modem(sh, st, &pty, a, faults, nfaults, stop_signals,
+                       served);
+  sim_pty_close(&pty);
+  return rc;
+}
+
+/* Serve the modem of --state on a pty until stopped. */
+static int sim_run(const struct sim_args *a) {
   int rc = SIM_EXIT_RUNTIME;
   char err[512];
   struct sim_shell sh;
   struct sim_state st;
   struct sim_fault *faults = NULL;
   int nfaults = 0;
-  struct sim_pty pty;
-  struct sim_modem *m;
-  bool created = false;
+  bool created = false, served = false;
 
   memset(&sh, 0, sizeof sh);
-  sh.state_path = state_path;
+  sh.state_path = a->state_path;
   sh.lock_fd = -1;
   sh.store.fd = -1;
   signal(SIGPIPE, SIG_IGN);
@@ -503,135 +652,33 @@ int main(int argc, char **argv) {
   sigaddset(&stop_signals, SIGHUP);
   sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
-  if (faults_path) {
-    faults = calloc(SIM_MAX_FAULTS, sizeof *faults);
-    if (!faults) {
-      fprintf(stderr, "sqn-sim: out of memory\n");
-      return SIM_EXIT_RUNTIME;
-    }
-    nfaults = sim_faults_load_yaml(faults_path, faults, SIM_MAX_FAULTS, err,
-                                   sizeof err);
-    if (nfaults < 0) {
-      fprintf(stderr, "sqn-sim: %s\n", err);
-      rc = SIM_EXIT_INPUT;
+  if (a->faults_path) {
+    rc = sim_load_faults(a->faults_path, &faults, &nfaults);
+    if (rc != 0)
       goto out_free_faults;
-    }
   }
-  if (link && sim_check_link(link) != 0) {
+  if (a->link && sim_check_link(a->link) != 0) {
     rc = SIM_EXIT_RUNTIME;
     goto out_free_faults;
   }
-  rc = sim_load_or_create(&sh, state_path, profile_arg, profile, &st,
+  rc = sim_load_or_create(&sh, a->state_path, a->profile_arg, a->profile, &st,
                           &created);
   if (rc != 0)
     goto out_unlock;
-  rc = SIM_EXIT_RUNTIME;
-  if (sim_check_outputs(state_path, faults_path, trace_path, link) != 0) {
-    rc = SIM_EXIT_USAGE;
-    goto out_release_state;
-  }
-  /* Ours now: temp files of an earlier emulator killed mid-save go. */
-  (void)sim_state_clean_temps(state_path, err, sizeof err);
-  {
-    /* The store's files live beside the file a symlinked --state names. */
-    char real[4096];
-    if (sim_state_resolve(state_path, real, sizeof real, err, sizeof err) ||
-        sim_store_files_init(&sh.store, real, &st, err, sizeof err) != 0) {
-      fprintf(stderr, "sqn-sim: %s\n", err);
-      rc = SIM_EXIT_INPUT;
-      goto out_release_state;
-    }
-  }
-  if (trace_path) {
-    sh.trace = fopen(trace_path, "w");
-    if (!sh.trace) {
-      fprintf(stderr, "sqn-sim: --trace %s: %s\n", trace_path,
-              strerror(errno));
-      goto out_release_state;
-    }
-  }
-  if (sim_pty_open(&pty, link, err, sizeof err) != 0) {
-    fprintf(stderr, "sqn-sim: %s\n", err);
-    goto out_close_trace;
-  }
-
-  sh.t0_us = sim_shell_now_us();
-  struct sim_modem_config mc = {
-      .profile = st.profile,
-      .state = &st,
-      .time_scale = scale,
-      .tx = sim_shell_tx,
-      .persist = sim_shell_persist,
-      .trace = sim_shell_trace,
-      .user = &sh,
-      .store_io = &sh.store.io,
-  };
-  m = sim_modem_new(&mc, sh.t0_us);
-  if (!m) {
-    fprintf(stderr, "sqn-sim: cannot create the modem model\n");
-    goto out_close_pty;
-  }
-  for (int i = 0; i < nfaults; i++) {
-    if (sim_modem_add_fault(m, &faults[i]) != 0) {
-      fprintf(stderr, "sqn-sim: %s: fault table full at fault %d (%s)\n",
-              faults_path, i + 1, faults[i].name);
-      rc = SIM_EXIT_INPUT;
-      goto out_free_modem;
-    }
-  }
-
-  /* Before any host knows the pty, its line is set up for the modem's
-   * rate: a host that never sets one, or opens late, meets a matching line. */
-  sim_pty_set_initial_rate(&pty, sim_modem_uart_baud(m));
-
-  /* A tool that reads this line may signal us at once: SIGINT/SIGTERM are
-   * blocked (above) until sim_serve() has its handlers installed. */
-  /* The contract other tools rely on: this is the first line, flushed. */
-  printf("pty: %s\n", pty.name);
-  fflush(stdout);
-
-  struct sim_serve_config sc = {.modem = m,
-                                .pty = &pty,
-                                .txq = &sh.txq,
-                                .time_scale = scale,
-                                .halt = &sh.halted};
-  rc = sim_serve(&sc, sh.t0_us);
-  /* From here to exit nothing may tear the shutdown: a second Ctrl-C or a
-   * SIGTERM stays pending (and dies with the process) while we save and
-   * remove the --link. */
-  sigprocmask(SIG_BLOCK, &stop_signals, NULL);
-
-  if (sh.halted) {
-    /* The modem vanished: no last save (the file keeps the flash as last
-     * persisted), and the pty goes away at once. */
-    rc = SIM_EXIT_PERSIST;
-  } else if (sim_state_save_locked(state_path, sim_modem_state(m),
-                                   &sh.lock_fd, err, sizeof err) != 0) {
-    /* Every flash change is saved when it happens; this one only makes the
-     * file current once more. */
-    sim_shell_err("saving", state_path, err);
-    rc = SIM_EXIT_PERSIST;
-  } else {
-    sim_store_files_saved(&sh.store, sim_modem_state(m));
-  }
-  created = false; /* served: the state file is the modem's now */
-
-out_free_modem:
-  sim_modem_free(m);
-out_close_pty:
-  sim_pty_close(&pty);
-out_close_trace:
+  rc = sim_open_and_serve(&sh, &st, a, faults, nfaults, &stop_signals,
+                          &served);
+  if (served)
+    created = false; /* served: the state file is the modem's now */
   if (sh.trace)
     fclose(sh.trace);
-out_release_state:
   sim_state_release(&st);
   /* A startup error after we created a factory-new state file: take it
    * back, so a failed start leaves nothing behind. */
   if (created) {
     char real[4096];
-    if (sim_state_resolve(state_path, real, sizeof real, err, sizeof err) ||
+    if (sim_state_resolve(a->state_path, real, sizeof real, err, sizeof err) ||
         unlink(real) != 0)
-      fprintf(stderr, "sqn-sim: removing %s: %s\n", state_path,
+      fprintf(stderr, "sqn-sim: removing %s: %s\n", a->state_path,
               strerror(errno));
   }
 out_unlock:
@@ -642,4 +689,19 @@ out_free_faults:
   sim_txq_free(&sh.txq);
   sim_store_files_free(&sh.store);
   return rc;
+}
+
+int main(int argc, char **argv) {
+  if (sqn_tool_wants_version(argc, argv)) {
+    sqn_tool_print_version(stdout, "sqn-sim");
+    return 0;
+  }
+  struct sim_args a = {.profile = SIM_PROFILE_MONARCH1, .scale = 1.0};
+  int rc = sim_parse_args(argc, argv, &a);
+  if (rc >= 0)
+    return rc;
+  rc = sim_other_modes(&a);
+  if (rc >= 0)
+    return rc;
+  return sim_run(&a);
 }
