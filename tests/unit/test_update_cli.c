@@ -427,6 +427,72 @@ START_TEST(test_update_cli_two_updaters_one_runs) {
 }
 END_TEST
 
+/* --skip-if-current: a modem that already runs the package's version and
+ * build is left alone (exit 0, the emulator's trace shows no STP session),
+ * and every output path says so; without the flag the same-version reflash
+ * is announced. */
+START_TEST(test_update_cli_skip_if_current_writes_nothing) {
+  char state[256], current[256], pty[512], trace[300];
+  pid_t sim;
+  int fd, rc;
+  size_t len;
+  uint8_t *b;
+  snprintf(state, sizeof state, "%s/modem.json", tmpdir);
+  snprintf(current, sizeof current, "%s/current.json", tmpdir);
+  snprintf(trace, sizeof trace, "%s/trace.jsonl", tmpdir);
+  /* A modem on the package's version: upgrade one first. */
+  if (!start_sim(SQN_FIXTURES "/states/healthy.json", pty, sizeof pty, &sim,
+                 &fd))
+    return;
+  const char *up[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                      "0.05", PKG, NULL};
+  rc = run(up);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+  b = sqn_read_file(state, &len);
+  ck_assert_ptr_nonnull(b);
+  write_file(current, b, len);
+  free(b);
+  /* plain and --json, each against a fresh emulator with a trace */
+  for (int json = 0; json < 2; json++) {
+    unlink(trace);
+    sim_trace = trace;
+    bool ok = start_sim(current, pty, sizeof pty, &sim, &fd);
+    sim_trace = NULL;
+    ck_assert(ok);
+    const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                          "0.05", "--skip-if-current",
+                          json ? "--json" : PKG, json ? PKG : NULL, NULL};
+    rc = run(argv);
+    stop_sim(sim, fd);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "already runs LR5.2.0.0-48829") &&
+                      strstr(out, "nothing written"),
+                  "%s", out);
+    if (json)
+      ck_assert_msg(strstr(out, "\"event\":\"DONE\",\"phase\"") ||
+                        strstr(out, "\"event\":\"DONE\""),
+                    "%s", out);
+    char *t = (char *)sqn_read_file(trace, &len);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_msg(strstr(t, "\"kind\":\"at<\""), "no AT at all: %s", t);
+    ck_assert_msg(!strstr(t, "\"kind\":\"stp<\""),
+                  "an STP session was opened: %s", t);
+    ck_assert_msg(!strstr(t, "SMSWBOOT") && !strstr(t, "SMSTPU"),
+                  "the modem was switched or armed: %s", t);
+    free(t);
+  }
+  /* Without the flag: reflashed, and announced. */
+  ck_assert(start_sim(current, pty, sizeof pty, &sim, &fd));
+  rc = run(up);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+  ck_assert_msg(strstr(out, "already runs LR5.2.0.0-48829") &&
+                    strstr(out, "reflashing it"),
+                "%s", out);
+}
+END_TEST
+
 /* Start sqn-sim on a copy of `state_fixture` with --link `link`; wait
  * (bounded) for its pty line. */
 static bool start_sim_link(const char *state_fixture, const char *profile,
@@ -659,6 +725,7 @@ int main(void) {
   tcase_add_test(tc, test_update_cli_json_transfer_phase_is_not_power_safe);
   tcase_add_test(tc, test_update_cli_locked_port_busy_exit_13_nothing_sent);
   tcase_add_test(tc, test_update_cli_two_updaters_one_runs);
+  tcase_add_test(tc, test_update_cli_skip_if_current_writes_nothing);
   tcase_add_test(tc, test_update_cli_journal_refuses_chip_mismatch_in_recovery);
 #ifdef SQN_DUP_BIN
   {

@@ -28,7 +28,7 @@ struct cli {
   const char *port, *package, *updater, *log_path;
   const char *package2; /* part 2 of a two-part package (F20) */
   uint32_t baud;
-  bool rtscts, force, json, info;
+  bool rtscts, force, json, info, skip_if_current;
   enum sqn_update_method method;
   double scale;
   int pkg_fd, elf_fd, pkg2_fd;
@@ -62,7 +62,8 @@ static void sqn_cli_on_signal(int sig) {
 static void sqn_cli_usage(FILE *f) {
   fprintf(f,
           "usage: sqn-update --port PATH [--baud N] [--rtscts] [--updater FILE]\n"
-          "                  [--force] [--method on-the-fly|store] [--timeout-scale X]\n"
+          "                  [--force] [--skip-if-current]\n"
+          "                  [--method on-the-fly|store] [--timeout-scale X]\n"
           "                  [--json] [--log FILE] PACKAGE [PART2]\n"
           "       sqn-update --port PATH [--baud N] [--rtscts] --info\n"
           "\n"
@@ -75,6 +76,9 @@ static void sqn_cli_usage(FILE *f) {
           "  --updater FILE      updater.elf, needed when the modem is in FFH (SMOD 0)\n"
           "  --force             allow a downgrade, another firmware family, or a\n"
           "                      package without bootrom record on a [33080] bootrom\n"
+          "  --skip-if-current   exit 0 without writing when the modem already runs\n"
+          "                      the package's version and build (without it,\n"
+          "                      such a reflash is announced and done)\n"
           "  --method M          on-the-fly (default: flashed as it streams, through\n"
           "                      recovery) or store (kept in the modem's file system,\n"
           "                      then AT+SMUPGRADE; application mode, <= 4 MiB;\n"
@@ -639,6 +643,8 @@ static int sqn_cli_option(struct cli *c, const char *a, const char *v,
     if (end == v || *end || !(c->scale > 0) || c->scale > 1000)
       return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS,
                           "bad --timeout-scale '%s' (a number > 0)", v);
+  } else if (!strcmp(a, "--skip-if-current")) {
+    c->skip_if_current = true;
   } else if (!strcmp(a, "--json")) {
     c->json = true;
   } else if (!strcmp(a, "--log")) {
@@ -773,6 +779,7 @@ static int sqn_cli_run(struct cli *c, struct sqn_update *u, uint8_t *tx,
   cfg.updater_size = c->elf_size;
   cfg.baud = c->baud;
   cfg.force = c->force;
+  cfg.skip_if_current = c->skip_if_current;
   sqn_cli_journal_read(c);
   cfg.journal_family = c->journal_family;
   cfg.method = c->method;
