@@ -633,7 +633,7 @@ START_TEST(test_limits_rss_bounded_with_a_host_that_never_reads) {
   snprintf(state, sizeof state, "%s/s.json", dir);
   snprintf(faults, sizeof faults, "%s/nasty.yaml", dir);
   st_write(faults,
-           "- {name: nul, when: at, match: \"AT*\", do: nul, count: 65536}\n"
+           "- {name: nul, when: at, match: \"AT*\", do: nul, count: 4096}\n"
            "- {name: hold, when: at, match: \"AT*\", do: delay,\n"
            "   delay_us: 604800000000}\n"
            "- {name: split, when: at, match: \"AT*\", do: split, count: 1024,\n"

@@ -852,10 +852,20 @@ void sqn_update_feed(struct sqn_update *u, uint64_t now_ms, const uint8_t *buf,
     buf += n;
     len -= n;
     if (sqn_at_done(&u->at) && !u->at.pending && !sqn_upd_reply_stale(u)) {
+      uint32_t sent = u->tx_at_lines;
       sqn_upd_on_reply(u);
       /* Consumed: unless on_reply sent a new command, forget the result. */
       if (!u->at.pending)
         u->at.result = SQN_AT_RES_NONE;
+      /* The rest of this read arrived before the command on_reply just
+       * sent, so none of it can answer that command: drop it, or a burst
+       * of late replies ("ERROR OK ERROR") answers the next commands. */
+      if (u->tx_at_lines != sent && len > 0 && !u->in_stp && !u->done) {
+        sqn_upd_log(u, SQN_LOG_DEBUG,
+                    "dropped %u bytes read before '%s' was sent",
+                    (unsigned)len, u->last_cmd);
+        return;
+      }
     }
   }
 }

@@ -609,13 +609,20 @@ static void sqn_cli_journal_path(struct cli *c) {
   for (char *p = id; *p; p++)
     if (*p == '/')
       *p = '_';
+  int n;
   if (xdg && *xdg)
-    snprintf(dir, sizeof dir, "%s/sqnup", xdg);
+    n = snprintf(dir, sizeof dir, "%s/sqnup", xdg);
   else if (home && *home)
-    snprintf(dir, sizeof dir, "%s/.local/state/sqnup", home);
+    n = snprintf(dir, sizeof dir, "%s/.local/state/sqnup", home);
   else
     return;
-  snprintf(c->journal, sizeof c->journal, "%s/%s", dir, id);
+  if (n < 0 || (size_t)n >= sizeof dir)
+    return; /* a truncated directory would be another file: no journal */
+  char path[sizeof c->journal];
+  n = snprintf(path, sizeof path, "%s/%s", dir, id);
+  if (n < 0 || (size_t)n >= sizeof path)
+    return;
+  memcpy(c->journal, path, (size_t)n + 1);
 }
 
 static void sqn_cli_journal_read(struct cli *c) {

@@ -184,7 +184,7 @@ enum sim_fault_mode {
  * emulator wait past overflow, allocate without bound or spin. */
 #define SIM_FAULT_TIME_MAX_US (7ull * 24 * 3600 * 1000000) /* delay, after */
 #define SIM_FAULT_OFFSET_MAX (1ull << 32)                  /* offset, size */
-#define SIM_FAULT_NUL_MAX 65536u   /* NUL: bytes sent */
+#define SIM_FAULT_NUL_MAX 4096u    /* NUL: bytes sent (per event) */
 #define SIM_FAULT_SPLIT_MAX 1024u  /* SPLIT: chunks */
 #define SIM_FAULT_COUNT_MAX (4u * 1024u * 1024u) /* any other count */
 #define SIM_FAULT_FILE_MAX (1024u * 1024u)       /* fault file bytes */

@@ -579,6 +579,10 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* Before any host knows the pty, its line is set up for the modem's
+   * rate: a host that never sets one, or opens late, meets a matching line. */
+  sim_pty_set_initial_rate(&pty, sim_modem_uart_baud(m));
+
   /* A tool that reads this line may signal us at once: SIGINT/SIGTERM are
    * blocked (above) until sim_serve() has its handlers installed. */
   /* The contract other tools rely on: this is the first line, flushed. */

@@ -142,6 +142,12 @@ ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap) {
   return (ssize_t)got;
 }
 
+void sim_pty_set_initial_rate(struct sim_pty *p, uint32_t baud) {
+  if (p->slave < 0 || baud == 0 || sim_tty_set_rate(p->slave, baud, baud) != 0)
+    return; /* keep the open-time 115200 */
+  sim_pty_refresh_rate(p);
+}
+
 /* Make `link` point at `target`: replace a stale symlink, refuse anything
  * that is not a symlink (we must never delete a user's file). */
 static int sim_pty_make_link(const char *link, const char *target, char *err,

@@ -94,6 +94,14 @@ enum sim_rate_how sim_pty_host_rate(int fd, uint32_t *in, uint32_t *out) {
   return SIM_RATE_TABLE;
 }
 
+/* A rate's legacy code, or BOTHER. */
+static uint32_t sim_rate_encode2(uint32_t baud) {
+  for (size_t i = 0; i < sizeof sim_rate_codes / sizeof sim_rate_codes[0]; i++)
+    if (sim_rate_codes[i].baud == baud)
+      return sim_rate_codes[i].code;
+  return BOTHER;
+}
+
 int sim_tty_set_rate(int fd, uint32_t in, uint32_t out) {
   struct termios2 t2;
   if (in == 0 || out == 0) {
@@ -102,8 +110,15 @@ int sim_tty_set_rate(int fd, uint32_t in, uint32_t out) {
   }
   if (ioctl(fd, TCGETS2, &t2) != 0)
     return -1;
+  /* A standard rate as its code, any other as BOTHER; the input rate as
+   * "same as output" (0) when equal. So a later legacy cfsetspeed() by
+   * whoever uses the port (glibc leaves the input bits alone) still moves
+   * both directions, as on a port never set through TCSETS2. */
+  uint32_t ocode = sim_rate_encode2(out), icode = sim_rate_encode2(in);
   t2.c_cflag &= ~(tcflag_t)(CBAUD | (CBAUD << IBSHIFT));
-  t2.c_cflag |= BOTHER | (BOTHER << IBSHIFT);
+  t2.c_cflag |= ocode;
+  if (in != out)
+    t2.c_cflag |= (tcflag_t)icode << IBSHIFT;
   t2.c_ispeed = in;
   t2.c_ospeed = out;
   return ioctl(fd, TCSETS2, &t2);

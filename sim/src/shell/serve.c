@@ -296,6 +296,8 @@ static void sim_serve_update_poll(struct sim_serve *s) {
      * bytes in the pty until the host reads ours. */
     bool rd_ok = !(s->q->flow && s->q->queued >= SIM_TXQ_FIFO);
     bool wr_ok = s->q->head != NULL;
+    if (!rd_ok)
+      s->rd.busy = false; /* held by the host, not by the line: no credit */
     if (sim_serve_paced(s)) {
       uint64_t now = sim_shell_now_us();
       sim_serve_bucket_fill(s, &s->rd, now);

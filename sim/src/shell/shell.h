@@ -45,6 +45,9 @@ struct sim_pty {
 int sim_pty_open(struct sim_pty *p, const char *link, char *err, size_t errcap);
 /* Close both ends and remove the symlink we made. Idempotent. */
 void sim_pty_close(struct sim_pty *p);
+/* Set the slave's rate (both ways) before any host opened it: the modem's
+ * own, so a host that never sets one meets a matching line. */
+void sim_pty_set_initial_rate(struct sim_pty *p, uint32_t baud);
 /* Read the host's rates (host_in/host_out, pty_rate.h) after a reported
  * change; clears rate_dirty. True when they differ from the last refresh. */
 bool sim_pty_refresh_rate(struct sim_pty *p);
