@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # -DSQN_COVERAGE=ON: gcov instrumentation and a 'coverage' target that runs the
 # test suite and writes an lcov HTML report to <build>/coverage/index.html.
 if(SQN_COVERAGE)

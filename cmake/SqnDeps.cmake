@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every external dependency comes from a Debian package. A missing one stops the
 # configure step and names the package to install.
 find_package(PkgConfig QUIET)

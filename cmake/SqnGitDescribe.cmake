@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run at build time (cmake -P) by the sqn_version target: writes OUT with the
 # project version and `git describe` of SRC when SRC is a git checkout.
 # configure_file leaves OUT untouched when nothing changed, so a build only

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake --install: the five tools, libsqnup (shared with a SONAME, and
 # static), its headers, libsqnup.pc, the CMake package (sqnup::sqnup), the
 # data (named states, scenarios, host scripts, synthetic packages) in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `cpack -G DEB` in the build folder: sqnup_<version>_<arch>.deb (tools,
 # libsqnup.so.N, data, man pages, completion) and
 # libsqnup-dev_<version>_<arch>.deb (headers, .so link, .a, .pc, CMake

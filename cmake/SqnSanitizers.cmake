@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # -DSQN_SANITIZE=ON: ASan + UBSan on everything, any UB report aborts.
 if(SQN_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # sqn_tool: what every command-line tool shares: --version (project version
 # plus `git describe` when built from a git checkout) and where the data
 # (named states, scenarios, host scripts, packages) lives.

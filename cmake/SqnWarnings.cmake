@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Warnings for our own code only: sqn_target_warnings(tgt).
 # -Werror is for developers and CI (-DSQN_WERROR=ON, set by .ci/run), not
 # imposed on people who build a release with another compiler.

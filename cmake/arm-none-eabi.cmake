@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Toolchain file for Cortex-M3 with Debian's gcc-arm-none-eabi and newlib
 # (libnewlib-arm-none-eabi): cmake --preset mcu, or
 #   cmake -S . -B build-mcu -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bash completion for the sqnup tools: sqn-sim, sqn-update, sqn-dup,
 # sqn-scenario, sqn-chat. Installed once per command name. The options are
 # read from the tool's own --help (of the subcommand, for sqn-dup and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # harness: the scenario loader, runner and narrator as a library (linked by
 # the unit tests) and sqn-scenario, the command-line runner. Included by
 # harness/CMakeLists.txt once sim_model and sqnup exist.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Benchmarks (tests/bench): executables that print their figures as ratios
 # against a baseline measured in the same run (see docs/benchmarks.md). ctest
 # only runs a quick smoke of each (label "bench", tiny sizes, no time

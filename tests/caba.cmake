@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # CABA walker (.dup validator) and the image version rule.
 sqn_add_check_test(test_caba SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_caba.c
                    LIBS sqnup_codec LABELS unit TIMEOUT 120)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Synthetic package builder (core/src/pkg) and the sqn-dup command.
 if(TARGET sqnup_pkg)
   sqn_add_check_test(test_pkg

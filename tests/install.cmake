@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Out of the build tree (issue 9): the shard from CI environments and the
 # JUnit merge (unit + CLI), man pages against --help, and an install into a
 # temporary prefix used by the downstream project tests/consumer.

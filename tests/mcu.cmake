@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # libsqnup on a microcontroller (label mcu): the cross build of libsqnup and
 # the example firmware (examples/mcu, arm-none-eabi) in its own build dir,
 # its link check, and the firmware in QEMU (mps2-an385) upgrading sqn-sim

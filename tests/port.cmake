@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The POSIX termios port's error paths (core/port) and the error table.
 if(TARGET sqnup_posix)
   sqn_add_check_test(test_posix_port

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # pty integration tests (label "pty"): sqn-sim on a real pseudo-terminal,
 # driven by sqn-chat host scripts (fixtures/hosts) and raw bytes. They skip
 # (exit 77) where openpty() fails. The line-pacing test takes real time and

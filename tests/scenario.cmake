@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # sqn-scenario: one ctest test per scenario file (label "scenario"), a --pty
 # smoke subset (label "pty") and unit tests of the scenario parser (label
 # "unit"). Needs the harness targets (harness/harness.cmake).

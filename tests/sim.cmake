@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The sans-IO modem model (sim/src/model): state files, AT layer, boot, STP
 # slave, upgrade engine, faults; in-process on a virtual clock.
 if(TARGET sim_model)

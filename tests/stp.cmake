@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # STP frame codec and the CRCs under it (core/src/codec), against the golden
 # vectors in fixtures/stp/ and fixtures/crc/.
 sqn_add_check_test(test_crc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Power-cut sweeps and fault campaigns (sqn-scenario sweep / campaign,
 # docs/sweeps.md), label "sweep", all in the default run: a reduced sweep,
 # the full sweep of every frame boundary of a 1 MiB package (a few seconds

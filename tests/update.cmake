@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # libsqnup updater (core/src/update, core/port) and sqn-update.
 if(TARGET sqnup)
   foreach(t test_at test_stpm test_update)

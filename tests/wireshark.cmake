@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Field traces in, Wireshark out (issue 13): pcapng export and the Lua
 # dissector under tshark (skips without tshark or a pty), the proxy mode.
 find_program(SQN_BASH bash)

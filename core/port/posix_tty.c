@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * POSIX termios transport and the CLI's driver loop. The only code of
  * libsqnup that touches a file descriptor or a clock.

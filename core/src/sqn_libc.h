@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The library's own versions of the few formatting and parsing functions it
  * needs from <stdio.h> and <stdlib.h> (codec/libc.c).

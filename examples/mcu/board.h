@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the example firmware needs from a board. Everything that is
  * specific to one board (addresses, IRQ numbers, clock, where the package

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The board: QEMU's mps2-an385 (ARM MPS2 FPGA board, AN385 image,
  * Cortex-M3 at 25 MHz). Everything QEMU-specific in the example is here.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The link check: libsqnup may use only these symbols from outside itself.
 #   cmake -DNM=arm-none-eabi-nm -DLIBS="a.a;b.a" -DSTAMP=file -P check_symbols.cmake
 # Fails (and names each symbol and the object that wants it) when the

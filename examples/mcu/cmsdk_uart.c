@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "cmsdk_uart.h"
 
 #include "cortex_m.h"

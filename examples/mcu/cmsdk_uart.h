@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Driver for the ARM CMSDK APB UART (Cortex-M System Design Kit; MPS2 and
  * MPS3 boards, many Cortex-M SoCs built from the kit).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The few Cortex-M core registers and instructions the example uses (what
  * CMSIS's core_cm3.h provides on a vendor SDK; use that there instead).

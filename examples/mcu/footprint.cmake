@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Footprint of libsqnup on Cortex-M3, from the firmware's link map.
 #   build:  cmake -DNM=.. -DMAP=..map -DELF=..elf -DOUT=footprint.txt -P footprint.cmake
 #   report: cmake -DREPORT=1 -DDIR=<build>/examples/mcu -P footprint.cmake

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Not part of the firmware: the link check's own test (tests/mcu.cmake)
  * adds this object to libsqnup's and expects the check to name malloc. */
 #include <stdlib.h>

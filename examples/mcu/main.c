@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqnup-mcu: example firmware that upgrades a Sequans Monarch modem on its
  * UART with libsqnup, on a bare-metal Cortex-M3.

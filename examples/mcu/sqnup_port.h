@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The libsqnup port for a bare-metal Cortex-M: the four callbacks of
  * struct sqn_update_config (write, set_baud, read_pkg; event is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Cortex-M3 startup: the core part of the vector table, the reset handler
  * (copy .data, clear .bss, paint the stack, run main) and the fault

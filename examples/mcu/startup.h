@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef SQNUP_MCU_STARTUP_H
 #define SQNUP_MCU_STARTUP_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A millisecond clock from SysTick (any Cortex-M). */
 #ifndef SQNUP_MCU_TICK_H
 #define SQNUP_MCU_TICK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-chat script engine: parser and runner (step grammar in chat.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-chat: replay a third-party host's upgrade sequence (a chat script from
  * fixtures/hosts/) against a serial port, byte for byte as that host does.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The host's serial port: open/close/flush/read/write with bounded waits.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STP masters that behave like the named real hosts (protocol.md 4.5, 4.6).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The bridge (see bridge.h): the one drive loop of an in-process run.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The bridge: the one place that couples a host state machine (an
  * sqn_update instance, or a bare STP master) and the modem model

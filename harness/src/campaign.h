@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Seeded fault campaigns (docs/sweeps.md): random fault schedules drawn
  * from a catalogue of faults the updater must survive or report, every run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shards from the CI environment and the JUnit merge (ci.h). */
 #include "ci.h"
 

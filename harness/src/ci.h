@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Running sweeps and campaigns in other people's CI (docs/ci.md):
  *

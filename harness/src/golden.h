@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Golden transcripts: the exchange of a scenario (AT lines and STP frames
  * the emulator saw and sent, in order, without times), kept next to the

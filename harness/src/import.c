@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-scenario import TRACE -o OUT.yaml   a recorded session as a scenario
  * sqn-scenario diff A B                   where two recorded sessions part

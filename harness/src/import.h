@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-scenario import / diff: recorded sessions (sim/tracefile.h) turned
  * into scenarios, and compared (import.c).

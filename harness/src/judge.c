@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The judge (see judge.h): each invariant is decided here and nowhere else.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The judge: every invariant a run must keep, decided in one place and used
  * by every runner (the scenario runner in-process and on a pty, sqn-sim as

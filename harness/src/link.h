@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The fast in-process link behind power-cut sweeps and fault campaigns: one
  * modem model and one sqn_update instance joined by two byte queues on a

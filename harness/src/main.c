@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-scenario: run fault-injection scenario files against the emulated
  * modem and report one line per scenario.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The narrated transcript of a scenario run: short timestamped lines a
  * newcomer can read ("Host → AT+SMSWBOOT=3,0", "Modem → ERROR", "The modem

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Scenario packages: sqn_pkg_build() into a growing buffer, then the
  * scenario's damage. The updater.elf comes from sqn_pkg_elf_build() with the

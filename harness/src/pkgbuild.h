@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The package a scenario pushes, built in memory with sqnup_pkg (synthetic:
  * no genuine firmware), then damaged as the scenario says (corrupt_at,

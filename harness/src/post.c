@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Post-conditions from the trace (faults.md section 2).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The post-conditions of faults.md section 2 that every scenario checks,
  * read from the emulator's trace alone (so they hold the same way for the

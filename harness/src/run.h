@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Running one scenario: set up the modem model from the scenario's flash,
  * run each of its runs (in-process updater on the virtual clock, a process

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Scenario files (fixtures/scenarios/NAME.yaml): what a fault-injection run
  * sets up, runs and expects. Loaded with libcyaml; a malformed file is

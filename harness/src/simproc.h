@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A real `sqn-sim` process for `sqn-scenario run --pty`: the modem's flash
  * goes to a state file, the run's faults to a YAML faults file, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Power-cut sweeps (docs/sweeps.md): count the cut points of a clean
  * upgrade, then for each point cut the power there, power the modem up

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- sqnup.lua: Wireshark dissector for Sequans Monarch modem links recorded by
 -- sqnup (sqn-sim --decode TRACE --pcapng FILE; docs/wireshark.md).
 --

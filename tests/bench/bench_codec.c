@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_codec: throughput of the codecs over a genuine-layout package.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_inproc: the updater and the emulator model linked in one process,
  * on a virtual clock (no pty, no sleeping): what the state machines and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench_pycom.sh: sqn-update (default options) against Pycom's sqnsupgrade
 # 1.2.2 desktop conversation (fixtures/hosts/sqnsupgrade-1.2-desktop.chat,
 # replayed by sqn-chat with the tool's own sleeps), on the same emulator:

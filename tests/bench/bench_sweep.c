@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_sweep: how a full power-cut sweep scales with the package, run as a
  * user runs it:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared pieces of the benchmarks (tests/bench): a monotonic clock, medians,
  * the synthetic package every benchmark pushes, the memcpy baseline and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A downstream program: checks a .dup package with the installed libsqnup
  * (the streaming CABA walker, as an MCU would use it) and prints its records

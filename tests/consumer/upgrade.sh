@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The installed sqn-sim, started from the named state "healthy" in
 # share/sqnup, is upgraded by the installed sqn-update; the state file must
 # then show the package's version. Usage: upgrade.sh SQN_SIM SQN_UPDATE DATADIR

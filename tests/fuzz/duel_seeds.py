@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Seed the duel corpora (fixtures/corpus/{updater_duel,sim_deep}) from the
 scenario library: each fixtures/scenarios/*.yaml becomes one duel program
 with the scenario's starting state (setup byte) and its faults mapped onto

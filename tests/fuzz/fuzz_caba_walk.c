@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz target for the CABA walker. The input is a candidate .dup package; it
  * is walked twice, whole and in chunks whose sizes come from a generator

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The duel: libsqnup's updater (sqn_update, its public API only) against
  * the emulated modem (sim_model), on one virtual clock, with the fuzzer in
@@ -81,6 +82,9 @@ struct duel {
   /* How the last AT+SMOD? was answered: ERROR (the documented recovery
    * boot, "ERROR to everything") or something else. */
   bool smod_answer_error;
+  /* The updater has known the mode once (its checks ran on it): later
+   * probes that read nothing (after the push, say) do not unlearn it. */
+  bool mode_known;
 };
 
 /* ---- the package, built once ---- */
@@ -298,6 +302,8 @@ static void duel_to_host(struct duel *d, const uint8_t *buf, size_t n)
     for (size_t k = 0; k + 5 <= n && !err; k++)
       err = memcmp(buf + k, "ERROR", 5) == 0;
     d->smod_answer_error = err;
+    if (err || d->u.modem.smod >= 0)
+      d->mode_known = true;
   }
   duel_state_seen[d->u.state % SQN_UPDATE_ST_COUNT] = 1;
 }

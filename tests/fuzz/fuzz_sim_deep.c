@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The modem's deep states (fuzz_duel.h): a real updater drives a valid
  * package through the model while the fuzzer chooses byte timing,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the modem model: the input is a little program of host actions
  * (raw bytes, canned AT lines, well-formed STP frames, time steps, power

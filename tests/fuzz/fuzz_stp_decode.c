@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz target for the STP decoder. The input is a raw byte stream, decoded
  * under four configurations (request and response magic, with and without

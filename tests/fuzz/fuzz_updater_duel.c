@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The fuzzer plays the modem against libsqnup's updater (fuzz_duel.h):
  * every reply's fate, replies and garbage of its own, power cuts, faults.
@@ -5,8 +6,9 @@
  *   - a package that fails the pre-flight check: not one byte is written;
  *   - no command that writes the modem's flash or switches its boot
  *     (AT+SMSWBOOT, AT+SMSTPU, AT+SMUPGRADE, AT+STP, AT^RESET, an STP
- *     frame other than RESET) before the updater knows the mode (an AT+SMOD? answer with
- *     +SMOD, or ERROR: the documented recovery boot), nor after it
+ *     frame other than RESET) before the updater has known the mode (an
+ *     AT+SMOD? answer with +SMOD, or ERROR: the documented recovery boot;
+ *     a later probe that reads nothing does not unlearn it), nor after it
  *     learned the modem is of another family (no --force);
  *   - while running, the next deadline is set and at most 16 minutes away
  *     (never a wait without bound);
@@ -54,7 +56,7 @@ static void duel_on_write(struct duel *d, const uint8_t *buf, size_t len)
   static int allow_unknown = -1;
   if (allow_unknown < 0) /* to look past such a finding while it stands */
     allow_unknown = getenv("SQN_DUEL_ALLOW_UNKNOWN_SMOD") != NULL;
-  if (d->u.modem.smod < 0 && !d->smod_answer_error && !allow_unknown) {
+  if (!d->mode_known && !allow_unknown) {
     fprintf(stderr, "duel: '%.*s' written while the mode is unknown "
                     "(state %s)\n",
             (int)(len < 20 ? len : 20), (const char *)buf,

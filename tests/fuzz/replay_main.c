@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz-target replay driver: runs LLVMFuzzerTestOneInput over every regular
  * file named on the command line or found (non-recursively) in a directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "pty_util.h"
 
 #include "pty_rate.h"

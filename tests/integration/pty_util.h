@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pty integration test helpers: spawn sqn-sim on a temp state file, read
  * its "pty:" line with a bounded wait, run sqn-chat, stop and inspect.

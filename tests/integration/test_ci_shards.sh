@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A campaign split into three shards by the environment (as a GitHub matrix
 # with SQN_SHARD_INDEX/SQN_SHARD_TOTAL would), each writing its JUnit file,
 # then `sqn-scenario merge`: all shards give one report with every run; a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # CLI test of sqn-dup: build -> info, sizes, families, errors, exit codes,
 # atomic output, and byte-for-byte reproduction of fixtures/packages and
 # fixtures/elf from the commands in their READMEs.

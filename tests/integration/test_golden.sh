@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Golden transcripts: a scenario with a golden file passes while its
 # exchange matches, fails (naming the first differing line) when it does
 # not, and --update-golden rewrites the file. Every golden file in

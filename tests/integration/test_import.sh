@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # sqn-scenario import / diff (issue 13): run 1 of the incident (the Pycom
 # 2018 host against the incident state) recorded through sqn-sim --proxy is
 # imported; the scenario, from a healthy modem plus what the import inferred,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `cmake --install` into a temporary prefix, then, from outside the source
 # and build trees: the installed sqn-scenario runs an installed scenario with
 # its data found in <prefix>/share/sqnup, every tool answers --version, and

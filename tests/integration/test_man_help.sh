@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The man pages (man/*.scd) and the tools' --help must not drift apart:
 # every option a tool's --help (or a subcommand's --help) mentions appears
 # in its man page, and every option the man page describes (an entry line

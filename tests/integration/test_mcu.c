@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libsqnup on a microcontroller: the example firmware (examples/mcu),
  * cross-built for Cortex-M3, runs in QEMU's mps2-an385 and upgrades

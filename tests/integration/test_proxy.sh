@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # sqn-sim --proxy: a second sqn-sim on a pty stands in for the real modem.
 #  1. The Pycom 2018 chat host against the incident state, directly and
 #     through the proxy: same result, same exchange in the modem's trace,

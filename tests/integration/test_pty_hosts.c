@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pty integration tests: sqn-sim on a real pseudo-terminal, driven by the
  * third-party host sequences of protocol.md section 6 (sqn-chat scripts in

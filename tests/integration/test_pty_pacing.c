@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Line pacing at --time-scale 1 (label "slow": takes real time). A host
  * pushing N bytes at 921600 baud must need about N * 10 / 921600 s, since

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Who owns the state file, and what happens when it cannot be written
  * (issue 14): sqn-sim against the file system, over a real pty.

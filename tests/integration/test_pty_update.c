@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Acceptance of the issue "libsqnup and sqn-update": the real sqn-update
  * against the real sqn-sim over a pseudo-terminal.

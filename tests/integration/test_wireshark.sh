@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # pcapng export and the Wireshark dissector (share/wireshark/sqnup.lua),
 # checked with Debian's tshark against the emulator's own trace events:
 #  - a 1 MiB upgrade (sqn-update against sqn-sim on a pty): the BLOCK frames

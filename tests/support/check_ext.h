@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Test helpers on top of Check: hex-diff memory assertions, hex fixture
  * loading, a seeded PRNG and chunked feeding.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ctest helper for the mcu label (tests/mcu.cmake; not in tests/ itself, whose *.cmake are included), run with cmake -P:
 #   -DMODE=build  configure (once) and build the cross build in BIN
 #   -DMODE=probe  build the link check's probe target: must fail naming malloc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * In-memory transport for the tests (memport.h): two rings over caller buffers, with a `limit` that
  * caps every read and write so tests see partial I/O. Portable C, no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * In-memory transport for the tests (not part of libsqnup): two byte rings
  * over caller buffers, with a `limit` that caps every read and write so the

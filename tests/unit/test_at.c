@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * AT client: replies parsed to their final result, fed whole, bytewise and
  * in random chunks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CABA walker and version rule. Every input is fed whole, bytewise and in
  * seeded random chunks, and the three runs must agree on the verdict, the

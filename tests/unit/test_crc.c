@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CRC-16/XMODEM, Sequans Fletcher-32 and CRC-32 against the vectors of
  * protocol.md sections 4.3 and 5.2, read from fixtures/crc/vectors.txt.

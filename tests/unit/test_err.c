@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The error table: every row has a unique name and value, text, advice and
  * an exit class; 0 and codes outside the table get defined answers.

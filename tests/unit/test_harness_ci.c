@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * harness/src/ci.c: the shard from a CI engine's environment, and the
  * JUnit merge of shards (sqn-scenario merge).

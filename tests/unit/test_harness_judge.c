@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The judge (harness/src/judge.c) and the bridge (harness/src/bridge.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The post-conditions every scenario checks (harness/src/post.c, run.c):
  * each one can fail. First on synthetic trace events, then end to end with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Scenario loader and in-process runner: malformed files are rejected with
  * file, line and reason; the whole library loads; the runner passes a good

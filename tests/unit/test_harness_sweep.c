@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Power-cut sweeps and fault campaigns (harness/src/sweep.c, campaign.c):
  * a clean sweep passes; sweeps catch broken flash-write orderings

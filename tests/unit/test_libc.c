@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libsqnup's own snprintf / vsnprintf / strtol / strtoul (sqn_libc.h), the
  * ones a freestanding build links instead of the C library's: same output

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Synthetic package and ELF builder (core/src/pkg): byte layout, validity
  * under the CABA walker for every family with and without PACK, exact

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The POSIX termios port's error paths: no port, a write that stalls (no
  * reader, bounded by its timeout), calls on a closed port, and a pty whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fault actions of the modem model one by one (nack, drop, crash, reboot,
  * silent, power-cut, fail-upgrade, data-mode-stuck, quiet-boot, uart-reset)

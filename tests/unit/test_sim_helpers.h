@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * In-process rig for the modem model tests: a virtual clock, the modem's
  * output captured in a buffer, flash persists counted, and a tiny STP

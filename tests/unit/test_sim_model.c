@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The modem model in-process on a virtual clock: AT layer, boot, STP slave,
  * upgrade engine, the incident, faults.

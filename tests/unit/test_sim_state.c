@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The modem's persistent state: factory values, JSON round trip, atomic
  * save/load and errors that name the field.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STP codec: golden vectors (the .hex files in fixtures/stp), malformed and desync
  * vectors with their expected drop reasons, seeded round trips with and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STP master against a scripted slave through the in-memory transport, on a
  * virtual clock. Responses reach the master whole, bytewise and in random

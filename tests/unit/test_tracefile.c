@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests of sim/tracefile.h: the stream splitter (whole, bytewise and
  * random chunking give the same units), and the three trace formats with

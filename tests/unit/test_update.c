@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The update procedure against a scripted fake modem (no emulator): the
  * error table, the API contract, bounded detection of a silent modem, and a

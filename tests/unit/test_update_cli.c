@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-update as a program: bad input is refused with the right exit code and
  * a message naming the file / port before any byte is sent, and (when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * POSIX termios transport: clear errors for a missing port or a non-tty,
  * raw bytes both ways over a pty, rate changes. Exits 77 (skip) when no

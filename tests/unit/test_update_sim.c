@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The update procedure in-process against the emulator model (sim_model),
  * on a virtual clock: from each starting situation the run must end with

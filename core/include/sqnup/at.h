@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * AT client: a byte-fed reply parser for the host side of the AT link.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CABA containers (.dup packages): a streaming walker that validates records
  * as their bytes arrive, in any chunking, with memory independent of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libsqnup error codes of the update procedure and everything it drives
  * (AT client, STP master, POSIX port): one X-macro table, one numeric space

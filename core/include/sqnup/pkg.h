@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Synthetic Sequans upgrade packages (.dup) and ELF images for tests, the
  * emulator and demos. Nothing here is genuine firmware: the bytes are made

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STP, the Sequans transfer protocol: frame encoder and byte-fed decoder.
  * Shared by the updater (master) and the emulator (slave). Sans-IO: no

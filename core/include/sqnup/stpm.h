@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STP master: pushes one image to the modem (the slave) over STP v1.
  *

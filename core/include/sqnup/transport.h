@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The transport contract: four non-blocking calls plus a rate change.
  *

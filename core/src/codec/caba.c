@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Streaming CABA walker: validates a .dup package as its bytes arrive.
  *

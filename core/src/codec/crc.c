@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CRC-16/XMODEM, zlib CRC-32 and the Sequans Fletcher-32 variant.
  *

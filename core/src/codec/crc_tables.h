@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Generated from the polynomials (CRC-16/XMODEM 0x1021, zlib CRC-32
  * 0xEDB88320) for slicing-by-8: table k maps a byte to its CRC followed by k
  * zero bytes. test_crc checks every published vector against them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snprintf / vsnprintf / strtol / strtoul for the library (sqn_libc.h):
  * C99 semantics for the subset the library uses, no locale, no errno, no

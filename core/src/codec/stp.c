@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STP frame codec: encoder and incremental, byte-fed decoder.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Image versions: "A.B.C.D [BUILD]" inside records, "LR5.1.1.0-38638" in
  * ATI1 replies. One parser for the forms a user or a modem writes, one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ELF32 builder: a small, valid, big-endian executable that stands for
  * Monarch's updater.elf and serves as the payload of synthetic FFF! images.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The builders' output stream: every byte goes to the caller's sink and to
  * each checksum currently open, so signatures that cover nested records are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Synthetic .dup package builder, genuine layout (protocol.md 5.3):
  *

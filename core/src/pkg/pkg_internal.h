@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internals shared by the package and ELF builders: one output stream that
  * feeds every open checksum as bytes pass through, so nested signatures

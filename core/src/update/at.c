@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * AT client: host-side reply parser (see sqnup/at.h for the contract).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Tables generated from SQN_ERR_MAP, SQN_NEXT_MAP and SQN_EXIT_MAP.
  */

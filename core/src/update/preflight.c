@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pre-flight checks: the package walk before any byte is sent (size, CABA
  * records and signatures, versions, part tags, updater.elf magic) and the

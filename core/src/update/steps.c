@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The updater's AT conversation as data.
  *
@@ -383,8 +384,22 @@ static void sqn_upd_smod_done(struct sqn_update *u, int smod) {
   }
 }
 
+/* After a switch of boot mode, an ERROR to AT+SMOD? is the recovery
+ * chain's "ERROR to everything" and the push goes on; an OK without a mode
+ * that can be read is no answer at all, and unknown never writes unless
+ * forced. */
 static void sqn_upd_smod_ok(struct sqn_update *u) {
-  sqn_upd_smod_done(u, sqn_upd_parse_smod(&u->at));
+  int smod = sqn_upd_parse_smod(&u->at);
+  if (smod < 0 && !u->cfg.force &&
+      (u->probe_purpose == SQN_UPD_P_RECOVERY ||
+       u->probe_purpose == SQN_UPD_P_UPDATER)) {
+    u->modem.smod = -1;
+    sqn_upd_finish(u, SQN_E_MODEM_STATE_UNKNOWN,
+                   "AT+SMOD? answered OK without a mode that can be read "
+                   "after the switch of boot mode");
+    return;
+  }
+  sqn_upd_smod_done(u, smod);
 }
 
 static void sqn_upd_smod_error(struct sqn_update *u) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STP master (see sqnup/stpm.h for the contract).
  *

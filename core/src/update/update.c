@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The upgrade procedure (see sqnup/update.h for the API and the path graph).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internals of the update procedure, shared by its three files:
  *   update.c     public API, narration, port I/O, probing, URCs, STP glue

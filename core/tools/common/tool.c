@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sqn_tool: --version and the data directory for every tool (tool.h). */
 #include "tool.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What every sqnup command-line tool shares (library sqn_tool, not part of
  * libsqnup): --version, and where the installed data lives.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sqn-dup internals shared by its source files. */
 #ifndef SQN_DUP_H
 #define SQN_DUP_H

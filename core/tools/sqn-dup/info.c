@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `sqn-dup info`: stream a package through the CABA walker in 64 KiB chunks
  * (the file is never held whole) and print its record tree, one line per

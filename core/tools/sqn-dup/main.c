@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-dup: synthetic Sequans .dup packages and ELF images.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-update: the command-line front end of libsqnup's update procedure.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The emulated Sequans Monarch modem, sans-IO (contract: modem-model.md).
  *

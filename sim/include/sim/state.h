@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The modem's persistent state (its flash): what survives AT^RESET, power
  * cuts and emulator restarts (modem-model.md section 2). Stored as one

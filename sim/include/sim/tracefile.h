@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Recorded sessions read back: the one place that parses trace text.
  *

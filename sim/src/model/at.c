@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The AT layer of the emulated modem (modem-model.md section 4).
  *

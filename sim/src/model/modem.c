@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The modem model: power, boot, timers, the UART line, output shaping and
  * the fault runtime (modem-model.md sections 3, 7, 8; faults.md section 2).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internals of the modem model, shared by modem.c (power, boot, timers,
  * output, line, faults), at.c (AT layer) and upgrade.c (STP slave and

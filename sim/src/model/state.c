@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The modem's flash as one JSON document (modem-model.md section 2).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Recorded sessions read back (sim/tracefile.h): format detection, the three
  * parsers and the stream splitter. Everything that reads trace text lives

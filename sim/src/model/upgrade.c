@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The STP slave and the upgrade engine (modem-model.md sections 5 and 6,
  * protocol.md 4.5-4.7 and 5.4).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-sim: the Sequans Monarch modem emulator on a pseudo-terminal.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `sqn-sim --decode TRACE --pcapng FILE`: any recorded session (sim/tracefile.h
  * formats) as a pcapng capture for Wireshark (share/wireshark/sqnup.lua).

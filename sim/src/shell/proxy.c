@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `sqn-sim --proxy MODEM_TTY`: a fault-injecting proxy in front of a real
  * modem (or of another sqn-sim standing in for one).

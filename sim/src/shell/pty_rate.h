@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A tty's line rate, exactly: read what a serial port (or a pty's other end)
  * is set to, and set a port to any rate, standard or not.

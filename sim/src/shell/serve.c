@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The libuv serving loop: the only place sqn-sim reads or writes the line.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-sim shell internals: the pty, the libuv serving loop and the trace
  * file. Everything here is process plumbing around the sans-IO model in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqn-sim's file-system store in its own file beside the state file, so a
  * 4 MiB store-path upgrade costs no memory and the state file stays small.

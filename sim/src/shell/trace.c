@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The trace file: one JSON object per line, one line per model trace event.
  *
