@@ -376,6 +376,8 @@ int sqn_posix_run(struct sqn_update *u, struct sqn_posix_tty *t,
     now = sqn_posix_now_ms();
     if (rc > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
       int n = sqn_posix_op_read(t, buf, sizeof buf);
+      if (n > 0 && t->on_rx)
+        t->on_rx(t->rx_user, buf, (size_t)n);
       if (n > 0)
         sqn_update_feed(u, now, buf, (size_t)n);
       else if (n == 0 && (p.revents & (POLLHUP | POLLERR)) && wait > 0) {

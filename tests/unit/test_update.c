@@ -93,6 +93,19 @@ static void fake_line(struct fake *f, const char *l) {
     fake_say(f, "\r\n+SHUTDOWN\r\n");
     f->smod = 2;
     fake_say(f, "\r\n+SYSSTART\r\n");
+  } else if (!strcmp(l, "AT!=\"showver\"")) {
+    /* longer than the client keeps (SQN_AT_INFO_MAX lines) */
+    fake_reply(f, l,
+               "SYSTEM VERSION\r\n--------------\r\n"
+               "  FIRMWARE VERSION\r\n    Bootloader0  : 5.1.1.0 [33080]\r\n"
+               "    Bootloader1  : 5.1.1.0 [33988]\r\n"
+               "    Bootloader2  : NA\r\n    NV Info      : 1.1,0,0\r\n"
+               "    Software     : 5.1.1.0 [33988] by robot-soft at 2020\r\n"
+               "    UE           : 5.0.0.0c\r\n  COMPONENTS\r\n"
+               "    ZSP0         : 1.0.99-13604\r\n"
+               "    ZSP1         : 1.0.99-12341\r\n"
+               "    RF           : 1.1.0 tail line thirteen",
+               "OK");
   } else if (!strcmp(l, "ATI1")) {
     fake_reply(f, l, f->smod == 2 ? "UE5.0.0.0d\r\nLR5.1.1.0-38638" : NULL,
                f->smod == 2 ? "OK" : "ERROR");
@@ -426,6 +439,39 @@ END_TEST
 
 /* ---- suite --------------------------------------------------------------- */
 
+static char logged[16384];
+static void log_event(void *user, const struct sqn_update_event *ev) {
+  (void)user;
+  if (ev->kind == SQN_UPDATE_EV_LOG && ev->text &&
+      strlen(logged) + strlen(ev->text) + 2 < sizeof logged) {
+    strcat(logged, ev->text);
+    strcat(logged, "\n");
+  }
+}
+
+/* Every line of a long multi-line reply reaches the log, also past the
+ * SQN_AT_INFO_MAX lines the client keeps (a long showver's tail). */
+START_TEST(test_update_log_has_every_line_of_a_long_reply) {
+  struct fake f;
+  fake_init(&f, SQN_UPDATE_MODE_INFO, 1.0, NULL, 0);
+  f.smod = 2;
+  logged[0] = '\0';
+  f.u.cfg.event = log_event;
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  fake_run(&f, 600000);
+  ck_assert_msg(sqn_update_result(&f.u) == 0, "%s: %s\n%s",
+                sqn_err_name(sqn_update_result(&f.u)), f.u.detail, logged);
+  ck_assert_uint_gt(13, SQN_AT_INFO_MAX);
+  static const char *const want[] = {
+      "at< SYSTEM VERSION\n", "at< Bootloader0  : 5.1.1.0 [33080]\n",
+      "at< ZSP1         : 1.0.99-12341\n",
+      "at< RF           : 1.1.0 tail line thirteen\n", "at< OK ("};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    ck_assert_msg(strstr(logged, want[i]), "no '%s' in\n%s", want[i], logged);
+  ck_assert_str_eq(f.u.modem.bootloader, "5.1.1.0 [33080]");
+}
+END_TEST
+
 static Suite *update_suite(void) {
   Suite *s = suite_create("update");
   TCase *tc = tcase_create("scripted");
@@ -439,6 +485,7 @@ static Suite *update_suite(void) {
                       0, 3);
   tcase_add_test(tc, test_update_scripted_fail_status_rejected_verbatim);
   tcase_add_test(tc, test_update_scripted_status_never_final_commit_timeout);
+  tcase_add_test(tc, test_update_log_has_every_line_of_a_long_reply);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -428,6 +428,139 @@ START_TEST(test_update_cli_two_updaters_one_runs) {
 }
 END_TEST
 
+/* --skip-if-current: a modem that already runs the package's version and
+ * build is left alone (exit 0, the emulator's trace shows no STP session),
+ * and every output path says so; without the flag the same-version reflash
+ * is announced. */
+START_TEST(test_update_cli_skip_if_current_writes_nothing) {
+  char state[256], current[256], pty[512], trace[300];
+  pid_t sim;
+  int fd, rc;
+  size_t len;
+  uint8_t *b;
+  snprintf(state, sizeof state, "%s/modem.json", tmpdir);
+  snprintf(current, sizeof current, "%s/current.json", tmpdir);
+  snprintf(trace, sizeof trace, "%s/trace.jsonl", tmpdir);
+  /* A modem on the package's version: upgrade one first. */
+  if (!start_sim(SQN_FIXTURES "/states/healthy.json", pty, sizeof pty, &sim,
+                 &fd))
+    return;
+  const char *up[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                      "0.05", PKG, NULL};
+  rc = run(up);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+  b = sqn_read_file(state, &len);
+  ck_assert_ptr_nonnull(b);
+  write_file(current, b, len);
+  free(b);
+  /* plain and --json, each against a fresh emulator with a trace */
+  for (int json = 0; json < 2; json++) {
+    unlink(trace);
+    sim_trace = trace;
+    bool ok = start_sim(current, pty, sizeof pty, &sim, &fd);
+    sim_trace = NULL;
+    ck_assert(ok);
+    const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                          "0.05", "--skip-if-current",
+                          json ? "--json" : PKG, json ? PKG : NULL, NULL};
+    rc = run(argv);
+    stop_sim(sim, fd);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "already runs LR5.2.0.0-48829") &&
+                      strstr(out, "nothing written"),
+                  "%s", out);
+    if (json)
+      ck_assert_msg(strstr(out, "\"event\":\"DONE\",\"phase\"") ||
+                        strstr(out, "\"event\":\"DONE\""),
+                    "%s", out);
+    char *t = (char *)sqn_read_file(trace, &len);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_msg(strstr(t, "\"kind\":\"at<\""), "no AT at all: %s", t);
+    ck_assert_msg(!strstr(t, "\"kind\":\"stp<\""),
+                  "an STP session was opened: %s", t);
+    ck_assert_msg(!strstr(t, "SMSWBOOT") && !strstr(t, "SMSTPU"),
+                  "the modem was switched or armed: %s", t);
+    free(t);
+  }
+  /* Without the flag: reflashed, and announced. */
+  ck_assert(start_sim(current, pty, sizeof pty, &sim, &fd));
+  rc = run(up);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+  ck_assert_msg(strstr(out, "already runs LR5.2.0.0-48829") &&
+                    strstr(out, "reflashing it"),
+                "%s", out);
+}
+END_TEST
+
+/* --log of an upgrade is a full trace a reader can follow: every line the
+ * emulator sent (its trace's "at>" records) is in it as text, every STP
+ * frame both ways is one decoded line (op, sid, tid, length, CRC verdicts),
+ * binary payloads are in hex, and the file itself is plain text. */
+START_TEST(test_update_cli_log_decodes_stp_and_every_at_reply) {
+  char pty[512], trace[300], logp[300];
+  pid_t sim;
+  int fd, rc;
+  size_t len, llen;
+  snprintf(trace, sizeof trace, "%s/trace.jsonl", tmpdir);
+  snprintf(logp, sizeof logp, "%s/run.log", tmpdir);
+  sim_trace = trace;
+  bool ok = start_sim(SQN_FIXTURES "/states/interrupted-upgrade.json", pty,
+                      sizeof pty, &sim, &fd);
+  sim_trace = NULL;
+  if (!ok)
+    return;
+  const char *argv[] = {SQN_UPDATE_BIN, "--port", pty, "--timeout-scale",
+                        "0.05", "--log", logp, PKG, NULL};
+  rc = run(argv);
+  stop_sim(sim, fd);
+  ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+  char *log = (char *)sqn_read_file(logp, &llen);
+  char *t = (char *)sqn_read_file(trace, &len);
+  ck_assert_ptr_nonnull(log);
+  ck_assert_ptr_nonnull(t);
+  for (size_t i = 0; i < llen; i++)
+    ck_assert_msg((log[i] >= 0x20 && log[i] < 0x7f) || log[i] == '\n' ||
+                      (unsigned char)log[i] >= 0x80 /* UTF-8 arrows */,
+                  "byte 0x%02x at %zu of the log is not text", log[i], i);
+  static const char *const frames[] = {
+      "STP> OPEN sid 1 tid ", "STP< OPEN|ACK sid 1 tid ",
+      "STP> BLOCK sid 1 tid ", "STP< BLOCK|ACK sid 1 tid ",
+      "STP> RESET sid 1 tid ", "STP< RESET|ACK sid 1 tid "};
+  for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++)
+    ck_assert_msg(strstr(log, frames[i]), "no '%s' in\n%s", frames[i], log);
+  ck_assert_msg(strstr(log, "pcrc ") && strstr(log, " ok") &&
+                    strstr(log, "len 4 hcrc ") && strstr(log, "payload 01 01"),
+                "%s", log);
+  unsigned replies = 0;
+  for (char *l = t; l && *l;) {
+    char *nl = strchr(l, '\n');
+    if (nl)
+      *nl = '\0';
+    char *k = strstr(l, "\"kind\":\"at>\",\"text\":\"");
+    if (k) {
+      char text[256], n1[300], n2[300], n3[300];
+      k += strlen("\"kind\":\"at>\",\"text\":\"");
+      size_t n = strcspn(k, "\"");
+      ck_assert_uint_lt(n, sizeof text);
+      memcpy(text, k, n);
+      text[n] = '\0';
+      snprintf(n1, sizeof n1, "at< %s\n", text);
+      snprintf(n2, sizeof n2, "at< %s (", text);
+      snprintf(n3, sizeof n3, "urc %s\n", text);
+      ck_assert_msg(strstr(log, n1) || strstr(log, n2) || strstr(log, n3),
+                    "the modem's '%s' is not in the log:\n%s", text, log);
+      replies++;
+    }
+    l = nl ? nl + 1 : NULL;
+  }
+  ck_assert_uint_gt(replies, 5);
+  free(t);
+  free(log);
+}
+END_TEST
+
 /* Start sqn-sim on a copy of `state_fixture` with --link `link`; wait
  * (bounded) for its pty line. */
 static bool start_sim_link(const char *state_fixture, const char *profile,
@@ -660,6 +793,8 @@ int main(void) {
   tcase_add_test(tc, test_update_cli_json_transfer_phase_is_not_power_safe);
   tcase_add_test(tc, test_update_cli_locked_port_busy_exit_13_nothing_sent);
   tcase_add_test(tc, test_update_cli_two_updaters_one_runs);
+  tcase_add_test(tc, test_update_cli_skip_if_current_writes_nothing);
+  tcase_add_test(tc, test_update_cli_log_decodes_stp_and_every_at_reply);
   tcase_add_test(tc, test_update_cli_journal_refuses_chip_mismatch_in_recovery);
 #ifdef SQN_DUP_BIN
   {

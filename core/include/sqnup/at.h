@@ -73,6 +73,12 @@ enum sqn_at_rx_state {
 /* Called for each URC line (text NUL-terminated, valid during the call). */
 typedef void (*sqn_at_urc_cb)(void *user, enum sqn_at_urc urc,
                               const char *line);
+/* Called for each information line as it arrives (`pending`: it belongs to
+ * the reply awaited; false: no command was pending, a late reply or noise).
+ * The whole line (up to SQN_AT_LINE_MAX), also the ones past
+ * SQN_AT_INFO_MAX or SQN_AT_INFO_LEN that the info array does not keep:
+ * a log sees every line without the client keeping them. */
+typedef void (*sqn_at_line_cb)(void *user, const char *line, bool pending);
 
 /*
  * The client. Caller-allocated; do not modify members directly. The reply
@@ -94,10 +100,13 @@ struct sqn_at_client {
   size_t len;
   char cmd[SQN_AT_LINE_MAX + 1]; /* pending command, for echo detection */
   sqn_at_urc_cb on_urc;
+  sqn_at_line_cb on_line;
   void *user;
 };
 
 void sqn_at_init(struct sqn_at_client *at, sqn_at_urc_cb on_urc, void *user);
+/* Set (or clear with NULL) the line callback; after sqn_at_init. */
+void sqn_at_on_line(struct sqn_at_client *at, sqn_at_line_cb on_line);
 /*
  * Start waiting for the reply to `cmd` (the command text without its
  * terminator, e.g. "AT+SMOD?"; copied; NULL for "no command", e.g. a +++

@@ -49,6 +49,10 @@ struct sqn_posix_tty {
   bool rtscts;
   char path[256];
   char err[512]; /* why the last call failed, naming the path */
+  /* Optional tap (set after open; sqn_posix_run calls it with every chunk
+   * read, before it is fed): a trace of what arrived. */
+  void (*on_rx)(void *user, const uint8_t *buf, size_t len);
+  void *rx_user;
 };
 
 /*

@@ -280,6 +280,10 @@ struct sqn_update_config {
   /* Options. */
   uint32_t baud;              /* first rate to try; 0 = 921600 */
   bool force;                 /* allow family mismatch and downgrade */
+  bool skip_if_current;       /* the modem already runs the package's
+                                 version and build: DONE with 0 before any
+                                 package byte is written (else the reflash
+                                 is announced in a LOG event) */
   enum sqn_update_method method; /* 0 = ON_THE_FLY */
   double timeout_scale;       /* multiplies every bound; <= 0 means 1 */
   struct sqn_update_timeouts timeouts; /* zero fields = defaults */

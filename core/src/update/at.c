@@ -59,6 +59,10 @@ void sqn_at_init(struct sqn_at_client *at, sqn_at_urc_cb on_urc, void *user) {
   at->user = user;
 }
 
+void sqn_at_on_line(struct sqn_at_client *at, sqn_at_line_cb on_line) {
+  at->on_line = on_line;
+}
+
 void sqn_at_expect(struct sqn_at_client *at, const char *cmd) {
   at->pending = true;
   at->result = SQN_AT_RES_NONE;
@@ -165,6 +169,8 @@ static bool sqn_at_line_done(struct sqn_at_client *at) {
     /* A final result or text with no command pending: a late reply to a
      * timed-out command, or noise. Counted, never attributed. */
     at->unsolicited++;
+    if (at->on_line && r == SQN_AT_RES_NONE)
+      at->on_line(at->user, at->line, false);
     return false;
   }
   if (r != SQN_AT_RES_NONE) {
@@ -173,6 +179,8 @@ static bool sqn_at_line_done(struct sqn_at_client *at) {
     at->pending = false;
     return true;
   }
+  if (at->on_line)
+    at->on_line(at->user, at->line, true);
   if (at->n_info < SQN_AT_INFO_MAX) {
     size_t n = at->len < SQN_AT_INFO_LEN - 1 ? at->len : SQN_AT_INFO_LEN - 1;
     memcpy(at->info[at->n_info], at->line, n);

@@ -302,6 +302,35 @@ static bool sqn_upd_check_downgrade(struct sqn_update *u) {
   return true;
 }
 
+/* The modem already runs the package's version and build: with
+ * skip_if_current the run ends here, successfully, before a byte of the
+ * package is written; without it the reflash is announced. */
+static bool sqn_upd_check_current(struct sqn_update *u) {
+  const struct sqn_modem_info *mi = &u->modem;
+  const struct sqn_pkg_info *pk = &u->pkg;
+  char v[40];
+  if (!mi->version.found || !pk->fff_version.found ||
+      sqn_version_cmp(&pk->fff_version, &mi->version) != 0 ||
+      sqn_version_cmp(&pk->fff_min, &mi->version) != 0)
+    return true;
+  if (mi->lr[0])
+    snprintf(v, sizeof v, "%s", mi->lr);
+  else
+    sqn_version_format(&mi->version, v, sizeof v);
+  if (u->cfg.skip_if_current) {
+    sqn_upd_finish(u, 0,
+                   "the modem already runs %s, the package's version and "
+                   "build: nothing written (--skip-if-current)",
+                   v);
+    return false;
+  }
+  sqn_upd_log(u, SQN_LOG_INFO,
+              "the modem already runs %s, the package's version and build: "
+              "reflashing it (--skip-if-current would skip it)",
+              v);
+  return true;
+}
+
 /* A part 2 alone applies only on top of part 1's intermediate image. */
 static bool sqn_upd_check_part2_alone(struct sqn_update *u) {
   const struct sqn_modem_info *mi = &u->modem;
@@ -423,7 +452,8 @@ bool sqn_upd_check_modem(struct sqn_update *u) {
   sqn_upd_set_phase(u, SQN_UPDATE_PHASE_CHECK_MODEM);
   if (!sqn_upd_check_known(u) || !sqn_upd_check_chip(u) ||
       !sqn_upd_check_family(u) ||
-      !sqn_upd_check_downgrade(u) || !sqn_upd_check_part2_alone(u))
+      !sqn_upd_check_downgrade(u) || !sqn_upd_check_part2_alone(u) ||
+      !sqn_upd_check_current(u))
     return false;
   if (!mi->version.found)
     sqn_upd_log(u, SQN_LOG_WARN,

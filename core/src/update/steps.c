@@ -812,8 +812,6 @@ void sqn_upd_on_reply(struct sqn_update *u) {
   const struct sqn_upd_step *st = &sqn_upd_steps[u->state];
   enum sqn_at_result r = u->at.result;
   sqn_upd_fn fn = r == SQN_AT_RES_OK ? st->on_ok : st->on_error;
-  for (unsigned i = 0; i < u->at.n_info; i++)
-    sqn_upd_log(u, SQN_LOG_DEBUG, "at< %s", u->at.info[i]);
   sqn_upd_log(u, SQN_LOG_DEBUG, "at< %s (%u lines) for %s",
               sqn_at_result_name(r), u->at.n_info, u->last_cmd);
   if (u->at.echo_seen)

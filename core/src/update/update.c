@@ -489,6 +489,16 @@ static bool sqn_upd_reboot_expected(const struct sqn_update *u) {
   }
 }
 
+/* Every information line reaches the log as it arrives, whole, also the
+ * ones the client's info array does not keep (a long showver). */
+static void sqn_upd_on_line(void *user, const char *line, bool pending) {
+  struct sqn_update *u = user;
+  if (u->done)
+    return;
+  sqn_upd_log(u, SQN_LOG_DEBUG, pending ? "at< %s" : "at< %s (no command "
+              "pending: a late reply or noise)", line);
+}
+
 static void sqn_upd_on_urc(void *user, enum sqn_at_urc urc, const char *line) {
   struct sqn_update *u = user;
   if (u->done)
@@ -722,6 +732,7 @@ int sqn_update_init(struct sqn_update *u, const struct sqn_update_config *cfg) {
   u->alt_baud =
       u->cur_baud == SQN_UPD_BAUD_LOW ? SQN_UPD_BAUD_HIGH : SQN_UPD_BAUD_LOW;
   sqn_at_init(&u->at, sqn_upd_on_urc, u);
+  sqn_at_on_line(&u->at, sqn_upd_on_line);
   return 0;
 }
 

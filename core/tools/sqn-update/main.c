@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sqnup/crc.h"
 #include "sqnup/err.h"
+#include "sqnup/stp.h"
 #include "sqnup/transport.h"
 #include "sqnup/update.h"
 #include "tool.h"
@@ -29,7 +31,7 @@ struct cli {
   const char *port, *package, *updater, *log_path;
   const char *package2; /* part 2 of a two-part package (F20) */
   uint32_t baud;
-  bool rtscts, force, json, info;
+  bool rtscts, force, json, info, skip_if_current;
   enum sqn_update_method method;
   double scale;
   int pkg_fd, elf_fd, pkg2_fd;
@@ -51,6 +53,10 @@ struct cli {
   int journal_family;  /* family read from it, 0 none */
   unsigned attempt;    /* detection attempts shown on a terminal */
   char detect_rate[24];
+  /* --log: STP responses decoded from what arrives */
+  struct sqn_stp_decoder stp_dec;
+  uint8_t stp_buf[16 + 1024];
+  bool stp_dec_ready;
 };
 
 static volatile int sqn_cli_stop;
@@ -63,7 +69,8 @@ static void sqn_cli_on_signal(int sig) {
 static void sqn_cli_usage(FILE *f) {
   fprintf(f,
           "usage: sqn-update --port PATH [--baud N] [--rtscts] [--updater FILE]\n"
-          "                  [--force] [--method on-the-fly|store] [--timeout-scale X]\n"
+          "                  [--force] [--skip-if-current]\n"
+          "                  [--method on-the-fly|store] [--timeout-scale X]\n"
           "                  [--json] [--log FILE] PACKAGE [PART2]\n"
           "       sqn-update --port PATH [--baud N] [--rtscts] --info\n"
           "\n"
@@ -76,13 +83,17 @@ static void sqn_cli_usage(FILE *f) {
           "  --updater FILE      updater.elf, needed when the modem is in FFH (SMOD 0)\n"
           "  --force             allow a downgrade, another firmware family, or a\n"
           "                      package without bootrom record on a [33080] bootrom\n"
+          "  --skip-if-current   exit 0 without writing when the modem already runs\n"
+          "                      the package's version and build (without it,\n"
+          "                      such a reflash is announced and done)\n"
           "  --method M          on-the-fly (default: flashed as it streams, through\n"
           "                      recovery) or store (kept in the modem's file system,\n"
           "                      then AT+SMUPGRADE; application mode, <= 4 MiB;\n"
           "                      falls back to on-the-fly otherwise)\n"
           "  --timeout-scale X   multiply every timeout by X (default 1)\n"
           "  --json              one JSON event per line on stdout\n"
-          "  --log FILE          full trace (AT lines, states) to FILE\n"
+          "  --log FILE          full trace to FILE: AT lines as text, STP frames\n"
+          "                      decoded, other bytes in hex, states\n"
           "  --info              print mode, versions and upgrade status; change nothing\n"
           "  --help              this text\n"
           "  --version           print the version and exit\n"
@@ -152,6 +163,143 @@ static void sqn_cli_json_str(const char *s) {
 }
 
 
+/* ---- --log: the bytes on the wire ---------------------------------------
+ * AT lines are logged as text by the library's "at> " / "at< " events; here
+ * every STP frame, both directions, gets one decoded line (op, sid, tid,
+ * payload length, CRC verdicts, the payload as text when it is text, else
+ * its first 32 bytes in hex), and any other byte that is not text is
+ * logged in hex. */
+static void sqn_cli_log_stamp(struct cli *c) {
+  uint64_t t = sqn_posix_now_ms() - c->t0;
+  fprintf(c->log, "%8llu.%03llu ", (unsigned long long)(t / 1000),
+          (unsigned long long)(t % 1000));
+}
+
+/* Printable ASCII (and, for a stream, line ends and the NULs the AT
+ * parser drops); a payload must be printable to be shown as text. */
+static bool sqn_cli_is_text(const uint8_t *b, size_t n, bool stream) {
+  for (size_t i = 0; i < n; i++)
+    if (!((b[i] >= 0x20 && b[i] < 0x7f) ||
+          (stream && (b[i] == '\r' || b[i] == '\n' || b[i] == '\t' ||
+                      b[i] == 0))))
+      return false;
+  return true;
+}
+
+static void sqn_cli_log_hex(struct cli *c, const uint8_t *b, size_t n) {
+  size_t show = n > 32 ? 32 : n;
+  for (size_t i = 0; i < show; i++)
+    fprintf(c->log, "%s%02x", i ? " " : "", b[i]);
+  if (show < n)
+    fprintf(c->log, " ... (%zu bytes)", n);
+}
+
+static const char *sqn_cli_stp_op(uint8_t op) {
+  switch (op & 0x3f) {
+  case SQN_STP_OP_RESET:
+    return "RESET";
+  case SQN_STP_OP_OPEN:
+    return "OPEN";
+  case SQN_STP_OP_BLOCK_CMD:
+    return "BLOCK_CMD";
+  case SQN_STP_OP_BLOCK:
+    return "BLOCK";
+  case SQN_STP_OP_DATA_TYPE:
+    return "DATA_TYPE";
+  default:
+    return "UNKNOWN";
+  }
+}
+
+/* One frame: `raw` holds its 16 header bytes and plen payload bytes. */
+static void sqn_cli_log_frame(struct cli *c, const char *dir,
+                              const uint8_t *raw, bool hcrc_checked,
+                              bool pcrc_checked) {
+  struct sqn_stp_hdr h;
+  const uint8_t *pl = raw + SQN_STP_HDR_LEN;
+  sqn_stp_hdr_parse(&h, raw);
+  bool hok = h.hcrc == sqn_stp_hdr_crc(raw);
+  bool pok = h.pcrc == (h.plen ? sqn_crc16(0, pl, h.plen) : 0);
+  sqn_cli_log_stamp(c);
+  fprintf(c->log, "%s %s%s%s sid %u tid %lu len %u hcrc %04x %s pcrc %04x %s",
+          dir, sqn_cli_stp_op(h.op), h.op & SQN_STP_ACK ? "|ACK" : "",
+          h.op & SQN_STP_NACK ? "|NACK" : "", (unsigned)h.sid,
+          (unsigned long)h.tid, (unsigned)h.plen, (unsigned)h.hcrc,
+          hok ? "ok" : !hcrc_checked && h.hcrc == 0 ? "not computed" : "BAD",
+          (unsigned)h.pcrc,
+          pok ? "ok" : !pcrc_checked && h.pcrc == 0 ? "not computed" : "BAD");
+  if (h.plen && sqn_cli_is_text(pl, h.plen, false)) {
+    fputs(" payload \"", c->log);
+    fwrite(pl, 1, h.plen, c->log);
+    fputc('"', c->log);
+  } else if (h.plen) {
+    fputs(" payload ", c->log);
+    sqn_cli_log_hex(c, pl, h.plen);
+  }
+  fputc('\n', c->log);
+  fflush(c->log);
+}
+
+static void sqn_cli_rx_frame(void *user, const struct sqn_stp_frame *f) {
+  struct cli *c = user;
+  sqn_cli_log_frame(c, "STP<", f->raw, f->hcrc_checked, f->pcrc_checked);
+}
+
+static void sqn_cli_rx_drop(void *user, enum sqn_stp_drop why, size_t n) {
+  struct cli *c = user;
+  sqn_cli_log_stamp(c);
+  fprintf(c->log, "STP< dropped %zu bytes: %s\n", n, sqn_stp_drop_text(why));
+  fflush(c->log);
+}
+
+static void sqn_cli_on_rx(void *user, const uint8_t *buf, size_t len) {
+  struct cli *c = user;
+  if (!c->log)
+    return;
+  if (!c->stp_dec_ready) {
+    struct sqn_stp_decoder_config dc = {
+        .magic = SQN_STP_MAGIC_RSP, .buf = c->stp_buf,
+        .buf_cap = sizeof c->stp_buf, .max_plen = 1024,
+        .flags = SQN_STP_DEC_HCRC_ZERO_OK, .on_frame = sqn_cli_rx_frame,
+        .on_drop = sqn_cli_rx_drop, .user = c};
+    c->stp_dec_ready = sqn_stp_decoder_init(&c->stp_dec, &dc) == 0;
+  }
+  /* Outside STP, bytes that are not text (PPP, noise) in hex (text is
+   * logged line by line by the library); inside, the decoder says what
+   * every byte was. A session starts with the decoder empty. */
+  if (!(c->u && c->u->in_stp)) {
+    if (c->stp_dec_ready)
+      sqn_stp_decoder_reset(&c->stp_dec);
+    if (!sqn_cli_is_text(buf, len, true)) {
+      sqn_cli_log_stamp(c);
+      fputs("rx (not text) ", c->log);
+      sqn_cli_log_hex(c, buf, len);
+      fputc('\n', c->log);
+      fflush(c->log);
+    }
+  } else if (c->stp_dec_ready) {
+    sqn_stp_decoder_feed(&c->stp_dec, buf, len);
+  }
+}
+
+static void sqn_cli_on_tx(struct cli *c, const uint8_t *buf, size_t len) {
+  size_t i = 0;
+  while (len - i >= SQN_STP_HDR_LEN && !memcmp(buf + i, "fast", 4)) {
+    size_t plen = (size_t)buf[i + 6] << 8 | buf[i + 7];
+    if (len - i < SQN_STP_HDR_LEN + plen)
+      break;
+    sqn_cli_log_frame(c, "STP>", buf + i, false, false);
+    i += SQN_STP_HDR_LEN + plen;
+  }
+  if (i < len && !sqn_cli_is_text(buf + i, len - i, true)) {
+    sqn_cli_log_stamp(c);
+    fputs("tx (not text) ", c->log);
+    sqn_cli_log_hex(c, buf + i, len - i);
+    fputc('\n', c->log);
+    fflush(c->log);
+  }
+}
+
 static int sqn_cli_open_port(struct cli *c, uint32_t baud) {
   int rc;
   if (c->tty_open) {
@@ -173,6 +321,8 @@ static int sqn_cli_open_port(struct cli *c, uint32_t baud) {
     return rc == SQN_E_PORT_BUSY ? rc : SQN_E_PORT;
   }
   c->tty_open = true;
+  c->tty.on_rx = sqn_cli_on_rx;
+  c->tty.rx_user = c;
   return 0;
 }
 
@@ -180,6 +330,8 @@ static int sqn_cli_write(void *user, const uint8_t *buf, size_t len) {
   struct cli *c = user;
   if (!c->tty_open)
     return SQN_E_PORT;
+  if (c->log)
+    sqn_cli_on_tx(c, buf, len);
   return sqn_posix_tty_write_all(&c->tty, buf, len, 10000);
 }
 
@@ -647,6 +799,8 @@ static int sqn_cli_option(struct cli *c, const char *a, const char *v,
     if (end == v || *end || !(c->scale > 0) || c->scale > 1000)
       return sqn_cli_fail(c, SQN_E_BAD_ARGUMENTS,
                           "bad --timeout-scale '%s' (a number > 0)", v);
+  } else if (!strcmp(a, "--skip-if-current")) {
+    c->skip_if_current = true;
   } else if (!strcmp(a, "--json")) {
     c->json = true;
   } else if (!strcmp(a, "--log")) {
@@ -781,6 +935,7 @@ static int sqn_cli_run(struct cli *c, struct sqn_update *u, uint8_t *tx,
   cfg.updater_size = c->elf_size;
   cfg.baud = c->baud;
   cfg.force = c->force;
+  cfg.skip_if_current = c->skip_if_current;
   sqn_cli_journal_read(c);
   cfg.journal_family = c->journal_family;
   cfg.method = c->method;
