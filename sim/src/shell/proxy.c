@@ -45,6 +45,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/uio.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -545,13 +546,24 @@ static int px_open_tty(const char *path, char *err, size_t cap) {
 
 /* ---- the loop ---- */
 
+/* Write what is due of queue `to` to fd. The released chunks go out in
+ * one writev, so that what the other side sent in one piece (a reply and
+ * its closing CRLF) reaches the reader in one piece too: a host that
+ * reads "OK" and then expects an STP frame must not find the CRLF first
+ * only because the proxy wrote it a syscall later. */
 static int px_write_queue(struct px *p, int to, int fd) {
   struct px_queue *q = &p->q[to];
   while (q->head && q->head->release_us <= p->now) {
-    struct px_chunk *c = q->head;
+    struct iovec iov[16];
+    int n = 0;
+    for (struct px_chunk *c = q->head;
+         c && c->release_us <= p->now && n < 16; c = c->next, n++) {
+      iov[n].iov_base = c->data + c->off;
+      iov[n].iov_len = c->len - c->off;
+    }
     if (to == 0)
       px_follow_rate(p);
-    ssize_t w = write(fd, c->data + c->off, c->len - c->off);
+    ssize_t w = writev(fd, iov, n);
     if (w < 0) {
       if (errno == EINTR)
         continue;
@@ -563,8 +575,14 @@ static int px_write_queue(struct px *p, int to, int fd) {
               to == 0 ? "the modem" : "the pty", strerror(errno));
       return -1;
     }
-    c->off += (size_t)w;
-    if (c->off == c->len) {
+    size_t left = (size_t)w;
+    while (left > 0 && q->head) {
+      struct px_chunk *c = q->head;
+      size_t k = c->len - c->off < left ? c->len - c->off : left;
+      c->off += k;
+      left -= k;
+      if (c->off < c->len)
+        break;
       q->head = c->next;
       if (!q->head)
         q->tail = &q->head;
