@@ -214,6 +214,20 @@ static void harness_sweep_describe(const struct harness_point *p, char *buf,
  * replay mode (or with a narrator, for transcripts) the clean run is
  * replayed up to i; otherwise the point's snapshot is booted. 0, 1 when the
  * point fails (reason in j), -1 on a harness error. */
+/* Whether snapshot k's persisted flash survives the state file's JSON
+ * round trip, checked once and remembered in memo[k] (0 unchecked, 1 good,
+ * -1 bad); when it does not, `reason` says why. */
+static bool harness_snap_json_ok(const struct sim_state *snaps, int8_t *memo,
+                                 uint32_t k, char *reason, size_t cap) {
+  struct harness_link tmp;
+  if (memo[k] > 0)
+    return true;
+  memset(&tmp, 0, sizeof(tmp));
+  tmp.persisted = snaps[k];
+  memo[k] = harness_link_check_flash_json(&tmp, reason, cap) == 0 ? 1 : -1;
+  return memo[k] > 0;
+}
+
 static int harness_sweep_cut(struct harness_sweep_ctx *c, uint64_t i,
                              bool replay, struct harness_judgement *j) {
   struct harness_link *l = c->l;
@@ -246,22 +260,9 @@ static int harness_sweep_cut(struct harness_sweep_ctx *c, uint64_t i,
     snprintf(j->reason, sizeof(j->reason), "%s", p->why);
     return 1;
   }
-  if (c->snap_json[p->snap] == 0) {
-    struct harness_link tmp;
-    memset(&tmp, 0, sizeof(tmp));
-    tmp.persisted = c->snaps[p->snap];
-    c->snap_json[p->snap] =
-        harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason)) == 0
-            ? 1
-            : -1;
-  }
-  if (c->snap_json[p->snap] < 0) {
-    struct harness_link tmp;
-    memset(&tmp, 0, sizeof(tmp));
-    tmp.persisted = c->snaps[p->snap];
-    harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason));
+  if (!harness_snap_json_ok(c->snaps, c->snap_json, p->snap, j->reason,
+                            sizeof(j->reason)))
     return 1;
-  }
   l->br.now_us = p->ev.t_us + 1000000u;
   return harness_link_boot_shadow(l, &c->snaps[p->snap], &p->sh) == 0 ? 0
                                                                        : -1;
@@ -486,22 +487,9 @@ static int harness_sweep_double_from_rec(struct harness_sweep_ctx *c,
              r->violation);
     return 0;
   }
-  if (r->snap_json[ev->snap] == 0) {
-    struct harness_link tmp;
-    memset(&tmp, 0, sizeof(tmp));
-    tmp.persisted = r->snaps[ev->snap];
-    r->snap_json[ev->snap] =
-        harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason)) == 0
-            ? 1
-            : -1;
-  }
-  if (r->snap_json[ev->snap] < 0) {
-    struct harness_link tmp;
-    memset(&tmp, 0, sizeof(tmp));
-    tmp.persisted = r->snaps[ev->snap];
-    harness_link_check_flash_json(&tmp, j->reason, sizeof(j->reason));
+  if (!harness_snap_json_ok(r->snaps, r->snap_json, ev->snap, j->reason,
+                            sizeof(j->reason)))
     return 0;
-  }
   /* Power back a second after the cut, from the flash and slots then. */
   l->br.now_us = ev->t_us + 1000000u;
   if (harness_link_boot_shadow(l, &r->snaps[ev->snap], &ev->sh) != 0)
