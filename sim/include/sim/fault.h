@@ -239,6 +239,12 @@ int sim_faults_load_yaml(const char *path, struct sim_fault *faults,
 
 /* Check one fault for consistency; 0, or -1 with a message in `err`. */
 int sim_fault_check(const struct sim_fault *f, char *err, size_t errcap);
+
+/* Whether the AT line `line` matches a fault's `match` pattern: a
+ * case-insensitive prefix, or a glob ('*' any run, '?' one character)
+ * over the whole line when the pattern has either. Used by the model and
+ * by the proxy, so that one fault file means the same in both. */
+bool sim_fault_at_match(const char *pat, const char *line);
 /* The same, with the YAML key the problem is about in *bad_key (NULL when
  * it is about the fault as a whole), for FILE:LINE in messages. */
 int sim_fault_check_ex(const struct sim_fault *f, const char **bad_key,

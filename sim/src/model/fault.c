@@ -459,3 +459,52 @@ out_free_list:
   cyaml_free(&cfg, &sim_fault_list_schema, list, count);
   return rc;
 }
+
+/* ---- matching an AT line against a fault's `match` ---- */
+
+/* Case-insensitive glob: '*' any run, '?' one character. */
+static bool sim_glob(const char *p, const char *s)
+{
+  const char *star = NULL, *ss = NULL;
+  while (*s) {
+    char pc = *p, sc = *s;
+    if (pc >= 'a' && pc <= 'z')
+      pc = (char)(pc - 32);
+    if (sc >= 'a' && sc <= 'z')
+      sc = (char)(sc - 32);
+    if (*p == '*') {
+      star = p++;
+      ss = s;
+    } else if (*p && (*p == '?' || pc == sc)) {
+      p++;
+      s++;
+    } else if (star) {
+      p = star + 1;
+      s = ++ss;
+    } else {
+      return false;
+    }
+  }
+  while (*p == '*')
+    p++;
+  return !*p;
+}
+
+bool sim_fault_at_match(const char *pat, const char *line)
+{
+  if (strpbrk(pat, "*?"))
+    return sim_glob(pat, line);
+  size_t n = strlen(pat);
+  for (size_t i = 0; i < n; i++) {
+    char a = pat[i], b = line[i];
+    if (!b)
+      return false;
+    if (a >= 'a' && a <= 'z')
+      a = (char)(a - 32);
+    if (b >= 'a' && b <= 'z')
+      b = (char)(b - 32);
+    if (a != b)
+      return false;
+  }
+  return true;
+}

@@ -626,53 +626,6 @@ void sim_modem_power_on(struct sim_modem *m, uint64_t now_us)
 
 /* ---- faults -------------------------------------------------------------- */
 
-/* Case-insensitive glob: '*' any run, '?' one character. */
-static bool sim_glob(const char *p, const char *s)
-{
-  const char *star = NULL, *ss = NULL;
-  while (*s) {
-    char pc = *p, sc = *s;
-    if (pc >= 'a' && pc <= 'z')
-      pc = (char)(pc - 32);
-    if (sc >= 'a' && sc <= 'z')
-      sc = (char)(sc - 32);
-    if (*p == '*') {
-      star = p++;
-      ss = s;
-    } else if (*p && (*p == '?' || pc == sc)) {
-      p++;
-      s++;
-    } else if (star) {
-      p = star + 1;
-      s = ++ss;
-    } else {
-      return false;
-    }
-  }
-  while (*p == '*')
-    p++;
-  return !*p;
-}
-
-static bool sim_at_match(const char *pat, const char *line)
-{
-  if (strpbrk(pat, "*?"))
-    return sim_glob(pat, line);
-  size_t n = strlen(pat);
-  for (size_t i = 0; i < n; i++) {
-    char a = pat[i], b = line[i];
-    if (!b)
-      return false;
-    if (a >= 'a' && a <= 'z')
-      a = (char)(a - 32);
-    if (b >= 'a' && b <= 'z')
-      b = (char)(b - 32);
-    if (a != b)
-      return false;
-  }
-  return true;
-}
-
 static bool sim_fault_triggered(struct sim_modem *m, struct sim_fault_rt *r,
                                 const struct sim_fault_event *ev)
 {
@@ -681,7 +634,7 @@ static bool sim_fault_triggered(struct sim_modem *m, struct sim_fault_rt *r,
     return false;
   switch (f->when) {
   case SIM_FAULT_ON_AT:
-    return ev->line && sim_at_match(f->match, ev->line);
+    return ev->line && sim_fault_at_match(f->match, ev->line);
   case SIM_FAULT_ON_STP_OP:
     return ev->op == f->op;
   case SIM_FAULT_ON_STP_OFFSET:

@@ -166,49 +166,6 @@ static void px_queue_free(struct px_queue *q) {
 
 /* ---- faults ---- */
 
-static bool px_glob(const char *pat, const char *s) {
-  const char *star = NULL, *ss = NULL;
-  while (*s) {
-    char pc = *pat, sc = *s;
-    if (pc >= 'a' && pc <= 'z')
-      pc = (char)(pc - 32);
-    if (sc >= 'a' && sc <= 'z')
-      sc = (char)(sc - 32);
-    if (*pat == '*') {
-      star = pat++;
-      ss = s;
-    } else if (*pat && (*pat == '?' || pc == sc)) {
-      pat++;
-      s++;
-    } else if (star) {
-      pat = star + 1;
-      s = ++ss;
-    } else {
-      return false;
-    }
-  }
-  while (*pat == '*')
-    pat++;
-  return !*pat;
-}
-
-static bool px_at_match(const char *pat, const char *line) {
-  if (strpbrk(pat, "*?"))
-    return px_glob(pat, line);
-  for (size_t i = 0; pat[i]; i++) {
-    char a = pat[i], b = line[i];
-    if (!b)
-      return false;
-    if (a >= 'a' && a <= 'z')
-      a = (char)(a - 32);
-    if (b >= 'a' && b <= 'z')
-      b = (char)(b - 32);
-    if (a != b)
-      return false;
-  }
-  return true;
-}
-
 static bool px_in_range(const struct sim_fault *f, uint32_t n) {
   uint32_t first = f->first ? f->first : 1;
   return n >= first && (f->last == 0 || n <= f->last);
@@ -300,7 +257,7 @@ static void px_reply_host(struct px *p, const char *text) {
 static void px_at_faults(struct px *p, const char *line) {
   for (int i = 0; i < p->nfaults; i++) {
     struct px_fault *pf = &p->faults[i];
-    if (pf->f.when != SIM_FAULT_ON_AT || !px_at_match(pf->f.match, line))
+    if (pf->f.when != SIM_FAULT_ON_AT || !sim_fault_at_match(pf->f.match, line))
       continue;
     if (!px_in_range(&pf->f, ++pf->seen))
       continue;
