@@ -146,26 +146,34 @@ struct harness_sweep_ctx {
   size_t nrows, caprows;
 };
 
+/* Append a copy of `st` to a growing list of snapshots and their JSON
+ * verdicts (0: unchecked); the sweep's and a recorded run's lists alike. */
+static int harness_snaps_append(struct sim_state **snaps, int8_t **json,
+                                size_t *n, size_t *capn,
+                                const struct sim_state *st) {
+  if (*n == *capn) {
+    size_t cap = *capn ? *capn * 2 : 16;
+    struct sim_state *ns = realloc(*snaps, cap * sizeof(*ns));
+    if (!ns)
+      return -1;
+    *snaps = ns;
+    int8_t *nj = realloc(*json, cap);
+    if (!nj)
+      return -1;
+    *json = nj;
+    *capn = cap;
+  }
+  memset(&(*snaps)[*n], 0, sizeof((*snaps)[0]));
+  if (sim_state_copy(&(*snaps)[*n], st) != 0)
+    return -1;
+  (*json)[(*n)++] = 0;
+  return 0;
+}
+
 static int harness_snap_push(struct harness_sweep_ctx *c,
                              const struct sim_state *st) {
-  if (c->nsnaps == c->capsnaps) {
-    size_t cap = c->capsnaps ? c->capsnaps * 2 : 16;
-    struct sim_state *n = realloc(c->snaps, cap * sizeof(*n));
-    if (!n)
-      return -1;
-    c->snaps = n;
-    int8_t *j = realloc(c->snap_json, cap);
-    if (!j)
-      return -1;
-    c->snap_json = j;
-    c->capsnaps = cap;
-  }
-  memset(&c->snaps[c->nsnaps], 0, sizeof(c->snaps[0]));
-  if (sim_state_copy(&c->snaps[c->nsnaps], st) != 0)
-    return -1;
-  c->snap_json[c->nsnaps] = 0;
-  c->nsnaps++;
-  return 0;
+  return harness_snaps_append(&c->snaps, &c->snap_json, &c->nsnaps,
+                              &c->capsnaps, st);
 }
 
 static void harness_sweep_record(void *ctx,
@@ -320,23 +328,8 @@ static struct harness_memo *harness_memo_find(struct harness_sweep_ctx *c,
 }
 
 static int harness_rec_snap(struct harness_rec *r, const struct sim_state *st) {
-  if (r->nsnaps == r->capsnaps) {
-    size_t cap = r->capsnaps ? r->capsnaps * 2 : 16;
-    struct sim_state *n = realloc(r->snaps, cap * sizeof(*n));
-    if (!n)
-      return -1;
-    r->snaps = n;
-    int8_t *jj = realloc(r->snap_json, cap);
-    if (!jj)
-      return -1;
-    r->snap_json = jj;
-    r->capsnaps = cap;
-  }
-  memset(&r->snaps[r->nsnaps], 0, sizeof(r->snaps[0]));
-  if (sim_state_copy(&r->snaps[r->nsnaps], st) != 0)
-    return -1;
-  r->snap_json[r->nsnaps++] = 0;
-  return 0;
+  return harness_snaps_append(&r->snaps, &r->snap_json, &r->nsnaps,
+                              &r->capsnaps, st);
 }
 
 struct harness_rec_ctx {
