@@ -31,6 +31,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check_ext.h"
 #include "pty_util.h"
@@ -540,6 +545,78 @@ START_TEST(test_pty_update_regular_file_port_is_refused) {
 }
 END_TEST
 
+
+/* ---- detection on a terminal ---- */
+
+/*
+ * A port where nothing answers (a pty whose other end we hold and never
+ * read), and sqn-update's stderr on a terminal: the live line names every
+ * attempt with its rate and what was sent, so that detection is never a
+ * silent minute. Exit 5 (not detected) at the end of the bounded probing.
+ */
+START_TEST(test_pty_update_terminal_shows_each_detection_attempt) {
+  int port_m, port_s, term_m, term_s;
+  ck_assert_int_eq(openpty(&port_m, &port_s, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(openpty(&term_m, &term_s, NULL, NULL, NULL), 0);
+  char port[128];
+  snprintf(port, sizeof port, "%s", ttyname(port_s));
+  close(port_s); /* the master stays open: the port exists, nobody talks */
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    dup2(term_s, 1);
+    dup2(term_s, 2);
+    close(term_m);
+    close(port_m);
+    execl(SQN_UPDATE_BIN, "sqn-update", "--port", port, "--info",
+          "--timeout-scale", "0.05", (char *)NULL);
+    _exit(127);
+  }
+  close(term_s);
+  size_t have = 0;
+  int status = -1;
+  double end = pty_now() + 30;
+  while (pty_now() < end) {
+    struct pollfd pf = {term_m, POLLIN, 0};
+    if (poll(&pf, 1, 100) > 0) {
+      ssize_t n = read(term_m, out + have, sizeof out - 1 - have);
+      if (n > 0)
+        have += (size_t)n;
+    }
+    /* Drain what the port received, so that writes never block. */
+    char junk[256];
+    while (read(port_m, junk, sizeof junk) > 0)
+      ;
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      break;
+  }
+  if (!WIFEXITED(status)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  /* What the child wrote before it exited is still in the terminal. */
+  for (;;) {
+    struct pollfd pf = {term_m, POLLIN, 0};
+    if (poll(&pf, 1, 0) <= 0)
+      break;
+    ssize_t n = read(term_m, out + have, sizeof out - 1 - have);
+    if (n <= 0)
+      break;
+    have += (size_t)n;
+  }
+  out[have] = '\0';
+  close(term_m);
+  close(port_m);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == SQN_EXIT_NOT_DETECTED,
+                "status %d\n%s", status, out);
+  ck_assert_msg(strstr(out, "detecting: attempt 1 at 921600 baud: at> AT"),
+                "attempt 1 not shown:\n%s", out);
+  ck_assert_msg(strstr(out, "detecting: attempt 2 at 115200 baud: at> AT"),
+                "attempt 2 not shown:\n%s", out);
+  ck_assert_msg(strstr(out, "E_MODEM_NOT_DETECTED"), "no error:\n%s", out);
+}
+END_TEST
+
 static Suite *upd_suite(void) {
   Suite *s = suite_create("pty-update");
   TCase *up = tcase_create("upgrade");
@@ -573,6 +650,7 @@ static Suite *upd_suite(void) {
   tcase_add_test(bad, test_pty_update_missing_port_is_refused);
   tcase_add_test(bad, test_pty_update_dev_null_port_is_refused);
   tcase_add_test(bad, test_pty_update_regular_file_port_is_refused);
+  tcase_add_test(bad, test_pty_update_terminal_shows_each_detection_attempt);
   suite_add_tcase(s, bad);
   return s;
 }

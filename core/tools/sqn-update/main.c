@@ -455,7 +455,9 @@ static const char *sqn_cli_mode_name(int smod) {
  * so that a minute of probing is never silent. */
 static void sqn_cli_detect_line(struct cli *c, const struct sqn_update_event *ev) {
   const char *t = ev->text;
-  if (!c->term || ev->phase != SQN_UPDATE_PHASE_DETECT || !t)
+  if (!c->term || !t ||
+      (ev->phase != SQN_UPDATE_PHASE_DETECT &&
+       ev->phase != SQN_UPDATE_PHASE_INFO))
     return;
   if (strncmp(t, "port at ", 8) == 0) {
     c->attempt++;
