@@ -3,7 +3,8 @@
  * sqn-update: the command-line front end of libsqnup's update procedure.
  *
  * Everything here is presentation and plumbing: argument checks, the
- * package read by offset (pread, never loaded whole), the termios port
+ * package read by offset (pread into a 64 KiB read-ahead window, never
+ * loaded whole), the termios port
  * (opened lazily when the procedure first asks for a rate, so a bad
  * package is reported before the port is touched), the poll() loop
  * (core/port), and progress output for a terminal, a pipe or --json.
@@ -57,6 +58,12 @@ struct cli {
   struct sqn_stp_decoder stp_dec;
   uint8_t stp_buf[16 + 1024];
   bool stp_dec_ready;
+  /* Read-ahead: the push asks for one 8 KiB block at a time, in order; one
+   * pread per window instead of one per block. */
+  int ra_fd;           /* whose bytes the window holds, -1 none */
+  uint64_t ra_off;
+  size_t ra_len;
+  uint8_t ra_buf[64 * 1024];
 };
 
 static volatile int sqn_cli_stop;
@@ -339,22 +346,46 @@ static int sqn_cli_set_baud(void *user, uint32_t baud) {
   return sqn_cli_open_port(user, baud);
 }
 
+static int sqn_cli_pread(int fd, uint8_t *buf, size_t len, uint64_t off,
+                         size_t *got) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
+    if (n == 0)
+      break; /* end of file */
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    done += (size_t)n;
+  }
+  *got = done;
+  return 0;
+}
+
 static int sqn_cli_read_pkg(void *user, enum sqn_update_src src, uint64_t off,
                             uint8_t *buf, size_t len) {
   struct cli *c = user;
   int fd = src == SQN_UPDATE_SRC_PACKAGE    ? c->pkg_fd
            : src == SQN_UPDATE_SRC_PACKAGE2 ? c->pkg2_fd
                                             : c->elf_fd;
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR)
-        continue;
+  size_t got;
+  if (len > sizeof c->ra_buf)
+    return sqn_cli_pread(fd, buf, len, off, &got) == 0 && got == len
+               ? (int)len
+               : -1;
+  if (fd != c->ra_fd || off < c->ra_off || off + len > c->ra_off + c->ra_len) {
+    c->ra_fd = -1;
+    if (sqn_cli_pread(fd, c->ra_buf, sizeof c->ra_buf, off, &got) != 0)
       return -1;
-    }
-    done += (size_t)n;
+    c->ra_fd = fd;
+    c->ra_off = off;
+    c->ra_len = got;
+    if (len > got)
+      return -1; /* the file is shorter than it was when checked */
   }
+  memcpy(buf, c->ra_buf + (off - c->ra_off), len);
   return (int)len;
 }
 
@@ -977,7 +1008,7 @@ int main(int argc, char **argv) {
   int rc;
 
   memset(&c, 0, sizeof c);
-  c.pkg_fd = c.elf_fd = c.pkg2_fd = -1;
+  c.pkg_fd = c.elf_fd = c.pkg2_fd = c.ra_fd = -1;
   c.scale = 1.0;
   c.last_decile = -1;
   c.power_shown = -1;

@@ -524,7 +524,9 @@ static int sim_serve_modem(struct sim_shell *sh, struct sim_state *st,
       .time_scale = a->scale,
       .tx = sim_shell_tx,
       .persist = sim_shell_persist,
-      .trace = sim_shell_trace,
+      /* Without --trace nobody reads the events: the model then skips
+       * formatting them (several per STP exchange). */
+      .trace = sh->trace ? sim_shell_trace : NULL,
       .user = sh,
       .store_io = &sh->store.io,
   };

@@ -97,19 +97,34 @@ bool sim_pty_refresh_rate(struct sim_pty *p) {
   return changed;
 }
 
+ssize_t sim_pty_read_once(struct sim_pty *p, uint8_t *buf, size_t cap) {
+  for (;;) {
+    uint8_t hdr = 0; /* TIOCPKT_DATA */
+    ssize_t n;
+    if (!p->pkt)
+      return read(p->master, buf, cap);
+    struct iovec iov[2] = {{&hdr, 1}, {buf, cap}};
+    n = readv(p->master, iov, 2);
+    if (n <= 0)
+      return n;
+    if (hdr == 0)
+      return n - 1;
+#if SIM_PTY_NOTIFY
+    /* A status byte alone: the host changed its termios (or flushed). */
+    if (hdr & TIOCPKT_IOCTL)
+      p->rate_dirty = true;
+#endif
+    if (p->rate_dirty)
+      return 0; /* the caller reads the new rate before any more data */
+  }
+}
+
 ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap) {
   size_t got = 0;
   p->read_full = false;
   while (got < cap) {
     size_t want = cap - got;
-    uint8_t hdr = 0; /* TIOCPKT_DATA */
-    ssize_t n;
-    if (p->pkt) {
-      struct iovec iov[2] = {{&hdr, 1}, {buf + got, want}};
-      n = readv(p->master, iov, 2);
-    } else {
-      n = read(p->master, buf + got, want);
-    }
+    ssize_t n = sim_pty_read_once(p, buf + got, want);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -118,21 +133,7 @@ ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap) {
       return -1;
     }
     if (n == 0)
-      break;
-    if (p->pkt) {
-      if (hdr != 0) {
-#if SIM_PTY_NOTIFY
-        /* A status byte alone: the host changed its termios (or flushed).
-         * Return what came before it; the caller reads the new rate. */
-        if (hdr & TIOCPKT_IOCTL)
-          p->rate_dirty = true;
-#endif
-        if (got || p->rate_dirty)
-          break;
-        continue;
-      }
-      n--;
-    }
+      break; /* a change of the host's termios ends what came before it */
     got += (size_t)n;
     /* A read short of both our request and a full n_tty buffer (4 KiB)
      * emptied what was pending: no point asking again now. */

@@ -14,6 +14,10 @@
  * buffer and eventually block the host's write(), just as a real line does.
  * With time scale 0 nothing is paced.
  *
+ * Streaming (time scale 0): once the host has sent something and had its
+ * answer, the next bytes are awaited in read() itself rather than in
+ * epoll_wait (sim_serve_burst below).
+ *
  * Time: the model runs on monotonic microseconds from uv_hrtime().
  */
 #include "shell.h"
@@ -23,6 +27,8 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <unistd.h>
 #include <uv.h>
@@ -52,6 +58,9 @@ struct sim_serve {
   struct sim_bucket rd;
   struct sim_bucket wr;
   int exit_code;
+  int master_flags;  /* the master's file status flags (O_NONBLOCK) */
+  bool burst_ok;     /* streaming in read() is possible (sim_serve_burst) */
+  bool in_burst;
   uint8_t rbuf[16384]; /* host bytes: two whole 8,208-byte STP frames */
 };
 
@@ -160,9 +169,11 @@ static void sim_serve_flush_queue(struct sim_serve *s) {
     }
     ssize_t n = write(s->cfg->pty->master, c->data + c->off, want);
     if (n < 0) {
-      if (errno == EINTR)
+      if (errno == EINTR && !s->in_burst)
         continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EIO)
+      /* In a burst, EINTR is the slice timer: the rest waits for the loop. */
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EIO &&
+          errno != EINTR)
         fprintf(stderr, "sqn-sim: write to pty: %s\n", strerror(errno));
       break;
     }
@@ -193,8 +204,9 @@ static void sim_serve_host_rate(struct sim_serve *s) {
 /* Read what the host sent, as much as pacing allows, in as few reads as the
  * kernel allows; the rate is re-read only when the host changed its termios
  * (or before every read where the kernel cannot report that). */
-static void sim_serve_read(struct sim_serve *s) {
+static bool sim_serve_read(struct sim_serve *s) {
   struct sim_pty *p = s->cfg->pty;
+  bool fed = false;
   /* A change of settings ends a batch; a host changes its rate only a few
    * times a session, so a few rounds drain what follows it. */
   for (int round = 0; round < 4; round++) {
@@ -206,7 +218,7 @@ static void sim_serve_read(struct sim_serve *s) {
       if (allow < cap)
         cap = allow;
       if (cap == 0)
-        return;
+        return fed;
     }
     if (p->rate_poll || p->rate_dirty)
       sim_serve_host_rate(s);
@@ -220,16 +232,18 @@ static void sim_serve_read(struct sim_serve *s) {
       if (sim_serve_paced(s))
         s->rd.tokens -= (double)n;
       sim_modem_feed(s->cfg->modem, now, s->rbuf, (size_t)n);
+      fed = true;
     } else if (n < 0) {
       /* EIO: no slave open (should not happen while we hold one): back off
        * and poll again later rather than spin or exit. */
       if (errno == EIO)
         s->hup_backoff = true;
-      return;
+      return fed;
     }
     if (!p->rate_dirty)
-      return;
+      return fed;
   }
+  return fed;
 }
 
 /* The shell asked the modem to vanish (a failed save): stop now, write
@@ -242,21 +256,102 @@ static bool sim_serve_halted(struct sim_serve *s) {
   return true;
 }
 
+/* ---- streaming in read() ---------------------------------------------------
+ *
+ * An STP push is stop and wait: a frame, our ack, the next frame. Woken by
+ * epoll_wait and then reading, the shell paid 15-20 % more per exchange on
+ * Linux ptys than a peer that sleeps inside read() (bench_pingpong's floor;
+ * docs/benchmarks.md). So at time scale 0, once the host has sent something
+ * and had its answer, the shell waits for the host's next bytes in a
+ * blocking read, feeds them to the model and writes the answer, without
+ * going back to the loop, for as long as the host keeps talking. Bounds:
+ *  - a SIM_BURST_SLICE_US interval timer (SIGALRM, handled without
+ *    SA_RESTART) interrupts a read or write that blocks; an interrupted call
+ *    ends the burst, so the loop serves its signals and timers at least that
+ *    often while a host streams, and at once when it falls silent;
+ *  - no burst starts, and a burst ends, when the model's next deadline is
+ *    nearer than one slice, when output is still queued, when the host hangs
+ *    up or the modem must stop;
+ *  - paced lines (time scale > 0) and hosts whose rate must be read before
+ *    every read (no packet mode) never burst.
+ */
+#define SIM_BURST_SLICE_US 50000
+
+static void sim_serve_alarm_cb(int signum) { (void)signum; }
+
+static bool sim_serve_burst_may_wait(struct sim_serve *s) {
+  if (s->q->head || s->hup_backoff || (s->cfg->halt && *s->cfg->halt))
+    return false;
+  uint64_t d = sim_modem_next_deadline(s->cfg->modem);
+  return d == SIM_NEVER || d > sim_shell_now_us() + SIM_BURST_SLICE_US;
+}
+
+static bool sim_serve_burst_begin(struct sim_serve *s) {
+  static const struct itimerval slice = {{0, SIM_BURST_SLICE_US},
+                                         {0, SIM_BURST_SLICE_US}};
+  int fd = s->cfg->pty->master;
+  if (fcntl(fd, F_SETFL, s->master_flags & ~O_NONBLOCK) != 0)
+    return false;
+  if (setitimer(ITIMER_REAL, &slice, NULL) != 0) {
+    (void)fcntl(fd, F_SETFL, s->master_flags);
+    return false;
+  }
+  s->in_burst = true;
+  return true;
+}
+
+static void sim_serve_burst_end(struct sim_serve *s) {
+  static const struct itimerval off = {{0, 0}, {0, 0}};
+  (void)setitimer(ITIMER_REAL, &off, NULL);
+  if (fcntl(s->cfg->pty->master, F_SETFL, s->master_flags) != 0) {
+    /* A blocking master would hang the loop: stop streaming for good. */
+    fprintf(stderr, "sqn-sim: fcntl: %s\n", strerror(errno));
+    s->burst_ok = false;
+  }
+  s->in_burst = false;
+}
+
+static void sim_serve_burst(struct sim_serve *s) {
+  struct sim_pty *p = s->cfg->pty;
+  if (!s->burst_ok || sim_serve_paced(s) || p->rate_poll ||
+      !sim_serve_burst_may_wait(s) || !sim_serve_burst_begin(s))
+    return;
+  for (;;) {
+    ssize_t n = sim_pty_read_once(p, s->rbuf, sizeof s->rbuf);
+    if (n < 0)
+      break; /* EINTR: the slice is over; EIO: the loop backs off */
+    if (p->rate_dirty)
+      sim_serve_host_rate(s);
+    if (n > 0)
+      sim_modem_feed(s->cfg->modem, sim_shell_now_us(), s->rbuf, (size_t)n);
+    sim_serve_flush_queue(s);
+    if (!sim_serve_burst_may_wait(s))
+      break;
+  }
+  sim_serve_burst_end(s);
+}
+
 static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
   struct sim_serve *s = h->data;
+  bool fed = false;
   if (sim_serve_halted(s))
     return;
   if (status < 0) {
     s->hup_backoff = true;
   } else {
     if (events & UV_READABLE)
-      sim_serve_read(s);
+      fed = sim_serve_read(s);
     if (events & UV_DISCONNECT)
       s->hup_backoff = true;
   }
   if (sim_serve_halted(s))
     return;
   sim_serve_flush_queue(s);
+  if (fed) {
+    sim_serve_burst(s);
+    if (sim_serve_halted(s))
+      return;
+  }
   sim_serve_arm_deadline(s);
   sim_serve_update_poll(s);
 }
@@ -359,6 +454,13 @@ int sim_serve(const struct sim_serve_config *cfg, uint64_t t0_us) {
     fprintf(stderr, "sqn-sim: uv_loop_init: %s\n", uv_strerror(rc));
     return SIM_EXIT_RUNTIME;
   }
+  s.master_flags = fcntl(cfg->pty->master, F_GETFL);
+  struct sigaction alarm_sa, alarm_old;
+  memset(&alarm_sa, 0, sizeof alarm_sa);
+  alarm_sa.sa_handler = sim_serve_alarm_cb; /* no SA_RESTART: see the burst */
+  sigemptyset(&alarm_sa.sa_mask);
+  s.burst_ok = s.master_flags >= 0 && (s.master_flags & O_NONBLOCK) &&
+               sigaction(SIGALRM, &alarm_sa, &alarm_old) == 0;
   if ((rc = uv_poll_init(&s.loop, &s.poll, cfg->pty->master)) != 0) {
     fprintf(stderr, "sqn-sim: uv_poll_init: %s\n", uv_strerror(rc));
     goto out_close_loop;
@@ -401,5 +503,7 @@ int sim_serve(const struct sim_serve_config *cfg, uint64_t t0_us) {
 out_close_loop:
   if (uv_loop_close(&s.loop) != 0)
     fprintf(stderr, "sqn-sim: event loop did not close cleanly\n");
+  if (s.burst_ok)
+    (void)sigaction(SIGALRM, &alarm_old, NULL);
   return rc ? SIM_EXIT_RUNTIME : s.exit_code;
 }

@@ -58,6 +58,10 @@ bool sim_pty_refresh_rate(struct sim_pty *p);
  * (rate_dirty: refresh after using the bytes returned, which came before the
  * change). 0 when nothing is pending, -1 with errno (EIO: no slave open). */
 ssize_t sim_pty_read(struct sim_pty *p, uint8_t *buf, size_t cap);
+/* One read(), blocking or not as the master is set: host bytes with any
+ * packet-mode status stripped; 0 when a change of the host's termios came
+ * first (rate_dirty set), -1 with errno. */
+ssize_t sim_pty_read_once(struct sim_pty *p, uint8_t *buf, size_t cap);
 
 /* Modem output waiting for the line. Chunks are owned by the queue from
  * push until fully written (or sim_txq_free). Zero-initialise. */
