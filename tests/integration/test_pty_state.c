@@ -678,6 +678,40 @@ START_TEST(test_limits_rss_bounded_with_a_host_that_never_reads) {
 }
 END_TEST
 
+
+/* At time scale 0 sqn-sim waits for a host that streams inside a blocking
+ * read() rather than in its event loop (serve.c, sim_serve_burst). A host
+ * that stops in the middle of a command must not keep it there: SIGTERM
+ * still stops it cleanly (exit 0, state saved) within the bound. */
+START_TEST(test_state_sigterm_reaches_a_modem_waiting_for_the_host) {
+  char dir[256], state[300], buf[256];
+  struct st_sim a;
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(state, sizeof state, "%s/s.json", dir);
+  const char *args[] = {"--state", state, "--profile", "monarch1", "--time-scale",
+                        "0", NULL};
+  ck_assert_int_eq(st_start(&a, dir, 0, args), 0);
+  int fd = pty_open_port(a.pty, 921600);
+  ck_assert_int_ge(fd, 0);
+  /* RECOVERY or FFF: whatever a new modem boots into answers AT. */
+  bool ok = false;
+  for (int i = 0; i < 50 && !ok; i++) {
+    pty_xchg(fd, "AT\r", buf, sizeof buf, 100);
+    ok = strstr(buf, "OK") != NULL;
+  }
+  ck_assert_msg(ok, "no OK to AT: '%s'", buf);
+  /* Half a command: the modem now waits for the rest. */
+  ck_assert_int_eq(write(fd, "AT+SMO", 6), 6);
+  kill(a.pid, SIGTERM);
+  ck_assert_int_eq(st_wait(&a, 20), 0);
+  close(fd);
+  struct sim_state st;
+  char err[256];
+  memset(&st, 0, sizeof st);
+  ck_assert_msg(sim_state_load(state, &st, err, sizeof err) == 0, "%s", err);
+}
+END_TEST
+
 static Suite *st_suite(void) {
   Suite *s = suite_create("state");
   TCase *tc = tcase_create("ownership");
@@ -691,6 +725,7 @@ static Suite *st_suite(void) {
   tcase_add_test(tc, test_state_read_only_folder_makes_the_modem_vanish);
   tcase_add_test(tc, test_limits_fault_and_scenario_numbers_are_range_checked);
   tcase_add_test(tc, test_limits_rss_bounded_with_a_host_that_never_reads);
+  tcase_add_test(tc, test_state_sigterm_reaches_a_modem_waiting_for_the_host);
   suite_add_tcase(s, tc);
   TCase *k = tcase_create("kill9");
   tcase_set_timeout(k, 3000);
