@@ -613,13 +613,14 @@ static bool start_sim_link(const char *state_fixture, const char *profile,
 /* The per-port journal: a GM02S seen running LR8 on a port (here the
  * emulator's --link name) is known to be a Monarch 2 when it is later
  * found in RECOVERY, where ATI1 answers ERROR: an LR5 (Monarch 1) package
- * is refused before any write. */
+ * is refused before any write. The state folder starts out missing, parents
+ * and all, as on a fresh account without ~/.local. */
 START_TEST(test_update_cli_journal_refuses_chip_mismatch_in_recovery) {
   char link[300], env[320], jdir[300];
   pid_t sim;
   int fd;
   snprintf(link, sizeof link, "%s/ttyMODEM", tmpdir);
-  snprintf(jdir, sizeof jdir, "%s/state", tmpdir);
+  snprintf(jdir, sizeof jdir, "%s/fresh-home/.local/state", tmpdir);
   snprintf(env, sizeof env, "XDG_STATE_HOME=%s", jdir);
   putenv(env);
   if (!start_sim_link(NULL, "gm02s", link, &sim, &fd))

@@ -40,11 +40,11 @@ enum sqn_update_purpose {
 #ifndef SQN_UPD_TEXT_MAX
 #define SQN_UPD_TEXT_MAX 1024u
 #endif
-/* After +SHUTDOWN, the first poll of a rebooting modem. Short: a modem that
- * is up answers at once, and a probe that lands in the boot is lost and
- * retried after probe_ms whether it was sent 2 or 20 ms after +SHUTDOWN, so
- * a longer pause only delays a fast modem (RECOVERY sends no +SYSSTART). */
-#define SQN_UPD_REBOOT_POLL_MS 2u
+/* After +SHUTDOWN, the first poll of a rebooting modem: at once. A modem
+ * that is up answers it, and a probe that lands in the boot is lost and
+ * retried after probe_ms whenever it was sent, so any pause here would only
+ * delay a fast modem (RECOVERY sends no +SYSSTART). */
+#define SQN_UPD_REBOOT_POLL_MS 0u
 
 /* update.c: narration and I/O */
 void sqn_upd_copy(char *dst, size_t cap, const char *src);

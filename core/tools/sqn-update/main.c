@@ -684,13 +684,14 @@ static void sqn_cli_journal_write(struct cli *c, const char *lr) {
   if (!slash)
     return;
   *slash = '\0';
-  {
-    char *q = strrchr(dir, '/'); /* .../state then .../state/sqnup */
-    if (q) {
-      *q = '\0';
-      (void)mkdir(dir, 0700);
-      *q = '/';
-    }
+  /* Every missing folder of the path (a fresh account has no ~/.local),
+   * private as the XDG base directory specification asks. */
+  for (char *q = dir + 1; *q; q++) {
+    if (*q != '/')
+      continue;
+    *q = '\0';
+    (void)mkdir(dir, 0700);
+    *q = '/';
   }
   (void)mkdir(dir, 0700);
   snprintf(tmp, sizeof tmp, "%s.tmp", c->journal);
