@@ -610,27 +610,34 @@ static double bench_push(const struct bench_sim *sim, const uint8_t *pkg,
   };
   if (sqn_stpm_init(&h->stpm, &sc) != 0)
     goto out_close_tty;
+  /* The host side waits as the floor's host does, inside read() (bounded:
+   * VMIN 0, VTIME 1 s), so that the row measures the emulator, not the
+   * host's choice of poll() + read(). The stpm deadlines (5 s) are far
+   * above that bound. */
+  struct termios tio;
+  int fl = fcntl(h->tty.fd, F_GETFL);
+  if (fl < 0 || tcgetattr(h->tty.fd, &tio) != 0)
+    goto out_close_tty;
+  tio.c_cc[VMIN] = 0;
+  tio.c_cc[VTIME] = 10;
+  if (tcsetattr(h->tty.fd, TCSANOW, &tio) != 0 ||
+      fcntl(h->tty.fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+    goto out_close_tty;
   double t0 = bench_now();
   if (sqn_stpm_start(&h->stpm, sqn_posix_now_ms()) != 0)
     goto out_close_tty;
   while (!sqn_stpm_done(&h->stpm)) {
     uint8_t buf[4096];
+    ssize_t n = read(h->tty.fd, buf, sizeof buf);
     uint64_t now = sqn_posix_now_ms();
-    uint64_t dl = sqn_stpm_next_deadline(&h->stpm);
-    int ms = dl == UINT64_MAX ? 1000 : dl > now ? (int)(dl - now) : 0;
-    struct pollfd pf = {h->tty.fd, POLLIN, 0};
-    int pr = poll(&pf, 1, ms);
-    now = sqn_posix_now_ms();
-    if (pr > 0) {
-      ssize_t n = read(h->tty.fd, buf, sizeof buf);
-      if (n > 0) {
-        h->rx_bytes += (uint64_t)n;
-        sqn_stpm_feed(&h->stpm, now, buf, (size_t)n);
-      }
+    if (n > 0) {
+      h->rx_bytes += (uint64_t)n;
+      sqn_stpm_feed(&h->stpm, now, buf, (size_t)n);
     }
     sqn_stpm_tick(&h->stpm, now);
   }
   double t1 = bench_now();
+  (void)fcntl(h->tty.fd, F_SETFL, fl);
   if (h->stpm.result != 0 || h->stpm.acked != len || h->stpm.resends) {
     fprintf(stderr, "STP push ended %s (%s), %llu of %zu bytes, %u resends\n",
             sqn_stpm_state_name(h->stpm.state),
