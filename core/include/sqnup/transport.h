@@ -73,8 +73,9 @@ extern const struct sqn_transport_ops sqn_posix_tty_ops;
 
 /*
  * Drive an initialized and started update on a tty until it is done:
- * poll() on the fd until the update's next deadline, feed what arrives,
- * tick. The update's write callback should call sqn_posix_tty_write_all().
+ * wait for bytes until the update's next deadline (inside read(), bounded
+ * by a 100 ms VTIME, or in poll() for a nearer deadline), feed what
+ * arrives, tick. The update's write callback should call sqn_posix_tty_write_all().
  * `stop` (may be NULL) is polled; when it becomes non-zero the update is
  * aborted. Returns the update's result.
  */

@@ -6,7 +6,7 @@
  * package read by offset (pread into a 64 KiB read-ahead window, never
  * loaded whole), the termios port
  * (opened lazily when the procedure first asks for a rate, so a bad
- * package is reported before the port is touched), the poll() loop
+ * package is reported before the port is touched), the driver loop
  * (core/port), and progress output for a terminal, a pipe or --json.
  */
 #include <dirent.h>
