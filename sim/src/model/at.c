@@ -225,8 +225,8 @@ static int sim_at_bmod(struct sim_modem *m, const char *args,
                        struct sim_at_reply *r)
 {
   (void)args;
-  sim_at_line(r, "%s", m->pwr.smod == SIM_SMOD_FFH_ELF ? "FFH"
-                                                    : sim_smod_name(m->pwr.smod));
+  enum sim_smod s = m->pwr.smod;
+  sim_at_line(r, "%s", s == SIM_SMOD_FFH_ELF ? "FFH" : sim_smod_name(s));
   return 1;
 }
 
@@ -237,7 +237,8 @@ static int sim_at_swboot_q(struct sim_modem *m, const char *args,
   /* Format invented (protocol.md 8): hosts only look for the words. */
   sim_at_line(r, "+SMSWBOOT: %d,%s,%s", (int)m->st.boot_select,
               sim_boot_word(m->st.boot_select),
-              m->pwr.smod == SIM_SMOD_FFH_ELF ? "FFH" : sim_smod_name(m->pwr.smod));
+              m->pwr.smod == SIM_SMOD_FFH_ELF ? "FFH"
+                                              : sim_smod_name(m->pwr.smod));
   return 1;
 }
 
@@ -625,7 +626,8 @@ void sim_at_feed(struct sim_modem *m, const uint8_t *buf, size_t len,
       }
       m->at.line_len = 0;
       m->at.line_overflow = false;
-      if (m->at.link != SIM_LINK_AT || m->pwr.power != SIM_PWR_ON || m->flt.silent) {
+      if (m->at.link != SIM_LINK_AT || m->pwr.power != SIM_PWR_ON ||
+          m->flt.silent) {
         /* The rest belongs to STP (or is lost); a CR's LF is part of the
          * terminator. */
         m->stp.skip_lf = c == '\r';

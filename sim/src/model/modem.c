@@ -348,7 +348,8 @@ void sim_line_trace(struct sim_modem *m, const char *why)
     sim_trace(m, SIM_TRACE_LINE, NULL, 0,
               "%s%shost receives at %s baud and sends at %s, modem at %u: "
               "modem->host %s, host->modem %s", why, sep, in, out,
-              m->at.uart_baud, tx ? "garbled" : "clean", rx ? "garbled" : "clean");
+              m->at.uart_baud, tx ? "garbled" : "clean",
+              rx ? "garbled" : "clean");
 }
 
 /* What a UART at the wrong rate makes of a byte: framing garbage of the
@@ -659,7 +660,8 @@ static void sim_power_on_now(struct sim_modem *m)
   m->pwr.boot_from_power_on = true;
   m->at.uart_baud = sim_mode_baud(m, sim_boot_resolve(&m->st));
   struct sim_event e = {.type = SIM_EVENT_POWER_ON, .count = m->pwr.power_ons};
-  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "power on #%u", m->pwr.power_ons);
+  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "power on #%u",
+               m->pwr.power_ons);
   sim_boot_start(m, "power on");
 }
 
@@ -1096,7 +1098,8 @@ static void sim_data_feed(struct sim_modem *m, const uint8_t *buf,
                           size_t len)
 {
   for (size_t i = 0; i < len; i++) {
-    if (buf[i] == '\r' && (m->at.last_ppp == 0 || m->now >= m->at.last_ppp + SIM_US)) {
+    if (buf[i] == '\r' &&
+        (m->at.last_ppp == 0 || m->now >= m->at.last_ppp + SIM_US)) {
       m->at.last_ppp = m->now;
       sim_out(m, sim_ppp_lcp_echo, sizeof sim_ppp_lcp_echo, 0);
       sim_trace(m, SIM_TRACE_LINE, NULL, 0, "data mode: PPP LCP echo-request");

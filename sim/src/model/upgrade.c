@@ -366,7 +366,8 @@ static size_t sim_stp_sink(struct sim_modem *m, const uint8_t *data,
       m->upg.run.started = true;
       sim_set_status(m, "on-going", NULL);
     }
-    if (!m->upg.run.walker.err && sqn_caba_walker_feed(&m->upg.run.walker, data, len))
+    if (!m->upg.run.walker.err &&
+        sqn_caba_walker_feed(&m->upg.run.walker, data, len))
       sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
                 "package defect at byte %llu: %s (reported at session end)",
                 (unsigned long long)m->upg.run.walker.err_offset,
@@ -862,7 +863,8 @@ void sim_store_apply_done(struct sim_modem *m)
                         .bytes = m->upg.store_len,
                         .reason = m->pwr.apply_ok ? NULL : m->pwr.apply_reason};
   sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0, "verdict: %s%s%s",
-               m->pwr.apply_ok ? "success" : "fail", m->pwr.apply_ok ? "" : ": ",
+               m->pwr.apply_ok ? "success" : "fail",
+               m->pwr.apply_ok ? "" : ": ",
                m->pwr.apply_reason);
   sim_state_release(&m->st);
   sim_flash_commit(m, "fs_store cleared");
