@@ -4,6 +4,7 @@
  * upgrade engine, the incident, faults.
  */
 #include "test_sim_helpers.h"
+#include "sim/fault_yaml.h"
 
 
 #include <unistd.h>
