@@ -4,10 +4,29 @@
  * output, line, faults), at.c (AT layer) and upgrade.c (STP slave and
  * upgrade engine). Not installed.
  *
- * Separate state variables, one per concern (style rule 3):
- *   power  OFF -> BOOTING -> ON ; ON -> APPLYING -> BOOTING   (sim_power)
- *   link   AT <-> STP ; AT <-> DATA                          (sim_link)
- *   smod   the running mode while ON                          (sim_smod)
+ * struct sim_modem is the configuration, the flash (st), the clock (now),
+ * the output queue, and one part per concern; each part is written by its
+ * owner and read by the others:
+ *
+ *   pwr  struct sim_power_part    modem.c   power, smod, boot target and
+ *                                           timers, power-ons, store apply
+ *   at   struct sim_at_part       at.c      link, echo, line assembly, data
+ *                                           mode escape, UART and host rates
+ *   stp  struct sim_stp_part      upgrade.c STP decoder, session, block
+ *                                           dedup, counters, stream offsets
+ *   upg  struct sim_upgrade_part  upgrade.c the upgrade run, store copy, ELF,
+ *                                           images as last committed
+ *   flt  struct sim_fault_part    modem.c   faults, pending fault effects,
+ *                                           silence and garbling
+ *
+ * Separate state variables, one per concern (style rule 3), each changed
+ * only by its setter, which traces old -> new (cfg.trace_transitions):
+ *   power  OFF -> BOOTING -> ON ; ON -> APPLYING -> BOOTING   sim_set_power
+ *   link   AT <-> STP ; AT <-> DATA                          sim_set_link
+ *   smod   the running mode while ON                          sim_set_smod
+ *
+ * Files (the state file, fault YAML, traces) are not the model's: they are
+ * in sim_files (sim/src/files), so sim_model needs only the codec.
  */
 #ifndef SIM_MODEM_INTERNAL_H
 #define SIM_MODEM_INTERNAL_H
