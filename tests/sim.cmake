@@ -27,3 +27,10 @@ endif()
 if(TARGET sim_model AND COMMAND sqn_add_fuzz_target)
   sqn_add_fuzz_target(sim_model LIBS sim_model sim_files)
 endif()
+
+# The model's power, smod and link change only in their setters, and the
+# model includes no file-format library (sim_files has them).
+add_test(NAME sim_setters_only
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_sim_setters.sh
+          ${CMAKE_SOURCE_DIR})
+set_tests_properties(sim_setters_only PROPERTIES LABELS unit TIMEOUT 60)
