@@ -17,7 +17,7 @@ list(TRANSFORM HARNESS_LIB_SRC PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/src/)
 if(TARGET sqnup_pkg)
   add_library(harness STATIC ${HARNESS_LIB_SRC})
   target_include_directories(harness PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
-  target_link_libraries(harness PUBLIC harness_bridge sim_model sim_pty_rate sqnup sqnup_pkg
+  target_link_libraries(harness PUBLIC harness_bridge sim_model sim_files sim_pty_rate sqnup sqnup_pkg
                         PkgConfig::CYAML PkgConfig::JANSSON util)
   target_compile_definitions(harness PRIVATE _DEFAULT_SOURCE)
   sqn_target_warnings(harness)

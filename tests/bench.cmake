@@ -36,7 +36,7 @@ sqn_add_bench(bench_codec SOURCES ${SQN_BENCH_DIR}/bench_codec.c)
 
 if(TARGET harness_bridge)
   sqn_add_bench(bench_inproc SOURCES ${SQN_BENCH_DIR}/bench_inproc.c
-                LIBS harness_bridge sim_model sqnup)
+                LIBS harness_bridge sim_model sim_files sqnup)
 endif()
 
 if(TARGET sqn-scenario)

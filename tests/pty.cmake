@@ -6,7 +6,7 @@
 if(TARGET sqn-sim AND TARGET sqn-chat)
   sqn_add_check_test(test_pty_hosts
     SOURCES integration/test_pty_hosts.c integration/pty_util.c
-    LIBS sim_model sim_pty_rate PkgConfig::JANSSON
+    LIBS sim_model sim_files sim_pty_rate PkgConfig::JANSSON
     LABELS pty TIMEOUT 240)
   # Two ctest tests from one binary (Check's CK_RUN_CASE), so that neither
   # is near its timeout on a loaded machine and -j2 runs them side by side:
@@ -40,7 +40,7 @@ endif()
 if(TARGET sqn-sim AND TARGET sqn-chat)
   sqn_add_check_test(test_pty_pacing
     SOURCES integration/test_pty_pacing.c integration/pty_util.c
-    LIBS sim_model sim_pty_rate PkgConfig::JANSSON
+    LIBS sim_pty_rate PkgConfig::JANSSON
     LABELS slow TIMEOUT 120)
   target_include_directories(test_pty_pacing PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   target_compile_definitions(test_pty_pacing PRIVATE
@@ -74,7 +74,7 @@ endif()
 if(TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup AND TARGET sqn-scenario)
   sqn_add_check_test(test_pty_state
     SOURCES integration/test_pty_state.c integration/pty_util.c
-    LIBS sim_model sim_pty_rate PkgConfig::JANSSON
+    LIBS sim_model sim_files sim_pty_rate PkgConfig::JANSSON
     LABELS pty TIMEOUT 240)
   target_include_directories(test_pty_state PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   target_compile_definitions(test_pty_state PRIVATE

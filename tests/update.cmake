@@ -19,7 +19,7 @@ if(TARGET sqnup)
      EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c)
     sqn_add_check_test(test_update_sim
       SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_update_sim.c
-      LIBS harness_bridge sqnup sqnup_pkg sim_model
+      LIBS harness_bridge sqnup sqnup_pkg sim_model sim_files
       LABELS unit
       TIMEOUT 120)
   endif()
@@ -61,5 +61,5 @@ endif()
 # reaches. Seeds: fixtures/corpus/{updater_duel,sim_deep}.
 if(COMMAND sqn_add_fuzz_target AND TARGET sqnup AND TARGET sim_model AND TARGET sqnup_pkg)
   sqn_add_fuzz_target(updater_duel LIBS sqnup sim_model sqnup_pkg sqnup_codec)
-  sqn_add_fuzz_target(sim_deep LIBS sqnup sim_model sqnup_pkg sqnup_codec)
+  sqn_add_fuzz_target(sim_deep LIBS sqnup sim_model sim_files sqnup_pkg sqnup_codec)
 endif()

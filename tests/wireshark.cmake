@@ -35,9 +35,9 @@ if(SQN_BASH AND TARGET sqn-scenario)
             ${CMAKE_CURRENT_BINARY_DIR}/golden)
   set_tests_properties(test_golden PROPERTIES LABELS scenario TIMEOUT 120)
 endif()
-if(TARGET sim_model)
+if(TARGET sim_files)
   sqn_add_check_test(test_tracefile
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_tracefile.c
-    LIBS sim_model
+    LIBS sim_files
     LABELS unit)
 endif()

@@ -32,6 +32,8 @@
 
 #include <cyaml/cyaml.h>
 
+#include "sim/fault_yaml.h"
+
 #define HARNESS_BOUND_DEFAULT 3600.0
 /* Every number in a scenario is range-checked at load (FILE:LINE). */
 #define HARNESS_BOUND_MAX (30.0 * 86400.0)   /* virtual seconds per run */

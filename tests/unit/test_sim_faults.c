@@ -6,6 +6,7 @@
  * a virtual clock.
  */
 #include "test_sim_helpers.h"
+#include "sim/fault_yaml.h"
 
 
 #include <unistd.h>

@@ -4,6 +4,7 @@
  * upgrade engine, the incident, faults.
  */
 #include "test_sim_helpers.h"
+#include "sim/fault_yaml.h"
 
 
 #include <unistd.h>
@@ -938,6 +939,71 @@ START_TEST(test_sim_fault_yaml_loads_and_reports_errors)
 }
 END_TEST
 
+/* The state variables' setters: with trace_transitions, each change of
+ * power, running mode and link is one untyped mode event naming old and
+ * new; without it (the default) there is none. */
+struct transitions {
+  struct rig r;
+  char log[2048];
+  size_t len;
+  unsigned typed; /* mode events with a type (boot, up, power-on...) */
+};
+
+static void transitions_trace(void *user, const struct sim_trace_event *ev)
+{
+  struct transitions *t = user;
+  if (ev->kind != SIM_TRACE_MODE)
+    return;
+  if (ev->ev.type != SIM_EVENT_NONE) {
+    t->typed++;
+    return;
+  }
+  int n = snprintf(t->log + t->len, sizeof(t->log) - t->len, "%s\n",
+                   ev->text);
+  if (n > 0 && (size_t)n < sizeof(t->log) - t->len)
+    t->len += (size_t)n;
+}
+
+static void transitions_run(struct transitions *t, bool on)
+{
+  struct sim_state st;
+  memset(t, 0, sizeof(*t));
+  rig_load_state(&st, "healthy");
+  struct sim_modem_config cfg = {.profile = st.profile, .state = &st,
+                                 .time_scale = 0, .tx = rig_tx,
+                                 .trace = transitions_trace, .user = t,
+                                 .trace_transitions = on};
+  /* rig_tx appends to t->r's buffer: the rig is the first member. */
+  t->r.m = sim_modem_new(&cfg, 1000);
+  sim_state_release(&st);
+  ck_assert_ptr_nonnull(t->r.m);
+  t->r.now = 1000;
+  rig_run(&t->r, 20 * SEC);
+  rig_send(&t->r, "AT+SMSTPU=\"ON_THE_FLY\"\r\n");
+  sim_modem_power_cut(t->r.m, t->r.now);
+}
+
+START_TEST(test_sim_transitions_traced_old_to_new_on_request)
+{
+  struct transitions t;
+  transitions_run(&t, true);
+  ck_assert_str_eq(t.log,
+                   "power OFF -> BOOTING (power on)\n"
+                   "power BOOTING -> ON (boot done)\n"
+                   "smod NONE -> FFF (boot done)\n"
+                   "link AT -> STP (STP session begins)\n"
+                   "link STP -> AT (RAM lost)\n"
+                   "power ON -> OFF (power cut)\n"
+                   "smod FFF -> NONE (power cut)\n");
+  unsigned typed = t.typed;
+  rig_free(&t.r);
+  transitions_run(&t, false);
+  ck_assert_str_eq(t.log, "");
+  ck_assert_uint_eq(t.typed, typed); /* the typed events are the same */
+  rig_free(&t.r);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
   Suite *s = suite_create("sim_model");
@@ -955,6 +1021,7 @@ static Suite *sim_suite(void)
   tcase_add_test(boot, test_sim_boot_named_states_pick_mode_with_fallbacks);
   tcase_add_test(boot, test_sim_boot_bytes_while_booting_are_lost);
   tcase_add_test(boot, test_sim_boot_smswboot_selects_next_boot);
+  tcase_add_test(boot, test_sim_transitions_traced_old_to_new_on_request);
   suite_add_tcase(s, boot);
   TCase *up = tcase_create("upgrade");
   tcase_set_timeout(up, 60);

@@ -28,8 +28,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cyaml/cyaml.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -209,33 +207,6 @@ struct sim_fault {
   uint32_t count;                  /* SPLIT, RESIDUE, DROP, NUL, FLIP_STORE,
                                       DATA_MODE, QUIET_BOOT, UART_RESET */
 };
-
-/*
- * The libcyaml schema of ONE fault (a mapping with the keys name, when,
- * match, first, last, op, mode, offset, percent, size, after_us, do, text,
- * delay_us, count; all optional except `when` and `do`). Scenario files embed
- * it, e.g. as a sequence field:
- *
- *   CYAML_FIELD_SEQUENCE("faults", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
- *                        struct my_scenario, faults,
- *                        &sim_fault_yaml_schema, 0, CYAML_UNLIMITED)
- *
- * Absent optional keys are zero; zero means "any mode" for `mode`, whose
- * YAML values are the words any, ffh, ffh-elf, fff, updater, recovery.
- */
-extern const cyaml_schema_value_t sim_fault_yaml_schema;
-/* The mapping fields of that schema (NULL-key terminated). */
-extern const cyaml_schema_field_t sim_fault_yaml_fields[];
-
-
-/*
- * Load a YAML file holding a sequence of faults into `faults` (at most
- * `max`). Returns the number loaded, or -1 with a message in `err` naming
- * the file (and line where libcyaml reports one) on any error, including
- * more than `max` faults.
- */
-int sim_faults_load_yaml(const char *path, struct sim_fault *faults,
-                         size_t max, char *err, size_t errcap);
 
 /* Check one fault for consistency; 0, or -1 with a message in `err`. */
 int sim_fault_check(const struct sim_fault *f, char *err, size_t errcap);

@@ -173,6 +173,11 @@ struct sim_modem_config {
    * a test can show it catches the breakage. Zero (the default) is the
    * faithful modem; never set in sqn-sim or a scenario. */
   unsigned debug_flags;
+  /* Trace every change of the model's state variables (power, running
+   * mode, link) as "power BOOTING -> ON (boot done)": SIM_TRACE_MODE
+   * events of type SIM_EVENT_NONE. Off by default: the harness narrates
+   * every mode event, and its transcripts and reports do not show these. */
+  bool trace_transitions;
 };
 
 /*

@@ -64,13 +64,15 @@ struct sim_state {
   bool part2_pending;
 };
 
-/* A factory-new modem of the profile. */
+/* In sim_model (sim/src/model/state.c). A factory-new modem of the
+ * profile. */
 void sim_state_factory(struct sim_state *st, enum sim_profile profile);
 /* Deep copy / release (fs_store). */
 int sim_state_copy(struct sim_state *dst, const struct sim_state *src);
 void sim_state_release(struct sim_state *st);
 
-/* JSON text (malloc'd, caller frees) and back. Errors name the field. */
+/* The rest is in sim_files (sim/src/files/state_file.c, jansson).
+ * JSON text (malloc'd, caller frees) and back. Errors name the field. */
 char *sim_state_to_json(const struct sim_state *st);
 int sim_state_from_json(struct sim_state *st, const char *text, char *err,
                         size_t errcap);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Recorded sessions read back: the one place that parses trace text.
+ * Recorded sessions read back: the one place that parses trace text
+ * (sim_files, sim/src/files/tracefile.c).
  *
  * A session is a list of records, each one unit of the exchange on the line
  * (an AT line or an STP frame, with its direction and time) or a note (a

@@ -123,7 +123,7 @@ static int sim_at_e0(struct sim_modem *m, const char *args,
                      struct sim_at_reply *r)
 {
   (void)args, (void)r;
-  m->echo = false;
+  m->at.echo = false;
   return 1;
 }
 
@@ -131,7 +131,7 @@ static int sim_at_e1(struct sim_modem *m, const char *args,
                      struct sim_at_reply *r)
 {
   (void)args, (void)r;
-  m->echo = true;
+  m->at.echo = true;
   return 1;
 }
 
@@ -217,7 +217,7 @@ static int sim_at_smod(struct sim_modem *m, const char *args,
                        struct sim_at_reply *r)
 {
   (void)args;
-  sim_at_line(r, "%d", (int)m->smod);
+  sim_at_line(r, "%d", (int)m->pwr.smod);
   return 1;
 }
 
@@ -225,8 +225,8 @@ static int sim_at_bmod(struct sim_modem *m, const char *args,
                        struct sim_at_reply *r)
 {
   (void)args;
-  sim_at_line(r, "%s", m->smod == SIM_SMOD_FFH_ELF ? "FFH"
-                                                    : sim_smod_name(m->smod));
+  enum sim_smod s = m->pwr.smod;
+  sim_at_line(r, "%s", s == SIM_SMOD_FFH_ELF ? "FFH" : sim_smod_name(s));
   return 1;
 }
 
@@ -237,7 +237,8 @@ static int sim_at_swboot_q(struct sim_modem *m, const char *args,
   /* Format invented (protocol.md 8): hosts only look for the words. */
   sim_at_line(r, "+SMSWBOOT: %d,%s,%s", (int)m->st.boot_select,
               sim_boot_word(m->st.boot_select),
-              m->smod == SIM_SMOD_FFH_ELF ? "FFH" : sim_smod_name(m->smod));
+              m->pwr.smod == SIM_SMOD_FFH_ELF ? "FFH"
+                                              : sim_smod_name(m->pwr.smod));
   return 1;
 }
 
@@ -254,7 +255,7 @@ static int sim_at_swboot_set(struct sim_modem *m, const char *args,
     return 0;
   /* Already in the recovery chain: selecting it again is refused. This is
    * what made the 2018 updater raise "AT+SMSWBOOT=3,0 failed!". */
-  if (v[0] == SIM_BOOT_RECOVERY && m->smod != SIM_SMOD_FFF)
+  if (v[0] == SIM_BOOT_RECOVERY && m->pwr.smod != SIM_SMOD_FFF)
     return 0;
   if (m->st.boot_select != (enum sim_boot)v[0]) {
     char what[48];
@@ -327,7 +328,7 @@ static int sim_at_cfun_q(struct sim_modem *m, const char *args,
                          struct sim_at_reply *r)
 {
   (void)args;
-  sim_at_line(r, "+CFUN: %d", m->cfun);
+  sim_at_line(r, "+CFUN: %d", m->at.cfun);
   return 1;
 }
 
@@ -343,7 +344,7 @@ static int sim_at_cfun_set(struct sim_modem *m, const char *args,
   if (n < 1 || !(v[0] == 0 || v[0] == 1 || v[0] == 4 || v[0] == 5) ||
       (n == 2 && (v[1] < 0 || v[1] > 1)))
     return 0;
-  m->cfun = (int)v[0];
+  m->at.cfun = (int)v[0];
   if (n == 2 && v[1] == 1)
     r->after = SIM_AFTER_RESET;
   return 1;
@@ -353,7 +354,7 @@ static int sim_at_ipr_q(struct sim_modem *m, const char *args,
                         struct sim_at_reply *r)
 {
   (void)args;
-  sim_at_line(r, "+IPR: %u", m->uart_baud);
+  sim_at_line(r, "+IPR: %u", m->at.uart_baud);
   return 1;
 }
 
@@ -491,7 +492,7 @@ static void sim_at_after(struct sim_modem *m, const struct sim_at_reply *r)
   static const uint8_t shutdown[] = "\r\n+SHUTDOWN\r\n";
   switch (r->after) {
   case SIM_AFTER_RESET:
-    if (m->quiet_boots) {
+    if (m->flt.quiet_boots) {
       sim_trace(m, SIM_TRACE_MODE, NULL, 0, "quiet boot: no +SHUTDOWN (fault)");
     } else {
       sim_out(m, shutdown, sizeof(shutdown) - 1, 0);
@@ -513,16 +514,16 @@ static void sim_at_after(struct sim_modem *m, const struct sim_at_reply *r)
     break;
   case SIM_AFTER_IPR:
     sim_trace(m, SIM_TRACE_LINE, NULL, 0, "AT+IPR: %u -> %u baud",
-              m->uart_baud, r->ipr);
-    m->uart_baud = r->ipr;
+              m->at.uart_baud, r->ipr);
+    m->at.uart_baud = r->ipr;
     sim_line_trace(m, "AT+IPR");
     /* Once an upgrade has reset the UART config (F22), the application's
      * AT+IPR is what restores it: stored, so the next boot keeps it. */
-    if (m->st.uart_baud && m->smod != SIM_SMOD_FFH &&
-        m->smod != SIM_SMOD_FFH_ELF) {
+    if (m->st.uart_baud && m->pwr.smod != SIM_SMOD_FFH &&
+        m->pwr.smod != SIM_SMOD_FFH_ELF) {
       char what[64];
       m->st.uart_baud =
-          r->ipr == sim_profile_baud(m, m->smod) ? 0 : r->ipr;
+          r->ipr == sim_profile_baud(m, m->pwr.smod) ? 0 : r->ipr;
       snprintf(what, sizeof(what), "uart_baud %u%s", r->ipr,
                m->st.uart_baud ? "" : " (profile default)");
       sim_flash_commit(m, what);
@@ -539,15 +540,15 @@ static void sim_at_dispatch(struct sim_modem *m, uint8_t term)
   struct sim_fx fx = {0};
   const char *args = "";
 
-  sim_escape(text, sizeof(text), (const uint8_t *)m->line, m->line_len);
-  sim_trace(m, SIM_TRACE_AT_RX, m->line, m->line_len, "%s", text);
+  sim_escape(text, sizeof(text), (const uint8_t *)m->at.line, m->at.line_len);
+  sim_trace(m, SIM_TRACE_AT_RX, m->at.line, m->at.line_len, "%s", text);
 
-  struct sim_fault_event ev = {.when = SIM_FAULT_ON_AT, .line = m->line};
+  struct sim_fault_event ev = {.when = SIM_FAULT_ON_AT, .line = m->at.line};
   sim_faults_fire(m, &ev, &fx);
-  if (fx.stop || m->power != SIM_PWR_ON || m->silent)
+  if (fx.stop || m->pwr.power != SIM_PWR_ON || m->flt.silent)
     return;
-  if (m->echo && sim_mode_app_style(m)) {
-    sim_out(m, m->line, m->line_len, 0);
+  if (m->at.echo && sim_mode_app_style(m)) {
+    sim_out(m, m->at.line, m->at.line_len, 0);
     sim_out(m, &term, 1, 0);
   }
   switch (fx.reply) {
@@ -574,14 +575,14 @@ static void sim_at_dispatch(struct sim_modem *m, uint8_t term)
   }
 
   const struct sim_at_cmd *c = NULL;
-  if (m->line_len >= 2 && (m->line[0] == 'A' || m->line[0] == 'a') &&
-      (m->line[1] == 'T' || m->line[1] == 't'))
-    c = sim_at_find(m->line + 2, &args);
+  if (m->at.line_len >= 2 && (m->at.line[0] == 'A' || m->at.line[0] == 'a') &&
+      (m->at.line[1] == 'T' || m->at.line[1] == 't'))
+    c = sim_at_find(m->at.line + 2, &args);
   struct sim_at_reply *r = calloc(1, sizeof(*r));
   if (!r)
     return;
   int ok = 0;
-  if (c && (c->modes & (1u << (unsigned)m->smod)))
+  if (c && (c->modes & (1u << (unsigned)m->pwr.smod)))
     ok = c->fn(m, args, r);
   if (!ok)
     r->after = SIM_AFTER_NONE;
@@ -596,9 +597,9 @@ static void sim_at_dispatch(struct sim_modem *m, uint8_t term)
 
 void sim_at_reset(struct sim_modem *m)
 {
-  m->line_len = 0;
-  m->line_overflow = false;
-  m->last_cr = false;
+  m->at.line_len = 0;
+  m->at.line_overflow = false;
+  m->at.last_cr = false;
 }
 
 void sim_at_feed(struct sim_modem *m, const uint8_t *buf, size_t len,
@@ -608,37 +609,38 @@ void sim_at_feed(struct sim_modem *m, const uint8_t *buf, size_t len,
     uint8_t c = buf[i];
     if (c == 0)
       continue;
-    if (c == '\n' && m->last_cr) {
-      m->last_cr = false;
+    if (c == '\n' && m->at.last_cr) {
+      m->at.last_cr = false;
       continue;
     }
     if (c == '\r' || c == '\n') {
-      m->last_cr = c == '\r';
-      if (m->line_overflow) {
+      m->at.last_cr = c == '\r';
+      if (m->at.line_overflow) {
         struct sim_event e = {.type = SIM_EVENT_AT_OVERLONG};
         sim_trace_ev(m, SIM_TRACE_AT_RX, &e, NULL, 0,
                      "line longer than %d bytes, discarded", SIM_AT_LINE_MAX);
         sim_at_reply_lines(m, NULL, 0, 0, NULL);
-      } else if (m->line_len) {
-        m->line[m->line_len] = '\0';
+      } else if (m->at.line_len) {
+        m->at.line[m->at.line_len] = '\0';
         sim_at_dispatch(m, c);
       }
-      m->line_len = 0;
-      m->line_overflow = false;
-      if (m->link != SIM_LINK_AT || m->power != SIM_PWR_ON || m->silent) {
+      m->at.line_len = 0;
+      m->at.line_overflow = false;
+      if (m->at.link != SIM_LINK_AT || m->pwr.power != SIM_PWR_ON ||
+          m->flt.silent) {
         /* The rest belongs to STP (or is lost); a CR's LF is part of the
          * terminator. */
-        m->skip_lf = c == '\r';
+        m->stp.skip_lf = c == '\r';
         *used = i + 1;
         return;
       }
       continue;
     }
-    m->last_cr = false;
-    if (m->line_len < SIM_AT_LINE_MAX)
-      m->line[m->line_len++] = (char)c;
+    m->at.last_cr = false;
+    if (m->at.line_len < SIM_AT_LINE_MAX)
+      m->at.line[m->at.line_len++] = (char)c;
     else
-      m->line_overflow = true;
+      m->at.line_overflow = true;
   }
   *used = len;
 }

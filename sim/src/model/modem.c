@@ -87,6 +87,30 @@ const char *sim_smod_name(enum sim_smod s)
   }
 }
 
+const char *sim_power_name(enum sim_power p)
+{
+  switch (p) {
+#define XX(n)                                                                \
+  case SIM_PWR_##n:                                                          \
+    return #n;
+    SIM_POWER_MAP(XX)
+#undef XX
+  }
+  return "?";
+}
+
+const char *sim_link_name(enum sim_link l)
+{
+  switch (l) {
+#define XX(n)                                                                \
+  case SIM_LINK_##n:                                                         \
+    return #n;
+    SIM_LINK_MAP(XX)
+#undef XX
+  }
+  return "?";
+}
+
 /* AT lines and STP frames are typed from what they carry. */
 static void sim_trace_type_io(struct sim_trace_event *ev)
 {
@@ -144,6 +168,35 @@ void sim_trace_ev(struct sim_modem *m, enum sim_trace_kind k,
   va_end(ap);
 }
 
+/* ---- transitions --------------------------------------------------------- */
+
+void sim_set_power(struct sim_modem *m, enum sim_power p, const char *why)
+{
+  enum sim_power old = m->pwr.power;
+  m->pwr.power = p;
+  if (old != p && m->cfg.trace_transitions)
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0, "power %s -> %s (%s)",
+              sim_power_name(old), sim_power_name(p), why);
+}
+
+void sim_set_smod(struct sim_modem *m, enum sim_smod s, const char *why)
+{
+  enum sim_smod old = m->pwr.smod;
+  m->pwr.smod = s;
+  if (old != s && m->cfg.trace_transitions)
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0, "smod %s -> %s (%s)",
+              sim_smod_name(old), sim_smod_name(s), why);
+}
+
+void sim_set_link(struct sim_modem *m, enum sim_link l, const char *why)
+{
+  enum sim_link old = m->at.link;
+  m->at.link = l;
+  if (old != l && m->cfg.trace_transitions)
+    sim_trace(m, SIM_TRACE_MODE, NULL, 0, "link %s -> %s (%s)",
+              sim_link_name(old), sim_link_name(l), why);
+}
+
 size_t sim_escape(char *dst, size_t cap, const uint8_t *src, size_t len)
 {
   size_t o = 0;
@@ -193,13 +246,13 @@ void sim_flash_commit(struct sim_modem *m, const char *what)
   m->st.writes++;
   e.writes = m->st.writes;
   for (int i = 0; i < 3; i++) {
-    if (sim_image_same(now[i], &m->committed[i]))
+    if (sim_image_same(now[i], &m->upg.committed[i]))
       continue;
     if (!e.slot) {
       e.slot = names[i];
       e.image = now[i];
     }
-    m->committed[i] = *now[i];
+    m->upg.committed[i] = *now[i];
   }
   sim_trace_ev(m, SIM_TRACE_FLASH, &e, NULL, 0, "#%llu %s",
                (unsigned long long)m->st.writes, what);
@@ -249,15 +302,15 @@ bool sim_uart_rates_match(uint32_t a, uint32_t b)
 /* Modem -> host: the host's receiver against the modem's transmitter. */
 static bool sim_line_garbled_tx(const struct sim_modem *m)
 {
-  return m->host_line && m->uart_baud &&
-         !sim_uart_rates_match(m->host_in, m->uart_baud);
+  return m->at.host_line && m->at.uart_baud &&
+         !sim_uart_rates_match(m->at.host_in, m->at.uart_baud);
 }
 
 /* Host -> modem: the modem's receiver against the host's transmitter. */
 static bool sim_line_garbled_rx(const struct sim_modem *m)
 {
-  return m->host_line && m->uart_baud &&
-         !sim_uart_rates_match(m->host_out, m->uart_baud);
+  return m->at.host_line && m->at.uart_baud &&
+         !sim_uart_rates_match(m->at.host_out, m->at.uart_baud);
 }
 
 /* "921600", or "unreadable" for a rate the shell could not read. */
@@ -277,25 +330,26 @@ void sim_line_trace(struct sim_modem *m, const char *why)
 {
   char in[16], out[16];
   bool tx = sim_line_garbled_tx(m), rx = sim_line_garbled_rx(m);
-  if (!m->host_line)
+  if (!m->at.host_line)
     return;
   const char *sep = why ? ": " : "";
   why = why ? why : "";
-  sim_rate_text(in, sizeof(in), m->host_in);
-  sim_rate_text(out, sizeof(out), m->host_out);
-  if (!m->uart_baud)
+  sim_rate_text(in, sizeof(in), m->at.host_in);
+  sim_rate_text(out, sizeof(out), m->at.host_out);
+  if (!m->at.uart_baud)
     sim_trace(m, SIM_TRACE_LINE, NULL, 0,
               "%s%shost receives at %s baud and sends at %s, modem UART "
               "not running", why, sep, in, out);
-  else if (m->host_in == m->host_out)
+  else if (m->at.host_in == m->at.host_out)
     sim_trace(m, SIM_TRACE_LINE, NULL, 0,
               "%s%shost at %s baud, modem at %u: %s", why, sep, in,
-              m->uart_baud, tx ? "garbled both ways" : "clean");
+              m->at.uart_baud, tx ? "garbled both ways" : "clean");
   else
     sim_trace(m, SIM_TRACE_LINE, NULL, 0,
               "%s%shost receives at %s baud and sends at %s, modem at %u: "
               "modem->host %s, host->modem %s", why, sep, in, out,
-              m->uart_baud, tx ? "garbled" : "clean", rx ? "garbled" : "clean");
+              m->at.uart_baud, tx ? "garbled" : "clean",
+              rx ? "garbled" : "clean");
 }
 
 /* What a UART at the wrong rate makes of a byte: framing garbage of the
@@ -311,7 +365,7 @@ static uint8_t sim_garble_byte(uint8_t b)
 
 static void sim_tx_raw(struct sim_modem *m, const uint8_t *buf, size_t len)
 {
-  if (m->power == SIM_PWR_OFF || m->silent || !len)
+  if (m->pwr.power == SIM_PWR_OFF || m->flt.silent || !len)
     return;
   if (m->cfg.tx)
     m->cfg.tx(m->cfg.user, buf, len);
@@ -344,12 +398,12 @@ void sim_out(struct sim_modem *m, const void *buf, size_t len,
 {
   uint8_t small[256];
   uint8_t *p = small;
-  if (!len || m->power == SIM_PWR_OFF || m->silent)
+  if (!len || m->pwr.power == SIM_PWR_OFF || m->flt.silent)
     return;
   /* Shape now, with the rate in force when the modem sends (AT+IPR answers
    * at the old rate). */
   bool line_garbled = sim_line_garbled_tx(m);
-  if (m->garble_fault || line_garbled) {
+  if (m->flt.garble_fault || line_garbled) {
     p = len <= sizeof(small) ? small : malloc(len);
     if (!p)
       return;
@@ -359,7 +413,7 @@ void sim_out(struct sim_modem *m, const void *buf, size_t len,
       char in[16];
       sim_trace(m, SIM_TRACE_LINE, p, len,
                 "%zu bytes at %u baud, host receives at %s: garbage", len,
-                m->uart_baud, sim_rate_text(in, sizeof(in), m->host_in));
+                m->at.uart_baud, sim_rate_text(in, sizeof(in), m->at.host_in));
     }
   } else {
     p = (uint8_t *)buf;
@@ -413,7 +467,7 @@ void sim_out_fx(struct sim_modem *m, const uint8_t *buf, size_t len,
 
 bool sim_mode_app_style(const struct sim_modem *m)
 {
-  return m->smod != SIM_SMOD_FFH;
+  return m->pwr.smod != SIM_SMOD_FFH;
 }
 
 /* ---- boot ---------------------------------------------------------------- */
@@ -467,19 +521,19 @@ static uint64_t sim_boot_delay(enum sim_smod s)
 /* Forget everything volatile (RAM): used at every boot and power cut. */
 static void sim_volatile_reset(struct sim_modem *m)
 {
-  if (m->link == SIM_LINK_STP)
+  if (m->at.link == SIM_LINK_STP)
     sim_stp_abort(m);
-  m->link = SIM_LINK_AT;
-  m->session = false;
+  sim_set_link(m, SIM_LINK_AT, "RAM lost");
+  m->stp.session = false;
   sim_at_reset(m);
-  m->plus_count = 0;
-  m->escape_disabled = false;
-  m->echo = false;
-  m->cfun = 1;
-  m->silent = false;
-  m->silent_until = SIM_NEVER;
-  m->reboot_at = SIM_NEVER;
-  m->apply_done_at = SIM_NEVER;
+  m->at.plus_count = 0;
+  m->at.escape_disabled = false;
+  m->at.echo = false;
+  m->at.cfun = 1;
+  m->flt.silent = false;
+  m->flt.silent_until = SIM_NEVER;
+  m->pwr.reboot_at = SIM_NEVER;
+  m->pwr.apply_done_at = SIM_NEVER;
   /* Bytes already queued are in the UART FIFO: a reset does not eat them
    * (AT^RESET's OK goes out before +SHUTDOWN); a power cut does. */
 }
@@ -487,15 +541,15 @@ static void sim_volatile_reset(struct sim_modem *m)
 void sim_boot_into(struct sim_modem *m, enum sim_smod target,
                    const char *why)
 {
-  bool garble_keep = m->garble_fault;
+  bool garble_keep = m->flt.garble_fault;
   sim_volatile_reset(m);
-  m->garble_fault = garble_keep;
-  m->power = SIM_PWR_BOOTING;
-  m->smod = SIM_SMOD_NONE;
-  m->boot_target = target;
+  m->flt.garble_fault = garble_keep;
+  sim_set_power(m, SIM_PWR_BOOTING, why);
+  sim_set_smod(m, SIM_SMOD_NONE, why);
+  m->pwr.boot_target = target;
   if (target != SIM_SMOD_FFH_ELF)
-    m->elf_loaded = false;
-  m->boot_done_at = m->now + sim_scaled(m, sim_boot_delay(target));
+    m->pwr.elf_loaded = false;
+  m->pwr.boot_done_at = m->now + sim_scaled(m, sim_boot_delay(target));
   struct sim_event e = {.type = SIM_EVENT_BOOT, .smod = (int)target};
   sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "boot %s (%s)",
                sim_smod_name(target), why);
@@ -511,14 +565,14 @@ void sim_boot_into(struct sim_modem *m, enum sim_smod target,
     /* Only a broken write ordering (SIM_DEBUG_MARK_VALID_EARLY) gets a
      * half-written image marked valid: the boot jumps into it and never
      * comes up. Silent until the next power cut, and after it again. */
-    m->boot_done_at = SIM_NEVER;
+    m->pwr.boot_done_at = SIM_NEVER;
     sim_trace(m, SIM_TRACE_MODE, NULL, 0,
               "fff image incomplete: boot hangs, modem silent (F07)");
   } else if (target == SIM_SMOD_FFF && m->st.part2_pending &&
-             !m->part1_live) {
+             !m->pwr.part1_live) {
     /* F20: the intermediate image of a two-part package runs only in the
      * power session that applied part 1; this boot follows a power cut. */
-    m->boot_done_at = SIM_NEVER;
+    m->pwr.boot_done_at = SIM_NEVER;
     sim_trace(m, SIM_TRACE_MODE, NULL, 0,
               "fff is the intermediate image of part 1 of 2 and part 2 was "
               "not applied before the power cut: boot hangs, modem silent "
@@ -533,51 +587,51 @@ void sim_boot_start(struct sim_modem *m, const char *why)
 
 static void sim_faults_arm_elapsed(struct sim_modem *m)
 {
-  for (size_t i = 0; i < m->nfaults; i++) {
-    struct sim_fault_rt *r = &m->faults[i];
+  for (size_t i = 0; i < m->flt.nfaults; i++) {
+    struct sim_fault_rt *r = &m->flt.faults[i];
     r->elapsed_at = SIM_NEVER;
     if (r->f.when != SIM_FAULT_ON_ELAPSED)
       continue;
     if (r->f.mode != SIM_FAULT_MODE_ANY &&
-        (int)r->f.mode - 1 != (int)m->smod)
+        (int)r->f.mode - 1 != (int)m->pwr.smod)
       continue;
-    r->elapsed_at = m->mode_since + sim_scaled(m, r->f.after_us);
+    r->elapsed_at = m->pwr.mode_since + sim_scaled(m, r->f.after_us);
   }
 }
 
 static void sim_boot_done(struct sim_modem *m)
 {
   static const uint8_t sysstart[] = "\r\n+SYSSTART\r\n";
-  m->power = SIM_PWR_ON;
-  m->smod = m->boot_target;
-  m->boot_done_at = SIM_NEVER;
-  m->mode_since = m->now;
+  sim_set_power(m, SIM_PWR_ON, "boot done");
+  sim_set_smod(m, m->pwr.boot_target, "boot done");
+  m->pwr.boot_done_at = SIM_NEVER;
+  m->pwr.mode_since = m->now;
   /* The ELF keeps the rate the bootloader negotiated (AT+IPR). */
-  if (m->smod != SIM_SMOD_FFH_ELF)
-    m->uart_baud = sim_mode_baud(m, m->smod);
+  if (m->pwr.smod != SIM_SMOD_FFH_ELF)
+    m->at.uart_baud = sim_mode_baud(m, m->pwr.smod);
   struct sim_event up = {.type = SIM_EVENT_UP,
-                         .smod = (int)m->smod,
-                         .baud = m->uart_baud};
+                         .smod = (int)m->pwr.smod,
+                         .baud = m->at.uart_baud};
   sim_trace_ev(m, SIM_TRACE_MODE, &up, NULL, 0, "up: SMOD %d %s, %u baud",
-               (int)m->smod, sim_smod_name(m->smod), m->uart_baud);
+               (int)m->pwr.smod, sim_smod_name(m->pwr.smod), m->at.uart_baud);
   sim_line_trace(m, "boot");
-  if (m->quiet_boots) {
-    m->quiet_boots--;
+  if (m->flt.quiet_boots) {
+    m->flt.quiet_boots--;
     sim_trace(m, SIM_TRACE_MODE, NULL, 0, "quiet boot: no +SYSSTART (fault)");
-  } else if (m->smod == SIM_SMOD_FFF) {
+  } else if (m->pwr.smod == SIM_SMOD_FFF) {
     sim_out(m, sysstart, sizeof(sysstart) - 1, 0);
     sim_trace(m, SIM_TRACE_AT_TX, NULL, 0, "+SYSSTART");
   }
   sim_faults_arm_elapsed(m);
   struct sim_fx fx = {0};
-  if (m->boot_from_power_on) {
-    m->boot_from_power_on = false;
+  if (m->pwr.boot_from_power_on) {
+    m->pwr.boot_from_power_on = false;
     struct sim_fault_event ev = {.when = SIM_FAULT_ON_POWER_ON};
     sim_faults_fire(m, &ev, &fx);
-    if (m->power != SIM_PWR_ON)
+    if (m->pwr.power != SIM_PWR_ON)
       return;
   }
-  struct sim_fault_event ev = {.when = SIM_FAULT_ON_MODE, .mode = m->smod};
+  struct sim_fault_event ev = {.when = SIM_FAULT_ON_MODE, .mode = m->pwr.smod};
   sim_faults_fire(m, &ev, &fx);
 }
 
@@ -587,40 +641,41 @@ void sim_modem_do_power_cut(struct sim_modem *m, const char *why)
 {
   sim_volatile_reset(m);
   sim_outq_clear(m);
-  m->power = SIM_PWR_OFF;
-  m->smod = SIM_SMOD_NONE;
-  m->boot_done_at = SIM_NEVER;
-  m->power_on_at = SIM_NEVER;
-  m->elf_loaded = false;
-  m->garble_fault = false;
-  m->uart_baud = 0;
-  m->part1_live = false; /* the power session ends (F20) */
+  sim_set_power(m, SIM_PWR_OFF, why);
+  sim_set_smod(m, SIM_SMOD_NONE, why);
+  m->pwr.boot_done_at = SIM_NEVER;
+  m->pwr.power_on_at = SIM_NEVER;
+  m->pwr.elf_loaded = false;
+  m->flt.garble_fault = false;
+  m->at.uart_baud = 0;
+  m->pwr.part1_live = false; /* the power session ends (F20) */
   struct sim_event e = {.type = SIM_EVENT_POWER_OFF, .reason = why};
   sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "power off (%s)", why);
 }
 
 static void sim_power_on_now(struct sim_modem *m)
 {
-  m->power_ons++;
-  m->power_on_at = SIM_NEVER;
-  m->boot_from_power_on = true;
-  m->uart_baud = sim_mode_baud(m, sim_boot_resolve(&m->st));
-  struct sim_event e = {.type = SIM_EVENT_POWER_ON, .count = m->power_ons};
-  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "power on #%u", m->power_ons);
+  m->pwr.power_ons++;
+  m->pwr.power_on_at = SIM_NEVER;
+  m->pwr.boot_from_power_on = true;
+  m->at.uart_baud = sim_mode_baud(m, sim_boot_resolve(&m->st));
+  struct sim_event e = {.type = SIM_EVENT_POWER_ON, .count = m->pwr.power_ons};
+  sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "power on #%u",
+               m->pwr.power_ons);
   sim_boot_start(m, "power on");
 }
 
 void sim_modem_power_cut(struct sim_modem *m, uint64_t now_us)
 {
   sim_modem_tick(m, now_us);
-  if (m->power != SIM_PWR_OFF)
+  if (m->pwr.power != SIM_PWR_OFF)
     sim_modem_do_power_cut(m, "power cut");
 }
 
 void sim_modem_power_on(struct sim_modem *m, uint64_t now_us)
 {
   sim_modem_tick(m, now_us);
-  if (m->power == SIM_PWR_OFF)
+  if (m->pwr.power == SIM_PWR_OFF)
     sim_power_on_now(m);
 }
 
@@ -640,7 +695,7 @@ static bool sim_fault_triggered(struct sim_modem *m, struct sim_fault_rt *r,
   case SIM_FAULT_ON_STP_OFFSET:
     return ev->len && f->offset >= ev->off && f->offset < ev->off + ev->len;
   case SIM_FAULT_ON_STP_PERCENT: {
-    uint64_t size = f->size ? f->size : m->up.first_len;
+    uint64_t size = f->size ? f->size : m->upg.run.first_len;
     if (!size || !ev->len)
       return false;
     uint64_t at = (uint64_t)((double)size * f->percent / 100.0);
@@ -710,8 +765,8 @@ static bool sim_fault_apply_power(struct sim_modem *m,
 {
   switch (f->action) {
   case SIM_FAULT_DO_SILENT:
-    m->silent = true;
-    m->silent_until =
+    m->flt.silent = true;
+    m->flt.silent_until =
         f->delay_us ? m->now + sim_scaled(m, f->delay_us) : SIM_NEVER;
     break;
   case SIM_FAULT_DO_CRASH: {
@@ -720,21 +775,21 @@ static bool sim_fault_apply_power(struct sim_modem *m,
     /* Lose RAM, stay dark for delay_us, then boot boot_select. */
     sim_outq_flush(m);
     sim_modem_do_power_cut(m, "crash");
-    m->power_on_at = m->now + sim_scaled(m, f->delay_us);
+    m->pwr.power_on_at = m->now + sim_scaled(m, f->delay_us);
     break;
   }
   case SIM_FAULT_DO_POWER_CUT:
     sim_modem_do_power_cut(m, "fault");
-    m->power_on_at =
+    m->pwr.power_on_at =
         f->delay_us ? m->now + sim_scaled(m, f->delay_us) : SIM_NEVER;
     break;
   case SIM_FAULT_DO_REBOOT:
     sim_volatile_reset(m);
-    m->power = SIM_PWR_BOOTING;
-    m->smod = SIM_SMOD_NONE;
-    m->boot_target = sim_boot_resolve(&m->st);
-    m->boot_done_at = SIM_NEVER;
-    m->reboot_at = m->now + sim_scaled(m, f->delay_us);
+    sim_set_power(m, SIM_PWR_BOOTING, "fault reboot");
+    sim_set_smod(m, SIM_SMOD_NONE, "fault reboot");
+    m->pwr.boot_target = sim_boot_resolve(&m->st);
+    m->pwr.boot_done_at = SIM_NEVER;
+    m->pwr.reboot_at = m->now + sim_scaled(m, f->delay_us);
     struct sim_event e = {.type = SIM_EVENT_REBOOT};
     sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0, "reboot in %llu us",
                  (unsigned long long)sim_scaled(m, f->delay_us));
@@ -802,29 +857,29 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
     sim_fault_apply_nul(m, f, at, fx);
     break;
   case SIM_FAULT_DO_GARBLE:
-    m->garble_fault = true;
+    m->flt.garble_fault = true;
     break;
   case SIM_FAULT_DO_ECHO_ON:
-    m->echo = true;
+    m->at.echo = true;
     break;
   case SIM_FAULT_DO_DATA_MODE:
   case SIM_FAULT_DO_DATA_MODE_STUCK:
-    m->link = SIM_LINK_DATA;
-    m->escape_disabled =
+    sim_set_link(m, SIM_LINK_DATA, "fault");
+    m->at.escape_disabled =
         f->count != 0 || f->action == SIM_FAULT_DO_DATA_MODE_STUCK;
-    m->plus_count = 0;
-    m->last_rx = m->now;
+    m->at.plus_count = 0;
+    m->at.last_rx = m->now;
     break;
   case SIM_FAULT_DO_FAIL_UPGRADE:
-    m->up.forced_fail = true;
-    snprintf(m->up.forced_reason, sizeof(m->up.forced_reason), "%s",
+    m->upg.run.forced_fail = true;
+    snprintf(m->upg.run.forced_reason, sizeof(m->upg.run.forced_reason), "%s",
              f->text[0] ? f->text : "injected failure");
     break;
   case SIM_FAULT_DO_QUIET_BOOT:
-    m->quiet_boots = f->count ? f->count : 1;
+    m->flt.quiet_boots = f->count ? f->count : 1;
     break;
   case SIM_FAULT_DO_UART_RESET:
-    m->uart_reset_armed = f->count ? f->count : 115200;
+    m->flt.uart_reset_armed = f->count ? f->count : 115200;
     break;
   case SIM_FAULT_DO_FLIP_STORE:
     sim_fault_flip_store(m, f);
@@ -837,8 +892,8 @@ static void sim_fault_apply(struct sim_modem *m, const struct sim_fault *f,
 void sim_faults_fire(struct sim_modem *m, const struct sim_fault_event *ev,
                      struct sim_fx *fx)
 {
-  for (size_t i = 0; i < m->nfaults; i++) {
-    struct sim_fault_rt *r = &m->faults[i];
+  for (size_t i = 0; i < m->flt.nfaults; i++) {
+    struct sim_fault_rt *r = &m->flt.faults[i];
     if (!sim_fault_triggered(m, r, ev))
       continue;
     r->seen++;
@@ -853,7 +908,7 @@ void sim_faults_fire(struct sim_modem *m, const struct sim_fault_event *ev,
     sim_trace_ev(m, SIM_TRACE_FAULT, &e, NULL, 0, "%s: %s #%u -> %s",
                  e.fault, e.trigger, r->seen, e.action);
     sim_fault_apply(m, &r->f, ev, fx);
-    if (m->power == SIM_PWR_OFF)
+    if (m->pwr.power == SIM_PWR_OFF)
       break;
   }
 }
@@ -861,18 +916,18 @@ void sim_faults_fire(struct sim_modem *m, const struct sim_fault_event *ev,
 int sim_modem_add_fault(struct sim_modem *m, const struct sim_fault *f)
 {
   char err[200];
-  if (m->nfaults >= SIM_FAULTS_MAX || sim_fault_check(f, err, sizeof(err)))
+  if (m->flt.nfaults >= SIM_FAULTS_MAX || sim_fault_check(f, err, sizeof(err)))
     return -1;
-  struct sim_fault_rt *r = &m->faults[m->nfaults++];
+  struct sim_fault_rt *r = &m->flt.faults[m->flt.nfaults++];
   memset(r, 0, sizeof(*r));
   r->f = *f;
   r->f.name[sizeof(r->f.name) - 1] = '\0';
   r->f.match[sizeof(r->f.match) - 1] = '\0';
   r->f.text[sizeof(r->f.text) - 1] = '\0';
   r->elapsed_at = SIM_NEVER;
-  if (m->power == SIM_PWR_ON && f->when == SIM_FAULT_ON_ELAPSED &&
-      (f->mode == SIM_FAULT_MODE_ANY || (int)f->mode - 1 == (int)m->smod))
-    r->elapsed_at = m->mode_since + sim_scaled(m, f->after_us);
+  if (m->pwr.power == SIM_PWR_ON && f->when == SIM_FAULT_ON_ELAPSED &&
+      (f->mode == SIM_FAULT_MODE_ANY || (int)f->mode - 1 == (int)m->pwr.smod))
+    r->elapsed_at = m->pwr.mode_since + sim_scaled(m, f->after_us);
   return 0;
 }
 
@@ -896,18 +951,19 @@ struct sim_modem *sim_modem_new(const struct sim_modem_config *cfg,
   } else {
     sim_state_factory(&m->st, cfg->profile);
   }
-  m->committed[0] = m->st.fff;
-  m->committed[1] = m->st.updater;
-  m->committed[2] = m->st.bootrom;
-  m->stp_buf = malloc(SQN_STP_HDR_LEN + SIM_STP_MTS_APP);
-  if (!m->stp_buf)
+  m->upg.committed[0] = m->st.fff;
+  m->upg.committed[1] = m->st.updater;
+  m->upg.committed[2] = m->st.bootrom;
+  m->stp.buf = malloc(SQN_STP_HDR_LEN + SIM_STP_MTS_APP);
+  if (!m->stp.buf)
     goto out_release_state;
-  m->power = SIM_PWR_OFF;
-  m->smod = SIM_SMOD_NONE;
-  m->boot_done_at = SIM_NEVER;
-  m->apply_done_at = SIM_NEVER;
-  m->reboot_at = SIM_NEVER;
-  m->silent_until = SIM_NEVER;
+  /* Initial values, not transitions: OFF until the power-on below. */
+  m->pwr = (struct sim_power_part){.power = SIM_PWR_OFF,
+                                   .smod = SIM_SMOD_NONE,
+                                   .boot_done_at = SIM_NEVER,
+                                   .apply_done_at = SIM_NEVER,
+                                   .reboot_at = SIM_NEVER};
+  m->flt.silent_until = SIM_NEVER;
   sim_power_on_now(m);
   return m;
 
@@ -924,8 +980,8 @@ void sim_modem_free(struct sim_modem *m)
     return;
   sim_outq_clear(m);
   free(m->q);
-  free(m->store);
-  free(m->stp_buf);
+  free(m->upg.store);
+  free(m->stp.buf);
   sim_state_release(&m->st);
   free(m);
 }
@@ -940,23 +996,23 @@ uint64_t sim_modem_next_deadline(const struct sim_modem *m)
     if ((x) < d)                                                             \
       d = (x);                                                               \
   } while (0)
-  if (m->power == SIM_PWR_BOOTING)
-    SIM_MIN(m->boot_done_at);
-  if (m->power == SIM_PWR_OFF)
-    SIM_MIN(m->power_on_at);
-  SIM_MIN(m->reboot_at);
-  if (m->power == SIM_PWR_APPLYING)
-    SIM_MIN(m->apply_done_at);
-  if (m->silent)
-    SIM_MIN(m->silent_until);
+  if (m->pwr.power == SIM_PWR_BOOTING)
+    SIM_MIN(m->pwr.boot_done_at);
+  if (m->pwr.power == SIM_PWR_OFF)
+    SIM_MIN(m->pwr.power_on_at);
+  SIM_MIN(m->pwr.reboot_at);
+  if (m->pwr.power == SIM_PWR_APPLYING)
+    SIM_MIN(m->pwr.apply_done_at);
+  if (m->flt.silent)
+    SIM_MIN(m->flt.silent_until);
   if (m->qlen)
     SIM_MIN(m->q[0].due);
-  if (m->power == SIM_PWR_ON && m->link == SIM_LINK_DATA &&
-      m->plus_count == 3 && !m->escape_disabled)
-    SIM_MIN(m->plus_last + sim_scaled(m, SIM_US));
-  if (m->power == SIM_PWR_ON)
-    for (size_t i = 0; i < m->nfaults; i++)
-      SIM_MIN(m->faults[i].elapsed_at);
+  if (m->pwr.power == SIM_PWR_ON && m->at.link == SIM_LINK_DATA &&
+      m->at.plus_count == 3 && !m->at.escape_disabled)
+    SIM_MIN(m->at.plus_last + sim_scaled(m, SIM_US));
+  if (m->pwr.power == SIM_PWR_ON)
+    for (size_t i = 0; i < m->flt.nfaults; i++)
+      SIM_MIN(m->flt.faults[i].elapsed_at);
 #undef SIM_MIN
   return d;
 }
@@ -974,31 +1030,31 @@ void sim_modem_tick(struct sim_modem *m, uint64_t now_us)
     m->now = d; /* run the timer at its own instant */
     if (m->qlen && m->q[0].due <= d) {
       sim_outq_flush(m);
-    } else if (m->power == SIM_PWR_OFF && m->power_on_at <= d) {
+    } else if (m->pwr.power == SIM_PWR_OFF && m->pwr.power_on_at <= d) {
       sim_power_on_now(m);
-    } else if (m->reboot_at <= d) {
-      m->reboot_at = SIM_NEVER;
+    } else if (m->pwr.reboot_at <= d) {
+      m->pwr.reboot_at = SIM_NEVER;
       sim_boot_start(m, "fault reboot");
-    } else if (m->power == SIM_PWR_BOOTING && m->boot_done_at <= d) {
+    } else if (m->pwr.power == SIM_PWR_BOOTING && m->pwr.boot_done_at <= d) {
       sim_boot_done(m);
-    } else if (m->power == SIM_PWR_APPLYING && m->apply_done_at <= d) {
-      m->apply_done_at = SIM_NEVER;
+    } else if (m->pwr.power == SIM_PWR_APPLYING && m->pwr.apply_done_at <= d) {
+      m->pwr.apply_done_at = SIM_NEVER;
       sim_store_apply_done(m);
-    } else if (m->silent && m->silent_until <= d) {
-      m->silent = false;
-      m->silent_until = SIM_NEVER;
+    } else if (m->flt.silent && m->flt.silent_until <= d) {
+      m->flt.silent = false;
+      m->flt.silent_until = SIM_NEVER;
       sim_trace(m, SIM_TRACE_MODE, NULL, 0, "silence ends");
-    } else if (m->link == SIM_LINK_DATA && m->plus_count == 3 &&
-               m->plus_last + sim_scaled(m, SIM_US) <= d) {
+    } else if (m->at.link == SIM_LINK_DATA && m->at.plus_count == 3 &&
+               m->at.plus_last + sim_scaled(m, SIM_US) <= d) {
       static const uint8_t ok[] = "\r\nOK\r\n";
-      m->plus_count = 0;
-      m->link = SIM_LINK_AT;
+      m->at.plus_count = 0;
+      sim_set_link(m, SIM_LINK_AT, "+++");
       sim_trace(m, SIM_TRACE_MODE, NULL, 0, "+++: data mode left");
       sim_out(m, ok, sizeof(ok) - 1, 0);
       sim_trace(m, SIM_TRACE_AT_TX, NULL, 0, "OK");
     } else {
-      for (size_t i = 0; i < m->nfaults; i++) {
-        struct sim_fault_rt *r = &m->faults[i];
+      for (size_t i = 0; i < m->flt.nfaults; i++) {
+        struct sim_fault_rt *r = &m->flt.faults[i];
         if (r->elapsed_at > d)
           continue;
         r->elapsed_at = SIM_NEVER;
@@ -1042,20 +1098,21 @@ static void sim_data_feed(struct sim_modem *m, const uint8_t *buf,
                           size_t len)
 {
   for (size_t i = 0; i < len; i++) {
-    if (buf[i] == '\r' && (m->last_ppp == 0 || m->now >= m->last_ppp + SIM_US)) {
-      m->last_ppp = m->now;
+    if (buf[i] == '\r' &&
+        (m->at.last_ppp == 0 || m->now >= m->at.last_ppp + SIM_US)) {
+      m->at.last_ppp = m->now;
       sim_out(m, sim_ppp_lcp_echo, sizeof sim_ppp_lcp_echo, 0);
       sim_trace(m, SIM_TRACE_LINE, NULL, 0, "data mode: PPP LCP echo-request");
     }
-    if (buf[i] == '+' && !m->escape_disabled &&
-        (m->plus_count > 0 ? m->plus_count < 3
-                           : m->now >= m->last_rx + sim_scaled(m, SIM_US))) {
-      m->plus_count++;
-      m->plus_last = m->now;
+    if (buf[i] == '+' && !m->at.escape_disabled &&
+        (m->at.plus_count > 0 ? m->at.plus_count < 3
+                           : m->now >= m->at.last_rx + sim_scaled(m, SIM_US))) {
+      m->at.plus_count++;
+      m->at.plus_last = m->now;
     } else {
-      m->plus_count = 0;
+      m->at.plus_count = 0;
     }
-    m->last_rx = m->now;
+    m->at.last_rx = m->now;
   }
 }
 
@@ -1065,19 +1122,19 @@ void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
   sim_modem_tick(m, now_us);
   if (!len)
     return;
-  if (m->power != SIM_PWR_ON || m->silent) {
+  if (m->pwr.power != SIM_PWR_ON || m->flt.silent) {
     return; /* booting, applying, off or dark: the bytes are lost */
   }
   if (sim_line_garbled_rx(m)) {
     char out[16];
     sim_trace(m, SIM_TRACE_LINE, buf, len,
               "%zu bytes at %s baud, modem at %u: noise, ignored", len,
-              sim_rate_text(out, sizeof(out), m->host_out), m->uart_baud);
+              sim_rate_text(out, sizeof(out), m->at.host_out), m->at.uart_baud);
     return;
   }
-  while (len && m->power == SIM_PWR_ON && !m->silent) {
+  while (len && m->pwr.power == SIM_PWR_ON && !m->flt.silent) {
     size_t used = len;
-    switch (m->link) {
+    switch (m->at.link) {
     case SIM_LINK_AT:
       sim_at_feed(m, buf, len, &used);
       break;
@@ -1097,16 +1154,16 @@ void sim_modem_feed(struct sim_modem *m, uint64_t now_us, const uint8_t *buf,
 
 void sim_modem_set_host_rate(struct sim_modem *m, uint32_t in, uint32_t out)
 {
-  bool first = !m->host_line;
+  bool first = !m->at.host_line;
   /* The first rate is the line's state before any host acted (a pty's
    * default); the next call is the host's first say, traced even when it
    * keeps that rate; after it, changes. */
-  bool changed = first || m->host_initial || in != m->host_in ||
-                 out != m->host_out;
-  m->host_initial = first;
-  m->host_line = true;
-  m->host_in = in;
-  m->host_out = out;
+  bool changed = first || m->at.host_initial || in != m->at.host_in ||
+                 out != m->at.host_out;
+  m->at.host_initial = first;
+  m->at.host_line = true;
+  m->at.host_in = in;
+  m->at.host_out = out;
   if (changed)
     sim_line_trace(m, first ? "initial" : NULL);
 }
@@ -1118,17 +1175,17 @@ void sim_modem_set_host_baud(struct sim_modem *m, uint32_t baud)
 
 uint32_t sim_modem_uart_baud(const struct sim_modem *m)
 {
-  return m->uart_baud;
+  return m->at.uart_baud;
 }
 
 enum sim_smod sim_modem_smod(const struct sim_modem *m)
 {
-  return m->power == SIM_PWR_ON ? m->smod : SIM_SMOD_NONE;
+  return m->pwr.power == SIM_PWR_ON ? m->pwr.smod : SIM_SMOD_NONE;
 }
 
 bool sim_modem_powered(const struct sim_modem *m)
 {
-  return m->power != SIM_PWR_OFF;
+  return m->pwr.power != SIM_PWR_OFF;
 }
 
 const struct sim_state *sim_modem_state(const struct sim_modem *m)

@@ -4,10 +4,29 @@
  * output, line, faults), at.c (AT layer) and upgrade.c (STP slave and
  * upgrade engine). Not installed.
  *
- * Separate state variables, one per concern (style rule 3):
- *   power  OFF -> BOOTING -> ON ; ON -> APPLYING -> BOOTING   (sim_power)
- *   link   AT <-> STP ; AT <-> DATA                          (sim_link)
- *   smod   the running mode while ON                          (sim_smod)
+ * struct sim_modem is the configuration, the flash (st), the clock (now),
+ * the output queue, and one part per concern; each part is written by its
+ * owner and read by the others:
+ *
+ *   pwr  struct sim_power_part    modem.c   power, smod, boot target and
+ *                                           timers, power-ons, store apply
+ *   at   struct sim_at_part       at.c      link, echo, line assembly, data
+ *                                           mode escape, UART and host rates
+ *   stp  struct sim_stp_part      upgrade.c STP decoder, session, block
+ *                                           dedup, counters, stream offsets
+ *   upg  struct sim_upgrade_part  upgrade.c the upgrade run, store copy, ELF,
+ *                                           images as last committed
+ *   flt  struct sim_fault_part    modem.c   faults, pending fault effects,
+ *                                           silence and garbling
+ *
+ * Separate state variables, one per concern (style rule 3), each changed
+ * only by its setter, which traces old -> new (cfg.trace_transitions):
+ *   power  OFF -> BOOTING -> ON ; ON -> APPLYING -> BOOTING   sim_set_power
+ *   link   AT <-> STP ; AT <-> DATA                          sim_set_link
+ *   smod   the running mode while ON                          sim_set_smod
+ *
+ * Files (the state file, fault YAML, traces) are not the model's: they are
+ * in sim_files (sim/src/files), so sim_model needs only the codec.
  */
 #ifndef SIM_MODEM_INTERNAL_H
 #define SIM_MODEM_INTERNAL_H
@@ -102,28 +121,52 @@ struct sim_upgrade {
   bool part_seen;        /* the fff record's tag was read */
 };
 
-struct sim_modem {
-  struct sim_modem_config cfg;
-  struct sim_state st; /* flash as last persisted */
-  uint64_t now;
+/* ---- the parts of the modem's state --------------------------------------
+ *
+ * Each part has one owner that writes it; others read it. The mode, power
+ * and link variables change only through their setters (below), which log
+ * old -> new.
+ */
 
-  /* power and boot */
-  enum sim_power power;
-  enum sim_smod smod;
+/* Power and boot (modem.c): the power state, the running mode and the
+ * timers that move them; what a power session remembers. */
+struct sim_power_part {
+  enum sim_power power;        /* sim_set_power */
+  enum sim_smod smod;          /* sim_set_smod */
   enum sim_smod boot_target;
   uint64_t boot_done_at;
   uint64_t power_on_at;  /* OFF: scheduled power-on, or SIM_NEVER */
   uint64_t reboot_at;    /* ON/OFF gap before a fault reboot, or SIM_NEVER */
   bool boot_from_power_on;
   uint32_t power_ons;
-  uint64_t apply_done_at;
+  uint64_t apply_done_at; /* APPLYING: when the store apply ends */
   bool apply_ok;
   char apply_reason[160];
   uint64_t mode_since;
+  bool elf_loaded;       /* FFH: an ELF was received into RAM */
+  /* F20: part 1 of a two-part package was applied in this power session.
+   * Survives resets (AT^RESET, SMSWBOOT=m,1), not a power cut: with
+   * st.part2_pending set, an FFF boot without it hangs silently. */
+  bool part1_live;
+};
 
-  /* volatile */
+/* The AT server (at.c, and modem.c's data-mode escape): the link the UART
+ * bytes go to, line assembly, data mode, and the UART line's rates. */
+struct sim_at_part {
+  enum sim_link link;          /* sim_set_link */
   bool echo;
   int cfun;
+  char line[SIM_AT_LINE_MAX + 1];
+  size_t line_len;
+  bool line_overflow;
+  bool last_cr;
+  /* data mode */
+  bool escape_disabled;
+  uint64_t last_rx;
+  uint64_t last_ppp; /* when the last PPP frame was sent in data mode */
+  int plus_count;
+  uint64_t plus_last;
+  /* The modem's UART rate (0: not running), set at boot and by AT+IPR. */
   uint32_t uart_baud;
   /* The host's UART (section 7): rates it receives (in) and sends (out) at,
    * 0 where the shell could not read one. host_line: a rate was given; until
@@ -132,34 +175,13 @@ struct sim_modem {
   bool host_initial; /* only the first rate was given so far */
   uint32_t host_in;
   uint32_t host_out;
-  bool garble_fault;
-  bool silent;
-  uint64_t silent_until; /* SIM_NEVER = until power cut */
-  bool elf_loaded;
-  bool echo_fault;       /* ECHO_ON fault at boot */
-  /* F20: part 1 of a two-part package was applied in this power session.
-   * Survives resets (AT^RESET, SMSWBOOT=m,1), not a power cut: with
-   * st.part2_pending set, an FFF boot without it hangs silently. */
-  bool part1_live;
+};
 
-  /* AT */
-  enum sim_link link;
-  char line[SIM_AT_LINE_MAX + 1];
-  size_t line_len;
-  bool line_overflow;
-  bool last_cr;
-
-  /* data mode */
-  bool escape_disabled;
-  uint64_t last_rx;
-  uint64_t last_ppp; /* when the last PPP frame was sent in data mode */
-  int plus_count;
-  uint64_t plus_last;
-
-  /* STP slave */
-  enum sim_stp_kind stp_kind;
+/* The STP slave (upgrade.c): decoder, session, and stream accounting. */
+struct sim_stp_part {
+  enum sim_stp_kind kind;
   struct sqn_stp_decoder dec;
-  uint8_t *stp_buf;
+  uint8_t *buf;
   bool session;
   uint16_t mts;
   uint16_t announced;
@@ -175,37 +197,65 @@ struct sim_modem {
    * is accounted for once, as part of a delivered frame or of a drop
    * (stp.h), so when the frame that ends the session is delivered the
    * accounted total is the stream offset of its last byte + 1. */
-  uint64_t stp_fed;      /* bytes given to the decoder since sim_stp_begin */
-  uint64_t stp_acct;     /* bytes delivered in frames or dropped */
-  uint64_t stp_end_pos;  /* stp_acct when the session ended, or SIM_NEVER */
+  uint64_t fed;          /* bytes given to the decoder since sim_stp_begin */
+  uint64_t acct;         /* bytes delivered in frames or dropped */
+  uint64_t end_pos;      /* acct when the session ended, or SIM_NEVER */
+};
 
-  /* upgrade engine and sessions */
-  struct sim_upgrade up;
+/* The upgrade engine (upgrade.c): the run in progress, the store copy,
+ * the ELF, and the images as last committed to flash (modem.c's
+ * sim_flash_commit names the slot a commit changed from them). */
+struct sim_upgrade_part {
+  struct sim_upgrade run;  /* cleared at each session */
   uint8_t *store;        /* the copy being received (no store_io) */
   size_t store_len, store_cap;
   bool store_overflow;
   bool store_io_err;     /* store_io failed during this session */
   uint8_t elf_head[4];
   uint64_t elf_len;
-
-  /* faults */
-  struct sim_fault_rt faults[SIM_FAULTS_MAX];
-  size_t nfaults;
-  /* Fault effects pending on a later event; not modem RAM, so they survive
-   * resets and power cuts until used. */
-  uint32_t quiet_boots;      /* QUIET_BOOT: boots left without URCs */
-  uint32_t uart_reset_armed; /* UART_RESET: rate the next success sets */
-
-  /* output queue (delayed / split replies) */
-  struct sim_outq_item *q;
-  size_t qlen, qcap;
-  uint64_t q_last_due;
-
-  /* image slots as last committed, to name the slot a commit changed */
   struct sim_image committed[3]; /* fff, updater, bootrom */
 };
 
+/* The fault runtime (modem.c): the faults and the effects they leave for
+ * later events. Not modem RAM: pending effects survive resets and power
+ * cuts until used; silence and garbling end with their own timer or a
+ * boot / power cut. */
+struct sim_fault_part {
+  struct sim_fault_rt faults[SIM_FAULTS_MAX];
+  size_t nfaults;
+  uint32_t quiet_boots;      /* QUIET_BOOT: boots left without URCs */
+  uint32_t uart_reset_armed; /* UART_RESET: rate the next success sets */
+  bool garble_fault;         /* GARBLE: every byte out is garbage */
+  bool silent;               /* SILENT: nothing in, nothing out */
+  uint64_t silent_until;     /* SIM_NEVER = until power cut */
+};
+
+struct sim_modem {
+  struct sim_modem_config cfg;
+  struct sim_state st; /* flash as last persisted */
+  uint64_t now;
+
+  struct sim_power_part pwr;
+  struct sim_at_part at;
+  struct sim_stp_part stp;
+  struct sim_upgrade_part upg;
+  struct sim_fault_part flt;
+
+  /* output queue (delayed / split replies), modem.c */
+  struct sim_outq_item *q;
+  size_t qlen, qcap;
+  uint64_t q_last_due;
+};
+
 /* modem.c */
+/* The setters: every change of power, smod and link goes through one of
+ * these; each traces old -> new (cfg.trace_transitions) when the value
+ * changes. `why` says what moved it. */
+void sim_set_power(struct sim_modem *m, enum sim_power p, const char *why);
+void sim_set_smod(struct sim_modem *m, enum sim_smod s, const char *why);
+void sim_set_link(struct sim_modem *m, enum sim_link l, const char *why);
+const char *sim_power_name(enum sim_power p);
+const char *sim_link_name(enum sim_link l);
 void sim_trace(struct sim_modem *m, enum sim_trace_kind k, const void *raw,
                size_t raw_len, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

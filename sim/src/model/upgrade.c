@@ -124,7 +124,7 @@ static void sim_up_mark_valid_early(struct sim_modem *m, int s)
 {
   struct sim_image *img = sim_slot_image(m, s);
   char what[96];
-  sim_up_set_version(img, &m->up.version[s]);
+  sim_up_set_version(img, &m->upg.run.version[s]);
   img->valid = true;
   img->incomplete = true;
   snprintf(what, sizeof(what),
@@ -162,7 +162,7 @@ static unsigned sim_up_part_tag(const char *descr,
 static int sim_up_check_part(struct sim_modem *m,
                              const struct sqn_caba_record *rec)
 {
-  struct sim_upgrade *up = &m->up;
+  struct sim_upgrade *up = &m->upg.run;
   struct sqn_image_version base;
   char want[40];
   up->part_seen = true;
@@ -194,11 +194,11 @@ static int sim_up_check_part(struct sim_modem *m,
  * flash write (set by a part 1, cleared by anything else). */
 static void sim_up_part_verdict(struct sim_modem *m)
 {
-  if (!m->up.staged[SIM_SLOT_FFF])
+  if (!m->upg.run.staged[SIM_SLOT_FFF])
     return;
-  m->st.part2_pending = m->up.part == 1;
-  if (m->up.part == 1) {
-    m->part1_live = true;
+  m->st.part2_pending = m->upg.run.part == 1;
+  if (m->upg.run.part == 1) {
+    m->pwr.part1_live = true;
     sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
               "part 1 of 2 applied: intermediate image; part 2 pending");
   }
@@ -209,7 +209,7 @@ static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
                           const uint8_t *data, size_t len)
 {
   struct sim_modem *m = user;
-  struct sim_upgrade *up = &m->up;
+  struct sim_upgrade *up = &m->upg.run;
   (void)data, (void)len;
   if (ev == SQN_CABA_EV_BEGIN && rec->depth == 0 && !up->first_len)
     up->first_len = rec->length;
@@ -266,14 +266,14 @@ static int sim_up_walk_cb(void *user, enum sqn_caba_event ev,
 static void sim_up_init(struct sim_modem *m, bool dry)
 {
   /* A FAIL_UPGRADE fault may have fired on the command that starts this. */
-  bool forced = m->up.forced_fail;
+  bool forced = m->upg.run.forced_fail;
   char reason[SIM_FAULT_TEXT_MAX];
-  memcpy(reason, m->up.forced_reason, sizeof(reason));
-  memset(&m->up, 0, sizeof(m->up));
-  m->up.forced_fail = forced;
-  memcpy(m->up.forced_reason, reason, sizeof(reason));
-  m->up.dry = dry;
-  sqn_caba_walker_init(&m->up.walker, sim_up_walk_cb, m);
+  memcpy(reason, m->upg.run.forced_reason, sizeof(reason));
+  memset(&m->upg.run, 0, sizeof(m->upg.run));
+  m->upg.run.forced_fail = forced;
+  memcpy(m->upg.run.forced_reason, reason, sizeof(reason));
+  m->upg.run.dry = dry;
+  sqn_caba_walker_init(&m->upg.run.walker, sim_up_walk_cb, m);
 }
 
 /* The verdict text for a walker error. */
@@ -291,14 +291,14 @@ static void sim_up_reason(const struct sqn_caba_walker *w, int rc, char *buf,
 /* Finish the walk; 0 with everything staged, or -1 with `reason`. */
 static int sim_up_verdict(struct sim_modem *m, char *reason, size_t cap)
 {
-  int rc = sqn_caba_walker_finish(&m->up.walker);
-  if (m->up.forced_fail) {
-    m->up.forced_fail = false;
-    snprintf(reason, cap, "%s", m->up.forced_reason);
+  int rc = sqn_caba_walker_finish(&m->upg.run.walker);
+  if (m->upg.run.forced_fail) {
+    m->upg.run.forced_fail = false;
+    snprintf(reason, cap, "%s", m->upg.run.forced_reason);
     return -1;
   }
   if (rc) {
-    sim_up_reason(&m->up.walker, rc, reason, cap);
+    sim_up_reason(&m->upg.run.walker, rc, reason, cap);
     return -1;
   }
   return 0;
@@ -309,7 +309,7 @@ static void sim_up_commit_slot(struct sim_modem *m, int s)
 {
   struct sim_image *img = sim_slot_image(m, s);
   char what[96];
-  sim_up_set_version(img, &m->up.version[s]);
+  sim_up_set_version(img, &m->upg.run.version[s]);
   img->valid = true;
   img->incomplete = false;
   snprintf(what, sizeof(what), "%s slot valid: %s [%u]", sim_slot_names[s],
@@ -321,14 +321,14 @@ static void sim_up_commit_slot(struct sim_modem *m, int s)
 static void sim_up_commit_slots(struct sim_modem *m)
 {
   for (int s = 0; s < SIM_SLOT_N; s++)
-    if (m->up.staged[s])
+    if (m->upg.run.staged[s])
       sim_up_commit_slot(m, s);
 }
 
 static void sim_otf_end(struct sim_modem *m)
 {
   char reason[160];
-  if (!m->up.started) {
+  if (!m->upg.run.started) {
     /* No data at all: nothing was touched, nothing to report. */
     sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0, "session ended without data");
     return;
@@ -340,14 +340,14 @@ static void sim_otf_end(struct sim_modem *m)
     sim_upgrade_success_hooks(m);
     struct sim_event e = {.type = SIM_EVENT_VERDICT,
                           .success = true,
-                          .bytes = m->pkg_off};
+                          .bytes = m->stp.pkg_off};
     sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0,
                  "verdict: success (%llu bytes)",
-                 (unsigned long long)m->pkg_off);
+                 (unsigned long long)m->stp.pkg_off);
   } else {
     sim_set_status(m, "fail", reason);
     struct sim_event e = {.type = SIM_EVENT_VERDICT,
-                          .bytes = m->pkg_off,
+                          .bytes = m->stp.pkg_off,
                           .reason = reason};
     sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0, "verdict: fail: %s",
                  reason);
@@ -360,57 +360,58 @@ static void sim_otf_end(struct sim_modem *m)
 static size_t sim_stp_sink(struct sim_modem *m, const uint8_t *data,
                            size_t len)
 {
-  switch (m->stp_kind) {
+  switch (m->stp.kind) {
   case SIM_STP_OTF:
-    if (!m->up.started && len) {
-      m->up.started = true;
+    if (!m->upg.run.started && len) {
+      m->upg.run.started = true;
       sim_set_status(m, "on-going", NULL);
     }
-    if (!m->up.walker.err && sqn_caba_walker_feed(&m->up.walker, data, len))
+    if (!m->upg.run.walker.err &&
+        sqn_caba_walker_feed(&m->upg.run.walker, data, len))
       sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
                 "package defect at byte %llu: %s (reported at session end)",
-                (unsigned long long)m->up.walker.err_offset,
-                sqn_caba_strerror(m->up.walker.err));
+                (unsigned long long)m->upg.run.walker.err_offset,
+                sqn_caba_strerror(m->upg.run.walker.err));
     return len;
   case SIM_STP_STORE: {
-    size_t room = SIM_FS_STORE_MAX - m->store_len;
+    size_t room = SIM_FS_STORE_MAX - m->upg.store_len;
     size_t take = len < room ? len : room;
-    if (take < len && !m->store_overflow) {
-      m->store_overflow = true;
+    if (take < len && !m->upg.store_overflow) {
+      m->upg.store_overflow = true;
       sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
                 "store full at %u bytes: residue reported", SIM_FS_STORE_MAX);
     }
     if (m->cfg.store_io) {
       /* Straight to the file as it arrives: no copy in memory. */
-      if (take && !m->store_io_err &&
+      if (take && !m->upg.store_io_err &&
           m->cfg.store_io->append(m->cfg.store_io->ctx, data, take) != 0) {
-        m->store_io_err = true;
+        m->upg.store_io_err = true;
         sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
-                  "store file write failed at byte %zu", m->store_len);
+                  "store file write failed at byte %zu", m->upg.store_len);
       }
-      m->store_len += take;
+      m->upg.store_len += take;
       return take;
     }
-    if (m->store_len + take > m->store_cap) {
-      size_t ncap = m->store_cap ? m->store_cap * 2 : 65536;
-      while (ncap < m->store_len + take)
+    if (m->upg.store_len + take > m->upg.store_cap) {
+      size_t ncap = m->upg.store_cap ? m->upg.store_cap * 2 : 65536;
+      while (ncap < m->upg.store_len + take)
         ncap *= 2;
       if (ncap > SIM_FS_STORE_MAX)
         ncap = SIM_FS_STORE_MAX;
-      uint8_t *n = realloc(m->store, ncap);
+      uint8_t *n = realloc(m->upg.store, ncap);
       if (!n)
         return 0;
-      m->store = n;
-      m->store_cap = ncap;
+      m->upg.store = n;
+      m->upg.store_cap = ncap;
     }
-    memcpy(m->store + m->store_len, data, take);
-    m->store_len += take;
+    memcpy(m->upg.store + m->upg.store_len, data, take);
+    m->upg.store_len += take;
     return take;
   }
   case SIM_STP_ELF:
-    for (size_t i = 0; i < len && m->elf_len + i < 4; i++)
-      m->elf_head[m->elf_len + i] = data[i];
-    m->elf_len += len;
+    for (size_t i = 0; i < len && m->upg.elf_len + i < 4; i++)
+      m->upg.elf_head[m->upg.elf_len + i] = data[i];
+    m->upg.elf_len += len;
     return len;
   }
   return len;
@@ -420,8 +421,8 @@ static void sim_stp_on_drop(void *user, enum sqn_stp_drop reason,
                             size_t bytes)
 {
   struct sim_modem *m = user;
-  m->stp_acct += bytes;
-  if (m->link != SIM_LINK_STP)
+  m->stp.acct += bytes;
+  if (m->at.link != SIM_LINK_STP)
     return;
   sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "%s: %zu bytes (%s)",
             sqn_stp_drop_name(reason), bytes, sqn_stp_drop_text(reason));
@@ -463,28 +464,28 @@ static void sim_stp_send(struct sim_modem *m, const struct sqn_stp_hdr *req,
 
 static void sim_stp_end_session(struct sim_modem *m)
 {
-  m->stp_end_pos = m->stp_acct;
-  m->session = false;
-  m->link = SIM_LINK_AT;
+  m->stp.end_pos = m->stp.acct;
+  m->stp.session = false;
+  sim_set_link(m, SIM_LINK_AT, "STP session ended");
   sim_at_reset(m);
   struct sim_event closed = {.type = SIM_EVENT_STP_CLOSE};
   sim_trace_ev(m, SIM_TRACE_MODE, &closed, NULL, 0, "STP session ended");
-  switch (m->stp_kind) {
+  switch (m->stp.kind) {
   case SIM_STP_OTF:
     sim_otf_end(m);
     break;
   case SIM_STP_STORE:
-    if (m->store_overflow) {
+    if (m->upg.store_overflow) {
       sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
                 "store refused: more than %u bytes", SIM_FS_STORE_MAX);
-      free(m->store);
+      free(m->upg.store);
       if (m->st.fs_store) {
         sim_state_release(&m->st);
         sim_flash_commit(m, "fs_store cleared");
       }
-    } else if (m->store_len && m->cfg.store_io) {
+    } else if (m->upg.store_len && m->cfg.store_io) {
       char name[sizeof(m->st.fs_store_file)];
-      if (m->store_io_err ||
+      if (m->upg.store_io_err ||
           m->cfg.store_io->commit(m->cfg.store_io->ctx, name, sizeof(name)) != 0) {
         sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
                   "store file could not be written: store lost");
@@ -493,40 +494,40 @@ static void sim_stp_end_session(struct sim_modem *m)
         m->st.fs_store = NULL;
         snprintf(m->st.fs_store_file, sizeof(m->st.fs_store_file), "%s",
                  name);
-        m->st.fs_store_len = (uint32_t)m->store_len;
+        m->st.fs_store_len = (uint32_t)m->upg.store_len;
         char what[64 + sizeof(name)];
         snprintf(what, sizeof(what), "fs_store written: %zu bytes (%s)",
-                 m->store_len, name);
+                 m->upg.store_len, name);
         sim_flash_commit(m, what);
       }
-      m->store_len = 0;
-    } else if (m->store_len) {
+      m->upg.store_len = 0;
+    } else if (m->upg.store_len) {
       free(m->st.fs_store);
-      m->st.fs_store = m->store;
+      m->st.fs_store = m->upg.store;
       m->st.fs_store_file[0] = '\0';
-      m->st.fs_store_len = (uint32_t)m->store_len;
+      m->st.fs_store_len = (uint32_t)m->upg.store_len;
       char what[64];
       snprintf(what, sizeof(what), "fs_store written: %zu bytes",
-               m->store_len);
+               m->upg.store_len);
       sim_flash_commit(m, what);
     } else {
-      free(m->store);
+      free(m->upg.store);
     }
-    m->store = NULL;
-    m->store_len = m->store_cap = 0;
+    m->upg.store = NULL;
+    m->upg.store_len = m->upg.store_cap = 0;
     break;
   case SIM_STP_ELF:
-    if (m->elf_len >= 4 && !memcmp(m->elf_head, "\x7f" "ELF", 4)) {
+    if (m->upg.elf_len >= 4 && !memcmp(m->upg.elf_head, "\x7f" "ELF", 4)) {
       sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
                 "ELF of %llu bytes loaded: running it",
-                (unsigned long long)m->elf_len);
-      m->elf_loaded = true;
+                (unsigned long long)m->upg.elf_len);
+      m->pwr.elf_loaded = true;
       /* Boot into SMOD 1 without touching flash; the UART keeps its rate. */
       sim_boot_into(m, SIM_SMOD_FFH_ELF, "ELF loaded over STP");
     } else {
       sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
                 "ELF refused (%llu bytes, no 7F 45 4C 46)",
-                (unsigned long long)m->elf_len);
+                (unsigned long long)m->upg.elf_len);
     }
     break;
   }
@@ -543,10 +544,10 @@ static void sim_stp_frame_faults(struct sim_modem *m,
     ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OP, .op = h->op};
     sim_faults_fire(m, &ev, fx);
   }
-  if (!fx->stop && h->op == SQN_STP_OP_BLOCK && m->session &&
-      h->plen == m->announced) {
+  if (!fx->stop && h->op == SQN_STP_OP_BLOCK && m->stp.session &&
+      h->plen == m->stp.announced) {
     ev = (struct sim_fault_event){.when = SIM_FAULT_ON_STP_OFFSET,
-                                  .off = m->pkg_off, .len = h->plen};
+                                  .off = m->stp.pkg_off, .len = h->plen};
     sim_faults_fire(m, &ev, fx);
     ev.when = SIM_FAULT_ON_STP_PERCENT;
     if (!fx->stop)
@@ -557,13 +558,13 @@ static void sim_stp_frame_faults(struct sim_modem *m,
 static void sim_stp_on_open(struct sim_modem *m, const struct sqn_stp_hdr *h,
                             struct sim_fx *fx)
 {
-  uint8_t p[4] = {1, 1, (uint8_t)(m->mts >> 8), (uint8_t)m->mts};
+  uint8_t p[4] = {1, 1, (uint8_t)(m->stp.mts >> 8), (uint8_t)m->stp.mts};
   if (h->plen) {
     sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "OPEN with a payload");
     return;
   }
-  m->session = true;
-  m->announced = 0;
+  m->stp.session = true;
+  m->stp.announced = 0;
   sim_stp_send(m, h, SQN_STP_OP_OPEN | SQN_STP_ACK, p, 4, fx);
 }
 
@@ -575,13 +576,13 @@ static void sim_stp_on_block_cmd(struct sim_modem *m,
   uint16_t l = h->plen == 2
                    ? (uint16_t)(f->payload[0] << 8 | f->payload[1])
                    : 0;
-  if (!m->session || h->plen != 2 || l == 0 || l > m->mts - 16) {
+  if (!m->stp.session || h->plen != 2 || l == 0 || l > m->stp.mts - 16) {
     sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
               "BLOCK_CMD malformed (session %d, plen %u, length %u)",
-              m->session, h->plen, l);
+              m->stp.session, h->plen, l);
     return;
   }
-  m->announced = l;
+  m->stp.announced = l;
   sim_stp_send(m, h, SQN_STP_OP_BLOCK_CMD | SQN_STP_ACK, NULL, 0, fx);
 }
 
@@ -590,33 +591,33 @@ static void sim_stp_on_block(struct sim_modem *m, const struct sqn_stp_frame *f,
 {
   const struct sqn_stp_hdr *h = &f->hdr;
   uint8_t p[2];
-  if (m->session && !m->announced && m->have_block &&
-      h->tid == m->last_block_tid && h->plen == m->last_block_len) {
+  if (m->stp.session && !m->stp.announced && m->stp.have_block &&
+      h->tid == m->stp.last_block_tid && h->plen == m->stp.last_block_len) {
     /* Our ack got lost: acknowledge again, do not consume twice. */
-    p[0] = (uint8_t)(m->last_residue >> 8);
-    p[1] = (uint8_t)m->last_residue;
+    p[0] = (uint8_t)(m->stp.last_residue >> 8);
+    p[1] = (uint8_t)m->stp.last_residue;
     sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, fx);
     return;
   }
-  if (!m->session || !m->announced || h->plen != m->announced) {
+  if (!m->stp.session || !m->stp.announced || h->plen != m->stp.announced) {
     sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0,
               "BLOCK malformed (session %d, plen %u, announced %u)",
-              m->session, h->plen, m->announced);
+              m->stp.session, h->plen, m->stp.announced);
     return;
   }
-  m->announced = 0;
+  m->stp.announced = 0;
   size_t want = h->plen;
   if (fx->residue)
     want -= fx->residue_n < want ? fx->residue_n : want;
   size_t took = sim_stp_sink(m, f->payload, want);
-  if (m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
+  if (m->at.link != SIM_LINK_STP || m->pwr.power != SIM_PWR_ON)
     return;
-  m->pkg_off += took;
+  m->stp.pkg_off += took;
   uint16_t residue = (uint16_t)(h->plen - took);
-  m->have_block = true;
-  m->last_block_tid = h->tid;
-  m->last_block_len = h->plen;
-  m->last_residue = residue;
+  m->stp.have_block = true;
+  m->stp.last_block_tid = h->tid;
+  m->stp.last_block_len = h->plen;
+  m->stp.last_residue = residue;
   p[0] = (uint8_t)(residue >> 8);
   p[1] = (uint8_t)residue;
   sim_stp_send(m, h, SQN_STP_OP_BLOCK | SQN_STP_ACK, p, 2, fx);
@@ -628,27 +629,27 @@ static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
   const struct sqn_stp_hdr *h = &f->hdr;
   struct sim_fx fx = {0};
 
-  m->stp_acct += f->raw_len;
+  m->stp.acct += f->raw_len;
   /* Frames after the session ended (same input chunk) are not STP's: the
    * bytes go to the AT layer once the decoder returns (sim_stp_feed). */
-  if (m->link != SIM_LINK_STP || m->power != SIM_PWR_ON || m->silent)
+  if (m->at.link != SIM_LINK_STP || m->pwr.power != SIM_PWR_ON || m->flt.silent)
     return;
-  m->frames++;
+  m->stp.frames++;
   sim_trace(m, SIM_TRACE_STP_RX, f->raw, h->op == SQN_STP_OP_BLOCK ? 16 : f->raw_len,
             "op %u sid %u tid %u plen %u hcrc %s pcrc ok", h->op, h->sid,
             h->tid, h->plen, f->hcrc_checked ? "ok" : "zero");
 
   sim_stp_frame_faults(m, h, &fx);
-  if (fx.stop || m->link != SIM_LINK_STP || m->power != SIM_PWR_ON)
+  if (fx.stop || m->at.link != SIM_LINK_STP || m->pwr.power != SIM_PWR_ON)
     return;
-  if (m->drop_left) {
-    m->drop_left--;
+  if (m->stp.drop_left) {
+    m->stp.drop_left--;
     sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "frame tid %u ignored (fault)",
               h->tid);
     return;
   }
   if (fx.drop) {
-    m->drop_left = fx.drop - 1;
+    m->stp.drop_left = fx.drop - 1;
     sim_trace(m, SIM_TRACE_STP_DROP, NULL, 0, "frame tid %u ignored (fault)",
               h->tid);
     return;
@@ -663,8 +664,8 @@ static void sim_stp_on_frame(void *user, const struct sqn_stp_frame *f)
   switch (h->op) {
   case SQN_STP_OP_RESET:
     sim_stp_send(m, h, SQN_STP_OP_RESET | SQN_STP_ACK, NULL, 0, &fx);
-    m->announced = 0;
-    if (m->session)
+    m->stp.announced = 0;
+    if (m->stp.session)
       sim_stp_end_session(m);
     break;
   case SQN_STP_OP_OPEN:
@@ -688,53 +689,53 @@ int sim_stp_begin(struct sim_modem *m, enum sim_stp_kind kind)
 {
   struct sqn_stp_decoder_config dc = {
       .magic = SQN_STP_MAGIC_REQ,
-      .buf = m->stp_buf,
+      .buf = m->stp.buf,
       .buf_cap = SQN_STP_HDR_LEN + SIM_STP_MTS_APP,
       .flags = SQN_STP_DEC_HCRC_ZERO_OK,
       .on_frame = sim_stp_on_frame,
       .on_drop = sim_stp_on_drop,
       .user = m,
   };
-  m->mts = m->smod == SIM_SMOD_FFH ? SIM_STP_MTS_FFH : SIM_STP_MTS_APP;
-  dc.max_plen = (uint16_t)(m->mts - 16);
-  if (sqn_stp_decoder_init(&m->dec, &dc))
+  m->stp.mts = m->pwr.smod == SIM_SMOD_FFH ? SIM_STP_MTS_FFH : SIM_STP_MTS_APP;
+  dc.max_plen = (uint16_t)(m->stp.mts - 16);
+  if (sqn_stp_decoder_init(&m->stp.dec, &dc))
     return -1;
-  m->stp_kind = kind;
-  m->link = SIM_LINK_STP;
-  m->session = false;
-  m->announced = 0;
-  m->have_block = false;
-  m->frames = 0;
-  m->drop_left = 0;
-  m->pkg_off = 0;
-  m->stp_fed = m->stp_acct = 0;
-  m->stp_end_pos = SIM_NEVER;
-  m->elf_len = 0;
-  free(m->store);
-  m->store = NULL;
-  m->store_len = m->store_cap = 0;
-  m->store_overflow = false;
-  m->store_io_err = false;
+  m->stp.kind = kind;
+  sim_set_link(m, SIM_LINK_STP, "STP session begins");
+  m->stp.session = false;
+  m->stp.announced = 0;
+  m->stp.have_block = false;
+  m->stp.frames = 0;
+  m->stp.drop_left = 0;
+  m->stp.pkg_off = 0;
+  m->stp.fed = m->stp.acct = 0;
+  m->stp.end_pos = SIM_NEVER;
+  m->upg.elf_len = 0;
+  free(m->upg.store);
+  m->upg.store = NULL;
+  m->upg.store_len = m->upg.store_cap = 0;
+  m->upg.store_overflow = false;
+  m->upg.store_io_err = false;
   if (kind == SIM_STP_STORE && m->cfg.store_io &&
       m->cfg.store_io->begin(m->cfg.store_io->ctx) != 0)
-    m->store_io_err = true;
+    m->upg.store_io_err = true;
   if (kind == SIM_STP_OTF)
     sim_up_init(m, false);
   static const char *const names[] = {"ON_THE_FLY", "store", "ELF"};
   struct sim_event e = {.type = SIM_EVENT_STP_OPEN,
                         .stp_mode = names[kind],
-                        .mts = m->mts};
+                        .mts = m->stp.mts};
   sim_trace_ev(m, SIM_TRACE_MODE, &e, NULL, 0,
-               "STP slave (%s, max transfer %u)", names[kind], m->mts);
+               "STP slave (%s, max transfer %u)", names[kind], m->stp.mts);
   return 0;
 }
 
 size_t sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len)
 {
   size_t skipped = 0;
-  if (m->skip_lf && len && buf[0] == '\n')
+  if (m->stp.skip_lf && len && buf[0] == '\n')
     skipped = 1;
-  m->skip_lf = false;
+  m->stp.skip_lf = false;
   buf += skipped;
   len -= skipped;
   if (!len)
@@ -744,15 +745,15 @@ size_t sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len)
    * callback. Its byte accounting then tells where the session ended, and
    * the bytes after that go back to the caller for the AT layer (a host
    * often writes the final RESET and its next AT command in one go). */
-  uint64_t start = m->stp_fed;
-  m->stp_end_pos = SIM_NEVER;
-  sqn_stp_decoder_feed(&m->dec, buf, len);
-  m->stp_fed += len;
-  if (m->link == SIM_LINK_STP || m->stp_end_pos == SIM_NEVER)
+  uint64_t start = m->stp.fed;
+  m->stp.end_pos = SIM_NEVER;
+  sqn_stp_decoder_feed(&m->stp.dec, buf, len);
+  m->stp.fed += len;
+  if (m->at.link == SIM_LINK_STP || m->stp.end_pos == SIM_NEVER)
     return skipped + len;
   /* A frame completed from bytes of an earlier call (a rescan) ends before
    * this buffer: the bytes between are gone, all of this buffer is AT's. */
-  uint64_t end = m->stp_end_pos < start ? start : m->stp_end_pos;
+  uint64_t end = m->stp.end_pos < start ? start : m->stp.end_pos;
   if (end > start + len)
     end = start + len;
   return skipped + (size_t)(end - start);
@@ -762,20 +763,20 @@ size_t sim_stp_feed(struct sim_modem *m, const uint8_t *buf, size_t len)
  * engine already persisted (on-going, slots invalid) stays. */
 void sim_stp_abort(struct sim_modem *m)
 {
-  free(m->store);
-  m->store = NULL;
-  m->store_len = m->store_cap = 0;
-  m->session = false;
+  free(m->upg.store);
+  m->upg.store = NULL;
+  m->upg.store_len = m->upg.store_cap = 0;
+  m->stp.session = false;
 }
 
 void sim_upgrade_success_hooks(struct sim_modem *m)
 {
-  if (!m->uart_reset_armed)
+  if (!m->flt.uart_reset_armed)
     return;
   /* F22: the new firmware starts from a default UART configuration. */
   char what[64];
-  m->st.uart_baud = m->uart_reset_armed;
-  m->uart_reset_armed = 0;
+  m->st.uart_baud = m->flt.uart_reset_armed;
+  m->flt.uart_reset_armed = 0;
   snprintf(what, sizeof(what), "uart_baud %u (config reset by the upgrade)",
            m->st.uart_baud);
   sim_flash_commit(m, what);
@@ -798,7 +799,7 @@ int sim_store_apply_start(struct sim_modem *m)
   /* Validate the whole stored file before touching any slot. */
   sim_up_init(m, true);
   if (m->st.fs_store) {
-    sqn_caba_walker_feed(&m->up.walker, m->st.fs_store, len);
+    sqn_caba_walker_feed(&m->upg.run.walker, m->st.fs_store, len);
   } else {
     /* From the store file, a window at a time. */
     enum { SIM_STORE_WINDOW = 64 * 1024 };
@@ -809,7 +810,7 @@ int sim_store_apply_start(struct sim_modem *m)
       if (m->cfg.store_io->read(m->cfg.store_io->ctx, m->st.fs_store_file, off, win,
                                 n) != 0)
         break;
-      sqn_caba_walker_feed(&m->up.walker, win, n);
+      sqn_caba_walker_feed(&m->upg.run.walker, win, n);
       off += n;
     }
     free(win);
@@ -819,12 +820,12 @@ int sim_store_apply_start(struct sim_modem *m)
                 "store file unreadable at byte %u", off);
     }
   }
-  m->apply_ok = sim_up_verdict(m, reason, sizeof(reason)) == 0;
-  snprintf(m->apply_reason, sizeof(m->apply_reason), "%s",
-           m->apply_ok ? "" : reason);
-  if (m->apply_ok) {
+  m->pwr.apply_ok = sim_up_verdict(m, reason, sizeof(reason)) == 0;
+  snprintf(m->pwr.apply_reason, sizeof(m->pwr.apply_reason), "%s",
+           m->pwr.apply_ok ? "" : reason);
+  if (m->pwr.apply_ok) {
     for (int s = SIM_SLOT_UPDATER; s < SIM_SLOT_N; s++) {
-      if (!m->up.staged[s])
+      if (!m->upg.run.staged[s])
         continue;
       if (s == SIM_SLOT_FFF && sim_debug_valid_early(m)) {
         sim_up_mark_valid_early(m, s);
@@ -837,33 +838,34 @@ int sim_store_apply_start(struct sim_modem *m)
       sim_flash_commit(m, what);
     }
   }
-  m->power = SIM_PWR_APPLYING;
-  m->smod = SIM_SMOD_NONE;
+  sim_set_power(m, SIM_PWR_APPLYING, "store apply");
+  sim_set_smod(m, SIM_SMOD_NONE, "store apply");
   /* 60 s per 5 MB (12 us per byte) before the time scale. */
-  m->apply_done_at = m->now + sim_scaled(m, (uint64_t)len * 12u);
+  m->pwr.apply_done_at = m->now + sim_scaled(m, (uint64_t)len * 12u);
   sim_trace(m, SIM_TRACE_UPGRADE, NULL, 0,
             "applying %u stored bytes (%s)", len,
-            m->apply_ok ? "valid" : "invalid");
+            m->pwr.apply_ok ? "valid" : "invalid");
   return 0;
 }
 
 void sim_store_apply_done(struct sim_modem *m)
 {
-  if (m->apply_ok) {
+  if (m->pwr.apply_ok) {
     sim_up_part_verdict(m);
     sim_up_commit_slots(m);
     sim_set_status(m, "success", NULL);
     sim_upgrade_success_hooks(m);
   } else {
-    sim_set_status(m, "fail", m->apply_reason);
+    sim_set_status(m, "fail", m->pwr.apply_reason);
   }
   struct sim_event e = {.type = SIM_EVENT_VERDICT,
-                        .success = m->apply_ok,
-                        .bytes = m->store_len,
-                        .reason = m->apply_ok ? NULL : m->apply_reason};
+                        .success = m->pwr.apply_ok,
+                        .bytes = m->upg.store_len,
+                        .reason = m->pwr.apply_ok ? NULL : m->pwr.apply_reason};
   sim_trace_ev(m, SIM_TRACE_UPGRADE, &e, NULL, 0, "verdict: %s%s%s",
-               m->apply_ok ? "success" : "fail", m->apply_ok ? "" : ": ",
-               m->apply_reason);
+               m->pwr.apply_ok ? "success" : "fail",
+               m->pwr.apply_ok ? "" : ": ",
+               m->pwr.apply_reason);
   sim_state_release(&m->st);
   sim_flash_commit(m, "fs_store cleared");
   sim_boot_start(m, "after upgrade");

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sim/fault.h"
+#include "sim/fault_yaml.h"
 #include "sim/state.h"
 #include "store.h"
 #include "tool.h"

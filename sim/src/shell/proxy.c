@@ -54,7 +54,7 @@
 #include <unistd.h>
 
 #include "pty_rate.h"
-#include "sim/fault.h"
+#include "sim/fault_yaml.h"
 #include "sim/tracefile.h"
 #include "sqnup/crc.h"
 #include "sqnup/stp.h"
