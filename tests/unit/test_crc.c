@@ -290,6 +290,47 @@ START_TEST(test_crc_fast_and_portable_agree_on_extreme_inputs) {
 }
 END_TEST
 
+
+/* sqn_fletcher_update_many gives each sum exactly what sqn_fletcher_update
+ * would: 1-3 sums with random histories (a pending byte or not, part-filled
+ * runs), over random inputs of every length 0-4096, and over all-0x00 and
+ * all-0xFF inputs (a sum that is 0 mod 65535, the largest sums). */
+START_TEST(test_crc_fletcher_many_equals_one_by_one) {
+  static uint8_t buf[4096 + 7], hist[1024];
+  struct sqn_rng r;
+  sqn_rng_seed(&r, 0x5E0A11CE);
+  for (size_t len = 0; len <= 4096 + 3 * 2048; len++) {
+    size_t L = len <= 4096 ? len : 4096 - (len - 4097) % 4096;
+    int fill = len <= 4096 ? -1 : (int)((len - 4097) / 4096) ? 0xFF : 0x00;
+    for (size_t i = 0; i < sizeof buf; i++)
+      buf[i] = fill < 0 ? (uint8_t)sqn_rng_next(&r) : (uint8_t)fill;
+    for (size_t i = 0; i < sizeof hist; i++)
+      hist[i] = (uint8_t)sqn_rng_next(&r);
+    size_t n = 1 + sqn_rng_next(&r) % 3;
+    struct sqn_fletcher a[3], b[3];
+    struct sqn_fletcher *pa[3];
+    for (size_t k = 0; k < n; k++) {
+      size_t h = sqn_rng_next(&r) % sizeof hist; /* odd or even history */
+      sqn_fletcher_init(&a[k]);
+      sqn_fletcher_update(&a[k], hist, h);
+      b[k] = a[k];
+      pa[k] = &a[k];
+    }
+    size_t off = sqn_rng_next(&r) % 8;
+    sqn_fletcher_update_many(pa, n, buf + off, L);
+    for (size_t k = 0; k < n; k++) {
+      sqn_fletcher_update(&b[k], buf + off, L);
+      ck_assert_msg(sqn_fletcher_final(&a[k]) == sqn_fletcher_final(&b[k]),
+                    "sum %zu of %zu, len %zu fill %d", k, n, L, fill);
+      /* and they go on alike: the pending byte was kept */
+      sqn_fletcher_update(&a[k], hist, 3);
+      sqn_fletcher_update(&b[k], hist, 3);
+      ck_assert_uint_eq(sqn_fletcher_final(&a[k]), sqn_fletcher_final(&b[k]));
+    }
+  }
+}
+END_TEST
+
 START_TEST(test_crc_crc32_chained_equals_one_shot) {
   static const char s[] = "123456789";
   uint32_t c = sqn_crc32(0, s, 4);
@@ -311,6 +352,7 @@ static Suite *crc_suite(void) {
                       SQN_FEED_WHOLE, SQN_FEED_RANDOM + 1);
   tcase_add_test(tc, test_crc_fletcher_random_long_chunked_equals_one_shot);
   tcase_add_test(tc, test_crc_crc32_chained_equals_one_shot);
+  tcase_add_test(tc, test_crc_fletcher_many_equals_one_by_one);
   tcase_add_test(tc, test_crc_fast_and_portable_agree_on_vectors);
   tcase_add_test(tc, test_crc_fast_and_portable_agree_on_every_length);
   tcase_add_test(tc, test_crc_fast_and_portable_agree_on_extreme_inputs);

@@ -52,6 +52,11 @@ void sqn_fletcher_init(struct sqn_fletcher *f);
 void sqn_fletcher_update(struct sqn_fletcher *f, const void *data, size_t len);
 void sqn_fletcher_update_portable(struct sqn_fletcher *f, const void *data,
                                   size_t len);
+/* The same bytes into `n` sums at once (nested records each sum their
+ * children): the bytes are read once or twice (once per word alignment
+ * among the sums), not `n` times. Same results as n sqn_fletcher_update. */
+void sqn_fletcher_update_many(struct sqn_fletcher *const *fs, size_t n,
+                              const void *data, size_t len);
 /* The checksum of everything fed so far; `f` is not changed. */
 uint32_t sqn_fletcher_final(const struct sqn_fletcher *f);
 /* One-shot form. */

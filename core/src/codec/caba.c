@@ -174,19 +174,42 @@ static int sqn_caba_emit(struct sqn_caba_walker *w, enum sqn_caba_event ev,
   return 0;
 }
 
-static void sqn_caba_sum(struct sqn_caba_level *l, const uint8_t *p,
-                         size_t n) {
-  if (l->sum_fl)
-    sqn_fletcher_update(&l->fl, p, n);
-  if (l->sum_crc)
-    l->crc32 = sqn_crc32(l->crc32, p, n);
+/*
+ * Every byte of a child is data of each enclosing record: the same bytes
+ * go into the sums of the records at levels [0, to) plus `extra` (an FFF
+ * image's own sum). The Fletcher sums share one pass over the bytes
+ * (sqn_fletcher_update_many), so a byte of an fff image inside an UPGR
+ * record inside a PACK is read once, not three times.
+ */
+static void sqn_caba_sum_levels(struct sqn_caba_walker *w, int to,
+                                struct sqn_fletcher *extra, const uint8_t *p,
+                                size_t n) {
+  struct sqn_fletcher *fs[SQN_CABA_MAX_DEPTH + 1];
+  size_t k = 0;
+  if (!n)
+    return;
+  if (extra)
+    fs[k++] = extra;
+  for (int i = 0; i < to; i++) {
+    struct sqn_caba_level *l = &w->lv[i];
+    if (l->sum_fl)
+      fs[k++] = &l->fl;
+    if (l->sum_crc)
+      l->crc32 = sqn_crc32(l->crc32, p, n);
+  }
+  sqn_fletcher_update_many(fs, k, p, n);
 }
 
-/* Every byte of a child is data of each enclosing record. */
+/* Into the innermost record's sum and those around it. */
+static void sqn_caba_sum(struct sqn_caba_walker *w, const uint8_t *p,
+                         size_t n) {
+  sqn_caba_sum_levels(w, w->depth, NULL, p, n);
+}
+
+/* Into the sums of the records around the innermost one only. */
 static void sqn_caba_sum_outer(struct sqn_caba_walker *w, const uint8_t *p,
                                size_t n) {
-  for (int i = 0; i < w->depth - 1; i++)
-    sqn_caba_sum(&w->lv[i], p, n);
+  sqn_caba_sum_levels(w, w->depth - 1, NULL, p, n);
 }
 
 static void sqn_caba_advance(struct sqn_caba_walker *w, size_t n) {
@@ -295,9 +318,11 @@ static bool sqn_caba_fff_slim(const uint8_t *h) {
 
 /* Parse a run of UPGR data. Returns the
  * number of bytes before the byte at which a defect was found (n if none),
- * so that DATA events never include the byte that failed. */
+ * so that DATA events never include the byte that failed. Image payload
+ * bytes go into the image's sum together with the record sums in one pass;
+ * *summed tells the caller how much of the run the record sums have had. */
 static size_t sqn_caba_upgr(struct sqn_caba_walker *w, struct sqn_caba_level *l,
-                            const uint8_t *p, size_t n) {
+                            const uint8_t *p, size_t n, size_t *summed) {
   const int me = w->depth - 1;
   uint64_t data0 = l->descr_end; /* stream offset of the data */
   size_t i = 0;
@@ -359,7 +384,11 @@ static size_t sqn_caba_upgr(struct sqn_caba_walker *w, struct sqn_caba_level *l,
     }
     case SQN_CABA_PART_FFF_PAYLOAD:
       take = sqn_caba_min(n - i, l->rec.fff_payload_len - l->part_pos);
-      sqn_fletcher_update(&l->fff, p + i, take);
+      /* The record sums take the bytes before the payload first (order
+       * matters), then the payload together with the image's own sum. */
+      sqn_caba_sum(w, p + *summed, i - *summed);
+      sqn_caba_sum_levels(w, w->depth, &l->fff, p + i, take);
+      *summed = i + take;
       l->part_pos += take;
       i += take;
       if (l->part_pos == l->rec.fff_payload_len) {
@@ -538,8 +567,7 @@ static size_t sqn_caba_step_descr(struct sqn_caba_walker *w,
     memcpy(l->rec.descr + idx, p, c);
   }
   l->last = p[n - 1];
-  sqn_caba_sum(l, p, n);
-  sqn_caba_sum_outer(w, p, n);
+  sqn_caba_sum(w, p, n);
   sqn_caba_advance(w, n);
   return n;
 }
@@ -548,15 +576,14 @@ static size_t sqn_caba_step_data(struct sqn_caba_walker *w,
                                  struct sqn_caba_level *l, const uint8_t *p,
                                  size_t len) {
   size_t n = sqn_caba_min(len, l->data_end - w->offset);
-  size_t good = n;
+  size_t good = n, summed = 0;
   if (l->part != SQN_CABA_PART_OPAQUE)
-    good = sqn_caba_upgr(w, l, p, n);
+    good = sqn_caba_upgr(w, l, p, n, &summed);
   if (good && sqn_caba_emit(w, SQN_CABA_EV_DATA, l, p, good) != 0)
     return 0;
   if (w->err)
     return 0;
-  sqn_caba_sum(l, p, n);
-  sqn_caba_sum_outer(w, p, n);
+  sqn_caba_sum(w, p + summed, n - summed);
   if (!l->rec.image.found)
     sqn_caba_scan(l, p, n);
   sqn_caba_advance(w, n);

@@ -7,6 +7,8 @@
  */
 #include "sqnup/crc.h"
 
+#include <stdbool.h>
+
 #if defined(SQN_CRC_SMALL) && SQN_CRC_SMALL
 /* ---- CRC-16/XMODEM and zlib CRC-32, half-byte tables ----
  *
@@ -160,6 +162,64 @@ uint32_t sqn_fletcher_final(const struct sqn_fletcher *f) {
   s1 = sqn_fletcher_fold(s1);
   s2 = sqn_fletcher_fold(s2);
   return (s2 << 16) | (s1 & 0xFFFFu);
+}
+
+/*
+ * Many sums over the same bytes. Fletcher-32 is linear: k words w_0..w_k-1
+ * fed into a sum (s1, s2) give
+ *   s1' = s1 + A            A = w_0 + ... + w_k-1
+ *   s2' = s2 + k * s1 + B   B = k * w_0 + (k - 1) * w_1 + ... + w_k-1
+ * mod 65535, and (A, B) is exactly what a sum started at (0, 0) holds after
+ * the same words. So the words are summed once from (0, 0) and added to each
+ * sum. Sums that wait for the low byte of a word see the words shifted by
+ * one byte: their (A, B) comes from a second pass starting one byte later.
+ * The folds keep a positive sum positive and congruent mod 65535, and
+ * sqn_fletcher_final gives the 1..65535 representative of each (see "Fast
+ * paths" below), so combining keeps both sums positive and congruent: the
+ * results are those of sqn_fletcher_update, bit for bit.
+ */
+static uint32_t sqn_fletcher_pos_mod(uint64_t x) { /* x > 0 */
+  uint32_t r = (uint32_t)(x % 65535u);
+  return r ? r : 65535u;
+}
+
+static void sqn_fletcher_apply(struct sqn_fletcher *f,
+                               const struct sqn_fletcher *z, uint64_t k) {
+  uint64_t s1 = f->s1, s2 = f->s2;
+  f->s2 = sqn_fletcher_pos_mod(s2 + (k % 65535u) * s1 + z->s2);
+  f->s1 = sqn_fletcher_pos_mod(s1 + z->s1);
+  f->words = 0;
+}
+
+void sqn_fletcher_update_many(struct sqn_fletcher *const *fs, size_t n,
+                              const void *data, size_t len) {
+  const uint8_t *p = data;
+  struct sqn_fletcher z[2];
+  bool have[2] = {false, false};
+  if (n == 1 || len < 64) { /* nothing to share */
+    for (size_t i = 0; i < n; i++)
+      sqn_fletcher_update(fs[i], p, len);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct sqn_fletcher *f = fs[i];
+    int shift = f->has_pending ? 1 : 0; /* word alignment of this sum */
+    size_t words = (len - (size_t)shift) / 2;
+    if (!have[shift]) {
+      z[shift].s1 = z[shift].s2 = 0;
+      z[shift].words = 0;
+      z[shift].has_pending = 0;
+      sqn_fletcher_update(&z[shift], p + shift, 2 * words);
+      have[shift] = true;
+    }
+    if (shift)
+      sqn_fletcher_update_portable(f, p, 1); /* completes the pending word */
+    sqn_fletcher_apply(f, &z[shift], words);
+    if ((len - (size_t)shift) % 2) {
+      f->pending = p[len - 1];
+      f->has_pending = 1;
+    }
+  }
 }
 
 uint32_t sqn_fletcher32(const void *data, size_t len) {
