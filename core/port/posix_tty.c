@@ -243,6 +243,7 @@ int sqn_posix_tty_open(struct sqn_posix_tty *t, const char *path,
                             : "");
     return errno == EBUSY ? SQN_E_PORT_BUSY : SQN_E_PORT;
   }
+  t->fl = fcntl(t->fd, F_GETFL); /* the waits restore it (sqn_posix_run) */
   if (!isatty(t->fd)) {
     snprintf(t->err, sizeof t->err, "%s: not a tty", path);
     rc = SQN_E_PORT;
@@ -369,14 +370,11 @@ uint64_t sqn_posix_now_ms(void) {
  */
 static int sqn_posix_read_wait(struct sqn_posix_tty *t, uint8_t *buf,
                                size_t cap) {
-  int fl = fcntl(t->fd, F_GETFL);
-  if (fl < 0 || fcntl(t->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+  if (t->fl < 0 || fcntl(t->fd, F_SETFL, t->fl & ~O_NONBLOCK) != 0)
     return -1;
   ssize_t n = read(t->fd, buf, cap);
-  int err = errno;
-  if (fcntl(t->fd, F_SETFL, fl) != 0)
+  if (fcntl(t->fd, F_SETFL, t->fl) != 0)
     return -1; /* never leave it blocking: the writes rely on it */
-  errno = err;
   return n > 0 ? (int)n : 0;
 }
 

@@ -53,6 +53,8 @@ struct sqn_posix_tty {
    * read, before it is fed): a trace of what arrived. */
   void (*on_rx)(void *user, const uint8_t *buf, size_t len);
   void *rx_user;
+  /* private: the fd's file status flags as opened (O_NONBLOCK set) */
+  int fl;
 };
 
 /*
