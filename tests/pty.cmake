@@ -74,7 +74,7 @@ endif()
 if(TARGET sqn-sim AND TARGET sqn-update AND TARGET sqn-dup AND TARGET sqn-scenario)
   sqn_add_check_test(test_pty_state
     SOURCES integration/test_pty_state.c integration/pty_util.c
-    LIBS sim_model sim_files sim_pty_rate PkgConfig::JANSSON
+    LIBS sim_model sim_files sim_pty_rate sqnup_posix PkgConfig::JANSSON
     LABELS pty TIMEOUT 240)
   target_include_directories(test_pty_state PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   target_compile_definitions(test_pty_state PRIVATE

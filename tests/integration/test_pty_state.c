@@ -12,6 +12,9 @@
  *   - a save that fails (full disk, read-only folder) makes the modem
  *     vanish: the host never sees success and the state file still loads
  *     with the flash as last saved;
+ *   - one save per model step, before the reply: the first BLOCK of a push
+ *     changes the flash several times and costs one save, which is on disk
+ *     when its ack reaches the host;
  *   - kill -9 at random moments of an upgrade (seeded): the state file
  *     always loads, no temp file survives the next start, and the updater
  *     run again finishes the upgrade (exit 0). SQN_KILL9_RUNS sets the
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -38,6 +42,9 @@
 #include "check_ext.h"
 #include "pty_util.h"
 #include "sim/state.h"
+#include "sqnup/err.h"
+#include "sqnup/stpm.h"
+#include "sqnup/transport.h"
 
 static char out[65536];
 static char pkgdir[256], pkg[512];
@@ -456,6 +463,163 @@ START_TEST(test_state_read_only_folder_makes_the_modem_vanish) {
 }
 END_TEST
 
+/* ---- one save per step ---- */
+
+/* The host side of a push that watches the state file: before each frame it
+ * writes (that is, once the answer to the previous one is in), it counts
+ * the saves since the previous frame and loads the file. A save is a temp
+ * file renamed onto the state; inotify reports each by its temp name (the
+ * renames onto the same name could be merged into one event). */
+struct st_push {
+  struct sqn_posix_tty tty;
+  struct sqn_stpm stpm;
+  const uint8_t *pkg;
+  size_t len;
+  int ino;                 /* inotify fd on the state's folder */
+  const char *state, *name;
+  unsigned frames;         /* frames written */
+  unsigned most_saves;     /* most saves seen between two frames */
+  unsigned saves;          /* in all */
+  unsigned data_frame;     /* the frame after the first BLOCK, 0 not yet */
+  char status_then[32];    /* upgrade_status on disk at that frame */
+  uint8_t tx[8192 + 64];
+  uint8_t rx[256];
+};
+
+static unsigned st_push_saves(struct st_push *h) {
+  unsigned n = 0;
+  char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  ssize_t r;
+  while ((r = read(h->ino, ev, sizeof ev)) > 0)
+    for (char *p = ev; p < ev + r;) {
+      const struct inotify_event *e = (const struct inotify_event *)p;
+      if (e->len && strncmp(e->name, h->name, strlen(h->name)) == 0 &&
+          strstr(e->name, SIM_STATE_TMP_INFIX))
+        n++;
+      p += sizeof *e + e->len;
+    }
+  return n;
+}
+
+static int st_push_write(void *user, const uint8_t *buf, size_t len) {
+  struct st_push *h = user;
+  unsigned n = st_push_saves(h);
+  h->saves += n;
+  if (n > h->most_saves)
+    h->most_saves = n;
+  if (!h->data_frame && h->stpm.acked > 0) {
+    /* The first BLOCK was acked: what it changed must be on disk now. */
+    struct sim_state ss;
+    char lerr[256];
+    h->data_frame = h->frames;
+    ck_assert_msg(sim_state_load(h->state, &ss, lerr, sizeof lerr) == 0,
+                  "%s", lerr);
+    snprintf(h->status_then, sizeof h->status_then, "%s", ss.upgrade_status);
+    sim_state_release(&ss);
+  }
+  h->frames++;
+  return sqn_posix_tty_write_all(&h->tty, buf, len, 5000);
+}
+
+static int st_push_read(void *user, uint64_t off, uint8_t *buf, size_t len) {
+  struct st_push *h = user;
+  if (off > h->len || len > h->len - off)
+    return -1;
+  memcpy(buf, h->pkg + off, len);
+  return (int)len;
+}
+
+START_TEST(test_state_one_save_per_step_before_the_reply) {
+  char dir[256], state[300], buf[256];
+  struct st_sim a;
+  st_package();
+  pty_tmpdir(dir, sizeof dir);
+  snprintf(state, sizeof state, "%s/s.json", dir);
+  st_copy(SQN_FIXTURES "/states/interrupted-upgrade.json", state);
+  const char *args[] = {"--state", state, "--time-scale", "0", NULL};
+  ck_assert_int_eq(st_start(&a, dir, 0, args), 0);
+
+  struct st_push *h = calloc(1, sizeof *h);
+  ck_assert_ptr_nonnull(h);
+  h->pkg = sqn_read_file(pkg, &h->len);
+  ck_assert_ptr_nonnull(h->pkg);
+  h->state = state;
+  h->name = "s.json";
+  h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ck_assert_int_ge(h->ino, 0);
+  ck_assert_int_ge(inotify_add_watch(h->ino, dir, IN_MOVED_FROM), 0);
+  ck_assert_int_eq(sqn_posix_tty_open(&h->tty, a.pty, 921600, false), 0);
+
+  bool ok = false;
+  for (int i = 0; i < 50 && !ok; i++) {
+    pty_xchg(h->tty.fd, "AT\r", buf, sizeof buf, 100);
+    ok = strstr(buf, "OK") != NULL;
+  }
+  ck_assert_msg(ok, "no OK to AT: '%s'", buf);
+  pty_xchg(h->tty.fd, "AT+SMSTPU=\"ON_THE_FLY\"\r", buf, sizeof buf, 2000);
+  ck_assert_msg(strstr(buf, "OK") != NULL, "AT+SMSTPU: '%s'", buf);
+  (void)st_push_saves(h); /* what the AT commands saved */
+
+  struct sqn_stpm_config sc = {.tx_buf = h->tx, .tx_cap = sizeof h->tx,
+                               .rx_buf = h->rx, .rx_cap = sizeof h->rx,
+                               .total = h->len, .ack_ms = 10000,
+                               .final_ms = 10000, .retries = 1,
+                               .write = st_push_write, .read = st_push_read,
+                               .user = h};
+  ck_assert_int_eq(sqn_stpm_init(&h->stpm, &sc), 0);
+  ck_assert_int_eq(sqn_stpm_start(&h->stpm, sqn_posix_now_ms()), 0);
+  while (!sqn_stpm_done(&h->stpm)) {
+    uint8_t rb[512];
+    struct pollfd p = {h->tty.fd, POLLIN, 0};
+    int n = 0;
+    if (poll(&p, 1, 100) > 0)
+      n = (int)read(h->tty.fd, rb, sizeof rb);
+    if (n > 0)
+      sqn_stpm_feed(&h->stpm, sqn_posix_now_ms(), rb, (size_t)n);
+    sqn_stpm_tick(&h->stpm, sqn_posix_now_ms());
+  }
+  ck_assert_msg(h->stpm.result == 0 && h->stpm.acked == h->len,
+                "push ended %s", sqn_err_name(h->stpm.result));
+  /* The final RESET's saves came before its ack: count them too. */
+  unsigned last = st_push_saves(h);
+  h->saves += last;
+  if (last > h->most_saves)
+    h->most_saves = last;
+
+  /* The first BLOCK marks the upgrade on-going and the updater slot
+   * invalid (two flash changes), the final RESET writes the slots and the
+   * status (three): each a single save, on disk before the answer. */
+
+  ck_assert_msg(h->data_frame > 0, "no BLOCK was acked");
+  ck_assert_str_eq(h->status_then, "on-going");
+  ck_assert_msg(h->most_saves == 1,
+                "%u saves between two frames (one per step expected)",
+                h->most_saves);
+  ck_assert_msg(h->saves >= 2, "only %u saves in a whole push", h->saves);
+  {
+    /* The final ack is in: the upgrade's end is on disk already. */
+    struct sim_state now;
+    char lerr[256];
+    ck_assert_msg(sim_state_load(state, &now, lerr, sizeof lerr) == 0, "%s",
+                  lerr);
+    ck_assert_str_eq(now.upgrade_status, "success");
+    sim_state_release(&now);
+  }
+
+  sqn_posix_tty_close(&h->tty);
+  close(h->ino);
+  free((void *)h->pkg);
+  free(h);
+  kill(a.pid, SIGTERM);
+  ck_assert_int_eq(st_wait(&a, 20), 0);
+  struct sim_state ss;
+  char lerr[256];
+  ck_assert_msg(sim_state_load(state, &ss, lerr, sizeof lerr) == 0, "%s", lerr);
+  ck_assert_str_eq(ss.upgrade_status, "success");
+  sim_state_release(&ss);
+}
+END_TEST
+
 /* ---- kill -9 ---- */
 
 START_TEST(test_state_kill9_mid_upgrade_then_rerun_completes) {
@@ -726,6 +890,7 @@ static Suite *st_suite(void) {
   tcase_add_test(tc, test_limits_fault_and_scenario_numbers_are_range_checked);
   tcase_add_test(tc, test_limits_rss_bounded_with_a_host_that_never_reads);
   tcase_add_test(tc, test_state_sigterm_reaches_a_modem_waiting_for_the_host);
+  tcase_add_test(tc, test_state_one_save_per_step_before_the_reply);
   suite_add_tcase(s, tc);
   TCase *k = tcase_create("kill9");
   tcase_set_timeout(k, 3000);

@@ -7,7 +7,8 @@
  * pty loop in serve.c. Contract: modem-model.md.
  *
  *   stdout line 1: "pty: /dev/pts/N"   (flushed before serving)
- *   state file:    saved atomically on every flash change and at exit
+ *   state file:    saved atomically after every model step that changed
+ *                  the flash (before any reply of that step), and at exit
  */
 #include "shell.h"
 
@@ -40,6 +41,10 @@ struct sim_shell {
    * modem vanishes at once (no more output, the loop stops) and sqn-sim
    * exits SIM_EXIT_PERSIST. */
   bool halted;
+  /* Flash changes of the current model step not saved yet: the model calls
+   * persist at each change, the serving loop calls sim_shell_sync once the
+   * step is over and before anything it queued is written. */
+  const struct sim_state *unsaved;
   struct sim_store_files store; /* the fs store's file (store.h) */
 };
 
@@ -119,11 +124,24 @@ static void sim_shell_trace_note(struct sim_shell *sh, const char *text) {
   sim_trace_write_json(sh->trace, &ev);
 }
 
+/* A flash change: saved when the step that made it is over (sim_shell_sync).
+ * A step that changes the flash several times (the first BLOCK of a push
+ * marks the upgrade on-going and two slots invalid) costs one save, and a
+ * kill -9 leaves the state before or after the step, both states the model
+ * passed through. Power-cut sweeps still cut at every change (in-process). */
 static void sim_shell_persist(void *user, const struct sim_state *st) {
   struct sim_shell *sh = user;
+  if (!sh->halted)
+    sh->unsaved = st;
+}
+
+static void sim_shell_sync(void *user) {
+  struct sim_shell *sh = user;
   char err[512], note[700];
-  if (sh->halted)
+  const struct sim_state *st = sh->unsaved;
+  if (!st || sh->halted)
     return;
+  sh->unsaved = NULL;
   if (sim_state_save_locked(sh->state_path, st, &sh->lock_fd, err,
                             sizeof err) == 0) {
     sim_store_files_saved(&sh->store, st);
@@ -558,7 +576,9 @@ static int sim_serve_modem(struct sim_shell *sh, struct sim_state *st,
                                 .pty = pty,
                                 .txq = &sh->txq,
                                 .time_scale = a->scale,
-                                .halt = &sh->halted};
+                                .halt = &sh->halted,
+                                .sync = sim_shell_sync,
+                                .user = sh};
   rc = sim_serve(&sc, sh->t0_us);
   /* From here to exit nothing may tear the shutdown: a second Ctrl-C or a
    * SIGTERM stays pending (and dies with the process) while we save and

@@ -4,6 +4,7 @@
  *
  *   pty master --uv_poll READABLE--> read() --> sim_modem_feed(now)
  *   sim_modem tx cb --> write queue --uv_poll WRITABLE--> write()
+ *   after each model step: the shell's sync (flash durable), then write()
  *   uv_timer "deadline" re-armed to sim_modem_next_deadline() --> tick(now)
  *   uv_timer "pace" wakes the loop when a token bucket refills
  *   uv_signal SIGINT / SIGTERM --> stop, the caller saves the state
@@ -256,6 +257,20 @@ static bool sim_serve_halted(struct sim_serve *s) {
   return true;
 }
 
+/* After every call into the model: first the flash changes of that step
+ * are made durable (the shell's sync: one save however many changes), then
+ * what the model queued is written. Never the other way round: the host
+ * must not see an answer the state file does not hold. True when the modem
+ * must vanish (a failed save). */
+static bool sim_serve_step_done(struct sim_serve *s) {
+  if (s->cfg->sync)
+    s->cfg->sync(s->cfg->user);
+  if (sim_serve_halted(s))
+    return true;
+  sim_serve_flush_queue(s);
+  return false;
+}
+
 /* ---- streaming in read() ---------------------------------------------------
  *
  * An STP push is stop and wait: a frame, our ack, the next frame. Woken by
@@ -324,8 +339,7 @@ static void sim_serve_burst(struct sim_serve *s) {
       sim_serve_host_rate(s);
     if (n > 0)
       sim_modem_feed(s->cfg->modem, sim_shell_now_us(), s->rbuf, (size_t)n);
-    sim_serve_flush_queue(s);
-    if (!sim_serve_burst_may_wait(s))
+    if (sim_serve_step_done(s) || !sim_serve_burst_may_wait(s))
       break;
   }
   sim_serve_burst_end(s);
@@ -344,9 +358,8 @@ static void sim_serve_poll_cb(uv_poll_t *h, int status, int events) {
     if (events & UV_DISCONNECT)
       s->hup_backoff = true;
   }
-  if (sim_serve_halted(s))
+  if (sim_serve_step_done(s))
     return;
-  sim_serve_flush_queue(s);
   if (fed) {
     sim_serve_burst(s);
     if (sim_serve_halted(s))
@@ -364,9 +377,8 @@ static void sim_serve_deadline_cb(uv_timer_t *t) {
   if (s->cfg->pty->rate_poll || sim_serve_paced(s))
     sim_serve_host_rate(s);
   sim_modem_tick(s->cfg->modem, sim_shell_now_us());
-  if (sim_serve_halted(s))
+  if (sim_serve_step_done(s))
     return;
-  sim_serve_flush_queue(s);
   sim_serve_arm_deadline(s);
   sim_serve_update_poll(s);
 }

@@ -102,6 +102,11 @@ struct sim_serve_config {
   /* Set by the shell when the modem must vanish at once (a failed save):
    * checked after every call into the model; nothing more is written. */
   const bool *halt;
+  /* Called after every call into the model, before anything it queued is
+   * written: the shell makes the flash changes of that step durable, one
+   * save for all of them (group commit). May set *halt. */
+  void (*sync)(void *user);
+  void *user;
 };
 
 /* Serve until SIGINT/SIGTERM. Returns a SIM_EXIT_* code. */

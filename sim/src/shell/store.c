@@ -63,6 +63,18 @@ static int sim_store_append(void *ctx, const uint8_t *data, size_t len) {
   return f->fd >= 0 ? sim_store_write_all(f->fd, data, len) : -1;
 }
 
+/* The store committed since the last save, unless it is `keep`: no saved
+ * state names it (a newer store or a clearing came in the same step). */
+static void sim_store_drop_pending(struct sim_store_files *f,
+                                   const char *keep) {
+  char path[4096];
+  if (f->pending[0] && strcmp(f->pending, keep) != 0 &&
+      strcmp(f->pending, f->saved) != 0 &&
+      sim_store_path(f, f->pending, path, sizeof path) == 0)
+    (void)unlink(path);
+  f->pending[0] = '\0';
+}
+
 static int sim_store_commit(void *ctx, char *name, size_t cap) {
   struct sim_store_files *f = ctx;
   char from[4096], to[4096];
@@ -79,6 +91,8 @@ static int sim_store_commit(void *ctx, char *name, size_t cap) {
     return -1;
   f->gen++;
   sim_store_sync_dir(f);
+  sim_store_drop_pending(f, name);
+  snprintf(f->pending, sizeof f->pending, "%s", name);
   return 0;
 }
 
@@ -206,6 +220,7 @@ int sim_store_files_init(struct sim_store_files *f, const char *state_path,
 void sim_store_files_saved(struct sim_store_files *f,
                            const struct sim_state *st) {
   const char *now = st->fs_store_len ? st->fs_store_file : "";
+  sim_store_drop_pending(f, now);
   if (!strcmp(now, f->saved))
     return;
   char path[4096];

@@ -11,7 +11,9 @@
  * the name in force), fsync the directory; the model's flash commit then
  * saves the state naming it. The file it replaces is removed only after
  * that save (sim_store_files_saved), so a kill -9 at any instant leaves the
- * state naming a complete file.
+ * state naming a complete file. sqn-sim saves once per model step, so a
+ * store committed and then replaced or cleared within one step is never
+ * named by a saved state: it is removed at the next commit or save.
  */
 #ifndef SIM_SHELL_STORE_H
 #define SIM_SHELL_STORE_H
@@ -28,6 +30,7 @@ struct sim_store_files {
   int fd;                 /* STATE.store.new while receiving, else -1 */
   unsigned long gen;      /* N of the newest name used */
   char saved[128];        /* the store file the saved state names */
+  char pending[128];      /* committed since the last save, "" none */
 };
 
 /*
