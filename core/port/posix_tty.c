@@ -91,8 +91,8 @@ static int sqn_posix_configure(struct sqn_posix_tty *t, uint32_t baud) {
   else
     tio.c_cflag &= ~(tcflag_t)CRTSCTS;
 #endif
-  /* The fd is non-blocking, so these matter only to sqn_posix_run's waits
-   * inside read(): return with the first bytes, or after 100 ms. */
+  /* fd is non-blocking, so these matter only to sqn_posix_run's waits
+   * inside read() on rfd: return with the first bytes, or after 100 ms. */
   tio.c_cc[VMIN] = 0;
   tio.c_cc[VTIME] = SQN_POSIX_VTIME_MS / 100;
   cfsetispeed(&tio, sp);
@@ -196,12 +196,31 @@ static int sqn_posix_lock(struct sqn_posix_tty *t, const struct stat *st) {
   return 0;
 }
 
+/* The descriptor the waits read from: the same port opened once more, this
+ * time blocking. Two open file descriptions have their own O_NONBLOCK, so
+ * neither a wait nor a write has to flip it (two fcntl calls per exchange,
+ * several percent of a push where a system call costs about 1 us). Opened
+ * before TIOCEXCL shuts the port to further opens; -1 if it cannot be. */
+static int sqn_posix_open_reader(const char *path, const struct stat *st) {
+  struct stat rst;
+  int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  int fl = fcntl(fd, F_GETFL);
+  if (fstat(fd, &rst) != 0 || rst.st_rdev != st->st_rdev || fl < 0 ||
+      fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 int sqn_posix_tty_open(struct sqn_posix_tty *t, const char *path,
                        uint32_t baud, bool rtscts) {
   struct stat st;
   int rc;
   memset(t, 0, sizeof *t);
-  t->fd = -1;
+  t->fd = t->rfd = -1;
   t->rtscts = rtscts;
   snprintf(t->path, sizeof t->path, "%s", path ? path : "");
   if (!path || !*path) {
@@ -243,12 +262,12 @@ int sqn_posix_tty_open(struct sqn_posix_tty *t, const char *path,
                             : "");
     return errno == EBUSY ? SQN_E_PORT_BUSY : SQN_E_PORT;
   }
-  t->fl = fcntl(t->fd, F_GETFL); /* the waits restore it (sqn_posix_run) */
   if (!isatty(t->fd)) {
     snprintf(t->err, sizeof t->err, "%s: not a tty", path);
     rc = SQN_E_PORT;
     goto out_close_fd;
   }
+  t->rfd = sqn_posix_open_reader(path, &st);
   rc = sqn_posix_lock(t, &st);
   if (rc)
     goto out_close_fd;
@@ -258,8 +277,10 @@ int sqn_posix_tty_open(struct sqn_posix_tty *t, const char *path,
   return 0;
 
 out_close_fd:
+  if (t->rfd >= 0)
+    close(t->rfd);
   close(t->fd);
-  t->fd = -1;
+  t->fd = t->rfd = -1;
   return rc;
 }
 
@@ -310,8 +331,10 @@ int sqn_posix_tty_close(struct sqn_posix_tty *t) {
 #ifdef TIOCNXCL
   (void)ioctl(t->fd, TIOCNXCL);
 #endif
+  if (t->rfd >= 0)
+    close(t->rfd);
   close(t->fd); /* releases the flock */
-  t->fd = -1;
+  t->fd = t->rfd = -1;
   return 0;
 }
 
@@ -361,20 +384,18 @@ uint64_t sqn_posix_now_ms(void) {
 }
 
 /*
- * Wait for the modem's next bytes inside read() itself: the descriptor is
- * made blocking for the call and VTIME bounds it to SQN_POSIX_VTIME_MS.
- * Waking inside read() costs less than waking in poll() and then reading
+ * Wait for the modem's next bytes inside read() itself, on the port's
+ * blocking descriptor (rfd), bounded by VTIME to SQN_POSIX_VTIME_MS. Waking
+ * inside read() costs less than waking in poll() and then reading
  * (bench_pingpong: about 10 % of a stop-and-wait push on a Linux pty). 0 when
- * nothing came (the bound, a signal, a hang-up), -1 when the descriptor's
- * flags cannot be changed (the caller polls instead).
+ * nothing came (the bound, a signal, a hang-up), -1 without rfd (the caller
+ * polls instead).
  */
 static int sqn_posix_read_wait(struct sqn_posix_tty *t, uint8_t *buf,
                                size_t cap) {
-  if (t->fl < 0 || fcntl(t->fd, F_SETFL, t->fl & ~O_NONBLOCK) != 0)
+  if (t->rfd < 0)
     return -1;
-  ssize_t n = read(t->fd, buf, cap);
-  if (fcntl(t->fd, F_SETFL, t->fl) != 0)
-    return -1; /* never leave it blocking: the writes rely on it */
+  ssize_t n = read(t->rfd, buf, cap);
   return n > 0 ? (int)n : 0;
 }
 

@@ -2,11 +2,15 @@
 /*
  * The POSIX termios port's error paths: no port, a write that stalls (no
  * reader, bounded by its timeout), calls on a closed port, and a pty whose
- * other side went away. Exits 77 (skip) when no pty can be opened.
+ * other side went away; and the two descriptions of one port (writes never
+ * block, the waits do, and neither flips the other's flags). Exits 77
+ * (skip) when no pty can be opened.
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pty.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,6 +93,33 @@ START_TEST(test_posix_port_peer_gone_reads_nothing_writes_fail) {
 }
 END_TEST
 
+START_TEST(test_posix_port_waits_block_writes_never) {
+  struct sqn_posix_tty t;
+  struct stat a, b;
+  ck_assert_int_eq(sqn_posix_tty_open(&t, slave_path, 921600, false), 0);
+  ck_assert_int_ge(t.rfd, 0);
+  ck_assert_int_ne(t.rfd, t.fd);
+  ck_assert_int_eq(fstat(t.fd, &a), 0);
+  ck_assert_int_eq(fstat(t.rfd, &b), 0);
+  ck_assert_msg(a.st_rdev == b.st_rdev, "rfd is another device");
+  /* Two open file descriptions: each keeps its own O_NONBLOCK. */
+  ck_assert_int_ne(fcntl(t.fd, F_GETFL) & O_NONBLOCK, 0);
+  ck_assert_int_eq(fcntl(t.rfd, F_GETFL) & O_NONBLOCK, 0);
+  /* What the modem sends reaches either one. */
+  ck_assert_int_eq(write(master_fd, "OK", 2), 2);
+  uint8_t buf[8];
+  ck_assert_int_eq(read(t.rfd, buf, sizeof buf), 2); /* VTIME-bounded */
+  ck_assert_int_eq(memcmp(buf, "OK", 2), 0);
+  /* The port is still ours alone after open: another open is refused. */
+  struct sqn_posix_tty u;
+  int rc = sqn_posix_tty_open(&u, slave_path, 921600, false);
+  ck_assert_msg(rc == SQN_E_PORT_BUSY, "second open: %d (%s)", rc, u.err);
+  ck_assert_int_eq(sqn_posix_tty_close(&t), 0);
+  ck_assert_int_eq(t.rfd, -1);
+  ck_assert_int_eq(t.fd, -1);
+}
+END_TEST
+
 /* ---- suite factory ------------------------------------------------------- */
 
 static Suite *posix_port_suite(void) {
@@ -101,6 +132,7 @@ static Suite *posix_port_suite(void) {
   tcase_add_test(pty, test_posix_port_write_without_reader_stalls_with_error);
   tcase_add_test(pty, test_posix_port_closed_port_calls_fail_cleanly);
   tcase_add_test(pty, test_posix_port_peer_gone_reads_nothing_writes_fail);
+  tcase_add_test(pty, test_posix_port_waits_block_writes_never);
   suite_add_tcase(s, pty);
   return s;
 }

@@ -53,8 +53,10 @@ struct sqn_posix_tty {
    * read, before it is fed): a trace of what arrived. */
   void (*on_rx)(void *user, const uint8_t *buf, size_t len);
   void *rx_user;
-  /* private: the fd's file status flags as opened (O_NONBLOCK set) */
-  int fl;
+  /* private: a second, blocking open file description of the same port,
+   * for sqn_posix_run's waits inside read() (fd stays non-blocking for the
+   * writes); -1 when it could not be had (the waits then poll) */
+  int rfd;
 };
 
 /*
