@@ -509,9 +509,11 @@ static void sqn_upd_on_urc(void *user, enum sqn_at_urc urc, const char *line) {
     /* The old firmware is going down: the reboot wait need not sit out its
      * whole pause; poll at short intervals from now (each probe and the
      * wait as a whole stay bounded). */
+    /* Not through sqn_upd_ms: it rounds every bound up to 1 ms, and this
+     * one is meant to be none (update_int.h). */
     if (u->state == SQN_UPDATE_ST_REBOOT_WAIT &&
-        u->deadline > u->now + sqn_upd_ms(u, SQN_UPD_REBOOT_POLL_MS))
-      u->deadline = u->now + sqn_upd_ms(u, SQN_UPD_REBOOT_POLL_MS);
+        u->deadline > u->now + SQN_UPD_REBOOT_POLL_MS)
+      u->deadline = u->now + SQN_UPD_REBOOT_POLL_MS;
     break;
   case SQN_AT_URC_EXIT:
     u->exit_seen = true;
