@@ -543,6 +543,8 @@ int harness_link_run(struct harness_link *l, bool force, bool with_elf,
   cfg.read_pkg = harness_link_read;
   cfg.event = harness_link_upd_event;
   cfg.user = l;
+  if (l->checked_data && l->checked_data == l->pkg->data)
+    cfg.checked = &l->checked;
   l->events = 0;
   l->cut = false;
   harness_bridge_drop_all(&l->br);
@@ -563,6 +565,8 @@ int harness_link_run(struct harness_link *l, bool force, bool with_elf,
     harness_narrator_set_host(l->narr, "sqn-update");
   sim_modem_set_host_baud(l->m, 921600);
   sqn_update_start(&l->u, l->br.now_us / 1000u);
+  if (!cfg.checked && sqn_update_package_checked(&l->u, &l->checked) == 0)
+    l->checked_data = l->pkg->data;
   l->br.host = &harness_bridge_sqn_update;
   l->br.h = &l->u;
   l->br.byte_step = l->byte_step;

@@ -152,6 +152,11 @@ struct harness_link {
   struct harness_slot_region region[HARNESS_SLOT_N];
   bool shadow_armed;            /* no fault armed: the shadow is exact */
   struct sim_image pre_fff;     /* fff as persisted before the upgrade */
+  /* The updater's package check, walked in the first run and handed to
+   * the later ones (sqn_update_config.checked): the package does not
+   * change within a link. checked_data: the bytes it was found in. */
+  struct sqn_update_checked checked;
+  const uint8_t *checked_data;
 };
 
 /* How a run ended. */

@@ -43,7 +43,11 @@ struct fake {
   size_t pkg_len;
   const char *status;     /* AT+SMUPGRADE? answer */
   int smod;
+  unsigned reads;         /* read_pkg calls */
 };
+
+/* The `checked` fake_init hands the next instance (NULL: none). */
+static const struct sqn_update_checked *fake_checked;
 
 static uint8_t *load(const char *rel, size_t *len) {
   char path[512];
@@ -182,6 +186,7 @@ static int cb_read_pkg(void *user, enum sqn_update_src src, uint64_t off,
                        uint8_t *buf, size_t len) {
   struct fake *f = user;
   ck_assert_int_eq(src, SQN_UPDATE_SRC_PACKAGE);
+  f->reads++;
   if (off > f->pkg_len || len > f->pkg_len - off)
     return -1;
   memcpy(buf, f->pkg + off, len);
@@ -213,7 +218,8 @@ static void fake_init(struct fake *f, enum sqn_update_mode mode, double scale,
       .mode = mode, .tx_buf = f->tx, .tx_cap = sizeof f->tx, .rx_buf = f->rx,
       .rx_cap = sizeof f->rx, .pkg_size = pkg_len, .timeout_scale = scale,
       .write = cb_write,
-      .set_baud = cb_set_baud, .read_pkg = cb_read_pkg, .user = f};
+      .set_baud = cb_set_baud, .read_pkg = cb_read_pkg, .user = f,
+      .checked = fake_checked};
   ck_assert_int_eq(sqn_update_init(&f->u, &c), 0);
 }
 
@@ -403,6 +409,58 @@ START_TEST(test_update_scripted_recovery_echo_bootloader_style) {
 }
 END_TEST
 
+/* A run handed an earlier run's package check reads nothing before it
+ * talks to the modem, and still upgrades; the checks on the findings still
+ * run; findings for other files are ignored. */
+START_TEST(test_update_checked_package_skips_the_walk_not_the_checks) {
+  struct fake f;
+  struct sqn_update_checked ck, bad;
+  size_t len;
+  uint8_t *pkg = load("packages/lr5-5.1.1.0-38638.dup", &len);
+  fake_checked = NULL;
+  fake_init(&f, SQN_UPDATE_MODE_UPGRADE, 1.0, pkg, len);
+  ck_assert_int_eq(sqn_update_package_checked(&f.u, &ck), SQN_E_STATE);
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  ck_assert_uint_gt(f.reads, 0); /* the walk */
+  ck_assert_int_eq(sqn_update_package_checked(&f.u, &ck), 0);
+  ck_assert_uint_eq(ck.pkg_size, len);
+  ck_assert(ck.pkg.has_fff);
+  ck_assert_int_eq(ck.pkg.family, 5);
+  free(f.img);
+
+  fake_checked = &ck;
+  fake_init(&f, SQN_UPDATE_MODE_UPGRADE, 1.0, pkg, len);
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  ck_assert_uint_eq(f.reads, 0);
+  fake_run(&f, 3600000);
+  ck_assert_msg(sqn_update_result(&f.u) == 0, "%s: %s",
+                sqn_err_name(sqn_update_result(&f.u)), f.u.detail);
+  ck_assert_mem_hex_eq(f.img, f.img_len, pkg, len);
+  free(f.img);
+
+  /* Findings that say "part 1 of 2" are judged as such: refused. */
+  bad = ck;
+  bad.pkg.part = 1;
+  bad.pkg.parts = 2;
+  fake_checked = &bad;
+  fake_init(&f, SQN_UPDATE_MODE_UPGRADE, 1.0, pkg, len);
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), SQN_E_PART2_MISSING);
+  ck_assert_uint_eq(f.writes, 0);
+  free(f.img);
+
+  /* Findings for a file of another size: walked again. */
+  bad = ck;
+  bad.pkg_size = len + 1;
+  fake_checked = &bad;
+  fake_init(&f, SQN_UPDATE_MODE_UPGRADE, 1.0, pkg, len);
+  ck_assert_int_eq(sqn_update_start(&f.u, f.now), 0);
+  ck_assert_uint_gt(f.reads, 0);
+  free(f.img);
+  fake_checked = NULL;
+  free(pkg);
+}
+END_TEST
+
 START_TEST(test_update_scripted_fail_status_rejected_verbatim) {
   struct fake f;
   size_t len;
@@ -483,6 +541,7 @@ static Suite *update_suite(void) {
   tcase_add_test(tc, test_update_tick_before_deadline_does_nothing);
   tcase_add_loop_test(tc, test_update_scripted_recovery_echo_bootloader_style,
                       0, 3);
+  tcase_add_test(tc, test_update_checked_package_skips_the_walk_not_the_checks);
   tcase_add_test(tc, test_update_scripted_fail_status_rejected_verbatim);
   tcase_add_test(tc, test_update_scripted_status_never_final_commit_timeout);
   tcase_add_test(tc, test_update_log_has_every_line_of_a_long_reply);

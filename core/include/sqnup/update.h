@@ -249,6 +249,13 @@ struct sqn_pkg_info {
   struct sqn_image_version part_base;
 };
 
+/* What a run's package check found, kept for later runs over the very same
+ * files (sqn_update_package_checked(), sqn_update_config.checked). */
+struct sqn_update_checked {
+  uint64_t pkg_size, pkg2_size; /* the files it was found in */
+  struct sqn_pkg_info pkg, part1;
+};
+
 struct sqn_update_config {
   enum sqn_update_mode mode;
   /* Caller buffers; lifetime must exceed the instance. */
@@ -304,6 +311,14 @@ struct sqn_update_config {
   /* Events; may be NULL. `ev` is valid during the call only. */
   void (*event)(void *user, const struct sqn_update_event *ev);
   void *user;
+  /*
+   * Optional: the package check of an earlier run over the very same files
+   * (sqn_update_package_checked()). When its sizes match, the walk over the
+   * package is skipped and what it found is taken as it is; every check on
+   * those findings still runs. NULL: walk. For callers that run one package
+   * again and again (power-cut sweeps); the bytes must not have changed.
+   */
+  const struct sqn_update_checked *checked;
 };
 
 /*
@@ -360,6 +375,7 @@ struct sqn_update {
   uint8_t ppp_flags;          /* 0x7E bytes seen while first probing */
   uint8_t cur_part;           /* two parts: 1 while part 1 is pushed and
                                  applied, 2 after; 0 for one package */
+  bool walked;                /* the package walk passed: pkg, part1 hold */
   struct sqn_at_client at;
   struct sqn_stpm stpm;
   struct sqn_caba_walker walker;
@@ -395,6 +411,10 @@ bool sqn_update_done(const struct sqn_update *u);
 int sqn_update_result(const struct sqn_update *u);
 /* Is it safe to remove power from the modem right now? */
 bool sqn_update_power_safe(const struct sqn_update *u);
+/* Once the run's package walk has passed: what it found, for the `checked`
+ * of later runs over the same files (0), else SQN_E_STATE. */
+int sqn_update_package_checked(const struct sqn_update *u,
+                               struct sqn_update_checked *out);
 
 #ifdef __cplusplus
 }

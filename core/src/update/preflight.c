@@ -167,22 +167,53 @@ static int sqn_upd_check_parts(struct sqn_update *u) {
   return 0;
 }
 
+/* The walk over the package (and part 2), or what an earlier run's walk
+ * over the same files found (cfg.checked). */
+static int sqn_upd_walk_files(struct sqn_update *u) {
+  const struct sqn_update_checked *c = u->cfg.checked;
+  int rc;
+  if (c && c->pkg_size == u->cfg.pkg_size &&
+      c->pkg2_size == u->cfg.pkg2_size) {
+    u->pkg = c->pkg;
+    u->part1 = c->part1;
+  } else {
+    rc = sqn_upd_walk_file(u, SQN_UPDATE_SRC_PACKAGE, u->cfg.pkg_size,
+                           u->cfg.pkg2_size ? "part 1" : "package");
+    if (rc)
+      return rc;
+    if (u->cfg.pkg2_size) {
+      u->part1 = u->pkg;
+      rc = sqn_upd_walk_file(u, SQN_UPDATE_SRC_PACKAGE2, u->cfg.pkg2_size,
+                             "part 2");
+      if (rc)
+        return rc;
+    }
+  }
+  if (u->cfg.pkg2_size)
+    u->cur_part = 1;
+  u->walked = true;
+  return 0;
+}
+
+int sqn_update_package_checked(const struct sqn_update *u,
+                               struct sqn_update_checked *out) {
+  if (!u || !out || !u->walked)
+    return SQN_E_STATE;
+  memset(out, 0, sizeof *out);
+  out->pkg_size = u->cfg.pkg_size;
+  out->pkg2_size = u->cfg.pkg2_size;
+  out->pkg = u->pkg;
+  out->part1 = u->part1;
+  return 0;
+}
+
 int sqn_upd_preflight(struct sqn_update *u) {
   uint64_t size = u->cfg.pkg_size;
   int rc;
   sqn_upd_set_phase(u, SQN_UPDATE_PHASE_CHECK_FILE);
-  rc = sqn_upd_walk_file(u, SQN_UPDATE_SRC_PACKAGE, size,
-                         u->cfg.pkg2_size ? "part 1" : "package");
+  rc = sqn_upd_walk_files(u);
   if (rc)
     return rc;
-  if (u->cfg.pkg2_size) {
-    u->part1 = u->pkg;
-    rc = sqn_upd_walk_file(u, SQN_UPDATE_SRC_PACKAGE2, u->cfg.pkg2_size,
-                           "part 2");
-    if (rc)
-      return rc;
-    u->cur_part = 1;
-  }
   rc = sqn_upd_check_parts(u);
   if (rc)
     return rc;
