@@ -36,7 +36,7 @@
 
 #include "sim/fault.h"
 #include "sim/modem.h"
-#include "sim/state.h"
+#include "sim/state_file.h"
 #include "sim/tracefile.h"
 #include "sqnup/crc.h"
 

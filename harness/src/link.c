@@ -27,6 +27,7 @@
 
 #include "sqnup/caba.h"
 #include "sqnup/stp.h"
+#include "sim/state_file.h"
 
 #define HARNESS_LINK_MAX_STEPS 50000000ull
 /* The model invalidates a slot at the first data callback of its record;

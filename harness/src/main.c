@@ -32,6 +32,7 @@
 #include "scenario.h"
 #include "sweep.h"
 #include "tool.h"
+#include "sim/state_file.h"
 
 enum harness_cmd {
   CMD_RUN = 1 << 0,

@@ -58,6 +58,7 @@
 #include "pkgbuild.h"
 #include "post.h"
 #include "simproc.h"
+#include "sim/state_file.h"
 
 #define HARNESS_SETTLE_US (60u * 1000000ull)
 

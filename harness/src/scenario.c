@@ -33,6 +33,7 @@
 #include <cyaml/cyaml.h>
 
 #include "sim/fault_yaml.h"
+#include "sim/state_file.h"
 
 #define HARNESS_BOUND_DEFAULT 3600.0
 /* Every number in a scenario is range-checked at load (FILE:LINE). */

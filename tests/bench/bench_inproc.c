@@ -28,7 +28,7 @@
 #include "bench_util.h"
 #include "bridge.h"
 #include "sim/modem.h"
-#include "sim/state.h"
+#include "sim/state_file.h"
 #include "sqnup/err.h"
 #include "sqnup/stpm.h"
 #include "sqnup/update.h"

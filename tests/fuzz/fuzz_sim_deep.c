@@ -9,6 +9,7 @@
  * the new firmware.
  */
 #include "fuzz_duel.h"
+#include "sim/state_file.h"
 
 static void duel_check(struct duel *d)
 {

@@ -13,7 +13,7 @@
 
 #include "sim/fault.h"
 #include "sim/modem.h"
-#include "sim/state.h"
+#include "sim/state_file.h"
 #include "sqnup/stp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

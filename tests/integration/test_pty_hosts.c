@@ -26,7 +26,7 @@
 
 #include "check_ext.h"
 #include "pty_util.h"
-#include "sim/state.h"
+#include "sim/state_file.h"
 
 #define PKG(name) SQN_FIXTURES "/packages/" name
 static const char *const sim_fast[] = {"--time-scale", "0.02", NULL};

@@ -41,7 +41,7 @@
 
 #include "check_ext.h"
 #include "pty_util.h"
-#include "sim/state.h"
+#include "sim/state_file.h"
 #include "sqnup/err.h"
 #include "sqnup/stpm.h"
 #include "sqnup/transport.h"

@@ -17,7 +17,7 @@
 #include "check_ext.h"
 #include "judge.h"
 #include "post.h"
-#include "sim/state.h"
+#include "sim/state_file.h"
 #include "sqnup/err.h"
 
 /* --- a model on the bridge, its trace into a post-condition tracker ------ */

@@ -14,6 +14,7 @@
 #include "campaign.h"
 #include "check_ext.h"
 #include "sweep.h"
+#include "sim/state_file.h"
 
 static struct harness_pkg pkg;
 static struct sim_state start;

@@ -7,6 +7,7 @@
  */
 #include "test_sim_helpers.h"
 #include "sim/fault_yaml.h"
+#include "sim/state_file.h"
 
 
 #include <unistd.h>

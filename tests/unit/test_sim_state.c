@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "check_ext.h"
-#include "sim/state.h"
+#include "sim/state_file.h"
 
 START_TEST(test_sim_state_factory_monarch1_is_old_33080)
 {

@@ -14,7 +14,7 @@
 #include "check_ext.h"
 #include "sim/fault.h"
 #include "sim/modem.h"
-#include "sim/state.h"
+#include "sim/state_file.h"
 #include "sqnup/pkg.h"
 #include "sqnup/update.h"
 

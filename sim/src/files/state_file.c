@@ -31,7 +31,7 @@
  * is saved, and the file it replaces is removed only after, so a kill -9 at
  * any instant leaves a state whose store file is complete.
  */
-#include "sim/state.h"
+#include "sim/state_file.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "sim/fault_yaml.h"
-#include "sim/state.h"
+#include "sim/state_file.h"
 #include "store.h"
 #include "tool.h"
 
