@@ -23,6 +23,8 @@
  */
 #include "simproc.h"
 
+#include "sim/tracefile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -246,26 +248,6 @@ static int harness_trace_kind(const char *word, enum sim_trace_kind *out) {
   return -1;
 }
 
-static int harness_hexdigit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-static int harness_unhex(const char *s, uint8_t *out, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    int hi = harness_hexdigit(s[2 * i]), lo = harness_hexdigit(s[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      return -1;
-    out[i] = (uint8_t)(hi << 4 | lo);
-  }
-  return 0;
-}
-
 static uint64_t harness_json_u64(json_t *o, const char *key) {
   json_t *v = json_object_get(o, key);
   return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
@@ -344,7 +326,7 @@ static int harness_trace_line(struct harness_simproc *p, const char *line,
   if (raw && raw[0]) {
     size_t n = strlen(raw) / 2;
     bytes = malloc(n ? n : 1);
-    if (bytes && harness_unhex(raw, bytes, n) == 0) {
+    if (bytes && sim_unhex(raw, bytes, n) == n) {
       ev.raw = bytes;
       ev.raw_len = n;
     }

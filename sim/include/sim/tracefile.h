@@ -90,6 +90,10 @@ void sim_tracefile_free(struct sim_tracefile *tf);
 int sim_tracefile_load_ex(const char *path, struct sim_tracefile *tf,
                           unsigned flags, char *err, size_t errcap);
 
+/* Decode `n` bytes from the 2n hex digits (either case) at `hex` into
+ * `out`: how many were decoded, n unless a non-digit came first. */
+size_t sim_unhex(const char *hex, uint8_t *out, size_t n);
+
 /* Append one record (copies `data`). 0, or -1 on out of memory. */
 int sim_tracefile_add(struct sim_tracefile *tf, uint64_t t_us,
                       enum sim_trec_dir dir, enum sim_trec_proto proto,

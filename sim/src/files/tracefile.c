@@ -160,6 +160,16 @@ static int sim_tf_hexval(int c) {
   return -1;
 }
 
+size_t sim_unhex(const char *hex, uint8_t *out, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    int hi = sim_tf_hexval(hex[2 * i]), lo = sim_tf_hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return i;
+    out[i] = (uint8_t)(hi << 4 | lo);
+  }
+  return n;
+}
+
 /* ---- json (sqn-sim --trace) ---- */
 
 static int sim_tf_json_line(struct sim_tracefile *tf, const char *path,
@@ -197,14 +207,11 @@ static int sim_tf_json_line(struct sim_tracefile *tf, const char *path,
       *raw = nr;
       *rawcap = hn / 2 + 1;
     }
-    for (size_t i = 0; i < hn / 2; i++) {
-      int hi = sim_tf_hexval(hex[2 * i]), lo = sim_tf_hexval(hex[2 * i + 1]);
-      if (hi < 0 || lo < 0) {
-        json_decref(o);
-        return sim_tf_fail(err, errcap, path, lineno,
-                           "bad hex digit in \"raw\" at byte %zu", i);
-      }
-      (*raw)[i] = (uint8_t)(hi << 4 | lo);
+    size_t good = sim_unhex(hex, *raw, hn / 2);
+    if (good < hn / 2) {
+      json_decref(o);
+      return sim_tf_fail(err, errcap, path, lineno,
+                         "bad hex digit in \"raw\" at byte %zu", good);
     }
     rawn = hn / 2;
   }
