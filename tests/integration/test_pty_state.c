@@ -81,6 +81,17 @@ static void st_copy(const char *from, const char *to) {
   free(buf);
 }
 
+/* A fresh folder (dir) holding fixtures/states/`fixture`.json as s.json
+ * (state). */
+static void st_fresh_state(char *dir, size_t dcap, char *state, size_t scap,
+                           const char *fixture) {
+  char from[512];
+  pty_tmpdir(dir, dcap);
+  snprintf(state, scap, "%s/s.json", dir);
+  snprintf(from, sizeof from, "%s/states/%s.json", SQN_FIXTURES, fixture);
+  st_copy(from, state);
+}
+
 /* A running sqn-sim on a state file used in place. */
 struct st_sim {
   pid_t pid;
@@ -209,9 +220,7 @@ START_TEST(test_state_second_emulator_is_refused_and_nothing_lost) {
   char dir[256], state[300], err[2048];
   struct st_sim a, b;
   st_package();
-  pty_tmpdir(dir, sizeof dir);
-  snprintf(state, sizeof state, "%s/s.json", dir);
-  st_copy(SQN_FIXTURES "/states/healthy.json", state);
+  st_fresh_state(dir, sizeof dir, state, sizeof state, "healthy");
   const char *args[] = {"--state", state, "--time-scale", "0.02", NULL};
   ck_assert_int_eq(st_start(&a, dir, 0, args), 0);
   /* The second one is refused, naming the first, while the first runs. */
@@ -263,10 +272,8 @@ END_TEST
 START_TEST(test_state_outputs_may_not_be_inputs) {
   char dir[256], state[300], faults[300], err[2048];
   struct st_sim a;
-  pty_tmpdir(dir, sizeof dir);
-  snprintf(state, sizeof state, "%s/s.json", dir);
+  st_fresh_state(dir, sizeof dir, state, sizeof state, "healthy");
   snprintf(faults, sizeof faults, "%s/f.yaml", dir);
-  st_copy(SQN_FIXTURES "/states/healthy.json", state);
   FILE *f = fopen(faults, "w");
   ck_assert_ptr_nonnull(f);
   fputs("- {when: at, match: \"AT+CFUN?\", do: error}\n", f);
@@ -533,9 +540,7 @@ START_TEST(test_state_one_save_per_step_before_the_reply) {
   char dir[256], state[300], buf[256];
   struct st_sim a;
   st_package();
-  pty_tmpdir(dir, sizeof dir);
-  snprintf(state, sizeof state, "%s/s.json", dir);
-  st_copy(SQN_FIXTURES "/states/interrupted-upgrade.json", state);
+  st_fresh_state(dir, sizeof dir, state, sizeof state, "interrupted-upgrade");
   const char *args[] = {"--state", state, "--time-scale", "0", NULL};
   ck_assert_int_eq(st_start(&a, dir, 0, args), 0);
 
