@@ -200,8 +200,10 @@ void sqn_upd_set_state(struct sqn_update *u, enum sqn_update_state s) {
 uint64_t sqn_upd_ms(const struct sqn_update *u, uint32_t base) {
   double s = u->cfg.timeout_scale > 0 ? u->cfg.timeout_scale : 1.0;
   double v = (double)base * s;
+  if (base == 0)
+    return 0; /* no wait, at any scale (SQN_UPD_REBOOT_POLL_MS) */
   if (v < 1.0)
-    return 1;
+    return 1; /* a scaled bound never rounds down to none */
   return (uint64_t)(v + 0.5);
 }
 
@@ -507,13 +509,11 @@ static void sqn_upd_on_urc(void *user, enum sqn_at_urc urc, const char *line) {
   switch (urc) {
   case SQN_AT_URC_SHUTDOWN:
     /* The old firmware is going down: the reboot wait need not sit out its
-     * whole pause; poll at short intervals from now (each probe and the
-     * wait as a whole stay bounded). */
-    /* Not through sqn_upd_ms: it rounds every bound up to 1 ms, and this
-     * one is meant to be none (update_int.h). */
+     * whole pause; probe from now (each probe and the wait as a whole stay
+     * bounded). */
     if (u->state == SQN_UPDATE_ST_REBOOT_WAIT &&
-        u->deadline > u->now + SQN_UPD_REBOOT_POLL_MS)
-      u->deadline = u->now + SQN_UPD_REBOOT_POLL_MS;
+        u->deadline > u->now + sqn_upd_ms(u, SQN_UPD_REBOOT_POLL_MS))
+      u->deadline = u->now + sqn_upd_ms(u, SQN_UPD_REBOOT_POLL_MS);
     break;
   case SQN_AT_URC_EXIT:
     u->exit_seen = true;
